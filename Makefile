@@ -1,0 +1,33 @@
+# Thin wrapper over CMake: `make demo` and `make test` work on a fresh
+# Debian 12 machine (the setup step installs what is missing).
+BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build demo test test-sanitize bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/nnlua scripts/tour.lua
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: setup
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNNLUA_SANITIZE=ON >/dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@for b in bench/*.lua; do echo "== $$b"; $(BUILD)/nnlua $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

@@ -1,0 +1,185 @@
+/* Shared argument checks, errors and tensor userdata (see nn_bind.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_bind.h"
+#include "nn_ops.h"
+
+int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s: ", fname);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+  va_end(ap);
+  luaL_where(L, 1);
+  lua_pushstring(L, msg);
+  lua_concat(L, 2);
+  lua_error(L);
+  __builtin_unreachable();
+}
+
+nn_tensor *nnb_to_tensor(lua_State *L, int idx) {
+  nnb_box *box = luaL_testudata(L, idx, NNB_TENSOR_MT);
+  return box ? box->t : NULL;
+}
+
+nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname) {
+  nn_tensor *t = nnb_to_tensor(L, idx);
+  if (!t) {
+    if (luaL_testudata(L, idx, NNB_TENSOR_MT))
+      nnb_error(L, fname, "argument %d is a closed tensor", idx);
+    nnb_error(L, fname, "argument %d must be a tensor, got %s", idx, luaL_typename(L, idx));
+  }
+  return t;
+}
+
+static nnb_box *push_box(lua_State *L) {
+  nnb_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->t = NULL;
+  luaL_setmetatable(L, NNB_TENSOR_MT);
+  return box;
+}
+
+void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
+
+/* Collector debt is paid in chunks: a step per small tensor would cost
+ * more than the tensor. */
+void nnb_gc_account(lua_State *L, size_t nbytes) {
+  static size_t pending;
+  pending += nbytes;
+  if (pending >= 256 * 1024) {
+    size_t kb = pending / 1024;
+    pending = 0;
+    lua_gc(L, LUA_GCSTEP, kb > INT32_MAX ? INT32_MAX : (int)kb);
+  }
+}
+
+static nn_tensor *new_tensor(lua_State *L, const char *fname, nn_dtype dtype,
+                             int ndim, const int64_t *shape, bool zeroed) {
+  char buf[128];
+  size_t nbytes;
+  if (!nn_shape_nbytes(ndim, shape, dtype, &nbytes))
+    nnb_error(L, fname, "size %s is too large to allocate",
+              nnb_shape_str(buf, sizeof buf, ndim, shape));
+  uint64_t phys = nn_physical_memory();
+  if (nbytes > phys)
+    nnb_error(L, fname, "size %s needs %.1f GB, more than this machine's %.1f GB of memory",
+              nnb_shape_str(buf, sizeof buf, ndim, shape), (double)nbytes / 1e9,
+              (double)phys / 1e9);
+  nnb_box *box = push_box(L);
+  box->t = zeroed ? nn_tensor_zeros(dtype, ndim, shape) : nn_tensor_empty(dtype, ndim, shape);
+  if (!box->t)
+    nnb_error(L, fname, "out of memory allocating %s (%.3g MB)",
+              nnb_shape_str(buf, sizeof buf, ndim, shape), (double)nbytes / 1e6);
+  nnb_gc_account(L, nbytes);
+  return box->t;
+}
+
+nn_tensor *nnb_new_tensor(lua_State *L, const char *fname, nn_dtype dtype,
+                          int ndim, const int64_t *shape) {
+  return new_tensor(L, fname, dtype, ndim, shape, false);
+}
+
+nn_tensor *nnb_new_zeros(lua_State *L, const char *fname, nn_dtype dtype,
+                         int ndim, const int64_t *shape) {
+  return new_tensor(L, fname, dtype, ndim, shape, true);
+}
+
+nn_tensor *nnb_new_view(lua_State *L, const char *fname, const nn_tensor *base,
+                        int ndim, const int64_t *shape, const int64_t *stride,
+                        int64_t offset) {
+  nnb_box *box = push_box(L);
+  box->t = nn_tensor_view(base, ndim, shape, stride, offset);
+  if (!box->t) nnb_error(L, fname, "out of memory creating a view");
+  return box->t;
+}
+
+nn_tensor *nnb_push_as(lua_State *L, const char *fname, int idx, nn_dtype dtype,
+                       bool need_contiguous) {
+  nn_tensor *t = nnb_check_tensor(L, idx, fname);
+  if (t->dtype == dtype && (!need_contiguous || nn_tensor_is_contiguous(t))) {
+    lua_pushvalue(L, idx);
+    return t;
+  }
+  nn_tensor *out = nnb_new_tensor(L, fname, dtype, t->ndim, t->shape);
+  nn_copy(out, t);
+  return out;
+}
+
+const char *nnb_shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
+  size_t n = (size_t)snprintf(buf, len, "[");
+  for (int i = 0; i < ndim && n < len; i++)
+    n += (size_t)snprintf(buf + n, len - n, i ? ",%" PRId64 : "%" PRId64, shape[i]);
+  if (n < len) snprintf(buf + n, len - n, "]");
+  return buf;
+}
+
+int64_t nnb_check_int(lua_State *L, int idx, const char *fname, const char *what) {
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) {
+    if (lua_type(L, idx) == LUA_TNUMBER)
+      nnb_error(L, fname, "%s must be an integer, got %s", what, lua_tostring(L, idx));
+    nnb_error(L, fname, "%s must be an integer, got %s", what, luaL_typename(L, idx));
+  }
+  return v;
+}
+
+int nnb_dim_index(lua_State *L, int64_t dim, int ndim, const char *fname) {
+  int n = ndim > 0 ? ndim : 1;
+  if (dim == 0 || dim > n || dim < -n) {
+    if (dim == 0)
+      nnb_error(L, fname, "dim 0 is out of range: dims are 1-based, 1..%d or -%d..-1", n, n);
+    nnb_error(L, fname, "dim %" PRId64 " is out of range for a %d-D tensor (1..%d or -%d..-1)",
+              dim, ndim, n, n);
+  }
+  return (int)(dim > 0 ? dim - 1 : dim + n);
+}
+
+int nnb_check_dim(lua_State *L, int idx, int ndim, const char *fname) {
+  return nnb_dim_index(L, nnb_check_int(L, idx, fname, "dim"), ndim, fname);
+}
+
+static int64_t check_size(lua_State *L, int idx, const char *fname, bool allow_infer) {
+  int64_t v = nnb_check_int(L, idx, fname, "size");
+  if (v < 0 && !(allow_infer && v == -1))
+    nnb_error(L, fname, "size %" PRId64 " is negative", v);
+  return v;
+}
+
+int nnb_check_shape(lua_State *L, int idx, int last, int64_t *shape,
+                    const char *fname, bool allow_infer) {
+  int ndim = 0, inferred = 0;
+  if (lua_istable(L, idx)) {
+    lua_Integer n = luaL_len(L, idx);
+    if (n > NN_MAX_DIMS) nnb_error(L, fname, "%lld dims given, at most %d supported", (long long)n, NN_MAX_DIMS);
+    for (int i = 1; i <= n; i++) {
+      lua_geti(L, idx, i);
+      shape[ndim++] = check_size(L, -1, fname, allow_infer);
+      lua_pop(L, 1);
+    }
+  } else {
+    if (last - idx + 1 > NN_MAX_DIMS) nnb_error(L, fname, "%d dims given, at most %d supported", last - idx + 1, NN_MAX_DIMS);
+    for (int i = idx; i <= last; i++) shape[ndim++] = check_size(L, i, fname, allow_infer);
+  }
+  for (int i = 0; i < ndim; i++) inferred += shape[i] == -1;
+  if (inferred > 1) nnb_error(L, fname, "only one size can be -1, got %d", inferred);
+  return ndim;
+}
+
+nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname) {
+  if (lua_isnoneornil(L, idx)) return dflt;
+  const char *s = lua_tostring(L, idx);
+  if (!s || lua_type(L, idx) != LUA_TSTRING)
+    nnb_error(L, fname, "dtype must be a string ('float32', 'int64' or 'bool'), got %s",
+              luaL_typename(L, idx));
+  for (int d = 0; d < NN_DTYPE_COUNT; d++)
+    if (strcmp(s, nn_dtype_name(d)) == 0) return (nn_dtype)d;
+  if (strcmp(s, "float") == 0) return NN_FLOAT32;
+  if (strcmp(s, "long") == 0) return NN_INT64;
+  nnb_error(L, fname, "unknown dtype '%s' (expected 'float32', 'int64' or 'bool')", s);
+}

@@ -1,0 +1,133 @@
+/*
+ * luaopen_nn_core: the engine as a Lua C module. Builds the tensor
+ * metatable (methods, properties, metamethods) and the module table, then
+ * lets each binding file add its part.
+ */
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_bind.h"
+#include "nn_threads.h"
+
+/* t.key: methods first (the common case), then properties such as
+ * t.shape (a getter from the property table), then t[i]. */
+static int tensor_index(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TNIL) return 1;
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+  }
+  if (lua_type(L, 2) == LUA_TNUMBER) return nnb_index_get(L);
+  return 0;
+}
+
+static int tensor_gc(lua_State *L) {
+  nnb_box *box = luaL_checkudata(L, 1, NNB_TENSOR_MT);
+  nn_tensor_release(box->t);
+  box->t = NULL;
+  return 0;
+}
+
+static int prop_shape(lua_State *L) {
+  nn_tensor *t = nnb_check_tensor(L, 1, "shape");
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int prop_dtype(lua_State *L) {
+  lua_pushstring(L, nn_dtype_name(nnb_check_tensor(L, 1, "dtype")->dtype));
+  return 1;
+}
+
+static int l_memory_stats(lua_State *L) {
+  nn_memory_stats s = nn_memory_stats_get();
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)s.count);
+  lua_setfield(L, -2, "count");
+  lua_pushinteger(L, (lua_Integer)s.live_count);
+  lua_setfield(L, -2, "live_count");
+  lua_pushinteger(L, (lua_Integer)s.live_bytes);
+  lua_setfield(L, -2, "live_bytes");
+  lua_pushinteger(L, (lua_Integer)s.peak_bytes);
+  lua_setfield(L, -2, "peak_bytes");
+  return 1;
+}
+
+static int l_set_num_threads(lua_State *L) {
+  int64_t n = nnb_check_int(L, 1, "set_num_threads", "n");
+  if (n < 1 || n > 1024) nnb_error(L, "set_num_threads", "n must be in 1..1024, got %lld", (long long)n);
+  nn_set_num_threads((int)n);
+  return 0;
+}
+
+static int l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, nn_get_num_threads());
+  return 1;
+}
+
+static int l_is_tensor(lua_State *L) {
+  lua_pushboolean(L, luaL_testudata(L, 1, NNB_TENSOR_MT) != NULL);
+  return 1;
+}
+
+static const luaL_Reg module_funcs[] = {
+    {"memory_stats", l_memory_stats},
+    {"set_num_threads", l_set_num_threads},
+    {"get_num_threads", l_get_num_threads},
+    {"is_tensor", l_is_tensor},
+    {NULL, NULL},
+};
+
+static const luaL_Reg props[] = {
+    {"shape", prop_shape},
+    {"dtype", prop_dtype},
+    {NULL, NULL},
+};
+
+int luaopen_nn_core(lua_State *L) {
+  lua_newtable(L); /* module */
+  int module = lua_gettop(L);
+  luaL_setfuncs(L, module_funcs, 0);
+
+  luaL_newmetatable(L, NNB_TENSOR_MT);
+  int mt = lua_gettop(L);
+  lua_pushcfunction(L, tensor_gc);
+  lua_setfield(L, mt, "__gc");
+  lua_pushcfunction(L, tensor_gc);
+  lua_setfield(L, mt, "__close");
+
+  lua_newtable(L); /* methods */
+  int methods = lua_gettop(L);
+  lua_pushvalue(L, methods);
+  lua_setfield(L, LUA_REGISTRYINDEX, NNB_METHODS_KEY);
+  luaL_newlib(L, props);
+  lua_setfield(L, LUA_REGISTRYINDEX, NNB_PROPS_KEY);
+
+  nnb_open_create(L, module, methods);
+  nnb_open_shape(L, module, methods);
+  nnb_open_math(L, module, methods);
+  nnb_open_reduce(L, module, methods);
+  nnb_open_index(L, module, methods);
+  nnb_open_convert(L, module, methods);
+  nnb_open_io(L, module, methods);
+  nnb_open_format(L);
+
+  /* __index closes over the method and property tables. */
+  lua_pushvalue(L, methods);
+  lua_getfield(L, LUA_REGISTRYINDEX, NNB_PROPS_KEY);
+  lua_pushcclosure(L, tensor_index, 2);
+  lua_setfield(L, mt, "__index");
+  lua_pushcfunction(L, nnb_index_set);
+  lua_setfield(L, mt, "__newindex");
+
+  lua_settop(L, module);
+  return 1;
+}

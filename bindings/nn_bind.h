@@ -1,0 +1,97 @@
+/*
+ * nn_bind: what every binding file shares — the tensor userdata, argument
+ * checks and error raising. Like lauxlib, this layer checks everything that
+ * comes from Lua before anything is allocated, and turns 1-based Lua
+ * indices and negative dims into the runtime's 0-based ones in one place.
+ *
+ * Errors read "fname: message" and are raised with lua_error, so nothing
+ * here may hold a raw allocation across a call that can raise: tensors are
+ * created by nnb_new_tensor, which pushes the owning userdata first.
+ */
+#ifndef NN_BIND_H
+#define NN_BIND_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nn_tensor.h"
+
+#define NNB_TENSOR_MT "nn.Tensor"
+/* Registry keys of the tensor method table and of the property table
+ * (name -> getter taking the tensor), both read by __index. */
+#define NNB_METHODS_KEY "nn.Tensor.methods"
+#define NNB_PROPS_KEY "nn.Tensor.props"
+
+/* The full userdata behind a Lua tensor; t is NULL until the tensor
+ * exists, and after __close. */
+typedef struct nnb_box {
+  nn_tensor *t;
+} nnb_box;
+
+/* Raises "fname: <formatted message>". The message is formatted into a
+ * fixed buffer, never used as a format itself. */
+int nnb_error(lua_State *L, const char *fname, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+/* The tensor at idx, or NULL if the value is not a live tensor. */
+nn_tensor *nnb_to_tensor(lua_State *L, int idx);
+/* The tensor at idx, else raises "fname: argument N must be a tensor, got T". */
+nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname);
+
+/* Pushes a tensor box owning one reference to t (the caller's). */
+void nnb_push_tensor(lua_State *L, nn_tensor *t);
+/* Pushes a new contiguous tensor (uninitialized or zeroed) and returns it;
+ * refuses sizes that overflow or exceed physical memory, and raises on OOM. */
+nn_tensor *nnb_new_tensor(lua_State *L, const char *fname, nn_dtype dtype,
+                          int ndim, const int64_t *shape);
+nn_tensor *nnb_new_zeros(lua_State *L, const char *fname, nn_dtype dtype,
+                         int ndim, const int64_t *shape);
+/* Pushes a view of base with the given geometry (shares storage). */
+nn_tensor *nnb_new_view(lua_State *L, const char *fname, const nn_tensor *base,
+                        int ndim, const int64_t *shape, const int64_t *stride,
+                        int64_t offset);
+/* Pushes a contiguous tensor with t's values converted to dtype: t itself
+ * (pushed again) when it already is that, else a copy. */
+nn_tensor *nnb_push_as(lua_State *L, const char *fname, int idx, nn_dtype dtype,
+                       bool need_contiguous);
+
+/* "[64,784]" into buf. */
+const char *nnb_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
+/* Integer argument; floats with an integral value are accepted (1e3). */
+int64_t nnb_check_int(lua_State *L, int idx, const char *fname, const char *what);
+/* A 1-based (or negative, from the end) dim at idx for a tensor of ndim
+ * dims, returned 0-based. ndim 0 tensors accept dims 1 and -1 as PyTorch. */
+int nnb_check_dim(lua_State *L, int idx, int ndim, const char *fname);
+/* Same check for a dim already read from Lua. */
+int nnb_dim_index(lua_State *L, int64_t dim, int ndim, const char *fname);
+/* Sizes given as separate numbers from idx on, or as one table at idx:
+ * zeros(2, 3) == zeros{2, 3}. Returns ndim. When allow_infer, one -1 may
+ * stand for an inferred size (returned as -1). */
+int nnb_check_shape(lua_State *L, int idx, int last, int64_t *shape,
+                    const char *fname, bool allow_infer);
+/* dtype name at idx ('float32', 'int64', 'bool'), or dflt when none. */
+nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname);
+/* Tells Lua's collector about bytes the engine allocated outside its heap,
+ * so temporaries are collected without the user calling collectgarbage. */
+void nnb_gc_account(lua_State *L, size_t nbytes);
+
+/* Each binding file adds its functions to the module table and its
+ * methods to the tensor method table (both given as absolute indices). */
+void nnb_open_create(lua_State *L, int module, int methods);
+void nnb_open_shape(lua_State *L, int module, int methods);
+void nnb_open_math(lua_State *L, int module, int methods);
+void nnb_open_reduce(lua_State *L, int module, int methods);
+void nnb_open_index(lua_State *L, int module, int methods);
+void nnb_open_convert(lua_State *L, int module, int methods);
+void nnb_open_io(lua_State *L, int module, int methods);
+/* __tostring of the tensor metatable (tensor_format.c). */
+void nnb_open_format(lua_State *L);
+
+/* t[i] and t[i] = v (tensor_index.c): __index's numeric branch and
+ * __newindex, called with (t, i) and (t, i, v). */
+int nnb_index_get(lua_State *L);
+int nnb_index_set(lua_State *L);
+
+int luaopen_nn_core(lua_State *L);
+
+#endif

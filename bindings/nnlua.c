@@ -1,0 +1,2 @@
+/* TEMPORARY until the program lands */
+int main(void) { return 0; }

@@ -1,0 +1,358 @@
+/*
+ * Elementwise math, comparisons, where, clamp and matrix products, as
+ * methods, module functions (nn.exp(t)) and operators (+ - * / ^, unary -).
+ *
+ * Type promotion follows PyTorch: two tensors promote bool < int64 <
+ * float32; a Lua number only lifts an integer/bool tensor to float32 when
+ * it is a float (t_int64 * 2 stays int64, t_int64 * 0.5 is float32); true
+ * division and the float-only functions compute in float32.
+ */
+#include <string.h>
+
+#include "nn_bind.h"
+#include "nn_matmul.h"
+#include "nn_ops.h"
+
+/* An operand: a tensor, or a Lua number/boolean read as a 0-dim scalar. */
+typedef struct operand {
+  nn_tensor *t; /* NULL for a scalar */
+  int idx;
+  bool is_float;  /* scalar: a non-integer number */
+  bool is_bool;   /* scalar: a boolean */
+} operand;
+
+static operand check_operand(lua_State *L, int idx, const char *fname) {
+  operand o = {nnb_to_tensor(L, idx), idx, false, false};
+  if (o.t) return o;
+  if (lua_type(L, idx) == LUA_TNUMBER) o.is_float = !lua_isinteger(L, idx);
+  else if (lua_isboolean(L, idx)) o.is_bool = true;
+  else nnb_error(L, fname, "argument %d must be a tensor or number, got %s", idx, luaL_typename(L, idx));
+  return o;
+}
+
+/* The dtype an operand contributes to promotion with a tensor of dtype d. */
+static nn_dtype promote_operand(nn_dtype d, const operand *o) {
+  if (o->t) return nn_dtype_promote(d, o->t->dtype);
+  if (o->is_float) return NN_FLOAT32;
+  if (o->is_bool) return d;
+  return d == NN_BOOL ? NN_INT64 : d;
+}
+
+/* The operand in compute dtype cd: a scalar on the C stack, or a tensor
+ * (converted copies are pushed on the Lua stack, which owns them). */
+static const nn_tensor *operand_as(lua_State *L, const operand *o, nn_dtype cd, nn_scalar *s,
+                                   const char *fname) {
+  if (o->t) return o->t->dtype == cd ? o->t : nnb_push_as(L, fname, o->idx, cd, false);
+  if (cd == NN_FLOAT32) return nn_scalar_f32(s, (float)lua_tonumber(L, o->idx));
+  int64_t v = o->is_bool ? lua_toboolean(L, o->idx) : (int64_t)lua_tointeger(L, o->idx);
+  return nn_scalar_i64(s, v);
+}
+
+static void broadcast_or_raise(lua_State *L, const nn_tensor *a, const nn_tensor *b, int *ndim,
+                               int64_t *shape, const char *fname) {
+  static const int64_t none[1] = {0};
+  int na = a ? a->ndim : 0, nb = b ? b->ndim : 0;
+  const int64_t *sa = a ? a->shape : none, *sb = b ? b->shape : none;
+  if (!nn_broadcast_shape(na, sa, nb, sb, ndim, shape)) {
+    char x[128], y[128];
+    nnb_error(L, fname, "shapes %s and %s cannot be broadcast together", nnb_shape_str(x, sizeof x, na, sa),
+              nnb_shape_str(y, sizeof y, nb, sb));
+  }
+}
+
+static void check_inplace_target(lua_State *L, const nn_tensor *t, nn_dtype result, int ndim,
+                                 const int64_t *shape, const char *fname) {
+  char x[128], y[128];
+  if (ndim != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)ndim))
+    nnb_error(L, fname, "result shape %s does not match the in-place tensor's %s",
+              nnb_shape_str(x, sizeof x, ndim, shape), nnb_shape_str(y, sizeof y, t->ndim, t->shape));
+  if (nn_dtype_promote(result, t->dtype) != t->dtype)
+    nnb_error(L, fname, "result type %s cannot be stored in the in-place %s tensor", nn_dtype_name(result),
+              nn_dtype_name(t->dtype));
+  for (int i = 0; i < t->ndim; i++)
+    if (t->stride[i] == 0 && t->shape[i] > 1)
+      nnb_error(L, fname, "cannot write in place into an expanded tensor (dim %d repeats one element)", i + 1);
+}
+
+/* a op b, or a op= b when inplace (then a must be a tensor). */
+static int binary(lua_State *L, nn_binary_op op, const char *fname, bool inplace) {
+  operand a = check_operand(L, 1, fname), b = check_operand(L, 2, fname);
+  if (!a.t && !b.t) nnb_error(L, fname, "expects at least one tensor, got two %ss", luaL_typename(L, 1));
+  if (inplace && !a.t) nnb_error(L, fname, "argument 1 must be a tensor, got %s", luaL_typename(L, 1));
+  nn_dtype dt = a.t ? promote_operand(a.t->dtype, &b) : promote_operand(b.t->dtype, &a);
+  nn_dtype cd = dt == NN_BOOL ? NN_INT64 : dt; /* bool math runs on int64 */
+  if (!nn_binary_supports(op, cd)) cd = NN_FLOAT32;
+  nn_dtype od = nn_binary_is_comparison(op) ? NN_BOOL : cd;
+  int ndim;
+  int64_t shape[NN_MAX_DIMS];
+  broadcast_or_raise(L, a.t, b.t, &ndim, shape, fname);
+  if (inplace) check_inplace_target(L, a.t, od, ndim, shape, fname);
+  nn_scalar sa, sb;
+  const nn_tensor *ta = operand_as(L, &a, cd, &sa, fname), *tb = operand_as(L, &b, cd, &sb, fname);
+  if (inplace && a.t->dtype == od) {
+    nn_binary(op, a.t, ta, tb);
+  } else if (inplace) { /* e.g. int64 tensor += int64 result stored as float32 */
+    nn_tensor *tmp = nnb_new_tensor(L, fname, od, ndim, shape);
+    nn_binary(op, tmp, ta, tb);
+    nn_copy(a.t, tmp);
+  } else {
+    nn_binary(op, nnb_new_tensor(L, fname, od, ndim, shape), ta, tb);
+    return 1;
+  }
+  lua_pushvalue(L, 1);
+  return 1;
+}
+
+static int unary(lua_State *L, nn_unary_op op, const char *fname, bool inplace) {
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  nn_dtype cd = t->dtype == NN_BOOL ? NN_INT64 : t->dtype;
+  if (!nn_unary_supports(op, cd)) cd = NN_FLOAT32;
+  if (inplace) check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
+  const nn_tensor *in = t->dtype == cd ? t : nnb_push_as(L, fname, 1, cd, false);
+  if (inplace && t->dtype == cd) {
+    nn_unary(op, t, in);
+    lua_pushvalue(L, 1);
+  } else if (inplace) {
+    nn_tensor *tmp = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+    nn_unary(op, tmp, in);
+    nn_copy(t, tmp);
+    lua_pushvalue(L, 1);
+  } else {
+    nn_unary(op, nnb_new_tensor(L, fname, cd, t->ndim, t->shape), in);
+  }
+  return 1;
+}
+
+static int l_add(lua_State *L) { return binary(L, NN_BINARY_ADD, "add", false); }
+static int l_sub(lua_State *L) { return binary(L, NN_BINARY_SUB, "sub", false); }
+static int l_mul(lua_State *L) { return binary(L, NN_BINARY_MUL, "mul", false); }
+static int l_div(lua_State *L) { return binary(L, NN_BINARY_DIV, "div", false); }
+static int l_pow(lua_State *L) { return binary(L, NN_BINARY_POW, "pow", false); }
+static int l_maximum(lua_State *L) { return binary(L, NN_BINARY_MAXIMUM, "maximum", false); }
+static int l_minimum(lua_State *L) { return binary(L, NN_BINARY_MINIMUM, "minimum", false); }
+static int l_gt(lua_State *L) { return binary(L, NN_BINARY_GT, "gt", false); }
+static int l_lt(lua_State *L) { return binary(L, NN_BINARY_LT, "lt", false); }
+static int l_ge(lua_State *L) { return binary(L, NN_BINARY_GE, "ge", false); }
+static int l_le(lua_State *L) { return binary(L, NN_BINARY_LE, "le", false); }
+static int l_eq(lua_State *L) { return binary(L, NN_BINARY_EQ, "eq", false); }
+static int l_ne(lua_State *L) { return binary(L, NN_BINARY_NE, "ne", false); }
+static int l_add_(lua_State *L) { return binary(L, NN_BINARY_ADD, "add_", true); }
+static int l_sub_(lua_State *L) { return binary(L, NN_BINARY_SUB, "sub_", true); }
+static int l_mul_(lua_State *L) { return binary(L, NN_BINARY_MUL, "mul_", true); }
+static int l_div_(lua_State *L) { return binary(L, NN_BINARY_DIV, "div_", true); }
+static int l_pow_(lua_State *L) { return binary(L, NN_BINARY_POW, "pow_", true); }
+
+static int l_neg(lua_State *L) { return unary(L, NN_UNARY_NEG, "neg", false); }
+static int l_abs(lua_State *L) { return unary(L, NN_UNARY_ABS, "abs", false); }
+static int l_sign(lua_State *L) { return unary(L, NN_UNARY_SIGN, "sign", false); }
+static int l_relu(lua_State *L) { return unary(L, NN_UNARY_RELU, "relu", false); }
+static int l_exp(lua_State *L) { return unary(L, NN_UNARY_EXP, "exp", false); }
+static int l_log(lua_State *L) { return unary(L, NN_UNARY_LOG, "log", false); }
+static int l_sqrt(lua_State *L) { return unary(L, NN_UNARY_SQRT, "sqrt", false); }
+static int l_sigmoid(lua_State *L) { return unary(L, NN_UNARY_SIGMOID, "sigmoid", false); }
+static int l_tanh(lua_State *L) { return unary(L, NN_UNARY_TANH, "tanh", false); }
+static int l_neg_(lua_State *L) { return unary(L, NN_UNARY_NEG, "neg_", true); }
+static int l_abs_(lua_State *L) { return unary(L, NN_UNARY_ABS, "abs_", true); }
+static int l_relu_(lua_State *L) { return unary(L, NN_UNARY_RELU, "relu_", true); }
+static int l_exp_(lua_State *L) { return unary(L, NN_UNARY_EXP, "exp_", true); }
+static int l_log_(lua_State *L) { return unary(L, NN_UNARY_LOG, "log_", true); }
+static int l_sqrt_(lua_State *L) { return unary(L, NN_UNARY_SQRT, "sqrt_", true); }
+static int l_sigmoid_(lua_State *L) { return unary(L, NN_UNARY_SIGMOID, "sigmoid_", true); }
+static int l_tanh_(lua_State *L) { return unary(L, NN_UNARY_TANH, "tanh_", true); }
+
+/* Operators: Lua calls them with the operands in source order, so 2 - t
+ * reaches __sub as (2, t); unary minus gets (t, t). */
+static int mm_unm(lua_State *L) {
+  lua_settop(L, 1);
+  return l_neg(L);
+}
+
+/* clamp(min, max): either bound may be nil. Two passes (maximum, then
+ * minimum in place) over the result. */
+static int clamp(lua_State *L, const char *fname, bool inplace) {
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  bool has_lo = !lua_isnoneornil(L, 2), has_hi = !lua_isnoneornil(L, 3);
+  if (!has_lo && !has_hi) nnb_error(L, fname, "needs at least one of min and max");
+  for (int i = 2; i <= 3; i++)
+    if (!lua_isnoneornil(L, i) && lua_type(L, i) != LUA_TNUMBER)
+      nnb_error(L, fname, "%s must be a number, got %s", i == 2 ? "min" : "max", luaL_typename(L, i));
+  if (has_lo && has_hi && lua_tonumber(L, 2) > lua_tonumber(L, 3))
+    nnb_error(L, fname, "min %g is greater than max %g", lua_tonumber(L, 2), lua_tonumber(L, 3));
+  bool any_float = (has_lo && !lua_isinteger(L, 2)) || (has_hi && !lua_isinteger(L, 3));
+  nn_dtype cd = t->dtype == NN_FLOAT32 || any_float ? NN_FLOAT32 : NN_INT64;
+  if (inplace) check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
+  lua_pushvalue(L, 1);
+  const nn_tensor *in = nnb_push_as(L, fname, 1, cd, false);
+  nn_tensor *out = inplace && t->dtype == cd ? t : nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+  nn_scalar s;
+  for (int i = 2; i <= 3; i++) {
+    if (lua_isnoneornil(L, i)) continue;
+    const nn_tensor *bound = cd == NN_FLOAT32 ? nn_scalar_f32(&s, (float)lua_tonumber(L, i))
+                                              : nn_scalar_i64(&s, lua_tointeger(L, i));
+    nn_binary(i == 2 ? NN_BINARY_MAXIMUM : NN_BINARY_MINIMUM, out, in, bound);
+    in = out;
+  }
+  if (inplace && out != t) nn_copy(t, out);
+  if (inplace) lua_pushvalue(L, 1);
+  return 1;
+}
+
+static int l_clamp(lua_State *L) { return clamp(L, "clamp", false); }
+static int l_clamp_(lua_State *L) { return clamp(L, "clamp_", true); }
+
+/* nn.where(mask, a, b): a where mask is true, else b; all broadcast. */
+static int l_where(lua_State *L) {
+  nn_tensor *mask = nnb_check_tensor(L, 1, "where");
+  if (mask->dtype != NN_BOOL)
+    nnb_error(L, "where", "condition must be a bool tensor (from a comparison), got %s", nn_dtype_name(mask->dtype));
+  operand a = check_operand(L, 2, "where"), b = check_operand(L, 3, "where");
+  nn_dtype dt;
+  if (a.t) dt = promote_operand(a.t->dtype, &b);
+  else if (b.t) dt = promote_operand(b.t->dtype, &a);
+  else dt = a.is_float || b.is_float ? NN_FLOAT32 : NN_INT64;
+  int ndim;
+  int64_t shape[NN_MAX_DIMS];
+  broadcast_or_raise(L, mask, a.t, &ndim, shape, "where");
+  nn_tensor mshape = {.ndim = ndim};
+  memcpy(mshape.shape, shape, sizeof shape);
+  broadcast_or_raise(L, &mshape, b.t, &ndim, shape, "where");
+  nn_scalar sa, sb;
+  const nn_tensor *ta = operand_as(L, &a, dt, &sa, "where"), *tb = operand_as(L, &b, dt, &sb, "where");
+  nn_where(nnb_new_tensor(L, "where", dt, ndim, shape), mask, ta, tb);
+  return 1;
+}
+
+/* ---- matrix products ---- */
+
+/* A header-only view of t as a matrix with a unit dim inserted at `at`
+ * (0: row vector [1, k], 1: column vector [k, 1]). */
+static nn_tensor vector_as_matrix(const nn_tensor *t, int at) {
+  nn_tensor m = *t;
+  m.ndim = 2;
+  m.shape[at] = 1;
+  m.stride[at] = 1;
+  m.shape[1 - at] = t->shape[0];
+  m.stride[1 - at] = t->stride[0];
+  return m;
+}
+
+/* A header-only view of t broadcast to batch dims shape[0..nb) plus t's
+ * own last two dims. */
+static nn_tensor broadcast_batch(const nn_tensor *t, int nb, const int64_t *batch) {
+  nn_tensor v = *t;
+  int64_t full[NN_MAX_DIMS];
+  memcpy(full, batch, sizeof(int64_t) * (size_t)nb);
+  full[nb] = t->shape[t->ndim - 2];
+  full[nb + 1] = t->shape[t->ndim - 1];
+  nn_broadcast_strides(t, nb + 2, full, v.stride);
+  memcpy(v.shape, full, sizeof full);
+  v.ndim = nb + 2;
+  return v;
+}
+
+/* The operand at idx as a matrix of dtype dt that BLAS can read: 1-D
+ * operands become a row (vector_at 0) or column (1) vector. Pushes a
+ * contiguous copy when the original will not do. */
+static nn_tensor matrix_operand(lua_State *L, int idx, int vector_at, nn_dtype dt, const char *fname) {
+  nn_tensor *t = nnb_to_tensor(L, idx);
+  nn_tensor m = t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+  if (t->dtype == dt && (dt != NN_FLOAT32 || nn_matmul_blas_compatible(&m))) return m;
+  t = nnb_push_as(L, fname, idx, dt, true);
+  return t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+}
+
+static int matmul(lua_State *L, const char *fname, bool only_2d) {
+  nn_tensor *a0 = nnb_check_tensor(L, 1, fname), *b0 = nnb_check_tensor(L, 2, fname);
+  char x[128], y[128];
+  if (a0->ndim == 0 || b0->ndim == 0 || (only_2d && (a0->ndim != 2 || b0->ndim != 2)))
+    nnb_error(L, fname, "expects %s tensors, got %s and %s", only_2d ? "2-D" : "at least 1-D",
+              nnb_shape_str(x, sizeof x, a0->ndim, a0->shape), nnb_shape_str(y, sizeof y, b0->ndim, b0->shape));
+  nn_dtype dt = nn_dtype_promote(a0->dtype, b0->dtype);
+  if (dt == NN_BOOL) nnb_error(L, fname, "bool tensors cannot be multiplied");
+  int64_t k = a0->shape[a0->ndim - 1], kb = b0->shape[b0->ndim > 1 ? b0->ndim - 2 : 0];
+  if (kb != k)
+    nnb_error(L, fname, "cannot multiply %s by %s (%lld != %lld)", nnb_shape_str(x, sizeof x, a0->ndim, a0->shape),
+              nnb_shape_str(y, sizeof y, b0->ndim, b0->shape), (long long)k, (long long)kb);
+  nn_tensor a = matrix_operand(L, 1, 0, dt, fname), b = matrix_operand(L, 2, 1, dt, fname);
+  int nb;
+  int64_t batch[NN_MAX_DIMS];
+  if (!nn_broadcast_shape(a.ndim - 2, a.shape, b.ndim - 2, b.shape, &nb, batch))
+    nnb_error(L, fname, "batch dims of %s and %s cannot be broadcast together",
+              nnb_shape_str(x, sizeof x, a0->ndim, a0->shape), nnb_shape_str(y, sizeof y, b0->ndim, b0->shape));
+  a = broadcast_batch(&a, nb, batch);
+  b = broadcast_batch(&b, nb, batch);
+  int64_t shape[NN_MAX_DIMS];
+  memcpy(shape, batch, sizeof(int64_t) * (size_t)nb);
+  shape[nb] = a.shape[nb];
+  shape[nb + 1] = b.shape[nb + 1];
+  nn_tensor *out = nnb_new_tensor(L, fname, dt, nb + 2, shape);
+  nn_matmul(out, &a, &b);
+  if (a0->ndim > 1 && b0->ndim > 1) return 1;
+  /* Drop the unit dims that stood in for 1-D operands. */
+  int64_t oshape[NN_MAX_DIMS], ostride[NN_MAX_DIMS];
+  int n = nb;
+  memcpy(oshape, batch, sizeof(int64_t) * (size_t)nb);
+  if (a0->ndim > 1) oshape[n++] = shape[nb];
+  if (b0->ndim > 1) oshape[n++] = shape[nb + 1];
+  nn_contiguous_strides(n, oshape, ostride);
+  nnb_new_view(L, fname, out, n, oshape, ostride, 0);
+  return 1;
+}
+
+static int l_matmul(lua_State *L) { return matmul(L, "matmul", false); }
+static int l_mm(lua_State *L) { return matmul(L, "mm", true); }
+
+/* outer(a, b): [n] x [m] -> [n, m], a broadcast product of a column and
+ * a row. */
+static int l_outer(lua_State *L) {
+  nn_tensor *a = nnb_check_tensor(L, 1, "outer"), *b = nnb_check_tensor(L, 2, "outer");
+  if (a->ndim != 1 || b->ndim != 1) {
+    char x[128], y[128];
+    nnb_error(L, "outer", "expects two 1-D tensors, got %s and %s", nnb_shape_str(x, sizeof x, a->ndim, a->shape),
+              nnb_shape_str(y, sizeof y, b->ndim, b->shape));
+  }
+  nn_dtype dt = nn_dtype_promote(a->dtype, b->dtype);
+  if (dt == NN_BOOL) dt = NN_INT64;
+  nn_tensor col = matrix_operand(L, 1, 1, dt, "outer"), row = matrix_operand(L, 2, 0, dt, "outer");
+  int64_t shape[2] = {a->shape[0], b->shape[0]};
+  nn_binary(NN_BINARY_MUL, nnb_new_tensor(L, "outer", dt, 2, shape), &col, &row);
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"add", l_add},         {"sub", l_sub},         {"mul", l_mul},
+    {"div", l_div},         {"pow", l_pow},         {"maximum", l_maximum},
+    {"minimum", l_minimum}, {"gt", l_gt},           {"lt", l_lt},
+    {"ge", l_ge},           {"le", l_le},           {"eq", l_eq},
+    {"ne", l_ne},           {"add_", l_add_},       {"sub_", l_sub_},
+    {"mul_", l_mul_},       {"div_", l_div_},       {"pow_", l_pow_},
+    {"neg", l_neg},         {"abs", l_abs},         {"sign", l_sign},
+    {"relu", l_relu},       {"exp", l_exp},         {"log", l_log},
+    {"sqrt", l_sqrt},       {"sigmoid", l_sigmoid}, {"tanh", l_tanh},
+    {"neg_", l_neg_},       {"abs_", l_abs_},       {"relu_", l_relu_},
+    {"exp_", l_exp_},       {"log_", l_log_},       {"sqrt_", l_sqrt_},
+    {"sigmoid_", l_sigmoid_}, {"tanh_", l_tanh_},
+    {"clamp", l_clamp},     {"clamp_", l_clamp_},
+    {"matmul", l_matmul},   {"mm", l_mm},           {"outer", l_outer},
+    {NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+    {"__add", l_add}, {"__sub", l_sub}, {"__mul", l_mul},
+    {"__div", l_div}, {"__pow", l_pow}, {"__unm", mm_unm},
+    {NULL, NULL},
+};
+
+void nnb_open_math(lua_State *L, int module, int methods) {
+  lua_pushvalue(L, module);
+  luaL_setfuncs(L, functions, 0);
+  lua_pushcfunction(L, l_where);
+  lua_setfield(L, -2, "where");
+  lua_pop(L, 1);
+  lua_pushvalue(L, methods);
+  luaL_setfuncs(L, functions, 0);
+  lua_pop(L, 1);
+  luaL_getmetatable(L, NNB_TENSOR_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  lua_pop(L, 1);
+}

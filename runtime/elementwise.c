@@ -1,0 +1,324 @@
+/*
+ * Elementwise kernels. Each op is a tiny per-element function; the run
+ * loops below are static inline and take that function as a constant
+ * pointer, so the compiler inlines it and vectorizes the unit-step case
+ * (the C version of a template). The strided walk itself is nn_iter.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nn_iter.h"
+#include "nn_ops.h"
+
+typedef float (*f32_binary_fn)(float, float);
+typedef int64_t (*i64_binary_fn)(int64_t, int64_t);
+typedef bool (*f32_compare_fn)(float, float);
+typedef bool (*i64_compare_fn)(int64_t, int64_t);
+typedef float (*f32_unary_fn)(float);
+typedef int64_t (*i64_unary_fn)(int64_t);
+
+/* ---- per-element functions ---- */
+
+static float add_f32(float a, float b) { return a + b; }
+static float sub_f32(float a, float b) { return a - b; }
+static float mul_f32(float a, float b) { return a * b; }
+static float div_f32(float a, float b) { return a / b; }
+static float pow_f32(float a, float b) { return b == 2.0f ? a * a : powf(a, b); }
+/* NaN propagates, as torch.maximum/minimum. */
+static float max_f32(float a, float b) { return (a > b || a != a) ? a : b; }
+static float min_f32(float a, float b) { return (a < b || a != a) ? a : b; }
+static int64_t add_i64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static int64_t sub_i64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static int64_t mul_i64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+/* Integer power by squaring; wraps on overflow like C unsigned math. A
+ * negative exponent gives 0 unless the base is 1 or -1. */
+static int64_t pow_i64(int64_t a, int64_t b) {
+  if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+  uint64_t r = 1, x = (uint64_t)a;
+  for (; b; b >>= 1, x *= x)
+    if (b & 1) r *= x;
+  return (int64_t)r;
+}
+static bool gt_f32(float a, float b) { return a > b; }
+static bool lt_f32(float a, float b) { return a < b; }
+static bool ge_f32(float a, float b) { return a >= b; }
+static bool le_f32(float a, float b) { return a <= b; }
+static bool eq_f32(float a, float b) { return a == b; }
+static bool ne_f32(float a, float b) { return a != b; }
+static bool gt_i64(int64_t a, int64_t b) { return a > b; }
+static bool lt_i64(int64_t a, int64_t b) { return a < b; }
+static bool ge_i64(int64_t a, int64_t b) { return a >= b; }
+static bool le_i64(int64_t a, int64_t b) { return a <= b; }
+static bool eq_i64(int64_t a, int64_t b) { return a == b; }
+static bool ne_i64(int64_t a, int64_t b) { return a != b; }
+
+static float neg_f32(float a) { return -a; }
+static float abs_f32(float a) { return fabsf(a); }
+static float sign_f32(float a) { return (float)((a > 0) - (a < 0)); }
+static float relu_f32(float a) { return a < 0 ? 0.0f : a; } /* keeps NaN */
+static float exp_f32(float a) { return expf(a); }
+static float log_f32(float a) { return logf(a); }
+static float sqrt_f32(float a) { return sqrtf(a); }
+static float sigmoid_f32(float a) { return 1.0f / (1.0f + expf(-a)); }
+static float tanh_f32(float a) { return tanhf(a); }
+static int64_t neg_i64(int64_t a) { return (int64_t)(0 - (uint64_t)a); }
+static int64_t abs_i64(int64_t a) { return a < 0 ? neg_i64(a) : a; }
+static int64_t sign_i64(int64_t a) { return (a > 0) - (a < 0); }
+static int64_t relu_i64(int64_t a) { return a < 0 ? 0 : a; }
+
+/* ---- run loops: one contiguous fast path, one strided ---- */
+
+static inline void run_f32(f32_binary_fn f, float *o, const float *a, const float *b,
+                           const int64_t *step, int64_t n) {
+  if (step[0] == 1 && step[1] == 1 && step[2] == 1)
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  else if (step[0] == 1 && step[1] == 1 && step[2] == 0)
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], *b);
+  else
+    for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]], b[i * step[2]]);
+}
+
+static inline void run_i64(i64_binary_fn f, int64_t *o, const int64_t *a,
+                           const int64_t *b, const int64_t *step, int64_t n) {
+  if (step[0] == 1 && step[1] == 1 && step[2] == 1)
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  else
+    for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]], b[i * step[2]]);
+}
+
+static inline void run_cmp_f32(f32_compare_fn f, bool *o, const float *a,
+                               const float *b, const int64_t *step, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]], b[i * step[2]]);
+}
+
+static inline void run_cmp_i64(i64_compare_fn f, bool *o, const int64_t *a,
+                               const int64_t *b, const int64_t *step, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]], b[i * step[2]]);
+}
+
+static inline void run_unary_f32(f32_unary_fn f, float *o, const float *a,
+                                 const int64_t *step, int64_t n) {
+  if (step[0] == 1 && step[1] == 1)
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i]);
+  else
+    for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]]);
+}
+
+static inline void run_unary_i64(i64_unary_fn f, int64_t *o, const int64_t *a,
+                                 const int64_t *step, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]]);
+}
+
+/* ---- the op table ---- */
+
+typedef void (*binary_kernel)(void *o, const void *a, const void *b,
+                              const int64_t *step, int64_t n);
+typedef void (*unary_kernel)(void *o, const void *a, const int64_t *step, int64_t n);
+
+/* One wrapper per (op, dtype) binds the per-element function to a run loop. */
+static void k_add_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(add_f32, o, a, b, s, n); }
+static void k_sub_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(sub_f32, o, a, b, s, n); }
+static void k_mul_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(mul_f32, o, a, b, s, n); }
+static void k_div_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(div_f32, o, a, b, s, n); }
+static void k_pow_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(pow_f32, o, a, b, s, n); }
+static void k_max_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(max_f32, o, a, b, s, n); }
+static void k_min_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_f32(min_f32, o, a, b, s, n); }
+static void k_add_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(add_i64, o, a, b, s, n); }
+static void k_sub_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(sub_i64, o, a, b, s, n); }
+static void k_mul_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(mul_i64, o, a, b, s, n); }
+static void k_pow_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(pow_i64, o, a, b, s, n); }
+static void k_max_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(max_i64, o, a, b, s, n); }
+static void k_min_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_i64(min_i64, o, a, b, s, n); }
+static void k_gt_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(gt_f32, o, a, b, s, n); }
+static void k_lt_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(lt_f32, o, a, b, s, n); }
+static void k_ge_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(ge_f32, o, a, b, s, n); }
+static void k_le_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(le_f32, o, a, b, s, n); }
+static void k_eq_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(eq_f32, o, a, b, s, n); }
+static void k_ne_f32(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_f32(ne_f32, o, a, b, s, n); }
+static void k_gt_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(gt_i64, o, a, b, s, n); }
+static void k_lt_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(lt_i64, o, a, b, s, n); }
+static void k_ge_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(ge_i64, o, a, b, s, n); }
+static void k_le_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(le_i64, o, a, b, s, n); }
+static void k_eq_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(eq_i64, o, a, b, s, n); }
+static void k_ne_i64(void *o, const void *a, const void *b, const int64_t *s, int64_t n) { run_cmp_i64(ne_i64, o, a, b, s, n); }
+
+static void k_neg_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(neg_f32, o, a, s, n); }
+static void k_abs_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(abs_f32, o, a, s, n); }
+static void k_sign_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sign_f32, o, a, s, n); }
+static void k_relu_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(relu_f32, o, a, s, n); }
+static void k_exp_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(exp_f32, o, a, s, n); }
+static void k_log_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(log_f32, o, a, s, n); }
+static void k_sqrt_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sqrt_f32, o, a, s, n); }
+static void k_sigmoid_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sigmoid_f32, o, a, s, n); }
+static void k_tanh_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(tanh_f32, o, a, s, n); }
+static void k_neg_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(neg_i64, o, a, s, n); }
+static void k_abs_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(abs_i64, o, a, s, n); }
+static void k_sign_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(sign_i64, o, a, s, n); }
+static void k_relu_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(relu_i64, o, a, s, n); }
+
+static const struct {
+  const char *name;
+  binary_kernel f32, i64;
+  bool comparison;
+} binary_ops[] = {
+    [NN_BINARY_ADD] = {"add", k_add_f32, k_add_i64, false},
+    [NN_BINARY_SUB] = {"sub", k_sub_f32, k_sub_i64, false},
+    [NN_BINARY_MUL] = {"mul", k_mul_f32, k_mul_i64, false},
+    [NN_BINARY_DIV] = {"div", k_div_f32, NULL, false}, /* true division */
+    [NN_BINARY_POW] = {"pow", k_pow_f32, k_pow_i64, false},
+    [NN_BINARY_MAXIMUM] = {"maximum", k_max_f32, k_max_i64, false},
+    [NN_BINARY_MINIMUM] = {"minimum", k_min_f32, k_min_i64, false},
+    [NN_BINARY_GT] = {"gt", k_gt_f32, k_gt_i64, true},
+    [NN_BINARY_LT] = {"lt", k_lt_f32, k_lt_i64, true},
+    [NN_BINARY_GE] = {"ge", k_ge_f32, k_ge_i64, true},
+    [NN_BINARY_LE] = {"le", k_le_f32, k_le_i64, true},
+    [NN_BINARY_EQ] = {"eq", k_eq_f32, k_eq_i64, true},
+    [NN_BINARY_NE] = {"ne", k_ne_f32, k_ne_i64, true},
+};
+_Static_assert(sizeof binary_ops / sizeof *binary_ops == NN_BINARY_COUNT,
+               "every binary op needs a row");
+
+static const struct {
+  const char *name;
+  unary_kernel f32, i64;
+} unary_ops[] = {
+    [NN_UNARY_NEG] = {"neg", k_neg_f32, k_neg_i64},
+    [NN_UNARY_ABS] = {"abs", k_abs_f32, k_abs_i64},
+    [NN_UNARY_SIGN] = {"sign", k_sign_f32, k_sign_i64},
+    [NN_UNARY_RELU] = {"relu", k_relu_f32, k_relu_i64},
+    [NN_UNARY_EXP] = {"exp", k_exp_f32, NULL},
+    [NN_UNARY_LOG] = {"log", k_log_f32, NULL},
+    [NN_UNARY_SQRT] = {"sqrt", k_sqrt_f32, NULL},
+    [NN_UNARY_SIGMOID] = {"sigmoid", k_sigmoid_f32, NULL},
+    [NN_UNARY_TANH] = {"tanh", k_tanh_f32, NULL},
+};
+_Static_assert(sizeof unary_ops / sizeof *unary_ops == NN_UNARY_COUNT,
+               "every unary op needs a row");
+
+const char *nn_binary_name(nn_binary_op op) { return binary_ops[op].name; }
+const char *nn_unary_name(nn_unary_op op) { return unary_ops[op].name; }
+bool nn_binary_is_comparison(nn_binary_op op) { return binary_ops[op].comparison; }
+
+static binary_kernel binary_kernel_for(nn_binary_op op, nn_dtype dtype) {
+  return dtype == NN_FLOAT32 ? binary_ops[op].f32
+         : dtype == NN_INT64 ? binary_ops[op].i64
+                             : NULL;
+}
+
+static unary_kernel unary_kernel_for(nn_unary_op op, nn_dtype dtype) {
+  return dtype == NN_FLOAT32 ? unary_ops[op].f32
+         : dtype == NN_INT64 ? unary_ops[op].i64
+                             : NULL;
+}
+
+bool nn_binary_supports(nn_binary_op op, nn_dtype dtype) {
+  return binary_kernel_for(op, dtype) != NULL;
+}
+
+bool nn_unary_supports(nn_unary_op op, nn_dtype dtype) {
+  return unary_kernel_for(op, dtype) != NULL;
+}
+
+void nn_binary(nn_binary_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  binary_kernel k = binary_kernel_for(op, a->dtype);
+  nn_iter it;
+  nn_iter_init_tensors(&it, out->ndim, out->shape, 3, (const nn_tensor *[]){out, a, b});
+  while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n);
+}
+
+void nn_unary(nn_unary_op op, nn_tensor *out, const nn_tensor *a) {
+  unary_kernel k = unary_kernel_for(op, a->dtype);
+  nn_iter it;
+  nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, a});
+  while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.step, it.n);
+}
+
+/* ---- conversion, fill, where ---- */
+
+static const nn_tensor *scalar_init(nn_scalar *s, nn_dtype dtype);
+
+static double load_as_double(const char *p, nn_dtype dtype) {
+  switch (dtype) {
+  case NN_FLOAT32: return *(const float *)p;
+  case NN_INT64: return (double)*(const int64_t *)p;
+  default: return *(const bool *)p;
+  }
+}
+
+static void store_double(char *p, nn_dtype dtype, double v) {
+  switch (dtype) {
+  case NN_FLOAT32: *(float *)p = (float)v; break;
+  /* float -> int truncates toward zero (as PyTorch); NaN/inf become 0
+   * rather than hitting C's undefined conversion. */
+  case NN_INT64: *(int64_t *)p = (v == v && fabs(v) < 9.2e18) ? (int64_t)v : 0; break;
+  default: *(bool *)p = v != 0; break;
+  }
+}
+
+void nn_copy(nn_tensor *out, const nn_tensor *src) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, src});
+  size_t so = nn_dtype_size(out->dtype), ss = nn_dtype_size(src->dtype);
+  if (out->dtype == src->dtype) {
+    while (nn_iter_next(&it)) {
+      if (it.step[0] == 1 && it.step[1] == 1) {
+        memmove(it.ptr[0], it.ptr[1], (size_t)it.n * so);
+        continue;
+      }
+      for (int64_t i = 0; i < it.n; i++)
+        memcpy(it.ptr[0] + i * it.step[0] * (int64_t)so,
+               it.ptr[1] + i * it.step[1] * (int64_t)ss, so);
+    }
+    return;
+  }
+  /* int64 -> int64 never gets here, so double holds every value exactly
+   * except int64 beyond 2^53 going to float32, which rounds anyway. */
+  while (nn_iter_next(&it))
+    for (int64_t i = 0; i < it.n; i++)
+      store_double(it.ptr[0] + i * it.step[0] * (int64_t)so, out->dtype,
+                   load_as_double(it.ptr[1] + i * it.step[1] * (int64_t)ss, src->dtype));
+}
+
+void nn_fill(nn_tensor *out, double value) {
+  nn_scalar s;
+  const nn_tensor *v = scalar_init(&s, out->dtype);
+  store_double((char *)&s.value, out->dtype, value);
+  nn_copy(out, v);
+}
+
+void nn_where(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a,
+              const nn_tensor *b) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, out->ndim, out->shape, 4,
+                       (const nn_tensor *[]){out, mask, a, b});
+  int64_t es = (int64_t)nn_dtype_size(out->dtype);
+  while (nn_iter_next(&it))
+    for (int64_t i = 0; i < it.n; i++) {
+      bool m = *(const bool *)(it.ptr[1] + i * it.step[1]);
+      const char *src = m ? it.ptr[2] + i * it.step[2] * es : it.ptr[3] + i * it.step[3] * es;
+      memcpy(it.ptr[0] + i * it.step[0] * es, src, (size_t)es);
+    }
+}
+
+static const nn_tensor *scalar_init(nn_scalar *s, nn_dtype dtype) {
+  memset(&s->tensor, 0, sizeof s->tensor);
+  s->storage.data = &s->value;
+  s->storage.nbytes = sizeof s->value;
+  s->storage.refcount = 1;
+  s->tensor.storage = &s->storage;
+  s->tensor.dtype = dtype;
+  s->tensor.refcount = 1;
+  return &s->tensor;
+}
+
+const nn_tensor *nn_scalar_f32(nn_scalar *s, float value) {
+  s->value.f32 = value;
+  return scalar_init(s, NN_FLOAT32);
+}
+
+const nn_tensor *nn_scalar_i64(nn_scalar *s, int64_t value) {
+  s->value.i64 = value;
+  return scalar_init(s, NN_INT64);
+}

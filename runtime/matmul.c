@@ -1,0 +1,108 @@
+#include "nn_matmul.h"
+
+#include <assert.h>
+#include <cblas.h>
+
+/* How BLAS reads a [rows, cols] matrix with strides (rs, cs). */
+typedef struct blas_view {
+  CBLAS_TRANSPOSE trans;
+  int ld;
+} blas_view;
+
+static int64_t max1(int64_t x) { return x > 1 ? x : 1; }
+
+/* Row-major sgemm reads NoTrans element (i,j) at i*ld + j (ld >= cols) and
+ * Trans element (i,j) at j*ld + i (ld >= rows). A size-1 dim's stride is
+ * irrelevant, so it is replaced by the smallest valid one. */
+static bool blas_view_of(int64_t rows, int64_t cols, int64_t rs, int64_t cs, blas_view *v) {
+  if (cs == 1 || cols == 1) {
+    int64_t ld = rows == 1 ? max1(cols) : rs;
+    if (ld >= max1(cols) && ld <= INT32_MAX) {
+      *v = (blas_view){CblasNoTrans, (int)ld};
+      return true;
+    }
+  }
+  if (rs == 1 || rows == 1) {
+    int64_t ld = cols == 1 ? max1(rows) : cs;
+    if (ld >= max1(rows) && ld <= INT32_MAX) {
+      *v = (blas_view){CblasTrans, (int)ld};
+      return true;
+    }
+  }
+  return false;
+}
+
+bool nn_matmul_blas_compatible(const nn_tensor *m) {
+  assert(m->ndim >= 2);
+  int d = m->ndim;
+  blas_view v;
+  if (m->shape[d - 2] > INT32_MAX || m->shape[d - 1] > INT32_MAX) return false;
+  return blas_view_of(m->shape[d - 2], m->shape[d - 1], m->stride[d - 2], m->stride[d - 1], &v);
+}
+
+/* One [n,k] x [k,m] product; c is contiguous [n, m]. */
+static void gemm_f32(float *c, const float *a, const float *b, int64_t n, int64_t k, int64_t m,
+                     const int64_t *as, const int64_t *bs) {
+  blas_view va = {CblasNoTrans, 1}, vb = va; /* the caller checked both */
+  blas_view_of(n, k, as[0], as[1], &va);
+  blas_view_of(k, m, bs[0], bs[1], &vb);
+  cblas_sgemm(CblasRowMajor, va.trans, vb.trans, (int)n, (int)m, (int)k, 1.0f, a, va.ld, b,
+              vb.ld, 0.0f, c, (int)(m > 0 ? m : 1));
+}
+
+/* Integer products are rare (index arithmetic): a plain triple loop. */
+static void gemm_i64(int64_t *c, const int64_t *a, const int64_t *b, int64_t n, int64_t k,
+                     int64_t m, const int64_t *as, const int64_t *bs) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < m; j++) {
+      uint64_t acc = 0;
+      for (int64_t p = 0; p < k; p++)
+        acc += (uint64_t)a[i * as[0] + p * as[1]] * (uint64_t)b[p * bs[0] + j * bs[1]];
+      c[i * m + j] = (int64_t)acc;
+    }
+}
+
+/* When b has no batch of its own and a's batch rows are laid out back to
+ * back, [B, n, k] @ [k, m] is one [B*n, k] @ [k, m] GEMM. */
+static bool foldable(const nn_tensor *a, const nn_tensor *b) {
+  int d = a->ndim;
+  for (int i = 0; i < d - 2; i++)
+    if (b->stride[i] != 0) return false;
+  int64_t expect = a->stride[d - 2];
+  if (a->stride[d - 1] != 1 || expect < max1(a->shape[d - 1])) return false;
+  for (int i = d - 3; i >= 0; i--) {
+    expect *= a->shape[i + 1];
+    if (a->shape[i] != 1 && a->stride[i] != expect) return false;
+  }
+  return true;
+}
+
+void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  int d = out->ndim;
+  int64_t n = out->shape[d - 2], m = out->shape[d - 1], k = a->shape[d - 1];
+  int64_t batch = nn_shape_numel(d - 2, out->shape);
+  size_t es = nn_dtype_size(out->dtype);
+  const int64_t *as = a->stride + d - 2, *bs = b->stride + d - 2;
+  char *pa = nn_tensor_data(a), *pb = nn_tensor_data(b), *pc = nn_tensor_data(out);
+  if (out->dtype == NN_FLOAT32 && batch > 1 && foldable(a, b)) {
+    gemm_f32((float *)pc, (float *)pa, (float *)pb, batch * n, k, m, as, bs);
+    return;
+  }
+  int64_t index[NN_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < batch; i++) {
+    int64_t oa = 0, ob = 0;
+    for (int j = 0; j < d - 2; j++) {
+      oa += index[j] * a->stride[j];
+      ob += index[j] * b->stride[j];
+    }
+    char *c = pc + (size_t)(i * n * m) * es;
+    if (out->dtype == NN_FLOAT32)
+      gemm_f32((float *)c, (float *)pa + oa, (float *)pb + ob, n, k, m, as, bs);
+    else
+      gemm_i64((int64_t *)c, (int64_t *)pa + oa, (int64_t *)pb + ob, n, k, m, as, bs);
+    for (int j = d - 3; j >= 0; j--) { /* odometer over the batch dims */
+      if (++index[j] < out->shape[j]) break;
+      index[j] = 0;
+    }
+  }
+}

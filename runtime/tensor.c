@@ -1,0 +1,190 @@
+#include "nn_tensor.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "nn_alloc.h"
+
+static const size_t dtype_sizes[] = {4, 8, 1};
+static const char *const dtype_names[] = {"float32", "int64", "bool"};
+_Static_assert(sizeof dtype_sizes / sizeof *dtype_sizes == NN_DTYPE_COUNT,
+               "one size per dtype");
+_Static_assert(sizeof dtype_names / sizeof *dtype_names == NN_DTYPE_COUNT,
+               "one name per dtype");
+
+size_t nn_dtype_size(nn_dtype dtype) { return dtype_sizes[dtype]; }
+const char *nn_dtype_name(nn_dtype dtype) { return dtype_names[dtype]; }
+
+nn_dtype nn_dtype_promote(nn_dtype a, nn_dtype b) {
+  if (a == NN_FLOAT32 || b == NN_FLOAT32) return NN_FLOAT32;
+  if (a == NN_INT64 || b == NN_INT64) return NN_INT64;
+  return NN_BOOL;
+}
+
+int64_t nn_shape_numel(int ndim, const int64_t *shape) {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= shape[i];
+  return n;
+}
+
+bool nn_shape_nbytes(int ndim, const int64_t *shape, nn_dtype dtype, size_t *nbytes) {
+  uint64_t n = nn_dtype_size(dtype);
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0) return false;
+    if (shape[i] != 0 && n > UINT64_MAX / 2 / (uint64_t)shape[i]) return false;
+    n *= (uint64_t)shape[i];
+  }
+  if (n > SIZE_MAX / 2) return false;
+  *nbytes = (size_t)n;
+  return true;
+}
+
+void nn_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
+  int64_t s = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= shape[i] > 0 ? shape[i] : 1;
+  }
+}
+
+static nn_tensor *header_new(nn_storage *storage, nn_dtype dtype, int ndim,
+                             const int64_t *shape, const int64_t *stride,
+                             int64_t offset) {
+  nn_tensor *t = nn_alloc(sizeof *t);
+  if (!t) return NULL;
+  memset(t, 0, sizeof *t);
+  t->storage = storage;
+  t->dtype = dtype;
+  t->ndim = ndim;
+  t->offset = offset;
+  t->refcount = 1;
+  if (ndim > 0) {
+    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
+  }
+  storage->refcount++;
+  return t;
+}
+
+static nn_storage *storage_new(size_t nbytes, bool zeroed) {
+  nn_storage *s = nn_alloc(sizeof *s);
+  if (!s) return NULL;
+  s->data = zeroed ? nn_alloc_zeroed(nbytes) : nn_alloc(nbytes);
+  if (!s->data) {
+    nn_free(s, sizeof *s);
+    return NULL;
+  }
+  s->nbytes = nbytes;
+  s->refcount = 0;
+  return s;
+}
+
+static void storage_release(nn_storage *s) {
+  if (--s->refcount > 0) return;
+  nn_free(s->data, s->nbytes);
+  nn_free(s, sizeof *s);
+}
+
+static nn_tensor *tensor_new(nn_dtype dtype, int ndim, const int64_t *shape, bool zeroed) {
+  assert(ndim >= 0 && ndim <= NN_MAX_DIMS);
+  size_t nbytes;
+  if (!nn_shape_nbytes(ndim, shape, dtype, &nbytes)) return NULL;
+  nn_storage *s = storage_new(nbytes, zeroed);
+  if (!s) return NULL;
+  int64_t stride[NN_MAX_DIMS];
+  nn_contiguous_strides(ndim, shape, stride);
+  nn_tensor *t = header_new(s, dtype, ndim, shape, stride, 0);
+  if (!t) {
+    s->refcount = 1;
+    storage_release(s);
+  }
+  return t;
+}
+
+nn_tensor *nn_tensor_empty(nn_dtype dtype, int ndim, const int64_t *shape) {
+  return tensor_new(dtype, ndim, shape, false);
+}
+
+nn_tensor *nn_tensor_zeros(nn_dtype dtype, int ndim, const int64_t *shape) {
+  return tensor_new(dtype, ndim, shape, true);
+}
+
+nn_tensor *nn_tensor_view(const nn_tensor *base, int ndim, const int64_t *shape,
+                          const int64_t *stride, int64_t offset) {
+  assert(ndim >= 0 && ndim <= NN_MAX_DIMS);
+  return header_new(base->storage, base->dtype, ndim, shape, stride, offset);
+}
+
+void nn_tensor_retain(nn_tensor *t) { t->refcount++; }
+
+void nn_tensor_release(nn_tensor *t) {
+  if (!t || --t->refcount > 0) return;
+  storage_release(t->storage);
+  nn_free(t, sizeof *t);
+}
+
+bool nn_tensor_is_contiguous(const nn_tensor *t) {
+  int64_t s = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] == 1) continue; /* a size-1 dim's stride is irrelevant */
+    if (t->shape[i] == 0) return true;
+    if (t->stride[i] != s) return false;
+    s *= t->shape[i];
+  }
+  return true;
+}
+
+void nn_broadcast_strides(const nn_tensor *t, int ndim, const int64_t *shape,
+                          int64_t *stride) {
+  int lead = ndim - t->ndim;
+  assert(lead >= 0);
+  for (int i = 0; i < ndim; i++) {
+    int j = i - lead;
+    stride[i] = (j < 0 || (t->shape[j] == 1 && shape[i] != 1)) ? 0 : t->stride[j];
+  }
+}
+
+bool nn_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b,
+                        int *nout, int64_t *out) {
+  int n = na > nb ? na : nb;
+  for (int i = 0; i < n; i++) {
+    int ia = i - (n - na), ib = i - (n - nb);
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1) return false;
+    out[i] = da == 1 ? db : da;
+  }
+  *nout = n;
+  return true;
+}
+
+/* Walks the old and new shapes in chunks whose element counts agree; each
+ * old chunk must be contiguous within itself for the view to exist (the
+ * same rule as PyTorch's computeStride). */
+bool nn_view_strides(const nn_tensor *t, int ndim, const int64_t *shape,
+                     int64_t *stride) {
+  if (nn_tensor_numel(t) == 0 || nn_tensor_is_contiguous(t)) {
+    nn_contiguous_strides(ndim, shape, stride);
+    return true;
+  }
+  int64_t chunk_base_stride = t->ndim ? t->stride[t->ndim - 1] : 1;
+  int64_t tensor_numel = 1, view_numel = 1;
+  int view_d = ndim - 1;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    tensor_numel *= t->shape[d];
+    if (d == 0 || (t->shape[d - 1] != 1 &&
+                   t->stride[d - 1] != tensor_numel * chunk_base_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
+        stride[view_d] = view_numel * chunk_base_stride;
+        view_numel *= shape[view_d];
+        view_d--;
+      }
+      if (view_numel != tensor_numel) return false;
+      if (d > 0) {
+        chunk_base_stride = t->stride[d - 1];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  return view_d == -1;
+}
