@@ -22,15 +22,33 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
   __builtin_unreachable();
 }
 
+/* The metatable is also kept under this address in the registry: a
+ * lightuserdata lookup avoids interning the name on every check. */
+static const char metatable_key;
+
+void nnb_set_metatable_key(lua_State *L, int mt) {
+  lua_pushvalue(L, mt);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &metatable_key);
+}
+
+static nnb_box *to_box(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+  bool ok = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
 nn_tensor *nnb_to_tensor(lua_State *L, int idx) {
-  nnb_box *box = luaL_testudata(L, idx, NNB_TENSOR_MT);
+  nnb_box *box = to_box(L, idx);
   return box ? box->t : NULL;
 }
 
 nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname) {
   nn_tensor *t = nnb_to_tensor(L, idx);
   if (!t) {
-    if (luaL_testudata(L, idx, NNB_TENSOR_MT))
+    if (to_box(L, idx))
       nnb_error(L, fname, "argument %d is a closed tensor", idx);
     nnb_error(L, fname, "argument %d must be a tensor, got %s", idx, luaL_typename(L, idx));
   }
@@ -40,22 +58,27 @@ nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname) {
 static nnb_box *push_box(lua_State *L) {
   nnb_box *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->t = NULL;
-  luaL_setmetatable(L, NNB_TENSOR_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+  lua_setmetatable(L, -2);
   return box;
 }
 
 void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
 
-/* Collector debt is paid in chunks: a step per small tensor would cost
- * more than the tensor. */
+/* Tensor data lives outside Lua's heap, where the collector cannot see
+ * it, and debt added with LUA_GCSTEP does not drive the generational mode
+ * that lua.c turns on. So once the engine has allocated as much again as
+ * was live after the last collection (at least 32 MB), collect in full:
+ * memory stays within about twice what is live, and the cost is amortized
+ * over the allocations that triggered it. */
 void nnb_gc_account(lua_State *L, size_t nbytes) {
-  static size_t pending;
+  static size_t pending, threshold = 32u << 20;
   pending += nbytes;
-  if (pending >= 256 * 1024) {
-    size_t kb = pending / 1024;
-    pending = 0;
-    lua_gc(L, LUA_GCSTEP, kb > INT32_MAX ? INT32_MAX : (int)kb);
-  }
+  if (pending < threshold || !lua_gc(L, LUA_GCISRUNNING)) return;
+  pending = 0;
+  lua_gc(L, LUA_GCCOLLECT);
+  size_t live = (size_t)nn_memory_stats_get().live_bytes;
+  threshold = live > (32u << 20) ? live : (32u << 20);
 }
 
 static nn_tensor *new_tensor(lua_State *L, const char *fname, nn_dtype dtype,

@@ -49,7 +49,7 @@ static int prop_dtype(lua_State *L) {
 
 static int l_memory_stats(lua_State *L) {
   nn_memory_stats s = nn_memory_stats_get();
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, (lua_Integer)s.count);
   lua_setfield(L, -2, "count");
   lua_pushinteger(L, (lua_Integer)s.live_count);
@@ -58,6 +58,8 @@ static int l_memory_stats(lua_State *L) {
   lua_setfield(L, -2, "live_bytes");
   lua_pushinteger(L, (lua_Integer)s.peak_bytes);
   lua_setfield(L, -2, "peak_bytes");
+  lua_pushinteger(L, (lua_Integer)s.cached_bytes);
+  lua_setfield(L, -2, "cached_bytes");
   return 1;
 }
 
@@ -74,7 +76,7 @@ static int l_get_num_threads(lua_State *L) {
 }
 
 static int l_is_tensor(lua_State *L) {
-  lua_pushboolean(L, luaL_testudata(L, 1, NNB_TENSOR_MT) != NULL);
+  lua_pushboolean(L, nnb_to_tensor(L, 1) != NULL);
   return 1;
 }
 
@@ -99,6 +101,7 @@ int luaopen_nn_core(lua_State *L) {
 
   luaL_newmetatable(L, NNB_TENSOR_MT);
   int mt = lua_gettop(L);
+  nnb_set_metatable_key(L, mt);
   lua_pushcfunction(L, tensor_gc);
   lua_setfield(L, mt, "__gc");
   lua_pushcfunction(L, tensor_gc);

@@ -1,36 +1,126 @@
+/*
+ * A caching allocator. Freed blocks are kept in per-size-class free lists
+ * and handed out again, so a training loop that makes the same shapes every
+ * step stops calling the system allocator after its first step (and small
+ * tensors cost a list pop, not a malloc). Classes are powers of two up to
+ * 1 MiB and multiples of 64 KiB above; a block is reused only for its own
+ * class. The cache holds at most CACHE_LIMIT bytes; past that, frees go
+ * back to the system. When the system refuses, the cache is emptied and
+ * the allocation retried once.
+ *
+ * Not thread-safe, by design: the engine allocates only from the thread
+ * running Lua (kernels never allocate), and a lock would cost a fifth of a
+ * small op's time.
+ */
 #include "nn_alloc.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Updated with relaxed atomics: kernels may free from worker threads. */
-static uint64_t stat_count, stat_live_count, stat_live_bytes, stat_peak_bytes;
+#define SMALL_CLASSES 15                  /* 64 B .. 1 MiB */
+#define LARGE_UNIT ((size_t)64 << 10)    /* large blocks round to 64 KiB */
+#define LARGE_SLOTS 64
+#define CACHE_LIMIT ((size_t)1 << 30)
+
+typedef struct free_block {
+  struct free_block *next;
+} free_block;
+
+typedef struct large_entry {
+  void *p;
+  size_t size;
+} large_entry;
+
+static free_block *small_lists[SMALL_CLASSES];
+static large_entry large_cache[LARGE_SLOTS];
+static size_t cached_bytes;
+static nn_memory_stats stats;
 static uint64_t fail_countdown;
 
-static int injected_failure(void) {
-  if (fail_countdown == 0) return 0;
-  return --fail_countdown == 0;
+/* The block size nbytes is served from, and its small class (-1: large). */
+static size_t block_size(size_t nbytes, int *cls) {
+  size_t size = 64;
+  for (int c = 0; c < SMALL_CLASSES; c++, size <<= 1)
+    if (nbytes <= size) {
+      *cls = c;
+      return size;
+    }
+  *cls = -1;
+  return (nbytes + LARGE_UNIT - 1) / LARGE_UNIT * LARGE_UNIT;
 }
 
-static void note_alloc(size_t nbytes) {
-  __atomic_add_fetch(&stat_count, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&stat_live_count, 1, __ATOMIC_RELAXED);
-  uint64_t live = __atomic_add_fetch(&stat_live_bytes, nbytes, __ATOMIC_RELAXED);
-  uint64_t peak = __atomic_load_n(&stat_peak_bytes, __ATOMIC_RELAXED);
-  while (live > peak &&
-         !__atomic_compare_exchange_n(&stat_peak_bytes, &peak, live, 1,
-                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+static void *take_cached(size_t size, int cls) {
+  if (cls >= 0) {
+    free_block *b = small_lists[cls];
+    if (b) small_lists[cls] = b->next;
+    return b;
   }
+  for (int i = 0; i < LARGE_SLOTS; i++)
+    if (large_cache[i].p && large_cache[i].size == size) {
+      void *p = large_cache[i].p;
+      large_cache[i].p = NULL;
+      return p;
+    }
+  return NULL;
+}
+
+/* Keeps p for reuse; false when the cache is full. */
+static bool put_cached(void *p, size_t size, int cls) {
+  if (cached_bytes + size > CACHE_LIMIT) return false;
+  if (cls >= 0) {
+    free_block *b = p;
+    b->next = small_lists[cls];
+    small_lists[cls] = b;
+    return true;
+  }
+  for (int i = 0; i < LARGE_SLOTS; i++)
+    if (!large_cache[i].p) {
+      large_cache[i] = (large_entry){p, size};
+      return true;
+    }
+  return false;
+}
+
+static void release_cache_locked(void) {
+  for (int c = 0; c < SMALL_CLASSES; c++)
+    while (small_lists[c]) {
+      free_block *b = small_lists[c];
+      small_lists[c] = b->next;
+      free(b);
+    }
+  for (int i = 0; i < LARGE_SLOTS; i++) {
+    free(large_cache[i].p);
+    large_cache[i].p = NULL;
+  }
+  cached_bytes = 0;
 }
 
 void *nn_alloc(size_t nbytes) {
-  if (injected_failure()) return NULL;
-  /* 64-byte alignment keeps SIMD loads aligned; size rounded as required. */
-  size_t rounded = (nbytes + 63) & ~(size_t)63;
-  if (rounded < nbytes) return NULL;
-  void *p = aligned_alloc(64, rounded ? rounded : 64);
-  if (p) note_alloc(nbytes);
+  int cls;
+  size_t size = block_size(nbytes, &cls);
+  if (size < nbytes) return NULL; /* overflow */
+  void *p = NULL;
+  if (fail_countdown && --fail_countdown == 0) goto done;
+  p = take_cached(size, cls);
+  if (p) {
+    cached_bytes -= size;
+  } else {
+    /* 64-byte alignment keeps SIMD loads aligned; sizes are multiples of 64. */
+    p = aligned_alloc(64, size);
+    if (!p) {
+      release_cache_locked();
+      p = aligned_alloc(64, size);
+    }
+    if (p) stats.count++;
+  }
+  if (p) {
+    stats.live_count++;
+    stats.live_bytes += nbytes;
+    if (stats.live_bytes > stats.peak_bytes) stats.peak_bytes = stats.live_bytes;
+  }
+done:
   return p;
 }
 
@@ -42,24 +132,33 @@ void *nn_alloc_zeroed(size_t nbytes) {
 
 void nn_free(void *p, size_t nbytes) {
   if (!p) return;
-  __atomic_sub_fetch(&stat_live_count, 1, __ATOMIC_RELAXED);
-  __atomic_sub_fetch(&stat_live_bytes, nbytes, __ATOMIC_RELAXED);
-  free(p);
+  int cls;
+  size_t size = block_size(nbytes, &cls);
+  stats.live_count--;
+  stats.live_bytes -= nbytes;
+  if (put_cached(p, size, cls)) cached_bytes += size;
+  else free(p);
 }
 
 nn_memory_stats nn_memory_stats_get(void) {
-  nn_memory_stats s;
-  s.count = __atomic_load_n(&stat_count, __ATOMIC_RELAXED);
-  s.live_count = __atomic_load_n(&stat_live_count, __ATOMIC_RELAXED);
-  s.live_bytes = __atomic_load_n(&stat_live_bytes, __ATOMIC_RELAXED);
-  s.peak_bytes = __atomic_load_n(&stat_peak_bytes, __ATOMIC_RELAXED);
+  nn_memory_stats s = stats;
+  s.cached_bytes = cached_bytes;
   return s;
 }
 
-void nn_alloc_fail_after(uint64_t n) { fail_countdown = n; }
+void nn_alloc_release_cache(void) {
+  release_cache_locked();
+}
+
+void nn_alloc_fail_after(uint64_t n) {
+  fail_countdown = n;
+}
 
 uint64_t nn_physical_memory(void) {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return UINT64_MAX;
-  return (uint64_t)pages * (uint64_t)page;
+  static uint64_t bytes;
+  if (!bytes) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+  }
+  return bytes;
 }

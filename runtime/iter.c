@@ -42,12 +42,12 @@ void nn_iter_init(nn_iter *it, int ndim, const int64_t *shape, int nops,
                   void *const *data, const int64_t (*strides)[NN_MAX_DIMS],
                   const size_t *elsize) {
   assert(nops <= NN_ITER_MAX_OPS && ndim <= NN_MAX_DIMS);
-  memset(it, 0, sizeof *it);
   it->nops = nops;
   it->ndim = ndim;
   int64_t numel = 1;
   for (int d = 0; d < ndim; d++) {
     it->shape[d] = shape[d];
+    it->index[d] = 0;
     numel *= shape[d];
   }
   for (int k = 0; k < nops; k++) {

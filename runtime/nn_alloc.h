@@ -1,7 +1,7 @@
 /*
- * nn_alloc: every byte the engine takes from the system goes through here,
- * so nn.memory_stats() can report it and tests can make the N-th allocation
- * fail to prove the error paths.
+ * nn_alloc: every byte the engine takes goes through here, so freed blocks
+ * can be reused (alloc.c), nn.memory_stats() can report them, and tests can
+ * make the N-th allocation fail to prove the error paths.
  */
 #ifndef NN_ALLOC_H
 #define NN_ALLOC_H
@@ -10,10 +10,11 @@
 #include <stdint.h>
 
 typedef struct nn_memory_stats {
-  uint64_t count;       /* allocations made since start (cumulative) */
-  uint64_t live_count;  /* allocations not yet freed */
-  uint64_t live_bytes;  /* bytes held now */
-  uint64_t peak_bytes;  /* most bytes ever held at once */
+  uint64_t count;        /* blocks taken from the system since start */
+  uint64_t live_count;   /* allocations in use */
+  uint64_t live_bytes;   /* bytes in use */
+  uint64_t peak_bytes;   /* most bytes ever in use at once */
+  uint64_t cached_bytes; /* freed blocks kept for reuse */
 } nn_memory_stats;
 
 /* Returns NULL when the system refuses or when a failure was injected. */
@@ -22,6 +23,8 @@ void *nn_alloc(size_t nbytes);
 void *nn_alloc_zeroed(size_t nbytes);
 /* nbytes must be the size given to nn_alloc; NULL is ignored. */
 void nn_free(void *p, size_t nbytes);
+/* Returns the cached free blocks to the system. */
+void nn_alloc_release_cache(void);
 
 nn_memory_stats nn_memory_stats_get(void);
 
