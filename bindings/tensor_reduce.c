@@ -1,2 +1,189 @@
+/*
+ * Reductions as methods and module functions: sum mean max min argmax
+ * argmin std var norm. Dims are positional, (dim, keepdim), as SPEC §12:
+ *
+ *   t:sum()             every element -> 0-dim tensor (t:sum(nil, true)
+ *                       keeps every dim as size 1)
+ *   t:sum(dim [, keepdim])
+ *   t:max(dim [, keepdim]) / t:min(...) -> values, 1-based int64 indices
+ *   t:argmax([dim [, keepdim]])         -> 1-based int64 indices (the
+ *                       flat row-major index for a full reduction)
+ *   t:norm([p [, dim [, keepdim]]])     p >= 0 or math.huge (max |x|)
+ *   t:var([dim [, keepdim]] [, opts]) and std: unbiased by default; a
+ *                       trailing table {unbiased=false} or {correction=n}
+ *                       sets the divisor K - correction. (PyTorch's old
+ *                       positional `std(dim, unbiased)` is not supported:
+ *                       the second number is keepdim here, as for every
+ *                       reduction.)
+ *
+ * dtypes: sum of int64 or bool is int64 (bool counts); max/min keep the
+ * dtype; mean/var/std/norm of int64 or bool compute on a float32 copy and
+ * return float32 (PyTorch raises for mean of an integer tensor). max, min,
+ * argmax and argmin of nothing raise, as PyTorch; sum of nothing is 0 and
+ * mean NaN.
+ */
+#include <math.h>
+#include <string.h>
+
 #include "nn_bind.h"
-void nnb_open_reduce(lua_State *L, int module, int methods) { (void)L; (void)module; (void)methods; }
+#include "nn_ops.h"
+#include "nn_reduce.h"
+
+/* The reduction's dim (0-based, -1 for all) and keepdim, read from
+ * positions idx and idx + 1. */
+typedef struct reduce_args {
+  int dim;
+  bool keepdim;
+} reduce_args;
+
+static reduce_args check_dim_keepdim(lua_State *L, int idx, const nn_tensor *t,
+                                     const char *fname) {
+  reduce_args a = {-1, false};
+  if (nnb_to_tensor(L, idx))
+    nnb_error(L, fname, "dim must be an integer, got a tensor%s", strcmp(fname, "max") == 0
+              ? " (nn.maximum(a, b) is the elementwise maximum)" : strcmp(fname, "min") == 0
+              ? " (nn.minimum(a, b) is the elementwise minimum)" : "");
+  if (!lua_isnoneornil(L, idx)) a.dim = nnb_check_dim(L, idx, t->ndim, fname);
+  if (!lua_isnoneornil(L, idx + 1)) {
+    if (!lua_isboolean(L, idx + 1))
+      nnb_error(L, fname, "keepdim must be a boolean, got %s", luaL_typename(L, idx + 1));
+    a.keepdim = lua_toboolean(L, idx + 1);
+  }
+  return a;
+}
+
+/* Shape of the result: dim (or every dim) dropped, or kept as size 1. */
+static int result_shape(const nn_tensor *t, reduce_args a, int64_t *shape) {
+  int n = 0;
+  for (int d = 0; d < t->ndim; d++) {
+    if (a.dim < 0 || d == a.dim) {
+      if (a.keepdim) shape[n++] = 1;
+    } else {
+      shape[n++] = t->shape[d];
+    }
+  }
+  return n;
+}
+
+/* max/min/argmax/argmin have no value for nothing: PyTorch raises too. */
+static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, const char *fname) {
+  char s[128];
+  nnb_shape_str(s, sizeof s, t->ndim, t->shape);
+  if (a.dim < 0 && nn_tensor_numel(t) == 0)
+    nnb_error(L, fname, "cannot reduce an empty tensor %s: %s of no elements is undefined "
+              "(give a dim of nonzero size)", s, fname);
+  if (a.dim >= 0 && t->ndim > 0 && t->shape[a.dim] == 0)
+    nnb_error(L, fname, "cannot reduce dim %d of %s: it has size 0", a.dim + 1, s);
+}
+
+/* Runs op on the tensor at 1 with the parsed arguments and pushes the
+ * results: values, indices or both (max/min with a dim). Returns their
+ * count. */
+static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, const char *fname) {
+  /* A 0-dim tensor takes dim 1 or -1 (as PyTorch) and reduces to itself. */
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  if (nn_reduce_needs_elements(op)) check_not_empty(L, t, a, fname);
+  const nn_tensor *in = nn_reduce_supports(op, t->dtype) ? t
+                        : nnb_push_as(L, fname, 1, NN_FLOAT32, false);
+  int64_t shape[NN_MAX_DIMS];
+  int ndim = result_shape(t, a, shape);
+  bool want_values = nn_reduce_has_values(op);
+  /* max/min over everything give the value alone, as PyTorch. */
+  bool want_indices = nn_reduce_has_indices(op) && (!want_values || a.dim >= 0);
+  nn_tensor *values = want_values
+      ? nnb_new_tensor(L, fname, nn_reduce_value_dtype(op, in->dtype), ndim, shape) : NULL;
+  nn_tensor *indices = want_indices ? nnb_new_tensor(L, fname, NN_INT64, ndim, shape) : NULL;
+  nn_reduce(op, values, indices, in, a.dim, param);
+  if (indices) { /* the runtime counts from 0, Lua from 1 */
+    nn_scalar one;
+    nn_binary(NN_BINARY_ADD, indices, indices, nn_scalar_i64(&one, 1));
+  }
+  return want_values + want_indices;
+}
+
+/* sum mean max min argmax argmin: (t [, dim [, keepdim]]). */
+static int simple(lua_State *L, nn_reduce_op op) {
+  const char *fname = nn_reduce_name(op);
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  return reduce(L, op, check_dim_keepdim(L, 2, t, fname), 0, fname);
+}
+
+/* var/std options: {unbiased=bool} or {correction=n}; returns the
+ * correction. Unknown keys raise, so a typo is not silently ignored. */
+static double check_var_opts(lua_State *L, int idx, const char *fname) {
+  double correction = 1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    if (strcmp(key, "unbiased") == 0) {
+      if (!lua_isboolean(L, -1))
+        nnb_error(L, fname, "unbiased must be a boolean, got %s", luaL_typename(L, -1));
+      correction = lua_toboolean(L, -1) ? 1 : 0;
+    } else if (strcmp(key, "correction") == 0) {
+      if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0))
+        nnb_error(L, fname, "correction must be a number >= 0, got %s",
+                  luaL_tolstring(L, -1, NULL));
+      correction = lua_tonumber(L, -1);
+    } else {
+      nnb_error(L, fname, "unknown option '%s' (expected unbiased or correction)",
+                luaL_tolstring(L, -2, NULL));
+    }
+    lua_pop(L, 1);
+  }
+  return correction;
+}
+
+/* var/std: (t [, dim [, keepdim]] [, opts]); the options table, if any,
+ * is the last argument. */
+static int var_std(lua_State *L, nn_reduce_op op) {
+  const char *fname = nn_reduce_name(op);
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  double correction = 1;
+  int top = lua_gettop(L);
+  if (top >= 2 && lua_istable(L, top)) {
+    correction = check_var_opts(L, top, fname);
+    lua_settop(L, top - 1);
+  }
+  return reduce(L, op, check_dim_keepdim(L, 2, t, fname), correction, fname);
+}
+
+/* norm: (t [, p [, dim [, keepdim]]]); p defaults to 2 ('fro' too). */
+static int l_norm(lua_State *L) {
+  nn_tensor *t = nnb_check_tensor(L, 1, "norm");
+  double p = 2;
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "fro") == 0) {
+    p = 2;
+  } else if (lua_type(L, 2) == LUA_TNUMBER) {
+    p = lua_tonumber(L, 2);
+    if (!(p >= 0))
+      nnb_error(L, "norm", "p must be >= 0 or math.huge, got %s", lua_tostring(L, 2));
+  } else if (!lua_isnoneornil(L, 2)) {
+    nnb_error(L, "norm", "p must be a number, got %s", luaL_typename(L, 2));
+  }
+  return reduce(L, NN_REDUCE_NORM, check_dim_keepdim(L, 3, t, "norm"), p, "norm");
+}
+
+static int l_sum(lua_State *L) { return simple(L, NN_REDUCE_SUM); }
+static int l_mean(lua_State *L) { return simple(L, NN_REDUCE_MEAN); }
+static int l_max(lua_State *L) { return simple(L, NN_REDUCE_MAX); }
+static int l_min(lua_State *L) { return simple(L, NN_REDUCE_MIN); }
+static int l_argmax(lua_State *L) { return simple(L, NN_REDUCE_ARGMAX); }
+static int l_argmin(lua_State *L) { return simple(L, NN_REDUCE_ARGMIN); }
+static int l_var(lua_State *L) { return var_std(L, NN_REDUCE_VAR); }
+static int l_std(lua_State *L) { return var_std(L, NN_REDUCE_STD); }
+
+static const luaL_Reg functions[] = {
+    {"sum", l_sum},       {"mean", l_mean},     {"max", l_max},
+    {"min", l_min},       {"argmax", l_argmax}, {"argmin", l_argmin},
+    {"var", l_var},       {"std", l_std},       {"norm", l_norm},
+    {NULL, NULL},
+};
+
+void nnb_open_reduce(lua_State *L, int module, int methods) {
+  lua_pushvalue(L, module);
+  luaL_setfuncs(L, functions, 0);
+  lua_pop(L, 1);
+  lua_pushvalue(L, methods);
+  luaL_setfuncs(L, functions, 0);
+  lua_pop(L, 1);
+}

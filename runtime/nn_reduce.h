@@ -1,0 +1,79 @@
+/*
+ * nn_reduce: reductions (sum, mean, max, min, argmax, argmin, var, std,
+ * norm) over one dim or over the whole tensor.
+ *
+ * Adding a reduction:
+ *   1. add NN_REDUCE_<OP> to the enum below, before NN_REDUCE_COUNT;
+ *   2. give it a row in the op table in reduce.c (the static_assert there
+ *      fails until you do): its name, the reducer per input dtype (NULL:
+ *      the bindings convert the input to float32 first) and whether it
+ *      writes values, indices or both;
+ *   3. if its value dtype is new, teach nn_reduce_value_dtype;
+ *   4. expose it in bindings/tensor_reduce.c;
+ *   5. test it: tests/runtime/test_reduce.c against a naive loop (contiguous,
+ *      transposed, expanded inputs, every dtype), tests/lua/reduce_spec.lua
+ *      for the API, and a PyTorch reference case in
+ *      tests/fixtures/gen_reduce_fixtures.py.
+ *
+ * Numerics: float sums accumulate in double (eight partial sums on
+ * contiguous runs), so 1M-element float32 sums agree with PyTorch to
+ * float32 rounding; var/std take two passes (mean, then squared deviations),
+ * also in double. int64 sums are exact (wrapping on overflow). max/min
+ * propagate NaN and, like argmax/argmin, report the first occurrence of
+ * the extreme (the first NaN if there is one).
+ */
+#ifndef NN_REDUCE_H
+#define NN_REDUCE_H
+
+#include "nn_tensor.h"
+
+typedef enum nn_reduce_op {
+  NN_REDUCE_SUM,
+  NN_REDUCE_MEAN,
+  NN_REDUCE_MAX, /* values and, optionally, indices */
+  NN_REDUCE_MIN,
+  NN_REDUCE_ARGMAX, /* indices only */
+  NN_REDUCE_ARGMIN,
+  NN_REDUCE_VAR, /* param: the correction (1 = unbiased, 0 = population) */
+  NN_REDUCE_STD,
+  NN_REDUCE_NORM, /* param: p >= 0, or INFINITY for the max of |x| */
+  NN_REDUCE_COUNT
+} nn_reduce_op;
+
+const char *nn_reduce_name(nn_reduce_op op);
+/* Is there a kernel for this input dtype? Where not (mean/var/std/norm of
+ * int64 or bool) the caller converts the input to float32 first. */
+bool nn_reduce_supports(nn_reduce_op op, nn_dtype dtype);
+/* Does the op write values / indices? (max, min: both; argmax, argmin:
+ * indices only; the rest: values only.) */
+bool nn_reduce_has_values(nn_reduce_op op);
+bool nn_reduce_has_indices(nn_reduce_op op);
+/* dtype of the values for a supported input dtype: sum of int64 or bool is
+ * int64, max/min keep the dtype, the rest are float32. */
+nn_dtype nn_reduce_value_dtype(nn_reduce_op op, nn_dtype dtype);
+/* Must the reduced extent be non-empty? (max, min, argmax, argmin: there
+ * is no identity to return for nothing.) */
+bool nn_reduce_needs_elements(nn_reduce_op op);
+
+/*
+ * Reduces in over dim (0-based), or over every element when dim is -1 or
+ * in is 0-dim.
+ *   values  the results, dtype nn_reduce_value_dtype(op, in->dtype); NULL
+ *           for argmax/argmin
+ *   indices int64, 0-based position of the extreme along dim (the flat
+ *           row-major index for a full reduction); required for
+ *           argmax/argmin, optional (NULL) for max/min, NULL otherwise
+ *   in      any strides (transposed, narrowed, stride-0 expanded)
+ *   param   see the enum (ignored by the other ops)
+ * The outputs hold one element per position of in's other dims, shaped
+ * either with dim dropped or with dim kept as size 1 (keepdim); any
+ * strides. A full reduction writes one element, whatever its shape.
+ * Preconditions (asserted in debug builds): op supports in->dtype, the
+ * outputs have the right dtype and element count and do not overlap in,
+ * and the reduced extent is non-empty where nn_reduce_needs_elements.
+ * Reducing nothing gives sum 0, mean/var/std NaN, norm 0.
+ */
+void nn_reduce(nn_reduce_op op, nn_tensor *values, nn_tensor *indices,
+               const nn_tensor *in, int dim, double param);
+
+#endif
