@@ -25,6 +25,19 @@ static int tensor_index(lua_State *L) {
   return 0;
 }
 
+/* t.key = v: assignable fields by name, else t[i] = v. */
+static int tensor_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL)
+      nnb_error(L, "tensor", "cannot set field '%s'", lua_tostring(L, 2));
+    lua_insert(L, 1);
+    lua_call(L, 3, 0);
+    return 0;
+  }
+  return nnb_index_set(L);
+}
+
 static int tensor_gc(lua_State *L) {
   nnb_box *box = luaL_checkudata(L, 1, NNB_TENSOR_MT);
   nn_tensor_release(box->t);
@@ -113,6 +126,8 @@ int luaopen_nn_core(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, NNB_METHODS_KEY);
   luaL_newlib(L, props);
   lua_setfield(L, LUA_REGISTRYINDEX, NNB_PROPS_KEY);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, NNB_SETTERS_KEY);
 
   nnb_open_create(L, module, methods);
   nnb_open_shape(L, module, methods);
@@ -121,6 +136,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_index(L, module, methods);
   nnb_open_convert(L, module, methods);
   nnb_open_io(L, module, methods);
+  nnb_open_autograd(L, module, methods);
   nnb_open_format(L);
 
   /* __index closes over the method and property tables. */
@@ -128,7 +144,8 @@ int luaopen_nn_core(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, NNB_PROPS_KEY);
   lua_pushcclosure(L, tensor_index, 2);
   lua_setfield(L, mt, "__index");
-  lua_pushcfunction(L, nnb_index_set);
+  lua_getfield(L, LUA_REGISTRYINDEX, NNB_SETTERS_KEY);
+  lua_pushcclosure(L, tensor_newindex, 1);
   lua_setfield(L, mt, "__newindex");
 
   lua_settop(L, module);

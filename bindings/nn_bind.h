@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "nn_autograd.h"
 #include "nn_tensor.h"
 
 #define NNB_TENSOR_MT "nn.Tensor"
@@ -21,6 +22,8 @@
  * (name -> getter taking the tensor), both read by __index. */
 #define NNB_METHODS_KEY "nn.Tensor.methods"
 #define NNB_PROPS_KEY "nn.Tensor.props"
+/* name -> setter(t, key, value) for assignable fields such as t.grad. */
+#define NNB_SETTERS_KEY "nn.Tensor.setters"
 
 /* The full userdata behind a Lua tensor; t is NULL until the tensor
  * exists, and after __close. */
@@ -86,6 +89,7 @@ void nnb_open_reduce(lua_State *L, int module, int methods);
 void nnb_open_index(lua_State *L, int module, int methods);
 void nnb_open_convert(lua_State *L, int module, int methods);
 void nnb_open_io(lua_State *L, int module, int methods);
+void nnb_open_autograd(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */
 void nnb_open_format(lua_State *L);
 
@@ -93,6 +97,16 @@ void nnb_open_format(lua_State *L);
  * __newindex, called with (t, i) and (t, i, v). */
 int nnb_index_get(lua_State *L);
 int nnb_index_set(lua_State *L);
+
+/* Autograd recording (autograd.c). When gradients are wanted for some
+ * input, creates the node of op on out and returns it so the caller can
+ * save tensors and set params; NULL when nothing is recorded. */
+nn_node *nnb_record(lua_State *L, const char *fname, nn_grad_op op, nn_tensor *out, int ninputs,
+                    nn_tensor *const *inputs);
+/* Saves a copy of a (stack-allocated) scalar operand in node. */
+void nnb_save_scalar(lua_State *L, const char *fname, nn_node *node, const nn_tensor *t);
+/* Raises if t is part of a graph and would be modified in place. */
+void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname);
 
 int luaopen_nn_core(lua_State *L);
 

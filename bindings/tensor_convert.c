@@ -54,11 +54,14 @@ static int l_totable(lua_State *L) {
 
 static int l_clone(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "clone");
-  nn_copy(nnb_new_tensor(L, "clone", t->dtype, t->ndim, t->shape), t);
+  nn_tensor *c = nnb_new_tensor(L, "clone", t->dtype, t->ndim, t->shape);
+  nn_copy(c, t);
+  nnb_record(L, "clone", NN_GRAD_COPY, c, 1, &t);
   return 1;
 }
 
 static void check_writable(lua_State *L, const nn_tensor *t, const char *fname) {
+  nnb_check_inplace_grad(L, t, fname);
   for (int i = 0; i < t->ndim; i++)
     if (t->stride[i] == 0 && t->shape[i] > 1)
       nnb_error(L, fname, "cannot write in place into an expanded tensor (dim %d repeats one element)", i + 1);

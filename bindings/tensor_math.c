@@ -7,6 +7,7 @@
  * it is a float (t_int64 * 2 stays int64, t_int64 * 0.5 is float32); true
  * division and the float-only functions compute in float32.
  */
+#include <math.h>
 #include <string.h>
 
 #include "nn_bind.h"
@@ -74,6 +75,33 @@ static void check_inplace_target(lua_State *L, const nn_tensor *t, nn_dtype resu
       nnb_error(L, fname, "cannot write in place into an expanded tensor (dim %d repeats one element)", i + 1);
 }
 
+/* The differentiable counterpart of each binary op; comparisons have none. */
+static const int binary_grad_ops[NN_BINARY_COUNT] = {
+    [NN_BINARY_ADD] = NN_GRAD_ADD,         [NN_BINARY_SUB] = NN_GRAD_SUB,
+    [NN_BINARY_MUL] = NN_GRAD_MUL,         [NN_BINARY_DIV] = NN_GRAD_DIV,
+    [NN_BINARY_POW] = NN_GRAD_POW,         [NN_BINARY_MAXIMUM] = NN_GRAD_MAXIMUM,
+    [NN_BINARY_MINIMUM] = NN_GRAD_MINIMUM, [NN_BINARY_GT] = -1,
+    [NN_BINARY_LT] = -1,                   [NN_BINARY_GE] = -1,
+    [NN_BINARY_LE] = -1,                   [NN_BINARY_EQ] = -1,
+    [NN_BINARY_NE] = -1,
+};
+
+/* Saves a binary op's operand for its backward (scalars as a copy). */
+static void save_operand(lua_State *L, nn_node *node, const operand *o, const nn_tensor *t, const char *fname) {
+  if (o->t) nn_node_save(node, (nn_tensor *)t);
+  else nnb_save_scalar(L, fname, node, t);
+}
+
+static void record_binary(lua_State *L, nn_binary_op op, nn_tensor *out, const operand *a, const nn_tensor *ta,
+                          const operand *b, const nn_tensor *tb, const char *fname) {
+  if (binary_grad_ops[op] < 0) return;
+  nn_node *node = nnb_record(L, fname, (nn_grad_op)binary_grad_ops[op], out, 2, (nn_tensor *[]){a->t, b->t});
+  if (!node || op == NN_BINARY_ADD || op == NN_BINARY_SUB) return;
+  save_operand(L, node, a, ta, fname);
+  save_operand(L, node, b, tb, fname);
+  if (op == NN_BINARY_POW) nn_node_save(node, out);
+}
+
 /* a op b, or a op= b when inplace (then a must be a tensor). */
 static int binary(lua_State *L, nn_binary_op op, const char *fname, bool inplace) {
   operand a = check_operand(L, 1, fname), b = check_operand(L, 2, fname);
@@ -86,40 +114,54 @@ static int binary(lua_State *L, nn_binary_op op, const char *fname, bool inplace
   int ndim;
   int64_t shape[NN_MAX_DIMS];
   broadcast_or_raise(L, a.t, b.t, &ndim, shape, fname);
-  if (inplace) check_inplace_target(L, a.t, od, ndim, shape, fname);
+  if (inplace) {
+    check_inplace_target(L, a.t, od, ndim, shape, fname);
+    nnb_check_inplace_grad(L, a.t, fname);
+    nnb_check_inplace_grad(L, b.t, fname);
+  }
   nn_scalar sa, sb;
   const nn_tensor *ta = operand_as(L, &a, cd, &sa, fname), *tb = operand_as(L, &b, cd, &sb, fname);
-  if (inplace && a.t->dtype == od) {
+  if (inplace) {
     nn_binary(op, a.t, ta, tb);
-  } else if (inplace) { /* e.g. int64 tensor += int64 result stored as float32 */
-    nn_tensor *tmp = nnb_new_tensor(L, fname, od, ndim, shape);
-    nn_binary(op, tmp, ta, tb);
-    nn_copy(a.t, tmp);
-  } else {
-    nn_binary(op, nnb_new_tensor(L, fname, od, ndim, shape), ta, tb);
+    lua_pushvalue(L, 1);
     return 1;
   }
-  lua_pushvalue(L, 1);
+  nn_tensor *out = nnb_new_tensor(L, fname, od, ndim, shape);
+  nn_binary(op, out, ta, tb);
+  record_binary(L, op, out, &a, ta, &b, tb, fname);
   return 1;
 }
+
+/* The differentiable counterpart of each unary op, and whether its
+ * backward reads the input (else the output). */
+static const struct {
+  nn_grad_op op;
+  bool saves_input;
+} unary_grad_ops[NN_UNARY_COUNT] = {
+    [NN_UNARY_NEG] = {NN_GRAD_NEG, false},        [NN_UNARY_ABS] = {NN_GRAD_ABS, true},
+    [NN_UNARY_SIGN] = {NN_GRAD_SIGN, false},      [NN_UNARY_RELU] = {NN_GRAD_RELU, false},
+    [NN_UNARY_EXP] = {NN_GRAD_EXP, false},        [NN_UNARY_LOG] = {NN_GRAD_LOG, true},
+    [NN_UNARY_SQRT] = {NN_GRAD_SQRT, false},      [NN_UNARY_SIGMOID] = {NN_GRAD_SIGMOID, false},
+    [NN_UNARY_TANH] = {NN_GRAD_TANH, false},
+};
 
 static int unary(lua_State *L, nn_unary_op op, const char *fname, bool inplace) {
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
   nn_dtype cd = t->dtype == NN_BOOL ? NN_INT64 : t->dtype;
   if (!nn_unary_supports(op, cd)) cd = NN_FLOAT32;
-  if (inplace) check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
-  const nn_tensor *in = t->dtype == cd ? t : nnb_push_as(L, fname, 1, cd, false);
-  if (inplace && t->dtype == cd) {
-    nn_unary(op, t, in);
+  if (inplace) {
+    check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
+    nnb_check_inplace_grad(L, t, fname);
+    nn_unary(op, t, t);
     lua_pushvalue(L, 1);
-  } else if (inplace) {
-    nn_tensor *tmp = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
-    nn_unary(op, tmp, in);
-    nn_copy(t, tmp);
-    lua_pushvalue(L, 1);
-  } else {
-    nn_unary(op, nnb_new_tensor(L, fname, cd, t->ndim, t->shape), in);
+    return 1;
   }
+  const nn_tensor *in = t->dtype == cd ? t : nnb_push_as(L, fname, 1, cd, false);
+  nn_tensor *out = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+  nn_unary(op, out, in);
+  nn_node *node = nnb_record(L, fname, unary_grad_ops[op].op, out, 1, &t);
+  if (node && op != NN_UNARY_NEG && op != NN_UNARY_SIGN)
+    nn_node_save(node, unary_grad_ops[op].saves_input ? t : out);
   return 1;
 }
 
@@ -180,10 +222,12 @@ static int clamp(lua_State *L, const char *fname, bool inplace) {
     nnb_error(L, fname, "min %g is greater than max %g", lua_tonumber(L, 2), lua_tonumber(L, 3));
   bool any_float = (has_lo && !lua_isinteger(L, 2)) || (has_hi && !lua_isinteger(L, 3));
   nn_dtype cd = t->dtype == NN_FLOAT32 || any_float ? NN_FLOAT32 : NN_INT64;
-  if (inplace) check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
-  lua_pushvalue(L, 1);
+  if (inplace) {
+    check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
+    nnb_check_inplace_grad(L, t, fname);
+  }
   const nn_tensor *in = nnb_push_as(L, fname, 1, cd, false);
-  nn_tensor *out = inplace && t->dtype == cd ? t : nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+  nn_tensor *out = inplace ? t : nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
   nn_scalar s;
   for (int i = 2; i <= 3; i++) {
     if (lua_isnoneornil(L, i)) continue;
@@ -192,8 +236,16 @@ static int clamp(lua_State *L, const char *fname, bool inplace) {
     nn_binary(i == 2 ? NN_BINARY_MAXIMUM : NN_BINARY_MINIMUM, out, in, bound);
     in = out;
   }
-  if (inplace && out != t) nn_copy(t, out);
-  if (inplace) lua_pushvalue(L, 1);
+  if (inplace) {
+    lua_pushvalue(L, 1);
+    return 1;
+  }
+  nn_node *node = nnb_record(L, fname, NN_GRAD_CLAMP, out, 1, &t);
+  if (node) {
+    nn_node_save(node, t);
+    node->scalars[0] = has_lo ? lua_tonumber(L, 2) : NAN;
+    node->scalars[1] = has_hi ? lua_tonumber(L, 3) : NAN;
+  }
   return 1;
 }
 
@@ -218,7 +270,10 @@ static int l_where(lua_State *L) {
   broadcast_or_raise(L, &mshape, b.t, &ndim, shape, "where");
   nn_scalar sa, sb;
   const nn_tensor *ta = operand_as(L, &a, dt, &sa, "where"), *tb = operand_as(L, &b, dt, &sb, "where");
-  nn_where(nnb_new_tensor(L, "where", dt, ndim, shape), mask, ta, tb);
+  nn_tensor *out = nnb_new_tensor(L, "where", dt, ndim, shape);
+  nn_where(out, mask, ta, tb);
+  nn_node *node = nnb_record(L, "where", NN_GRAD_WHERE, out, 3, (nn_tensor *[]){NULL, a.t, b.t});
+  if (node) nn_node_save(node, mask);
   return 1;
 }
 
@@ -253,12 +308,16 @@ static nn_tensor broadcast_batch(const nn_tensor *t, int nb, const int64_t *batc
 /* The operand at idx as a matrix of dtype dt that BLAS can read: 1-D
  * operands become a row (vector_at 0) or column (1) vector. Pushes a
  * contiguous copy when the original will not do. */
-static nn_tensor matrix_operand(lua_State *L, int idx, int vector_at, nn_dtype dt, const char *fname) {
+static nn_tensor matrix_operand(lua_State *L, int idx, int vector_at, nn_dtype dt, const char *fname,
+                                nn_tensor **base) {
   nn_tensor *t = nnb_to_tensor(L, idx);
   nn_tensor m = t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
-  if (t->dtype == dt && (dt != NN_FLOAT32 || nn_matmul_blas_compatible(&m))) return m;
-  t = nnb_push_as(L, fname, idx, dt, true);
-  return t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+  if (t->dtype != dt || (dt == NN_FLOAT32 && !nn_matmul_blas_compatible(&m))) {
+    t = nnb_push_as(L, fname, idx, dt, true);
+    m = t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+  }
+  *base = t;
+  return m;
 }
 
 static int matmul(lua_State *L, const char *fname, bool only_2d) {
@@ -273,7 +332,8 @@ static int matmul(lua_State *L, const char *fname, bool only_2d) {
   if (kb != k)
     nnb_error(L, fname, "cannot multiply %s by %s (%lld != %lld)", nnb_shape_str(x, sizeof x, a0->ndim, a0->shape),
               nnb_shape_str(y, sizeof y, b0->ndim, b0->shape), (long long)k, (long long)kb);
-  nn_tensor a = matrix_operand(L, 1, 0, dt, fname), b = matrix_operand(L, 2, 1, dt, fname);
+  nn_tensor *abase, *bbase;
+  nn_tensor a = matrix_operand(L, 1, 0, dt, fname, &abase), b = matrix_operand(L, 2, 1, dt, fname, &bbase);
   int nb;
   int64_t batch[NN_MAX_DIMS];
   if (!nn_broadcast_shape(a.ndim - 2, a.shape, b.ndim - 2, b.shape, &nb, batch))
@@ -287,23 +347,32 @@ static int matmul(lua_State *L, const char *fname, bool only_2d) {
   shape[nb + 1] = b.shape[nb + 1];
   nn_tensor *out = nnb_new_tensor(L, fname, dt, nb + 2, shape);
   nn_matmul(out, &a, &b);
-  if (a0->ndim > 1 && b0->ndim > 1) return 1;
+  /* Recorded on the final (possibly squeezed) output, whose shape the
+   * backward reads to undo the 1-D promotion. */
+  nn_tensor *result = out;
   /* Drop the unit dims that stood in for 1-D operands. */
   int64_t oshape[NN_MAX_DIMS], ostride[NN_MAX_DIMS];
   int n = nb;
   memcpy(oshape, batch, sizeof(int64_t) * (size_t)nb);
   if (a0->ndim > 1) oshape[n++] = shape[nb];
   if (b0->ndim > 1) oshape[n++] = shape[nb + 1];
-  nn_contiguous_strides(n, oshape, ostride);
-  nnb_new_view(L, fname, out, n, oshape, ostride, 0);
+  if (n != nb + 2) {
+    nn_contiguous_strides(n, oshape, ostride);
+    result = nnb_new_view(L, fname, out, n, oshape, ostride, 0);
+  }
+  nn_node *node = nnb_record(L, fname, NN_GRAD_MATMUL, result, 2, (nn_tensor *[]){a0, b0});
+  if (node) {
+    nn_node_save(node, abase);
+    nn_node_save(node, bbase);
+  }
   return 1;
 }
 
 static int l_matmul(lua_State *L) { return matmul(L, "matmul", false); }
 static int l_mm(lua_State *L) { return matmul(L, "mm", true); }
 
-/* outer(a, b): [n] x [m] -> [n, m], a broadcast product of a column and
- * a row. */
+/* outer(a, b): [n] x [m] -> [n, m], the product of a column [n, 1] and a
+ * row [1, m] (views recorded as reshapes, so gradients flow). */
 static int l_outer(lua_State *L) {
   nn_tensor *a = nnb_check_tensor(L, 1, "outer"), *b = nnb_check_tensor(L, 2, "outer");
   if (a->ndim != 1 || b->ndim != 1) {
@@ -311,12 +380,17 @@ static int l_outer(lua_State *L) {
     nnb_error(L, "outer", "expects two 1-D tensors, got %s and %s", nnb_shape_str(x, sizeof x, a->ndim, a->shape),
               nnb_shape_str(y, sizeof y, b->ndim, b->shape));
   }
-  nn_dtype dt = nn_dtype_promote(a->dtype, b->dtype);
-  if (dt == NN_BOOL) dt = NN_INT64;
-  nn_tensor col = matrix_operand(L, 1, 1, dt, "outer"), row = matrix_operand(L, 2, 0, dt, "outer");
-  int64_t shape[2] = {a->shape[0], b->shape[0]};
-  nn_binary(NN_BINARY_MUL, nnb_new_tensor(L, "outer", dt, 2, shape), &col, &row);
-  return 1;
+  lua_settop(L, 2);
+  for (int i = 0; i < 2; i++) {
+    nn_tensor *v = i == 0 ? a : b;
+    int64_t shape[2] = {i == 0 ? v->shape[0] : 1, i == 0 ? 1 : v->shape[0]};
+    int64_t stride[2] = {i == 0 ? v->stride[0] : 1, i == 0 ? 1 : v->stride[0]};
+    nn_tensor *view = nnb_new_view(L, "outer", v, 2, shape, stride, v->offset);
+    nnb_record(L, "outer", NN_GRAD_RESHAPE, view, 1, &v);
+  }
+  lua_remove(L, 1);
+  lua_remove(L, 1);
+  return matmul(L, "outer", false);
 }
 
 static const luaL_Reg functions[] = {

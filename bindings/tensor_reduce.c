@@ -79,6 +79,19 @@ static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, con
 /* Runs op on the tensor at 1 with the parsed arguments and pushes the
  * results: values, indices or both (max/min with a dim). Returns their
  * count. */
+/* sum and mean are differentiable: their backward spreads the output's
+ * gradient over the elements reduced into it. */
+static void record_sum(lua_State *L, nn_reduce_op op, nn_tensor *out, nn_tensor *in, reduce_args a,
+                       const char *fname) {
+  nn_node *node = nnb_record(L, fname, op == NN_REDUCE_SUM ? NN_GRAD_SUM : NN_GRAD_MEAN, out, 1, &in);
+  if (!node) return;
+  bool all = a.dim < 0 || in->ndim == 0;
+  node->params[0] = all ? -1 : a.dim;
+  node->params[1] = a.keepdim;
+  int64_t count = all ? nn_tensor_numel(in) : in->shape[a.dim];
+  node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN;
+}
+
 static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, const char *fname) {
   /* A 0-dim tensor takes dim 1 or -1 (as PyTorch) and reduces to itself. */
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
@@ -94,6 +107,7 @@ static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, co
       ? nnb_new_tensor(L, fname, nn_reduce_value_dtype(op, in->dtype), ndim, shape) : NULL;
   nn_tensor *indices = want_indices ? nnb_new_tensor(L, fname, NN_INT64, ndim, shape) : NULL;
   nn_reduce(op, values, indices, in, a.dim, param);
+  if (op == NN_REDUCE_SUM || op == NN_REDUCE_MEAN) record_sum(L, op, values, t, a, fname);
   if (indices) { /* the runtime counts from 0, Lua from 1 */
     nn_scalar one;
     nn_binary(NN_BINARY_ADD, indices, indices, nn_scalar_i64(&one, 1));

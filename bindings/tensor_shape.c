@@ -66,7 +66,17 @@ static int l_is_contiguous(lua_State *L) {
 /* Pushes t itself when contiguous, else a contiguous copy. */
 static nn_tensor *push_contiguous(lua_State *L, int idx, const char *fname) {
   nn_tensor *t = nnb_check_tensor(L, idx, fname);
-  return nnb_push_as(L, fname, idx, t->dtype, true);
+  nn_tensor *c = nnb_push_as(L, fname, idx, t->dtype, true);
+  if (c != t) nnb_record(L, fname, NN_GRAD_COPY, c, 1, &t);
+  return c;
+}
+
+/* Pushes a view of t that autograd sees as a reshape. */
+static nn_tensor *push_reshaped(lua_State *L, nn_tensor *t, int ndim, const int64_t *shape,
+                                const int64_t *stride, const char *fname) {
+  nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
+  nnb_record(L, fname, NN_GRAD_RESHAPE, v, 1, &t);
+  return v;
 }
 
 static int l_contiguous(lua_State *L) {
@@ -104,7 +114,7 @@ static int l_view(lua_State *L) {
   if (!nn_view_strides(t, ndim, shape, stride))
     nnb_error(L, "view", "cannot view a non-contiguous %s tensor as %s; use reshape (it copies)",
               nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, ndim, shape));
-  nnb_new_view(L, "view", t, ndim, shape, stride, t->offset);
+  push_reshaped(L, t, ndim, shape, stride, "view");
   return 1;
 }
 
@@ -116,7 +126,7 @@ static int l_reshape(lua_State *L) {
     t = push_contiguous(L, 1, "reshape");
     nn_contiguous_strides(ndim, shape, stride);
   }
-  nnb_new_view(L, "reshape", t, ndim, shape, stride, t->offset);
+  push_reshaped(L, t, ndim, shape, stride, "reshape");
   return 1;
 }
 
@@ -127,7 +137,9 @@ static void push_permuted(lua_State *L, nn_tensor *t, const int *perm, const cha
     shape[i] = t->shape[perm[i]];
     stride[i] = t->stride[perm[i]];
   }
-  nnb_new_view(L, fname, t, t->ndim, shape, stride, t->offset);
+  nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, stride, t->offset);
+  nn_node *node = nnb_record(L, fname, NN_GRAD_PERMUTE, v, 1, &t);
+  for (int i = 0; node && i < t->ndim; i++) node->params[i] = perm[i];
 }
 
 static int l_transpose(lua_State *L) {
@@ -179,7 +191,7 @@ static void push_without_dim(lua_State *L, nn_tensor *t, int d, const char *fnam
     shape[n] = t->shape[i];
     stride[n++] = t->stride[i];
   }
-  nnb_new_view(L, fname, t, n, shape, stride, t->offset);
+  push_reshaped(L, t, n, shape, stride, fname);
 }
 
 static int l_squeeze(lua_State *L) {
@@ -204,7 +216,7 @@ static int l_squeeze(lua_State *L) {
     shape[n] = t->shape[i];
     stride[n++] = t->stride[i];
   }
-  nnb_new_view(L, "squeeze", t, n, shape, stride, t->offset);
+  push_reshaped(L, t, n, shape, stride, "squeeze");
   return 1;
 }
 
@@ -222,7 +234,7 @@ static int l_unsqueeze(lua_State *L) {
       stride[i] = t->stride[j++];
     }
   }
-  nnb_new_view(L, "unsqueeze", t, t->ndim + 1, shape, stride, t->offset);
+  push_reshaped(L, t, t->ndim + 1, shape, stride, "unsqueeze");
   return 1;
 }
 
@@ -232,7 +244,7 @@ static int l_flatten(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "flatten");
   if (t->ndim == 0) {
     int64_t one = 1, s = 1;
-    nnb_new_view(L, "flatten", t, 1, &one, &s, t->offset);
+    push_reshaped(L, t, 1, &one, &s, "flatten");
     return 1;
   }
   int start = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, t->ndim, "flatten");
@@ -271,7 +283,8 @@ static void push_expanded(lua_State *L, nn_tensor *t, int ndim, const int64_t *w
                 nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, ndim, want), j + 1, have);
     stride[i] = (j < 0 || have != shape[i]) ? 0 : t->stride[j];
   }
-  nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
+  nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
+  nnb_record(L, fname, NN_GRAD_EXPAND, v, 1, &t);
 }
 
 static int l_expand(lua_State *L) {
@@ -315,6 +328,23 @@ static nn_tensor *list_item(lua_State *L, int idx, int i) {
   return t;
 }
 
+/* Records cat/stack of the list's n tensors along d on out. */
+static void record_cat(lua_State *L, nn_tensor *out, int list, int n, int d, bool stacked, const char *fname) {
+  if (!nn_grad_enabled()) return;
+  nn_tensor **inputs = lua_newuserdatauv(L, sizeof *inputs * (size_t)n, 0);
+  for (int i = 0; i < n; i++) inputs[i] = list_item(L, list, i + 1);
+  int64_t count = n;
+  nn_tensor *lens = nnb_new_tensor(L, fname, NN_INT64, 1, &count);
+  for (int i = 0; i < n; i++) ((int64_t *)nn_tensor_data(lens))[i] = stacked ? 1 : inputs[i]->shape[d];
+  nn_node *node = nnb_record(L, fname, NN_GRAD_CAT, out, n, inputs);
+  if (node) {
+    nn_node_save(node, lens);
+    node->params[0] = d;
+    node->params[1] = stacked;
+  }
+  lua_pop(L, 2);
+}
+
 /* Copies each tensor of the list into consecutive slices of out along d. */
 static void copy_slices(nn_tensor *out, lua_State *L, int list, int n, int d, bool stacked) {
   int64_t pos = 0;
@@ -355,7 +385,9 @@ static int l_cat(lua_State *L) {
                 d + 1);
     shape[d] += t->shape[d];
   }
-  copy_slices(nnb_new_tensor(L, "cat", dtype, first->ndim, shape), L, 1, n, d, false);
+  nn_tensor *out = nnb_new_tensor(L, "cat", dtype, first->ndim, shape);
+  copy_slices(out, L, 1, n, d, false);
+  record_cat(L, out, 1, n, d, false, "cat");
   return 1;
 }
 
@@ -374,7 +406,9 @@ static int l_stack(lua_State *L) {
   }
   int64_t shape[NN_MAX_DIMS];
   for (int k = 0, j = 0; k <= first->ndim; k++) shape[k] = k == d ? n : first->shape[j++];
-  copy_slices(nnb_new_tensor(L, "stack", dtype, first->ndim + 1, shape), L, 1, n, d, true);
+  nn_tensor *out = nnb_new_tensor(L, "stack", dtype, first->ndim + 1, shape);
+  copy_slices(out, L, 1, n, d, true);
+  record_cat(L, out, 1, n, d, true, "stack");
   return 1;
 }
 
@@ -386,7 +420,13 @@ static void push_pieces(lua_State *L, nn_tensor *t, int d, const int64_t *lens, 
     int64_t shape[NN_MAX_DIMS];
     memcpy(shape, t->shape, sizeof shape);
     shape[d] = lens[i];
-    nnb_new_view(L, fname, t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
+    nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
+    nn_node *node = nnb_record(L, fname, NN_GRAD_NARROW, v, 1, &t);
+    if (node) {
+      node->params[0] = d;
+      node->params[1] = start;
+      node->params[2] = lens[i];
+    }
     lua_rawseti(L, -2, i + 1);
     start += lens[i];
   }

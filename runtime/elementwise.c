@@ -322,3 +322,240 @@ const nn_tensor *nn_scalar_i64(nn_scalar *s, int64_t value) {
   s->value.i64 = value;
   return scalar_init(s, NN_INT64);
 }
+
+/* ---- backward (nn_grad_ops.h) ----
+ * g is the contiguous float32 gradient of the output; gi[i] is the buffer
+ * input i's gradient is added into (NULL: not wanted). A term is formed in
+ * a scratch tensor of g's shape and summed into gi[i] by nn_accumulate,
+ * which also sums over the dims an input was broadcast along. */
+
+#include "nn_grad_ops.h"
+
+static nn_tensor *scratch(const nn_tensor *g) {
+  return nn_tensor_empty(NN_FLOAT32, g->ndim, g->shape);
+}
+
+/* gi += (a op1 b) op2 c; op2 is skipped when c is NULL. */
+static bool add_term(nn_tensor *gi, const nn_tensor *g, nn_binary_op op1, const nn_tensor *a,
+                     const nn_tensor *b, nn_binary_op op2, const nn_tensor *c) {
+  if (!gi) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_binary(op1, t, a, b);
+  if (c) nn_binary(op2, t, t, c);
+  nn_accumulate(gi, t);
+  nn_tensor_release(t);
+  return true;
+}
+
+static bool add_negated(nn_tensor *gi, const nn_tensor *g) {
+  nn_scalar minus_one;
+  return add_term(gi, g, NN_BINARY_MUL, g, nn_scalar_f32(&minus_one, -1), NN_BINARY_ADD, NULL);
+}
+
+bool nn_backward_add(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  for (int i = 0; i < 2; i++)
+    if (gi[i]) nn_accumulate(gi[i], g);
+  return true;
+}
+
+bool nn_backward_sub(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  if (gi[0]) nn_accumulate(gi[0], g);
+  return add_negated(gi[1], g);
+}
+
+bool nn_backward_mul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *a = n->saved[0], *b = n->saved[1];
+  return add_term(gi[0], g, NN_BINARY_MUL, g, b, 0, NULL) &&
+         add_term(gi[1], g, NN_BINARY_MUL, g, a, 0, NULL);
+}
+
+/* d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(g*a/b)/b. */
+bool nn_backward_div(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *a = n->saved[0], *b = n->saved[1];
+  if (!add_term(gi[0], g, NN_BINARY_DIV, g, b, 0, NULL)) return false;
+  if (!gi[1]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_scalar minus_one;
+  nn_binary(NN_BINARY_MUL, t, g, a);
+  nn_binary(NN_BINARY_DIV, t, t, b);
+  nn_binary(NN_BINARY_DIV, t, t, b);
+  nn_binary(NN_BINARY_MUL, t, t, nn_scalar_f32(&minus_one, -1));
+  nn_accumulate(gi[1], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+/* d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a). */
+bool nn_backward_pow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *a = n->saved[0], *b = n->saved[1], *out = n->saved[2];
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_scalar one;
+  if (gi[0]) {
+    nn_binary(NN_BINARY_SUB, t, b, nn_scalar_f32(&one, 1));
+    nn_binary(NN_BINARY_POW, t, a, t);
+    nn_binary(NN_BINARY_MUL, t, t, b);
+    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_accumulate(gi[0], t);
+  }
+  if (gi[1]) {
+    nn_unary(NN_UNARY_LOG, t, a); /* a broadcast to g's shape first */
+    nn_binary(NN_BINARY_MUL, t, t, out);
+    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_accumulate(gi[1], t);
+  }
+  nn_tensor_release(t);
+  return true;
+}
+
+/* The larger input takes the gradient; on a tie each takes half (as
+ * PyTorch). win is GT for maximum, LT for minimum. */
+static bool backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi,
+                              nn_binary_op win) {
+  nn_tensor *mask = nn_tensor_empty(NN_BOOL, g->ndim, g->shape), *w = scratch(g), *t = scratch(g);
+  bool ok = mask && w && t;
+  for (int i = 0; ok && i < 2; i++) {
+    if (!gi[i]) continue;
+    const nn_tensor *self = n->saved[i], *other = n->saved[1 - i];
+    nn_scalar half;
+    nn_binary(NN_BINARY_EQ, mask, self, other);
+    nn_copy(w, mask);
+    nn_binary(NN_BINARY_MUL, w, w, nn_scalar_f32(&half, 0.5f));
+    nn_binary(win, mask, self, other);
+    nn_copy(t, mask);
+    nn_binary(NN_BINARY_ADD, t, t, w);
+    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_accumulate(gi[i], t);
+  }
+  nn_tensor_release(mask);
+  nn_tensor_release(w);
+  nn_tensor_release(t);
+  return ok;
+}
+
+bool nn_backward_maximum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_extremum(n, g, gi, NN_BINARY_GT);
+}
+
+bool nn_backward_minimum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_extremum(n, g, gi, NN_BINARY_LT);
+}
+
+bool nn_backward_neg(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  return add_negated(gi[0], g);
+}
+
+bool nn_backward_sign(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n, (void)g, (void)gi; /* the gradient is zero almost everywhere */
+  return true;
+}
+
+bool nn_backward_abs(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_unary(NN_UNARY_SIGN, t, n->saved[0]);
+  nn_binary(NN_BINARY_MUL, t, t, g);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+/* gi (x's shape) += g where lo <= x <= hi (lo excluded when lo_open). One
+ * fused pass: this is ReLU's backward, on every training step. */
+static void pass_in_range(nn_tensor *gi, const nn_tensor *g, const nn_tensor *x, float lo, float hi,
+                          bool lo_open) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
+  while (nn_iter_next(&it)) {
+    float *o = (float *)it.ptr[0];
+    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
+    for (int64_t i = 0; i < it.n; i++) {
+      float v = xp[i * it.step[2]];
+      bool pass = (lo_open ? v > lo : v >= lo) && v <= hi;
+      o[i * it.step[0]] += pass ? gp[i * it.step[1]] : 0.0f;
+    }
+  }
+}
+
+bool nn_backward_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) pass_in_range(gi[0], g, n->saved[0], 0.0f, INFINITY, true);
+  return true;
+}
+
+/* PyTorch passes the gradient where lo <= x <= hi, bounds included. */
+bool nn_backward_clamp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  float lo = isnan(n->scalars[0]) ? -INFINITY : (float)n->scalars[0];
+  float hi = isnan(n->scalars[1]) ? INFINITY : (float)n->scalars[1];
+  if (gi[0]) pass_in_range(gi[0], g, n->saved[0], lo, hi, false);
+  return true;
+}
+
+bool nn_backward_exp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return add_term(gi[0], g, NN_BINARY_MUL, g, n->saved[0], 0, NULL);
+}
+
+bool nn_backward_log(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return add_term(gi[0], g, NN_BINARY_DIV, g, n->saved[0], 0, NULL);
+}
+
+/* d sqrt(x) = 1 / (2 sqrt(x)). */
+bool nn_backward_sqrt(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  nn_scalar half;
+  return add_term(gi[0], g, NN_BINARY_DIV, g, n->saved[0], NN_BINARY_MUL, nn_scalar_f32(&half, 0.5f));
+}
+
+/* d sigmoid = s (1 - s); d tanh = 1 - t^2; both from the saved output. */
+static bool backward_from_output(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi,
+                                 bool is_tanh) {
+  if (!gi[0]) return true;
+  const nn_tensor *y = n->saved[0];
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_scalar one;
+  if (is_tanh) {
+    nn_binary(NN_BINARY_MUL, t, y, y);
+    nn_binary(NN_BINARY_SUB, t, nn_scalar_f32(&one, 1), t);
+  } else {
+    nn_binary(NN_BINARY_SUB, t, nn_scalar_f32(&one, 1), y);
+    nn_binary(NN_BINARY_MUL, t, t, y);
+  }
+  nn_binary(NN_BINARY_MUL, t, t, g);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+bool nn_backward_sigmoid(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_from_output(n, g, gi, false);
+}
+
+bool nn_backward_tanh(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_from_output(n, g, gi, true);
+}
+
+/* where(mask, a, b): a's gradient where mask holds, b's elsewhere. */
+bool nn_backward_where(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  nn_scalar zero;
+  const nn_tensor *z = nn_scalar_f32(&zero, 0), *mask = n->saved[0];
+  for (int i = 1; i <= 2; i++) {
+    if (!gi[i]) continue;
+    nn_tensor *t = scratch(g);
+    if (!t) return false;
+    nn_where(t, mask, i == 1 ? g : z, i == 1 ? z : g);
+    nn_accumulate(gi[i], t);
+    nn_tensor_release(t);
+  }
+  return true;
+}
+
+bool nn_backward_copy(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  if (gi[0]) nn_accumulate(gi[0], g);
+  return true;
+}

@@ -40,14 +40,14 @@ bool nn_matmul_blas_compatible(const nn_tensor *m) {
   return blas_view_of(m->shape[d - 2], m->shape[d - 1], m->stride[d - 2], m->stride[d - 1], &v);
 }
 
-/* One [n,k] x [k,m] product; c is contiguous [n, m]. */
+/* c = a @ b + beta c for one [n,k] x [k,m] product; c is contiguous [n, m]. */
 static void gemm_f32(float *c, const float *a, const float *b, int64_t n, int64_t k, int64_t m,
-                     const int64_t *as, const int64_t *bs) {
+                     const int64_t *as, const int64_t *bs, float beta) {
   blas_view va = {CblasNoTrans, 1}, vb = va; /* the caller checked both */
   blas_view_of(n, k, as[0], as[1], &va);
   blas_view_of(k, m, bs[0], bs[1], &vb);
   cblas_sgemm(CblasRowMajor, va.trans, vb.trans, (int)n, (int)m, (int)k, 1.0f, a, va.ld, b,
-              vb.ld, 0.0f, c, (int)(m > 0 ? m : 1));
+              vb.ld, beta, c, (int)(m > 0 ? m : 1));
 }
 
 /* Integer products are rare (index arithmetic): a plain triple loop. */
@@ -77,7 +77,8 @@ static bool foldable(const nn_tensor *a, const nn_tensor *b) {
   return true;
 }
 
-void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+/* out = a @ b + beta out (beta 0 or 1; integer products ignore it). */
+static void matmul_beta(nn_tensor *out, const nn_tensor *a, const nn_tensor *b, float beta) {
   int d = out->ndim;
   int64_t n = out->shape[d - 2], m = out->shape[d - 1], k = a->shape[d - 1];
   int64_t batch = nn_shape_numel(d - 2, out->shape);
@@ -85,7 +86,7 @@ void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
   const int64_t *as = a->stride + d - 2, *bs = b->stride + d - 2;
   char *pa = nn_tensor_data(a), *pb = nn_tensor_data(b), *pc = nn_tensor_data(out);
   if (out->dtype == NN_FLOAT32 && batch > 1 && foldable(a, b)) {
-    gemm_f32((float *)pc, (float *)pa, (float *)pb, batch * n, k, m, as, bs);
+    gemm_f32((float *)pc, (float *)pa, (float *)pb, batch * n, k, m, as, bs, beta);
     return;
   }
   int64_t index[NN_MAX_DIMS] = {0};
@@ -97,7 +98,7 @@ void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
     }
     char *c = pc + (size_t)(i * n * m) * es;
     if (out->dtype == NN_FLOAT32)
-      gemm_f32((float *)c, (float *)pa + oa, (float *)pb + ob, n, k, m, as, bs);
+      gemm_f32((float *)c, (float *)pa + oa, (float *)pb + ob, n, k, m, as, bs, beta);
     else
       gemm_i64((int64_t *)c, (int64_t *)pa + oa, (int64_t *)pb + ob, n, k, m, as, bs);
     for (int j = d - 3; j >= 0; j--) { /* odometer over the batch dims */
@@ -105,4 +106,98 @@ void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
       index[j] = 0;
     }
   }
+}
+
+void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  matmul_beta(out, a, b, 0.0f);
+}
+
+/* ---- backward ---- */
+
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_grad_ops.h"
+
+/* A 1-D operand as a row (at 0) or column (at 1) vector; others as is. */
+static nn_tensor as_matrix(const nn_tensor *t, int at) {
+  nn_tensor m = *t;
+  if (t->ndim != 1) return m;
+  m.ndim = 2;
+  m.shape[at] = 1;
+  m.stride[at] = 1;
+  m.shape[1 - at] = t->shape[0];
+  m.stride[1 - at] = t->stride[0];
+  return m;
+}
+
+/* t read with batch dims batch[0..nb) before its last two. */
+static nn_tensor with_batch(const nn_tensor *t, int nb, const int64_t *batch) {
+  nn_tensor v = *t;
+  int64_t full[NN_MAX_DIMS];
+  memcpy(full, batch, sizeof(int64_t) * (size_t)nb);
+  full[nb] = t->shape[t->ndim - 2];
+  full[nb + 1] = t->shape[t->ndim - 1];
+  nn_broadcast_strides(t, nb + 2, full, v.stride);
+  memcpy(v.shape, full, sizeof full);
+  v.ndim = nb + 2;
+  return v;
+}
+
+static nn_tensor transposed(nn_tensor t) {
+  int d = t.ndim;
+  int64_t s = t.shape[d - 1], st = t.stride[d - 1];
+  t.shape[d - 1] = t.shape[d - 2];
+  t.stride[d - 1] = t.stride[d - 2];
+  t.shape[d - 2] = s;
+  t.stride[d - 2] = st;
+  return t;
+}
+
+/* gi (an operand's own shape, as a matrix view) += x @ y, where x @ y
+ * has the broadcast batch: straight into gi with beta 1 when no batch dim
+ * has to be summed away, else through a scratch product. */
+static bool accumulate_product(nn_tensor *gi, int at, const nn_tensor *x, const nn_tensor *y) {
+  nn_tensor target = as_matrix(gi, at);
+  int d = x->ndim;
+  int64_t shape[NN_MAX_DIMS];
+  memcpy(shape, x->shape, sizeof(int64_t) * (size_t)(d - 1));
+  shape[d - 1] = y->shape[d - 1];
+  if (target.ndim == d && !memcmp(target.shape, shape, sizeof(int64_t) * (size_t)d)) {
+    matmul_beta(&target, x, y, 1.0f);
+    return true;
+  }
+  nn_tensor *tmp = nn_tensor_empty(NN_FLOAT32, d, shape);
+  if (!tmp) return false;
+  matmul_beta(tmp, x, y, 0.0f);
+  nn_accumulate(&target, tmp);
+  nn_tensor_release(tmp);
+  return true;
+}
+
+/* out = a @ b: ga += g @ b^T, gb += a^T @ g (batch dims summed back to
+ * each operand's own). */
+bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  nn_tensor a = as_matrix(n->saved[0], 0), b = as_matrix(n->saved[1], 1);
+  int nb = n->out_ndim - (n->saved[0]->ndim == 1 ? 0 : 1) - (n->saved[1]->ndim == 1 ? 0 : 1);
+  int64_t batch[NN_MAX_DIMS];
+  memcpy(batch, n->out_shape, sizeof(int64_t) * (size_t)nb);
+  a = with_batch(&a, nb, batch);
+  b = with_batch(&b, nb, batch);
+  /* g as [batch..., n, m]: it is contiguous, so a reshape. */
+  nn_tensor gm = *g;
+  gm.ndim = nb + 2;
+  memcpy(gm.shape, batch, sizeof(int64_t) * (size_t)nb);
+  gm.shape[nb] = a.shape[nb];
+  gm.shape[nb + 1] = b.shape[nb + 1];
+  nn_contiguous_strides(gm.ndim, gm.shape, gm.stride);
+  if (gi[0]) {
+    nn_tensor bt = transposed(b);
+    if (!accumulate_product(gi[0], 0, &gm, &bt)) return false;
+  }
+  if (gi[1]) {
+    nn_tensor at = transposed(a);
+    if (!accumulate_product(gi[1], 1, &at, &gm)) return false;
+  }
+  return true;
 }

@@ -27,6 +27,8 @@ typedef struct nn_storage {
   long refcount;
 } nn_storage;
 
+struct nn_node;
+
 typedef struct nn_tensor {
   nn_storage *storage;
   int64_t offset;
@@ -35,6 +37,10 @@ typedef struct nn_tensor {
   int64_t shape[NN_MAX_DIMS];
   int64_t stride[NN_MAX_DIMS];
   long refcount;
+  /* Autograd (nn_autograd.h): a leaf has requires_grad and no grad_fn. */
+  bool requires_grad;
+  struct nn_tensor *grad;  /* accumulated gradient of a leaf, or NULL */
+  struct nn_node *grad_fn; /* the node that produced this tensor, or NULL */
 } nn_tensor;
 
 size_t nn_dtype_size(nn_dtype dtype);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nn_alloc.h"
+#include "nn_autograd.h"
 
 static const size_t dtype_sizes[] = {4, 8, 1};
 static const char *const dtype_names[] = {"float32", "int64", "bool"};
@@ -119,6 +120,8 @@ void nn_tensor_retain(nn_tensor *t) { t->refcount++; }
 
 void nn_tensor_release(nn_tensor *t) {
   if (!t || --t->refcount > 0) return;
+  nn_tensor_release(t->grad);
+  nn_node_release(t->grad_fn);
   storage_release(t->storage);
   nn_free(t, sizeof *t);
 }

@@ -1,0 +1,251 @@
+/* The autograd engine: nodes, and the backward walk (see nn_autograd.h). */
+#include <math.h>
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_autograd.h"
+#include "nn_grad_ops.h"
+#include "nn_iter.h"
+#include "nn_ops.h"
+
+static bool grad_enabled = true;
+static bool detect_anomaly;
+static uint64_t walk_epoch;
+
+bool nn_grad_enabled(void) { return grad_enabled; }
+void nn_set_grad_enabled(bool on) { grad_enabled = on; }
+void nn_set_detect_anomaly(bool on) { detect_anomaly = on; }
+bool nn_detect_anomaly(void) { return detect_anomaly; }
+
+bool nn_tensor_needs_grad(const nn_tensor *t) {
+  return t && (t->requires_grad || t->grad_fn);
+}
+
+nn_node *nn_node_new(nn_grad_op op, int ninputs, nn_tensor *const *inputs) {
+  nn_node *node = nn_alloc_zeroed(sizeof *node);
+  if (!node) return NULL;
+  node->edges = nn_alloc_zeroed(sizeof *node->edges * (size_t)(ninputs ? ninputs : 1));
+  if (!node->edges) {
+    nn_free(node, sizeof *node);
+    return NULL;
+  }
+  node->op = op;
+  node->refcount = 1;
+  node->ninputs = ninputs;
+  for (int i = 0; i < ninputs; i++) {
+    nn_tensor *t = inputs[i];
+    if (!t) continue;
+    if (t->grad_fn) {
+      node->edges[i].fn = t->grad_fn;
+      t->grad_fn->refcount++;
+    } else if (t->requires_grad) {
+      node->edges[i].leaf = t;
+      nn_tensor_retain(t);
+    }
+  }
+  return node;
+}
+
+void nn_node_save(nn_node *node, nn_tensor *t) {
+  nn_tensor_retain(t);
+  node->saved[node->nsaved++] = t;
+}
+
+void nn_node_attach(nn_node *node, nn_tensor *out) {
+  out->grad_fn = node;
+  out->requires_grad = true;
+  node->out_ndim = out->ndim;
+  memcpy(node->out_shape, out->shape, sizeof out->shape);
+}
+
+static void drop_saved(nn_node *node) {
+  for (int i = 0; i < node->nsaved; i++) nn_tensor_release(node->saved[i]);
+  node->nsaved = 0;
+}
+
+/* Frees nodes iteratively: a long chain of nodes (a deep graph) must not
+ * recurse once per node. */
+void nn_node_release(nn_node *node) {
+  if (!node || --node->refcount > 0) return;
+  /* Only nodes whose count reached zero enter the list, each once. */
+  node->release_next = NULL;
+  nn_node *pending = node;
+  while (pending) {
+    nn_node *n = pending;
+    pending = n->release_next;
+    drop_saved(n);
+    nn_tensor_release(n->grad);
+    for (int i = 0; i < n->ninputs; i++) {
+      nn_tensor_release(n->edges[i].leaf);
+      nn_node *child = n->edges[i].fn;
+      if (child && --child->refcount == 0) {
+        child->release_next = pending;
+        pending = child;
+      }
+    }
+    nn_free(n->edges, sizeof *n->edges * (size_t)(n->ninputs ? n->ninputs : 1));
+    nn_free(n, sizeof *n);
+  }
+}
+
+/* ---- the walk ---- */
+
+typedef struct node_list {
+  nn_node **items;
+  size_t count, capacity;
+} node_list;
+
+static bool list_push(node_list *l, nn_node *n) {
+  if (l->count == l->capacity) {
+    size_t cap = l->capacity ? l->capacity * 2 : 64;
+    nn_node **items = nn_alloc(cap * sizeof *items);
+    if (!items) return false;
+    if (l->count) memcpy(items, l->items, l->count * sizeof *items);
+    nn_free(l->items, l->capacity * sizeof *items);
+    l->items = items;
+    l->capacity = cap;
+  }
+  l->items[l->count++] = n;
+  return true;
+}
+
+static void list_free(node_list *l) { nn_free(l->items, l->capacity * sizeof *l->items); }
+
+/* Collects the nodes reachable from root and counts, for each, how many
+ * reachable nodes feed gradient into it. */
+static bool collect(nn_node *root, node_list *all) {
+  uint64_t epoch = ++walk_epoch;
+  node_list stack = {0};
+  bool ok = list_push(&stack, root);
+  root->mark = epoch;
+  root->deps = 0;
+  while (ok && stack.count) {
+    nn_node *n = stack.items[--stack.count];
+    ok = list_push(all, n);
+    for (int i = 0; ok && i < n->ninputs; i++) {
+      nn_node *c = n->edges[i].fn;
+      if (!c) continue;
+      if (c->mark != epoch) {
+        c->mark = epoch;
+        c->deps = 0;
+        ok = list_push(&stack, c);
+      }
+      c->deps++;
+    }
+  }
+  list_free(&stack);
+  return ok;
+}
+
+static nn_tensor *zeros_shaped(int ndim, const int64_t *shape) {
+  return nn_tensor_zeros(NN_FLOAT32, ndim, shape);
+}
+
+/* The buffer the gradient of edge e is added into, created on first use. */
+static nn_tensor *edge_target(nn_edge *e) {
+  if (e->fn) {
+    if (!e->fn->grad) e->fn->grad = zeros_shaped(e->fn->out_ndim, e->fn->out_shape);
+    return e->fn->grad;
+  }
+  if (e->leaf) {
+    if (!e->leaf->grad) e->leaf->grad = zeros_shaped(e->leaf->ndim, e->leaf->shape);
+    return e->leaf->grad;
+  }
+  return NULL;
+}
+
+bool nn_tensor_has_nonfinite(const nn_tensor *t) {
+  if (t->dtype != NN_FLOAT32) return false;
+  nn_iter it;
+  nn_iter_init_tensors(&it, t->ndim, t->shape, 1, (const nn_tensor *[]){t});
+  while (nn_iter_next(&it)) {
+    const float *p = (const float *)it.ptr[0];
+    for (int64_t i = 0; i < it.n; i++)
+      if (!isfinite(p[i * it.step[0]])) return true;
+  }
+  return false;
+}
+
+/* Runs one node's backward into its edges' buffers. */
+static nn_backward_status run_node(nn_node *n) {
+  nn_tensor *targets[64], **grad_in = targets;
+  size_t bytes = sizeof *grad_in * (size_t)n->ninputs;
+  if (n->ninputs > 64 && !(grad_in = nn_alloc(bytes))) return NN_BACKWARD_NO_MEMORY;
+  nn_backward_status st = NN_BACKWARD_OK;
+  for (int i = 0; i < n->ninputs; i++) {
+    bool wanted = n->edges[i].fn || n->edges[i].leaf;
+    grad_in[i] = wanted ? edge_target(&n->edges[i]) : NULL;
+    if (wanted && !grad_in[i]) st = NN_BACKWARD_NO_MEMORY;
+  }
+  if (st == NN_BACKWARD_OK && !nn_grad_backward_fn(n->op)(n, n->grad, grad_in)) st = NN_BACKWARD_NO_MEMORY;
+  for (int i = 0; st == NN_BACKWARD_OK && detect_anomaly && i < n->ninputs; i++)
+    if (grad_in[i] && nn_tensor_has_nonfinite(grad_in[i])) st = NN_BACKWARD_ANOMALY;
+  if (grad_in != targets) nn_free(grad_in, bytes);
+  return st;
+}
+
+nn_backward_error nn_backward(nn_tensor *root, const nn_tensor *grad_root, bool retain_graph) {
+  nn_backward_error err = {NN_BACKWARD_OK, NULL};
+  if (!root->grad_fn) { /* a leaf: its gradient is grad_root itself */
+    if (!root->grad && !(root->grad = zeros_shaped(root->ndim, root->shape)))
+      err.status = NN_BACKWARD_NO_MEMORY;
+    else nn_accumulate(root->grad, grad_root);
+    return err;
+  }
+  node_list all = {0}, ready = {0};
+  if (!collect(root->grad_fn, &all)) {
+    err.status = NN_BACKWARD_NO_MEMORY;
+    goto done;
+  }
+  for (size_t i = 0; i < all.count; i++)
+    if (all.items[i]->released) {
+      err = (nn_backward_error){NN_BACKWARD_RELEASED, nn_grad_op_name(all.items[i]->op)};
+      goto done;
+    }
+  nn_node *top = root->grad_fn;
+  if (!(top->grad = zeros_shaped(top->out_ndim, top->out_shape)) || !list_push(&ready, top)) {
+    err.status = NN_BACKWARD_NO_MEMORY;
+    goto done;
+  }
+  nn_accumulate(top->grad, grad_root);
+  /* Kahn's algorithm: a node runs once every node feeding it has run. */
+  while (ready.count) {
+    nn_node *n = ready.items[--ready.count];
+    nn_backward_status st = run_node(n);
+    if (st != NN_BACKWARD_OK) {
+      err = (nn_backward_error){st, nn_grad_op_name(n->op)};
+      goto done;
+    }
+    nn_tensor_release(n->grad);
+    n->grad = NULL;
+    if (!retain_graph) {
+      drop_saved(n);
+      n->released = true;
+    }
+    for (int i = 0; i < n->ninputs; i++) {
+      nn_node *c = n->edges[i].fn;
+      if (c && --c->deps == 0 && !list_push(&ready, c)) {
+        err = (nn_backward_error){NN_BACKWARD_NO_MEMORY, nn_grad_op_name(c->op)};
+        goto done;
+      }
+    }
+  }
+done:
+  for (size_t i = 0; i < all.count; i++) { /* after an error, drop partial buffers */
+    nn_tensor_release(all.items[i]->grad);
+    all.items[i]->grad = NULL;
+  }
+  list_free(&all);
+  list_free(&ready);
+  return err;
+}
+
+void nn_accumulate(nn_tensor *dst, const nn_tensor *src) {
+  /* Reading dst as src's shape with stride 0 along broadcast dims makes
+   * the sequential add loop sum those dims into dst. */
+  nn_tensor view = *dst;
+  nn_broadcast_strides(dst, src->ndim, src->shape, view.stride);
+  memcpy(view.shape, src->shape, sizeof view.shape);
+  view.ndim = src->ndim;
+  nn_binary(NN_BINARY_ADD, &view, &view, src);
+}

@@ -1,0 +1,40 @@
+/* The differentiable op table: name and backward function per nn_grad_op. */
+#include "nn_grad_ops.h"
+
+static const struct {
+  const char *name;
+  nn_backward_fn backward;
+} grad_ops[] = {
+    [NN_GRAD_ADD] = {"add", nn_backward_add},
+    [NN_GRAD_SUB] = {"sub", nn_backward_sub},
+    [NN_GRAD_MUL] = {"mul", nn_backward_mul},
+    [NN_GRAD_DIV] = {"div", nn_backward_div},
+    [NN_GRAD_POW] = {"pow", nn_backward_pow},
+    [NN_GRAD_MAXIMUM] = {"maximum", nn_backward_maximum},
+    [NN_GRAD_MINIMUM] = {"minimum", nn_backward_minimum},
+    [NN_GRAD_NEG] = {"neg", nn_backward_neg},
+    [NN_GRAD_ABS] = {"abs", nn_backward_abs},
+    [NN_GRAD_SIGN] = {"sign", nn_backward_sign},
+    [NN_GRAD_RELU] = {"relu", nn_backward_relu},
+    [NN_GRAD_EXP] = {"exp", nn_backward_exp},
+    [NN_GRAD_LOG] = {"log", nn_backward_log},
+    [NN_GRAD_SQRT] = {"sqrt", nn_backward_sqrt},
+    [NN_GRAD_SIGMOID] = {"sigmoid", nn_backward_sigmoid},
+    [NN_GRAD_TANH] = {"tanh", nn_backward_tanh},
+    [NN_GRAD_CLAMP] = {"clamp", nn_backward_clamp},
+    [NN_GRAD_WHERE] = {"where", nn_backward_where},
+    [NN_GRAD_RESHAPE] = {"reshape", nn_backward_reshape},
+    [NN_GRAD_PERMUTE] = {"permute", nn_backward_permute},
+    [NN_GRAD_NARROW] = {"narrow", nn_backward_narrow},
+    [NN_GRAD_EXPAND] = {"expand", nn_backward_expand},
+    [NN_GRAD_COPY] = {"copy", nn_backward_copy},
+    [NN_GRAD_CAT] = {"cat", nn_backward_cat},
+    [NN_GRAD_MATMUL] = {"matmul", nn_backward_matmul},
+    [NN_GRAD_SUM] = {"sum", nn_backward_sum},
+    [NN_GRAD_MEAN] = {"mean", nn_backward_mean},
+};
+_Static_assert(sizeof grad_ops / sizeof *grad_ops == NN_GRAD_COUNT,
+               "every differentiable op needs a row");
+
+const char *nn_grad_op_name(nn_grad_op op) { return grad_ops[op].name; }
+nn_backward_fn nn_grad_backward_fn(nn_grad_op op) { return grad_ops[op].backward; }

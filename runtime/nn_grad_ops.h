@@ -1,0 +1,57 @@
+/*
+ * The backward functions of the differentiable ops (nn_autograd.h says how
+ * to add one). Each lives next to its forward; grad_ops.c maps an
+ * nn_grad_op to its name and function.
+ *
+ * What each node holds (inputs in order, saved tensors, params):
+ *   ADD, SUB (a, b)                        —
+ *   MUL, DIV, MAXIMUM, MINIMUM (a, b)      saved a, b
+ *   POW (a, b)                             saved a, b, out
+ *   NEG, SIGN (a)                          —
+ *   ABS, LOG (a)                           saved a
+ *   RELU, EXP, SQRT, SIGMOID, TANH (a)     saved out
+ *   CLAMP (a)                              saved a; scalars = lo, hi (NaN: none)
+ *   WHERE (mask, a, b)                     saved mask
+ *   RESHAPE, EXPAND, COPY (a)              —
+ *   PERMUTE (a)                            params = perm
+ *   NARROW (a)                             params = dim, start, len, dropped
+ *   CAT (t1..tn)                           saved lengths; params = dim, stacked
+ *   MATMUL (a, b)                          saved a, b (BLAS-readable)
+ *   SUM, MEAN (a)                          params = dim (-1: all), keepdim
+ */
+#ifndef NN_GRAD_OPS_H
+#define NN_GRAD_OPS_H
+
+#include "nn_autograd.h"
+
+nn_backward_fn nn_grad_backward_fn(nn_grad_op op);
+
+bool nn_backward_add(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_sub(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_mul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_div(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_pow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_maximum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_minimum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_neg(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_abs(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_sign(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_exp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_log(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_sqrt(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_sigmoid(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_tanh(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_clamp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_where(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_reshape(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_permute(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_narrow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_expand(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_copy(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_cat(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_sum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_mean(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+
+#endif

@@ -1,0 +1,70 @@
+-- Gradient checking: compares autograd's gradients with central finite
+-- differences, as torch.autograd.gradcheck in its fast mode: the output is
+-- projected on a fixed random direction v, so one backward pass gives the
+-- analytic gradient of sum(out * v) for every input element, and two
+-- forward passes per element give the numeric one.
+
+local M = {}
+
+local function check_inputs(inputs)
+  if type(inputs) ~= "table" or #inputs == 0 then
+    error("gradcheck: inputs must be a non-empty list of tensors", 3)
+  end
+  for i, x in ipairs(inputs) do
+    if not nn.is_tensor(x) then
+      error(("gradcheck: input %d must be a tensor, got %s"):format(i, type(x)), 3)
+    end
+    if x.dtype ~= "float32" then
+      error(("gradcheck: input %d must be float32, got %s"):format(i, x.dtype), 3)
+    end
+  end
+end
+
+-- sum(fn(inputs) * v) as a Lua number, without recording a graph.
+local function projected(fn, inputs, v)
+  return nn.no_grad(function()
+    return (fn(table.unpack(inputs)) * v):sum():item()
+  end)
+end
+
+--- nn.gradcheck(fn, inputs, {eps=1e-3, atol=1e-2, rtol=1e-2, raise=true})
+-- fn takes the inputs and returns a tensor. Inputs with requires_grad are
+-- checked. Returns true, or raises (or, with raise=false, returns false and
+-- a message) naming the input, the element and both values.
+function M.gradcheck(fn, inputs, opts)
+  opts = opts or {}
+  local eps, atol, rtol = opts.eps or 1e-3, opts.atol or 1e-2, opts.rtol or 1e-2
+  check_inputs(inputs)
+  local out = fn(table.unpack(inputs))
+  if not nn.is_tensor(out) then error("gradcheck: fn must return a tensor, got " .. type(out), 2) end
+  local v = nn.randn(out.shape)
+  for _, x in ipairs(inputs) do if x.requires_grad then x.grad = nil end end
+  local any = false
+  for _, x in ipairs(inputs) do any = any or x.requires_grad end
+  if not any then error("gradcheck: no input requires grad", 2) end
+  ;(out * v):sum():backward()
+  for i, x in ipairs(inputs) do
+    if x.requires_grad then
+      local analytic = x.grad and x.grad:reshape(-1) or nn.zeros(x:numel())
+      -- Perturb a contiguous copy's elements through a flat view of it.
+      local flat = x:detach():view(-1)
+      for j = 1, x:numel() do
+        local orig = flat[j]
+        flat[j] = orig + eps
+        local plus = projected(fn, inputs, v)
+        flat[j] = orig - eps
+        local minus = projected(fn, inputs, v)
+        flat[j] = orig
+        local numeric, a = (plus - minus) / (2 * eps), analytic[j]
+        if math.abs(a - numeric) > atol + rtol * math.abs(numeric) then
+          local msg = ("gradcheck: input %d element %d: analytic gradient %.6g, numeric %.6g"):format(i, j, a, numeric)
+          if opts.raise == false then return false, msg end
+          error(msg, 2)
+        end
+      end
+    end
+  end
+  return true
+end
+
+return M

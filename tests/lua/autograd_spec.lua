@@ -1,0 +1,193 @@
+-- Autograd: gradients of every differentiable op by finite differences,
+-- hand-checked values, graph lifetime, grad mode and error messages.
+local nn = require "nn"
+
+local function close(a, b, tol)
+  tol = tol or 1e-5
+  local x, y = a:reshape(-1):totable(), b:reshape(-1):totable()
+  assert.are.equal(#y, #x)
+  for i = 1, #x do
+    assert(math.abs(x[i] - y[i]) <= tol * (1 + math.abs(y[i])),
+           ("element %d: %g vs %g"):format(i, x[i], y[i]))
+  end
+end
+
+describe("gradcheck of each op", function()
+  nn.manual_seed(7)
+  -- Positive inputs away from the kinks of abs/relu/clamp/maximum.
+  local x = nn.rand(2, 3):add(0.5):requires_grad_()
+  local y = nn.rand(2, 3):add(0.5):requires_grad_()
+  local cases = {
+    add = function(a, b) return a + b end,
+    add_broadcast = function(a, b) return a + b:sum(1) end,
+    sub = function(a, b) return a - b * 2 end,
+    rsub = function(a) return 3 - a end,
+    mul = function(a, b) return a * b end,
+    div = function(a, b) return a / b end,
+    rdiv = function(a) return 2 / a end,
+    pow = function(a, b) return a ^ b end,
+    pow_scalar = function(a) return a ^ 3 end,
+    maximum = function(a, b) return nn.maximum(a, b) end,
+    minimum = function(a, b) return nn.minimum(a, b * 1.1) end,
+    neg = function(a) return -a end,
+    abs = function(a) return (a - 1):abs() end,
+    relu = function(a) return (a - 1):relu() end,
+    exp = function(a) return a:exp() end,
+    log = function(a) return a:log() end,
+    sqrt = function(a) return a:sqrt() end,
+    sigmoid = function(a) return a:sigmoid() end,
+    tanh = function(a) return a:tanh() end,
+    clamp = function(a) return a:clamp(0.9, 1.4) end,
+    where = function(a, b) return nn.where(a:gt(1), a, b) end,
+    view = function(a) return a:view(3, 2) * nn.arange(6):view(3, 2) end,
+    reshape_copy = function(a) return a:t():reshape(6) end,
+    transpose = function(a) return a:transpose(1, 2) * nn.arange(6):view(3, 2) end,
+    permute = function(a) return a:unsqueeze(1):permute(3, 1, 2) end,
+    squeeze = function(a) return a:unsqueeze(2):squeeze(2) end,
+    flatten = function(a) return a:flatten() end,
+    expand = function(a) return a:sum(1, true):expand(4, 3) end,
+    contiguous = function(a) return a:t():contiguous() end,
+    clone = function(a) return a:clone() * 2 end,
+    cat = function(a, b) return nn.cat({a, b, a}, 2) end,
+    stack = function(a, b) return nn.stack({a, b}, 3) end,
+    split = function(a) local p = a:split(2, 2); return p[1] * 2 + p[2]:sum() end,
+    chunk = function(a) return a:chunk(2, 1)[2] end,
+    matmul = function(a, b) return a:matmul(b:t()) end,
+    matmul_vec = function(a, b) return a:matmul(b:split(1, 1)[1]:squeeze(1)) end,
+    matmul_batched = function(a, b) return nn.matmul(a:view(2, 3, 1), b:view(2, 1, 3)) end,
+    matmul_broadcast = function(a, b) return nn.matmul(nn.ones(4, 2, 2), a) + b:sum() end,
+    dot = function(a, b) return nn.matmul(a:flatten(), b:flatten()) end,
+    mm = function(a, b) return a:mm(b:t()) end,
+    outer = function(a, b) return nn.outer(a:flatten(), b:sum(1)) end,
+    sum = function(a) return a:sum() end,
+    sum_dim = function(a) return a:sum(2) end,
+    sum_keepdim = function(a) return a:sum(-1, true) * a end,
+    mean = function(a) return a:mean() end,
+    mean_dim = function(a) return a:mean(1) end,
+  }
+  for name, f in pairs(cases) do
+    it(name, function() assert.is_true(nn.gradcheck(f, {x, y})) end)
+  end
+
+  it("reports a wrong gradient", function()
+    local ok, msg = nn.gradcheck(function(a) return a:detach() * a end, {x}, {raise = false})
+    assert.is_false(ok)
+    assert.matches("input 1 element", msg)
+  end)
+end)
+
+describe("backward", function()
+  it("matches PyTorch on a small network", function()
+    local x = nn.tensor({{1, 2}, {3, 4}}):requires_grad_()
+    local w = nn.tensor({{0.5, -1}, {2, 0.25}}):requires_grad_()
+    ;((x:matmul(w) + 1):relu() * x):sum():backward()
+    -- torch: same expression, x.grad and w.grad
+    close(x.grad, nn.tensor({{4, 3}, {12, 6}}))
+    close(w.grad, nn.tensor({{10, 2}, {14, 4}}))
+  end)
+
+  it("accumulates into .grad across calls and a tensor used twice", function()
+    local a = nn.tensor({1, 2, 3}):requires_grad_()
+    ;(a * a):sum():backward()
+    ;(a * 3):sum():backward()
+    close(a.grad, nn.tensor({5, 7, 9}))
+    a.grad = nil
+    assert.is_nil(a.grad)
+  end)
+
+  it("refuses a second backward unless the graph is retained", function()
+    local a = nn.tensor({1, 2}):requires_grad_()
+    local loss = (a:exp()):sum()
+    loss:backward({retain_graph = true})
+    loss:backward()
+    close(a.grad, a:detach():exp() * 2)
+    local ok, err = pcall(function() loss:backward() end)
+    assert.is_false(ok)
+    assert.matches("backward: .*second time", err)
+  end)
+
+  it("needs a gradient for a non-scalar output", function()
+    local a = nn.ones(2, 3):requires_grad_()
+    local ok, err = pcall(function() (a * 2):backward() end)
+    assert.is_false(ok)
+    assert.matches("backward: .*non%-scalar output %[2,3%]", err)
+    ;(a * 2):backward(nn.ones(2, 3))
+    close(a.grad, nn.full({2, 3}, 2.0))
+  end)
+
+  it("refuses tensors that do not require grad", function()
+    local ok, err = pcall(function() nn.ones(2):sum():backward() end)
+    assert.is_false(ok)
+    assert.matches("backward: the tensor does not require grad", err)
+  end)
+
+  it("names the op that produced NaN under detect_anomaly", function()
+    nn.detect_anomaly(true)
+    local a = nn.tensor({0, 1}):requires_grad_()
+    local ok, err = pcall(function() (a:sqrt()):sum():backward() end)
+    nn.detect_anomaly(false)
+    assert.is_false(ok)
+    assert.matches("backward: detect_anomaly: the backward of 'sqrt' produced NaN or Inf", err)
+  end)
+
+  it("handles a deep chain without recursion", function()
+    local a = nn.tensor({1}):requires_grad_()
+    local y = a
+    for _ = 1, 20000 do y = y + 0 end
+    y:sum():backward()
+    close(a.grad, nn.tensor({1}))
+  end)
+end)
+
+describe("grad mode and graph inspection", function()
+  it("no_grad and enable_grad run a function and return its results", function()
+    local a = nn.ones(2):requires_grad_()
+    local r, extra = nn.no_grad(function(t) return t * 2, "x" end, a)
+    assert.is_false(r.requires_grad)
+    assert.are.equal("x", extra)
+    assert.is_true(nn.no_grad(function() return nn.enable_grad(function() return (a * 2).requires_grad end) end))
+    assert.is_true(nn.is_grad_enabled())
+  end)
+
+  it("restores grad mode when the function raises", function()
+    assert.is_false(pcall(nn.no_grad, function() error("boom") end))
+    assert.is_true(nn.is_grad_enabled())
+  end)
+
+  it("exposes is_leaf, grad_fn and detach", function()
+    local a = nn.ones(2):requires_grad_()
+    local b = a * 2
+    assert.is_true(a.is_leaf)
+    assert.is_false(b.is_leaf)
+    assert.are.equal("mul", b.grad_fn)
+    local d = b:detach()
+    assert.is_false(d.requires_grad)
+    d:fill_(5)
+    close(b, nn.tensor({5, 5})) -- detach shares storage
+  end)
+
+  it("only float tensors can require grad", function()
+    local ok, err = pcall(function() nn.arange(3):requires_grad_() end)
+    assert.is_false(ok)
+    assert.matches("requires_grad_: only float32 tensors", err)
+  end)
+
+  it("refuses in-place changes to tensors in a graph", function()
+    local a = nn.ones(2):requires_grad_()
+    local ok, err = pcall(function() a:add_(1) end)
+    assert.is_false(ok)
+    assert.matches("add_: a tensor that requires grad cannot be modified in place", err)
+    nn.no_grad(function() a:add_(1) end)
+    close(a:detach(), nn.tensor({2, 2}))
+  end)
+
+  it("checks gradients assigned to .grad", function()
+    local a = nn.ones(2, 2):requires_grad_()
+    local ok, err = pcall(function() a.grad = nn.ones(3) end)
+    assert.is_false(ok)
+    assert.matches("grad: .*%[2,2%]", err)
+    ok, err = pcall(function() a.foo = 1 end)
+    assert.is_false(ok)
+    assert.matches("cannot set field 'foo'", err)
+  end)
+end)
