@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   lua5.4 liblua5.4-dev lua-busted
   libopenblas-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev
-  dataset-fashion-mnist
+  dataset-fashion-mnist tmux
 )
 
 missing=()
