@@ -76,6 +76,8 @@ int nnb_check_shape(lua_State *L, int idx, int last, int64_t *shape,
                     const char *fname, bool allow_infer);
 /* dtype name at idx ('float32', 'int64', 'bool'), or dflt when none. */
 nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname);
+/* The generator behind nn.manual_seed and every random op. */
+struct nn_rng *nnb_rng(void);
 /* Tells Lua's collector about bytes the engine allocated outside its heap,
  * so temporaries are collected without the user calling collectgarbage. */
 void nnb_gc_account(lua_State *L, size_t nbytes);
@@ -90,6 +92,7 @@ void nnb_open_index(lua_State *L, int module, int methods);
 void nnb_open_convert(lua_State *L, int module, int methods);
 void nnb_open_io(lua_State *L, int module, int methods);
 void nnb_open_autograd(lua_State *L, int module, int methods);
+void nnb_open_functional(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */
 void nnb_open_format(lua_State *L);
 

@@ -19,7 +19,7 @@
 static nn_rng global_rng;
 static bool rng_seeded;
 
-static nn_rng *rng(void) {
+nn_rng *nnb_rng(void) {
   if (!rng_seeded) {
     nn_rng_seed(&global_rng, NN_DEFAULT_SEED);
     rng_seeded = true;
@@ -234,9 +234,10 @@ static int l_linspace(lua_State *L) {
   nn_tensor *t = nnb_new_tensor(L, "linspace", NN_FLOAT32, 1, &n);
   float *p = nn_tensor_data(t);
   double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
-  /* Fill from both ends, as PyTorch, so the last value is exactly end. */
+  /* Fill from both ends, as PyTorch, so the last value is exactly end;
+   * a single step gives start. */
   for (int64_t i = 0; i < n; i++)
-    p[i] = (float)(i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+    p[i] = (float)(i < n / 2 || n == 1 ? a + step * (double)i : b - step * (double)(n - 1 - i));
   return 1;
 }
 
@@ -258,14 +259,14 @@ static int l_eye(lua_State *L) {
 static int l_rand(lua_State *L) {
   size_args a = check_size_args(L, 1, "rand");
   nn_tensor *t = nnb_new_tensor(L, "rand", NN_FLOAT32, a.ndim, a.shape);
-  nn_rng_uniform(rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
+  nn_rng_uniform(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   return 1;
 }
 
 static int l_randn(lua_State *L) {
   size_args a = check_size_args(L, 1, "randn");
   nn_tensor *t = nnb_new_tensor(L, "randn", NN_FLOAT32, a.ndim, a.shape);
-  nn_rng_normal(rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
+  nn_rng_normal(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   return 1;
 }
 
@@ -279,7 +280,7 @@ static int l_randint(lua_State *L) {
   int64_t shape[NN_MAX_DIMS];
   int ndim = nnb_check_shape(L, size_arg, size_arg, shape, "randint", false);
   nn_tensor *t = nnb_new_tensor(L, "randint", NN_INT64, ndim, shape);
-  nn_rng_randint(rng(), nn_tensor_data(t), nn_tensor_numel(t), lo, hi);
+  nn_rng_randint(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), lo, hi);
   return 1;
 }
 
@@ -288,7 +289,7 @@ static int l_randperm(lua_State *L) {
   int64_t n = nnb_check_int(L, 1, "randperm", "n");
   if (n < 0) nnb_error(L, "randperm", "n must be non-negative, got %" PRId64, n);
   nn_tensor *t = nnb_new_tensor(L, "randperm", NN_INT64, 1, &n);
-  nn_rng_permutation(rng(), nn_tensor_data(t), n, 1);
+  nn_rng_permutation(nnb_rng(), nn_tensor_data(t), n, 1);
   return 1;
 }
 
@@ -303,7 +304,7 @@ static int l_manual_seed(lua_State *L) {
 static int l_get_rng_state(lua_State *L) {
   int64_t n = 4;
   nn_tensor *t = nnb_new_tensor(L, "get_rng_state", NN_INT64, 1, &n);
-  memcpy(nn_tensor_data(t), rng()->s, sizeof global_rng.s);
+  memcpy(nn_tensor_data(t), nnb_rng()->s, sizeof global_rng.s);
   return 1;
 }
 
@@ -351,8 +352,8 @@ static int random_like(lua_State *L, const char *fname, bool normal) {
   nn_dtype d;
   nn_tensor *t = new_like(L, fname, &d);
   if (d != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(d));
-  if (normal) nn_rng_normal(rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
-  else nn_rng_uniform(rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
+  if (normal) nn_rng_normal(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
+  else nn_rng_uniform(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   return 1;
 }
 
@@ -371,8 +372,8 @@ static nn_tensor *check_float_tensor(lua_State *L, int idx, const char *fname) {
 static int random_fill(lua_State *L, const char *fname, bool normal, float p1, float p2) {
   nn_tensor *t = check_float_tensor(L, 1, fname);
   nn_tensor *tmp = nnb_new_tensor(L, fname, NN_FLOAT32, t->ndim, t->shape);
-  if (normal) nn_rng_normal(rng(), nn_tensor_data(tmp), nn_tensor_numel(tmp), p1, p2);
-  else nn_rng_uniform(rng(), nn_tensor_data(tmp), nn_tensor_numel(tmp), p1, p2);
+  if (normal) nn_rng_normal(nnb_rng(), nn_tensor_data(tmp), nn_tensor_numel(tmp), p1, p2);
+  else nn_rng_uniform(nnb_rng(), nn_tensor_data(tmp), nn_tensor_numel(tmp), p1, p2);
   nn_copy(t, tmp);
   lua_settop(L, 1);
   return 1;

@@ -54,6 +54,7 @@ static nn_tensor *check_indexable(lua_State *L, int idx, const char *fname) {
 
 /* Refuses to write into t when one write would land in several elements. */
 static void check_writable(lua_State *L, const nn_tensor *t, const char *fname) {
+  nnb_check_inplace_grad(L, t, fname);
   if (!nn_has_internal_overlap(t)) return;
   char shape[128], stride[128];
   nnb_error(L, fname,
@@ -188,6 +189,20 @@ static nn_tensor *clone_self(lua_State *L, const nn_tensor *t, const char *fname
   return c;
 }
 
+/* Pushes the view v of t (a select when dropped, else a narrow of len
+ * along dim) and records it for autograd. */
+static void push_slice(lua_State *L, nn_tensor *t, const nn_tensor *v, int dim, int64_t start,
+                       int64_t len, bool dropped, const char *fname) {
+  nn_tensor *view = nnb_new_view(L, fname, t, v->ndim, v->shape, v->stride, v->offset);
+  nn_node *node = nnb_record(L, fname, NN_GRAD_NARROW, view, 1, &t);
+  if (node) {
+    node->params[0] = dim;
+    node->params[1] = start;
+    node->params[2] = len;
+    node->params[3] = dropped;
+  }
+}
+
 /* ---- t[i] and t[i] = v ---- */
 
 /* __index with a number key: row i as a view, or on a 1-D tensor the
@@ -199,7 +214,7 @@ int nnb_index_get(lua_State *L) {
   nn_tensor row;
   nn_view_select(&row, t, 0, i);
   if (row.ndim == 0) push_element(L, &row);
-  else nnb_new_view(L, INDEX_FNAME, t, row.ndim, row.shape, row.stride, row.offset);
+  else push_slice(L, t, &row, 0, i, 1, true, INDEX_FNAME);
   return 1;
 }
 
@@ -248,7 +263,7 @@ static int l_select(lua_State *L) {
                           "index", "select");
   nn_tensor v;
   nn_view_select(&v, t, dim, i);
-  nnb_new_view(L, "select", t, v.ndim, v.shape, v.stride, v.offset);
+  push_slice(L, t, &v, dim, i, 1, true, "select");
   return 1;
 }
 
@@ -266,7 +281,7 @@ static int l_narrow(lua_State *L) {
               " runs past the end of dim %d of size %" PRId64, given, len, dim + 1, size);
   nn_tensor v;
   nn_view_narrow(&v, t, dim, start, len);
-  nnb_new_view(L, "narrow", t, v.ndim, v.shape, v.stride, v.offset);
+  push_slice(L, t, &v, dim, start, len, false, "narrow");
   return 1;
 }
 
@@ -289,6 +304,11 @@ static int index_select(lua_State *L, const char *fname) {
   shape[dim] = nn_tensor_numel(idx);
   nn_tensor *out = nnb_new_tensor(L, fname, t->dtype, t->ndim, shape);
   nn_index_select(out, t, dim, idx);
+  nn_node *node = nnb_record(L, fname, NN_GRAD_INDEX_SELECT, out, 1, &t);
+  if (node) {
+    nn_node_save(node, idx);
+    node->params[0] = dim;
+  }
   return 1;
 }
 
@@ -304,6 +324,11 @@ static int l_gather(lua_State *L) {
   check_index_values(L, idx, dim, t->shape[dim], "gather");
   nn_tensor *out = nnb_new_tensor(L, "gather", t->dtype, idx->ndim, idx->shape);
   nn_gather(out, t, dim, idx);
+  nn_node *node = nnb_record(L, "gather", NN_GRAD_GATHER, out, 1, &t);
+  if (node) {
+    nn_node_save(node, idx);
+    node->params[0] = dim;
+  }
   return 1;
 }
 
@@ -427,10 +452,14 @@ static int masked_fill(lua_State *L, bool inplace, const char *fname) {
       nnb_error(L, fname, "value tensor must be 0-dim, got shape %s",
                 nnb_shape_str(a, sizeof a, value->ndim, value->shape));
   }
+  nn_tensor *orig = t;
   if (inplace) check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   mask = operand_for(L, 2, t, NN_BOOL, fname);
   nn_masked_fill(t, mask, value); /* value is read once, before any write */
+  /* The gradient reaches orig where the mask is false: a where(). */
+  nn_node *node = inplace ? NULL : nnb_record(L, fname, NN_GRAD_WHERE, t, 3, (nn_tensor *[]){NULL, NULL, orig});
+  if (node) nn_node_save(node, mask);
   lua_settop(L, 1);
   return 1;
 }
@@ -454,6 +483,12 @@ static int l_masked_select(lua_State *L) {
   int64_t k = nn_masked_count(mask, ndim, shape);
   nn_tensor *out = nnb_new_tensor(L, "masked_select", t->dtype, 1, &k);
   nn_masked_select(out, t, mask, ndim, shape);
+  nn_node *node = nnb_record(L, "masked_select", NN_GRAD_MASKED_SELECT, out, 1, &t);
+  if (node) {
+    nn_node_save(node, mask);
+    node->params[0] = ndim;
+    for (int i = 0; i < ndim; i++) node->params[1 + i] = shape[i];
+  }
   return 1;
 }
 

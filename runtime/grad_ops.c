@@ -32,6 +32,16 @@ static const struct {
     [NN_GRAD_MATMUL] = {"matmul", nn_backward_matmul},
     [NN_GRAD_SUM] = {"sum", nn_backward_sum},
     [NN_GRAD_MEAN] = {"mean", nn_backward_mean},
+    /* layers (nn_functional: linear, dropout, batch norm) */
+    [NN_GRAD_LINEAR] = {"linear", nn_backward_linear},
+    [NN_GRAD_DROPOUT] = {"dropout", nn_backward_dropout},
+    [NN_GRAD_BATCH_NORM] = {"batch_norm", nn_backward_batch_norm},
+    /* indexing (index.c) */
+    [NN_GRAD_INDEX_SELECT] = {"index_select", nn_backward_index_select},
+    [NN_GRAD_GATHER] = {"gather", nn_backward_gather},
+    [NN_GRAD_MASKED_SELECT] = {"masked_select", nn_backward_masked_select},
+    /* convolution and pooling (conv.c, pool.c) */
+    /* activations and losses (activation.c, loss.c) */
 };
 _Static_assert(sizeof grad_ops / sizeof *grad_ops == NN_GRAD_COUNT,
                "every differentiable op needs a row");

@@ -299,3 +299,39 @@ void nn_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
   }
   assert(j == k);
 }
+
+/* ---- backward (nn_grad_ops.h) ---- */
+
+#include "nn_grad_ops.h"
+
+/* index_select: the gradient of each picked slice goes back to its slot
+ * (repeated indices add up). Saved idx; params[0] = dim. */
+bool nn_backward_index_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) nn_index_add(gi[0], (int)n->params[0], n->saved[0], g);
+  return true;
+}
+
+/* gather: scatter the gradient back, adding. Saved idx; params[0] = dim. */
+bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) nn_scatter_add(gi[0], (int)n->params[0], n->saved[0], g);
+  return true;
+}
+
+/* masked_select: g's elements go back, in row-major order, to the places
+ * the mask selected, in a tensor of the broadcast shape, which is then
+ * summed down to the input's shape. Saved mask; params = ndim, shape. */
+bool nn_backward_masked_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  int ndim = (int)n->params[0];
+  nn_tensor *full = nn_tensor_zeros(NN_FLOAT32, ndim, n->params + 1);
+  if (!full) return false;
+  nn_iter it;
+  nn_iter_init_tensors(&it, ndim, n->params + 1, 2, (const nn_tensor *[]){full, n->saved[0]});
+  const float *src = nn_tensor_data(g);
+  while (nn_iter_next(&it))
+    for (int64_t i = 0; i < it.n; i++)
+      if (*(const bool *)(it.ptr[1] + i * it.step[1])) ((float *)it.ptr[0])[i * it.step[0]] = *src++;
+  nn_accumulate(gi[0], full);
+  nn_tensor_release(full);
+  return true;
+}

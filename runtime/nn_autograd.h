@@ -59,6 +59,16 @@ typedef enum nn_grad_op {
   NN_GRAD_MATMUL,
   NN_GRAD_SUM,
   NN_GRAD_MEAN,
+  /* layers (nn_functional: linear, dropout, batch norm) */
+  NN_GRAD_LINEAR,
+  NN_GRAD_DROPOUT,
+  NN_GRAD_BATCH_NORM,
+  /* indexing (index.c) */
+  NN_GRAD_INDEX_SELECT,
+  NN_GRAD_GATHER,
+  NN_GRAD_MASKED_SELECT,
+  /* convolution and pooling (conv.c, pool.c) */
+  /* activations and losses (activation.c, loss.c) */
   NN_GRAD_COUNT
 } nn_grad_op;
 

@@ -18,6 +18,12 @@
  *   CAT (t1..tn)                           saved lengths; params = dim, stacked
  *   MATMUL (a, b)                          saved a, b (BLAS-readable)
  *   SUM, MEAN (a)                          params = dim (-1: all), keepdim
+ *   LINEAR (x, w, b)                       saved x, w (contiguous)
+ *   DROPOUT (x)                            saved mask
+ *   BATCH_NORM (x, w, b)                   saved x, mean, invstd[, w]; params = training
+ *   INDEX_SELECT, GATHER (t)               saved idx (1-based int64); params = dim
+ *   MASKED_SELECT (t)                      saved mask; params = ndim, broadcast shape
+ *   (masked_fill records a WHERE with the filled value as a constant)
  */
 #ifndef NN_GRAD_OPS_H
 #define NN_GRAD_OPS_H
@@ -53,5 +59,15 @@ bool nn_backward_cat(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_sum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_mean(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+/* layers (nn_functional: linear, dropout, batch norm) */
+bool nn_backward_linear(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_dropout(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_batch_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+/* indexing (index.c) */
+bool nn_backward_index_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_masked_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+/* convolution and pooling (conv.c, pool.c) */
+/* activations and losses (activation.c, loss.c) */
 
 #endif

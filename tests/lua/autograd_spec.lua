@@ -64,6 +64,23 @@ describe("gradcheck of each op", function()
     sum_keepdim = function(a) return a:sum(-1, true) * a end,
     mean = function(a) return a:mean() end,
     mean_dim = function(a) return a:mean(1) end,
+    row = function(a) return a[2] * 3 end,
+    select = function(a) return a:select(2, 3) end,
+    narrow = function(a) return a:narrow(2, 2, 2) end,
+    index = function(a) return a:index(2, {3, 1, 3}) end,
+    gather = function(a) return a:gather(2, nn.tensor({{1, 1}, {3, 2}}, "int64")) end,
+    masked_fill = function(a) return a:masked_fill(a:gt(1), 0) end,
+    masked_select = function(a) return a:masked_select(nn.tensor({true, false, true}, "bool")) end,
+    linear = function(a, b) return nn.linear(a, b, b[1]:narrow(1, 1, 2)) end,
+    linear_3d = function(a, b) return nn.linear(a:view(2, 1, 3), b:t():contiguous():view(3, 2):t()) end,
+    batch_norm_train = function(a, b) return nn.batch_norm(a, nil, nil, b[1], b[2], true, 0.1, 1e-5) end,
+    batch_norm_eval = function(a, b)
+      return nn.batch_norm(a:view(2, 3, 1), nn.zeros(3), nn.ones(3), b[1], nil, false, 0.1, 1e-5)
+    end,
+    dropout = function(a)
+      nn.manual_seed(5) -- the same mask on every call
+      return nn.dropout(a, 0.4, true)
+    end,
   }
   for name, f in pairs(cases) do
     it(name, function() assert.is_true(nn.gradcheck(f, {x, y})) end)
@@ -73,6 +90,40 @@ describe("gradcheck of each op", function()
     local ok, msg = nn.gradcheck(function(a) return a:detach() * a end, {x}, {raise = false})
     assert.is_false(ok)
     assert.matches("input 1 element", msg)
+  end)
+end)
+
+describe("layers", function()
+  it("linear matches x W^T + b and reports feature mismatches", function()
+    local x, w, b = nn.randn(4, 3), nn.randn(5, 3), nn.randn(5)
+    close(nn.linear(x, w, b), x:matmul(w:t()) + b, 1e-5)
+    local ok, err = pcall(nn.linear, nn.zeros(2, 783), nn.zeros(256, 784))
+    assert.is_false(ok)
+    assert.matches("linear: input has 783 features, expected 784", err)
+  end)
+
+  it("dropout keeps about 1-p, scales survivors, and classic scales at eval", function()
+    nn.manual_seed(1)
+    local y = nn.dropout(nn.ones(10000), 0.25, true)
+    local kept = y:gt(0):sum():item()
+    assert(math.abs(kept / 10000 - 0.75) < 0.02)
+    close(y:masked_select(y:gt(0)):mean(), nn.tensor(1 / 0.75))
+    close(nn.dropout(nn.ones(3), 0.25, false), nn.ones(3))
+    close(nn.dropout(nn.ones(3), 0.25, false, "classic"), nn.full({3}, 0.75))
+    local c = nn.dropout(nn.ones(100), 0.25, true, "classic") -- survivors stay 1
+    assert.are.equal(100, (c:eq(0):sum() + c:eq(1):sum()):item())
+  end)
+
+  it("batch_norm updates running stats as PyTorch (unbiased variance)", function()
+    local rm, rv = nn.zeros(3), nn.ones(3)
+    local y = nn.batch_norm(nn.tensor({{1, 2, 3}, {3, 6, 9}}), rm, rv, nil, nil, true, 0.1, 1e-5)
+    -- torch.nn.functional.batch_norm(..., training=True, momentum=0.1)
+    close(rm, nn.tensor({0.2, 0.4, 0.6}))
+    close(rv, nn.tensor({1.1, 1.7, 2.7}))
+    close(y, nn.tensor({{-1, -1, -1}, {1, 1, 1}}), 1e-4)
+    local ok, err = pcall(nn.batch_norm, nn.ones(1, 3), nil, nil, nil, nil, true)
+    assert.is_false(ok)
+    assert.matches("batch_norm: expected more than 1 value per channel", err)
   end)
 end)
 

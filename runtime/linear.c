@@ -1,0 +1,45 @@
+/*
+ * Linear: y = x W^T + b as one GEMM, and its backward as two GEMMs that
+ * accumulate straight into the gradient buffers (beta = 1) plus a column
+ * sum for the bias: no temporaries on the training path.
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "nn_grad_ops.h"
+#include "nn_layers.h"
+
+/* x (M,K), w (O,K), b (O) -> y (M,O). */
+void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
+                       int64_t K, int64_t O) {
+  if (b)
+    for (int64_t i = 0; i < M; i++) memcpy(y + i * O, b, (size_t)O * sizeof *y);
+  if (M == 0 || O == 0) return;
+  if (K == 0) {
+    if (!b) memset(y, 0, (size_t)(M * O) * sizeof *y);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)O, (int)K, 1.0f, x, (int)K, w,
+              (int)K, b ? 1.0f : 0.0f, y, (int)O);
+}
+
+/* Inputs x (M,K), w (O,K), b (O); saved x, w (contiguous);
+ * g (M,O): gx += g w, gw += g^T x, gb += column sums of g. */
+bool nn_backward_linear(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *x = n->saved[0], *w = n->saved[1];
+  int64_t O = w->shape[0], K = w->shape[1], M = nn_tensor_numel(g) / (O ? O : 1);
+  const float *gp = nn_tensor_data(g), *xp = nn_tensor_data(x), *wp = nn_tensor_data(w);
+  if (M == 0 || O == 0) return true;
+  if (gi[0] && K > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)K, (int)O, 1.0f, gp, (int)O,
+                wp, (int)K, 1.0f, nn_tensor_data(gi[0]), (int)K);
+  if (gi[1] && K > 0)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)K, (int)M, 1.0f, gp, (int)O,
+                xp, (int)K, 1.0f, nn_tensor_data(gi[1]), (int)K);
+  if (gi[2]) {
+    float *gb = nn_tensor_data(gi[2]);
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < O; j++) gb[j] += gp[i * O + j];
+  }
+  return true;
+}
