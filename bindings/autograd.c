@@ -30,6 +30,10 @@ void nnb_save_scalar(lua_State *L, const char *fname, nn_node *node, const nn_te
   nn_tensor_release(copy);
 }
 
+void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out) {
+  if (!nn_node_save_output(node, out)) nnb_error(L, fname, "out of memory recording the autograd graph");
+}
+
 void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname) {
   if (nn_grad_enabled() && nn_tensor_needs_grad(t))
     nnb_error(L, fname,

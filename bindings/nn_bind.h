@@ -92,6 +92,8 @@ void nnb_open_index(lua_State *L, int module, int methods);
 void nnb_open_convert(lua_State *L, int module, int methods);
 void nnb_open_io(lua_State *L, int module, int methods);
 void nnb_open_autograd(lua_State *L, int module, int methods);
+void nnb_open_conv(lua_State *L, int module, int methods);
+void nnb_open_optim(lua_State *L, int module, int methods);
 void nnb_open_functional(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */
 void nnb_open_format(lua_State *L);
@@ -108,6 +110,8 @@ nn_node *nnb_record(lua_State *L, const char *fname, nn_grad_op op, nn_tensor *o
                     nn_tensor *const *inputs);
 /* Saves a copy of a (stack-allocated) scalar operand in node. */
 void nnb_save_scalar(lua_State *L, const char *fname, nn_node *node, const nn_tensor *t);
+/* Saves the op's own output in its node (see nn_node_save_output). */
+void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out);
 /* Raises if t is part of a graph and would be modified in place. */
 void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname);
 

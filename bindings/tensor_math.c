@@ -25,6 +25,7 @@ typedef struct operand {
 static operand check_operand(lua_State *L, int idx, const char *fname) {
   operand o = {nnb_to_tensor(L, idx), idx, false, false};
   if (o.t) return o;
+  if (lua_type(L, idx) == LUA_TUSERDATA) nnb_check_tensor(L, idx, fname); /* names a closed tensor */
   if (lua_type(L, idx) == LUA_TNUMBER) o.is_float = !lua_isinteger(L, idx);
   else if (lua_isboolean(L, idx)) o.is_bool = true;
   else nnb_error(L, fname, "argument %d must be a tensor or number, got %s", idx, luaL_typename(L, idx));
@@ -99,7 +100,7 @@ static void record_binary(lua_State *L, nn_binary_op op, nn_tensor *out, const o
   if (!node || op == NN_BINARY_ADD || op == NN_BINARY_SUB) return;
   save_operand(L, node, a, ta, fname);
   save_operand(L, node, b, tb, fname);
-  if (op == NN_BINARY_POW) nn_node_save(node, out);
+  if (op == NN_BINARY_POW) nnb_save_output(L, fname, node, out);
 }
 
 /* a op b, or a op= b when inplace (then a must be a tensor). */
@@ -160,8 +161,9 @@ static int unary(lua_State *L, nn_unary_op op, const char *fname, bool inplace) 
   nn_tensor *out = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
   nn_unary(op, out, in);
   nn_node *node = nnb_record(L, fname, unary_grad_ops[op].op, out, 1, &t);
-  if (node && op != NN_UNARY_NEG && op != NN_UNARY_SIGN)
-    nn_node_save(node, unary_grad_ops[op].saves_input ? t : out);
+  if (!node || op == NN_UNARY_NEG || op == NN_UNARY_SIGN) return 1;
+  if (unary_grad_ops[op].saves_input) nn_node_save(node, t);
+  else nnb_save_output(L, fname, node, out);
   return 1;
 }
 
@@ -213,6 +215,7 @@ static int mm_unm(lua_State *L) {
  * minimum in place) over the result. */
 static int clamp(lua_State *L, const char *fname, bool inplace) {
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  lua_settop(L, 3); /* a missing max stays nil while results are pushed after it */
   bool has_lo = !lua_isnoneornil(L, 2), has_hi = !lua_isnoneornil(L, 3);
   if (!has_lo && !has_hi) nnb_error(L, fname, "needs at least one of min and max");
   for (int i = 2; i <= 3; i++)

@@ -51,6 +51,13 @@ void nn_node_save(nn_node *node, nn_tensor *t) {
   node->saved[node->nsaved++] = t;
 }
 
+bool nn_node_save_output(nn_node *node, const nn_tensor *out) {
+  nn_tensor *alias = nn_tensor_view(out, out->ndim, out->shape, out->stride, out->offset);
+  if (!alias) return false;
+  node->saved[node->nsaved++] = alias;
+  return true;
+}
+
 void nn_node_attach(nn_node *node, nn_tensor *out) {
   out->grad_fn = node;
   out->requires_grad = true;

@@ -68,7 +68,24 @@ typedef enum nn_grad_op {
   NN_GRAD_GATHER,
   NN_GRAD_MASKED_SELECT,
   /* convolution and pooling (conv.c, pool.c) */
+  NN_GRAD_CONV2D,
+  NN_GRAD_MAX_POOL2D,
+  NN_GRAD_AVG_POOL2D,
   /* activations and losses (activation.c, loss.c) */
+  NN_GRAD_LEAKY_RELU,
+  NN_GRAD_ELU,
+  NN_GRAD_SOFTMAX,
+  NN_GRAD_LOG_SOFTMAX,
+  NN_GRAD_CROSS_ENTROPY,
+  NN_GRAD_NLL_LOSS,
+  NN_GRAD_MSE_LOSS,
+  NN_GRAD_L1_LOSS,
+  NN_GRAD_BCE_LOSS,
+  NN_GRAD_BCE_WITH_LOGITS,
+  NN_GRAD_KL_DIV,
+  NN_GRAD_DISTILLATION,
+  NN_GRAD_L1_PENALTY,
+  NN_GRAD_L2_PENALTY,
   NN_GRAD_COUNT
 } nn_grad_op;
 
@@ -120,6 +137,10 @@ bool nn_tensor_needs_grad(const nn_tensor *t);
 nn_node *nn_node_new(nn_grad_op op, int ninputs, nn_tensor *const *inputs);
 /* Keeps t (a reference) for the backward. */
 void nn_node_save(nn_node *node, nn_tensor *t);
+/* Keeps the op's own output for the backward, as a header without
+ * history: saving out itself would make a cycle (out -> node -> out) that
+ * no refcount frees. False on OOM. */
+bool nn_node_save_output(nn_node *node, const nn_tensor *out);
 /* Makes node the grad_fn of out (taking the caller's reference). */
 void nn_node_attach(nn_node *node, nn_tensor *out);
 void nn_node_release(nn_node *node);
