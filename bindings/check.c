@@ -6,6 +6,7 @@
 
 #include "nn_alloc.h"
 #include "nn_bind.h"
+#include "nn_index.h"
 #include "nn_ops.h"
 
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
@@ -139,6 +140,18 @@ const char *nnb_shape_str(char *buf, size_t len, int ndim, const int64_t *shape)
     n += (size_t)snprintf(buf + n, len - n, i ? ",%" PRId64 : "%" PRId64, shape[i]);
   if (n < len) snprintf(buf + n, len - n, "]");
   return buf;
+}
+
+void nnb_check_writable(lua_State *L, const nn_tensor *t, const char *fname) {
+  nnb_check_inplace_grad(L, t, fname);
+  if (!nn_has_internal_overlap(t)) return;
+  char shape[128], stride[128];
+  nnb_error(L, fname,
+            "cannot write in place into an expanded tensor: more than one element of the "
+            "written-to tensor refers to a single memory location (shape %s, strides %s); "
+            "clone() it first",
+            nnb_shape_str(shape, sizeof shape, t->ndim, t->shape),
+            nnb_shape_str(stride, sizeof stride, t->ndim, t->stride));
 }
 
 int64_t nnb_check_int(lua_State *L, int idx, const char *fname, const char *what) {

@@ -60,6 +60,9 @@ nn_tensor *nnb_new_view(lua_State *L, const char *fname, const nn_tensor *base,
 nn_tensor *nnb_push_as(lua_State *L, const char *fname, int idx, nn_dtype dtype,
                        bool need_contiguous);
 
+/* Raises unless t may be written in place: not part of a graph, and no
+ * two elements sharing memory (an expanded view). */
+void nnb_check_writable(lua_State *L, const nn_tensor *t, const char *fname);
 /* "[64,784]" into buf. */
 const char *nnb_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 /* Integer argument; floats with an integral value are accepted (1e3). */
@@ -95,6 +98,7 @@ void nnb_open_autograd(lua_State *L, int module, int methods);
 void nnb_open_conv(lua_State *L, int module, int methods);
 void nnb_open_optim(lua_State *L, int module, int methods);
 void nnb_open_functional(lua_State *L, int module, int methods);
+void nnb_open_loss(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */
 void nnb_open_format(lua_State *L);
 

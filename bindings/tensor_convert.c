@@ -60,13 +60,6 @@ static int l_clone(lua_State *L) {
   return 1;
 }
 
-static void check_writable(lua_State *L, const nn_tensor *t, const char *fname) {
-  nnb_check_inplace_grad(L, t, fname);
-  for (int i = 0; i < t->ndim; i++)
-    if (t->stride[i] == 0 && t->shape[i] > 1)
-      nnb_error(L, fname, "cannot write in place into an expanded tensor (dim %d repeats one element)", i + 1);
-}
-
 /* t:copy_(src): src broadcasts to t and converts to t's dtype. */
 static int l_copy_(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "copy_"), *src = nnb_check_tensor(L, 2, "copy_");
@@ -77,7 +70,7 @@ static int l_copy_(lua_State *L) {
       nn_shape_numel(ndim, shape) != nn_tensor_numel(t))
     nnb_error(L, "copy_", "source %s cannot be broadcast to destination %s",
               nnb_shape_str(a, sizeof a, src->ndim, src->shape), nnb_shape_str(b, sizeof b, t->ndim, t->shape));
-  check_writable(L, t, "copy_");
+  nnb_check_writable(L, t, "copy_");
   if (t->storage == src->storage && t != src) {
     /* Overlapping views: go through a copy so no element is read after
      * being overwritten. */
@@ -95,7 +88,7 @@ static int l_fill_(lua_State *L) {
   int type = lua_type(L, 2);
   if (type != LUA_TNUMBER && type != LUA_TBOOLEAN)
     nnb_error(L, "fill_", "value must be a number or boolean, got %s", luaL_typename(L, 2));
-  check_writable(L, t, "fill_");
+  nnb_check_writable(L, t, "fill_");
   if (t->dtype == NN_INT64 && lua_isinteger(L, 2)) {
     nn_scalar s;
     nn_copy(t, nn_scalar_i64(&s, lua_tointeger(L, 2)));
@@ -108,7 +101,7 @@ static int l_fill_(lua_State *L) {
 
 static int l_zero_(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "zero_");
-  check_writable(L, t, "zero_");
+  nnb_check_writable(L, t, "zero_");
   nn_fill(t, 0);
   lua_settop(L, 1);
   return 1;

@@ -241,16 +241,20 @@ static int l_linspace(lua_State *L) {
   return 1;
 }
 
-/* eye(n [, m]). */
+/* eye(n [, m] [, options]). */
 static int l_eye(lua_State *L) {
   int64_t shape[2];
+  int options = lua_istable(L, lua_gettop(L)) ? lua_gettop(L) : 0;
   shape[0] = nnb_check_int(L, 1, "eye", "n");
   shape[1] = lua_isnoneornil(L, 2) || lua_istable(L, 2) ? shape[0] : nnb_check_int(L, 2, "eye", "m");
   if (shape[0] < 0 || shape[1] < 0)
     nnb_error(L, "eye", "sizes must be non-negative, got %" PRId64 " and %" PRId64, shape[0], shape[1]);
-  nn_tensor *t = nnb_new_zeros(L, "eye", NN_FLOAT32, 2, shape);
-  float *p = nn_tensor_data(t);
-  for (int64_t i = 0; i < shape[0] && i < shape[1]; i++) p[i * shape[1] + i] = 1;
+  nn_tensor *t = nnb_new_zeros(L, "eye", option_dtype(L, options, NN_FLOAT32, "eye"), 2, shape);
+  nn_tensor diagonal = *t; /* header-only view of the diagonal */
+  diagonal.ndim = 1;
+  diagonal.shape[0] = shape[0] < shape[1] ? shape[0] : shape[1];
+  diagonal.stride[0] = shape[1] + 1;
+  nn_fill(&diagonal, 1);
   return 1;
 }
 
@@ -362,9 +366,11 @@ static int l_randn_like(lua_State *L) { return random_like(L, "randn_like", true
 
 /* ---- in-place random fills, the basis of nn.init ---- */
 
+/* A float32 tensor that can be written in place (no stride-0 repeats). */
 static nn_tensor *check_float_tensor(lua_State *L, int idx, const char *fname) {
   nn_tensor *t = nnb_check_tensor(L, idx, fname);
   if (t->dtype != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(t->dtype));
+  nnb_check_writable(L, t, fname);
   return t;
 }
 

@@ -17,7 +17,7 @@ typedef enum { FMT_INT, FMT_FLOAT_INTEGRAL, FMT_FIXED, FMT_SCI } float_style;
 
 typedef struct float_stats {
   double max_abs, min_abs;
-  bool all_integral, any_finite;
+  bool all_integral;
 } float_stats;
 
 typedef struct printer {
@@ -78,13 +78,15 @@ static void gather_stats(printer *pr, const int64_t *index) {
   double v = element(pr->t, index);
   if (!isfinite(v)) return;
   double a = fabs(v);
-  st->any_finite = true;
   if (a > st->max_abs) st->max_abs = a;
   if (a != 0 && (st->min_abs == 0 || a < st->min_abs)) st->min_abs = a;
   if (v != floor(v)) st->all_integral = false;
 }
 
+/* As PyTorch, only finite values set the width: nan and inf are padded to
+ * it but never widen it. */
 static void measure(printer *pr, const int64_t *index) {
+  if (pr->t->dtype == NN_FLOAT32 && !isfinite(element(pr->t, index))) return;
   char s[64];
   int n = format_element(pr, index, s, sizeof s);
   if (n > pr->width) pr->width = n;
@@ -96,13 +98,15 @@ static void choose_style(printer *pr) {
     return;
   }
   int64_t index[NN_MAX_DIMS] = {0};
-  pr->stats = (float_stats){0, 0, true, false};
+  pr->stats = (float_stats){0, 0, true};
   walk(pr, 0, index, gather_stats);
   const float_stats *st = &pr->stats;
-  if (st->any_finite && st->all_integral && st->max_abs < 1e8) pr->style = FMT_FLOAT_INTEGRAL;
-  else if (st->max_abs >= 1e8 || (st->min_abs > 0 && st->min_abs < 1e-4) ||
-           (st->min_abs > 0 && st->max_abs / st->min_abs > 1000))
-    pr->style = FMT_SCI;
+  /* PyTorch's rule, over the nonzero finite values: a range wider than
+   * 1000x or a value above 1e8 needs exponents, integral or not; so does
+   * a fraction below 1e-4. */
+  bool wide = st->min_abs > 0 && (st->max_abs / st->min_abs > 1000 || st->max_abs > 1e8);
+  if (st->all_integral && !wide) pr->style = FMT_FLOAT_INTEGRAL;
+  else if (wide || (st->min_abs > 0 && st->min_abs < 1e-4)) pr->style = FMT_SCI;
   else pr->style = FMT_FIXED;
 }
 
@@ -134,7 +138,7 @@ static void write_dim(printer *pr, int dim, int64_t *index, int indent) {
       }
     }
     if (pr->summarize && n > 2 * EDGE_ITEMS && i == EDGE_ITEMS) {
-      luaL_addstring(pr->b, "...");
+      luaL_addstring(pr->b, last ? " ..." : "..."); /* PyTorch's spacing */
       if (last) {
         luaL_addstring(pr->b, ", ");
       } else {
@@ -159,7 +163,7 @@ static int l_tostring(lua_State *L) {
   }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  printer pr = {t, nn_tensor_numel(t) > SUMMARIZE_OVER, FMT_INT, 0, &b, {0, 0, true, false}};
+  printer pr = {t, nn_tensor_numel(t) > SUMMARIZE_OVER, FMT_INT, 0, &b, {0, 0, true}};
   choose_style(&pr);
   int64_t index[NN_MAX_DIMS] = {0};
   walk(&pr, 0, index, measure);

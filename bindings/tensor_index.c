@@ -52,19 +52,6 @@ static nn_tensor *check_indexable(lua_State *L, int idx, const char *fname) {
   return t;
 }
 
-/* Refuses to write into t when one write would land in several elements. */
-static void check_writable(lua_State *L, const nn_tensor *t, const char *fname) {
-  nnb_check_inplace_grad(L, t, fname);
-  if (!nn_has_internal_overlap(t)) return;
-  char shape[128], stride[128];
-  nnb_error(L, fname,
-            "unsupported operation: more than one element of the written-to tensor "
-            "refers to a single memory location (shape %s, strides %s, as made by expand); "
-            "clone() it first",
-            nnb_shape_str(shape, sizeof shape, t->ndim, t->shape),
-            nnb_shape_str(stride, sizeof stride, t->ndim, t->stride));
-}
-
 /* A Lua array of integers at idx as a new int64 tensor, which replaces the
  * array in its stack slot (keeping it alive). */
 static nn_tensor *index_from_array(lua_State *L, int idx, const char *fname) {
@@ -229,7 +216,7 @@ int nnb_index_set(lua_State *L) {
   nn_tensor *t = check_indexable(L, 1, INDEX_FNAME);
   int64_t given = nnb_check_int(L, 2, INDEX_FNAME, "index");
   int64_t i = to_position(L, given, 0, t->shape[0], false, "index", INDEX_FNAME);
-  check_writable(L, t, INDEX_FNAME);
+  nnb_check_writable(L, t, INDEX_FNAME);
   nn_tensor row, stripped;
   nn_view_select(&row, t, 0, i);
   nn_scalar s;
@@ -381,7 +368,7 @@ static int scatter(lua_State *L, bool inplace, bool add, const char *fname) {
     if (!src) nnb_error(L, fname, "src must be a tensor with the index's dims");
   }
   check_index_values(L, idx, dim, t->shape[dim], fname);
-  if (inplace) check_writable(L, t, fname);
+  if (inplace) nnb_check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   idx = operand_for(L, 3, t, NN_INT64, fname);
   if (src) src = operand_for(L, 4, t, t->dtype, fname);
@@ -418,7 +405,7 @@ static int index_add(lua_State *L, bool inplace, const char *fname) {
               nnb_shape_str(b, sizeof b, t->ndim, want));
   check_addable(L, t, fname);
   check_index_values(L, idx, dim, t->shape[dim], fname);
-  if (inplace) check_writable(L, t, fname);
+  if (inplace) nnb_check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   idx = operand_for(L, 3, t, NN_INT64, fname);
   nn_index_add(t, dim, idx, operand_for(L, 4, t, t->dtype, fname));
@@ -453,7 +440,7 @@ static int masked_fill(lua_State *L, bool inplace, const char *fname) {
                 nnb_shape_str(a, sizeof a, value->ndim, value->shape));
   }
   nn_tensor *orig = t;
-  if (inplace) check_writable(L, t, fname);
+  if (inplace) nnb_check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   mask = operand_for(L, 2, t, NN_BOOL, fname);
   nn_masked_fill(t, mask, value); /* value is read once, before any write */

@@ -71,9 +71,7 @@ static void check_inplace_target(lua_State *L, const nn_tensor *t, nn_dtype resu
   if (nn_dtype_promote(result, t->dtype) != t->dtype)
     nnb_error(L, fname, "result type %s cannot be stored in the in-place %s tensor", nn_dtype_name(result),
               nn_dtype_name(t->dtype));
-  for (int i = 0; i < t->ndim; i++)
-    if (t->stride[i] == 0 && t->shape[i] > 1)
-      nnb_error(L, fname, "cannot write in place into an expanded tensor (dim %d repeats one element)", i + 1);
+  nnb_check_writable(L, t, fname);
 }
 
 /* The differentiable counterpart of each binary op; comparisons have none. */
@@ -117,11 +115,17 @@ static int binary(lua_State *L, nn_binary_op op, const char *fname, bool inplace
   broadcast_or_raise(L, a.t, b.t, &ndim, shape, fname);
   if (inplace) {
     check_inplace_target(L, a.t, od, ndim, shape, fname);
-    nnb_check_inplace_grad(L, a.t, fname);
     nnb_check_inplace_grad(L, b.t, fname);
   }
   nn_scalar sa, sb;
   const nn_tensor *ta = operand_as(L, &a, cd, &sa, fname), *tb = operand_as(L, &b, cd, &sb, fname);
+  if (inplace && b.t && b.t != a.t && tb->storage == a.t->storage) {
+    /* b is another view of a's memory (a:add_(a:t())): read it from a copy,
+     * or elements would be read after being overwritten. */
+    nn_tensor *copy = nnb_new_tensor(L, fname, tb->dtype, tb->ndim, tb->shape);
+    nn_copy(copy, tb);
+    tb = copy;
+  }
   if (inplace) {
     nn_binary(op, a.t, ta, tb);
     lua_pushvalue(L, 1);
@@ -152,7 +156,6 @@ static int unary(lua_State *L, nn_unary_op op, const char *fname, bool inplace) 
   if (!nn_unary_supports(op, cd)) cd = NN_FLOAT32;
   if (inplace) {
     check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
-    nnb_check_inplace_grad(L, t, fname);
     nn_unary(op, t, t);
     lua_pushvalue(L, 1);
     return 1;
@@ -227,7 +230,6 @@ static int clamp(lua_State *L, const char *fname, bool inplace) {
   nn_dtype cd = t->dtype == NN_FLOAT32 || any_float ? NN_FLOAT32 : NN_INT64;
   if (inplace) {
     check_inplace_target(L, t, cd, t->ndim, t->shape, fname);
-    nnb_check_inplace_grad(L, t, fname);
   }
   const nn_tensor *in = nnb_push_as(L, fname, 1, cd, false);
   nn_tensor *out = inplace ? t : nnb_new_tensor(L, fname, cd, t->ndim, t->shape);

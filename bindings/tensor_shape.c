@@ -168,13 +168,17 @@ static int l_t(lua_State *L) {
 
 static int l_permute(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "permute");
-  int64_t dims[NN_MAX_DIMS];
-  int n = nnb_check_shape(L, 2, lua_gettop(L), dims, "permute", true);
+  /* dims as separate numbers or one table; negative dims count from the end */
+  bool table = lua_istable(L, 2);
+  int n = table ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
   if (n != t->ndim) nnb_error(L, "permute", "got %d dims for a %d-D tensor", n, t->ndim);
   int perm[NN_MAX_DIMS];
   bool seen[NN_MAX_DIMS] = {false};
   for (int i = 0; i < n; i++) {
-    perm[i] = nnb_dim_index(L, dims[i], t->ndim, "permute");
+    if (table) lua_geti(L, 2, i + 1);
+    else lua_pushvalue(L, i + 2);
+    perm[i] = nnb_check_dim(L, -1, t->ndim, "permute");
+    lua_pop(L, 1);
     if (seen[perm[i]]) nnb_error(L, "permute", "dim %d appears twice", perm[i] + 1);
     seen[perm[i]] = true;
   }
@@ -444,7 +448,7 @@ static int l_split(lua_State *L) {
   } else {
     size = nnb_check_int(L, 2, "split", "size");
     if (size <= 0) nnb_error(L, "split", "size must be positive, got %" PRId64, size);
-    n = (total + size - 1) / size;
+    n = total > 0 ? (total + size - 1) / size : 1; /* an empty dim gives one empty piece */
   }
   if (n > 1000000) nnb_error(L, "split", "%" PRId64 " pieces is too many", n);
   int64_t *lens = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *lens, 0);

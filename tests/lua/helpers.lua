@@ -1,0 +1,118 @@
+-- Shared test helpers for the busted specs: error assertions, tensor and
+-- nested-table comparison with a tolerance, and the PyTorch fixtures.
+local nn = require "nn"
+
+local H = {}
+
+-- fn must raise an error (never crash, never succeed) whose message
+-- contains every given fragment (plain find). Returns the message.
+function H.assert_error(fn, ...)
+  local ok, err = pcall(fn)
+  assert(not ok, "expected an error, got success")
+  err = tostring(err)
+  for _, fragment in ipairs({...}) do
+    fragment = tostring(fragment)
+    assert(err:find(fragment, 1, true), ("error %q lacks %q"):format(err, fragment))
+  end
+  return err
+end
+
+local function is_nan(x) return x ~= x end
+
+-- Where a and b (numbers, booleans or nested arrays of them) differ by more
+-- than tol, a description; nil when they agree. NaN equals NaN.
+local function diff(a, b, tol, path)
+  if type(a) == "table" and type(b) == "table" then
+    if #a ~= #b then return ("%s: length %d, expected %d"):format(path, #a, #b) end
+    for i = 1, #b do
+      local d = diff(a[i], b[i], tol, path .. "[" .. i .. "]")
+      if d then return d end
+    end
+    return nil
+  end
+  if type(a) ~= type(b) then
+    return ("%s: %s (%s), expected %s (%s)"):format(path, tostring(a), type(a), tostring(b), type(b))
+  end
+  if type(a) == "number" then
+    if is_nan(a) or is_nan(b) then
+      if is_nan(a) and is_nan(b) then return nil end
+    elseif a == b or math.abs(a - b) <= tol * (1 + math.abs(b)) then
+      return nil
+    end
+  elseif a == b then
+    return nil
+  end
+  return ("%s: %s, expected %s"):format(path, tostring(a), tostring(b))
+end
+
+-- Tensors become their totable(); everything else is kept.
+local function plain(v)
+  if nn.is_tensor(v) then return v:totable() end
+  return v
+end
+
+-- actual (tensor, table or number) matches expected within a relative
+-- tolerance (default 1e-6). When expected is a tensor, shape and dtype
+-- must match too.
+function H.assert_close(actual, expected, tol, msg)
+  tol = tol or 1e-6
+  if nn.is_tensor(expected) then
+    assert(nn.is_tensor(actual), "expected a tensor, got " .. type(actual))
+    H.assert_shape(actual, expected.shape)
+    assert(actual.dtype == expected.dtype,
+           ("dtype %s, expected %s"):format(actual.dtype, expected.dtype))
+  end
+  local d = diff(plain(actual), plain(expected), tol, "value")
+  if d then error((msg and msg .. ": " or "") .. d, 2) end
+end
+
+-- Do a and b (tensors, tables, numbers) hold the same values?
+function H.equal(a, b, tol)
+  return diff(plain(a), plain(b), tol or 0, "value") == nil
+end
+
+-- Exact equality of values (tolerance 0).
+function H.assert_values(actual, expected, msg)
+  local d = diff(plain(actual), plain(expected), 0, "value")
+  if d then error((msg and msg .. ": " or "") .. d, 2) end
+end
+
+function H.shape_str(shape)
+  return "[" .. table.concat(shape, ",") .. "]"
+end
+
+function H.assert_shape(t, shape)
+  local got = t.shape
+  local ok = #got == #shape
+  for i = 1, #shape do ok = ok and got[i] == shape[i] end
+  if not ok then
+    error(("shape %s, expected %s"):format(H.shape_str(got), H.shape_str(shape)), 2)
+  end
+end
+
+-- The tensor a fixture spec {shape=, dtype=, values=} describes.
+function H.from_spec(spec)
+  local t = nn.tensor(spec.values, spec.dtype)
+  if #spec.shape ~= t:dim() then t = t:reshape(spec.shape) end -- empty dims
+  return t
+end
+
+-- The PyTorch reference values (tests/fixtures/core/reference.lua).
+function H.reference()
+  if not H._reference then
+    local dir = os.getenv("NNLUA_SOURCE_DIR")
+    if not dir then
+      local src = debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$")
+      dir = src or "."
+    end
+    H._reference = dofile(dir .. "/tests/fixtures/core/reference.lua")
+  end
+  return H._reference
+end
+
+-- 1..n*m as an [n, m] float tensor (row-major), a handy known input.
+function H.grid(n, m, dtype)
+  return nn.arange(1, n * m + 1):view(n, m):to(dtype or "float32")
+end
+
+return H
