@@ -1,0 +1,77 @@
+/*
+ * nn_optim: the update kernels behind nn.optim (SGD, Adam/AdamW, RMSprop,
+ * Adagrad) and the gradient clipping helpers.
+ *
+ * Each step function updates one parameter of n elements in a single pass
+ * over its arrays. They reproduce PyTorch 1.13's single-tensor CPU
+ * implementation op by op: every intermediate is rounded to float32, every
+ * hyperparameter derived in double (1 - beta1, lr / bias_correction1) is
+ * rounded to float32 where PyTorch passes it to a tensor op, and addcmul /
+ * addcdiv evaluate (value * t1) * t2 and (value * t1) / t2 as ATen does.
+ * Results therefore agree with PyTorch to float32 rounding (ATen's vector
+ * path fuses some multiply-adds; these kernels do not).
+ *
+ * Options hold the user's numbers as doubles; the caller has validated
+ * them. All arrays are contiguous float32 of n elements and must not
+ * overlap, except where noted. Nothing here allocates or fails.
+ */
+#ifndef NN_OPTIM_H
+#define NN_OPTIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct nn_sgd_opts {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  /* The momentum buffer is new: it takes the gradient instead of
+   * blending with it (PyTorch clones d_p on the first step). */
+  bool first_step;
+} nn_sgd_opts;
+
+/* param (n) -= lr * d, where d is the gradient plus weight decay, passed
+ * through the momentum buffer (n; NULL when momentum is 0). */
+void nn_sgd_step(float *param, const float *grad, float *momentum_buf, int64_t n,
+                 const nn_sgd_opts *o);
+
+typedef struct nn_adam_opts {
+  double lr, beta1, beta2, eps, weight_decay;
+  int64_t step;   /* this step's number, counted from 1 */
+  bool decoupled; /* AdamW: decay the weights, not the gradient */
+} nn_adam_opts;
+
+/* Adam / AdamW with bias correction. exp_avg and exp_avg_sq (n) are the
+ * moments; max_exp_avg_sq (n) is AMSGrad's running maximum, NULL without
+ * AMSGrad. */
+void nn_adam_step(float *param, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
+                  const float *grad, int64_t n, const nn_adam_opts *o);
+
+typedef struct nn_rmsprop_opts {
+  double lr, alpha, eps, weight_decay, momentum;
+} nn_rmsprop_opts;
+
+/* RMSprop. square_avg (n) always; grad_avg (n) when centered, else NULL;
+ * momentum_buf (n) when momentum > 0, else NULL. */
+void nn_rmsprop_step(float *param, float *square_avg, float *grad_avg, float *momentum_buf,
+                     const float *grad, int64_t n, const nn_rmsprop_opts *o);
+
+typedef struct nn_adagrad_opts {
+  double lr, lr_decay, weight_decay, eps;
+  int64_t step; /* this step's number, counted from 1 */
+} nn_adagrad_opts;
+
+/* Adagrad: sum (n) accumulates squared gradients. */
+void nn_adagrad_step(float *param, float *sum, const float *grad, int64_t n,
+                     const nn_adagrad_opts *o);
+
+/* ---- gradient clipping ---- */
+
+/* sum |x|^p over x (n) in double; for p = INFINITY the largest |x|. A NaN
+ * element makes the result NaN. */
+double nn_pow_sum(const float *x, int64_t n, double p);
+/* x (n) *= c. */
+void nn_scale(float *x, int64_t n, float c);
+/* x (n) = min(max(x, lo), hi), NaN kept. */
+void nn_clamp_values(float *x, int64_t n, float lo, float hi);
+
+#endif

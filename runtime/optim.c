@@ -1,0 +1,159 @@
+/*
+ * Optimizer update kernels and gradient clipping (nn_optim.h).
+ *
+ * Each kernel is PyTorch 1.13's _single_tensor_<optim> fused into one loop.
+ * The comments quote the PyTorch line each statement reproduces; float
+ * locals force the rounding after every op that PyTorch rounds (each
+ * tensor op writes a float32 tensor), and the float32 constants are the
+ * Python scalars as ATen converts them.
+ */
+#include <math.h>
+
+#include "nn_optim.h"
+
+void nn_sgd_step(float *restrict param, const float *restrict grad, float *restrict momentum_buf,
+                 int64_t n, const nn_sgd_opts *o) {
+  const float wd = (float)o->weight_decay, mom = (float)o->momentum;
+  const float keep = (float)(1 - o->dampening), neg_lr = (float)-o->lr;
+  const bool decay = o->weight_decay != 0, use_buf = o->momentum != 0;
+  const bool first = o->first_step, nesterov = o->nesterov;
+  for (int64_t i = 0; i < n; i++) {
+    float d = grad[i];
+    if (decay) d = d + wd * param[i]; /* d_p = d_p.add(param, alpha=wd) */
+    if (use_buf) {
+      float b;
+      if (first) {
+        b = d; /* buf = torch.clone(d_p) */
+      } else {
+        b = momentum_buf[i] * mom; /* buf.mul_(momentum) */
+        b = b + keep * d;          /* .add_(d_p, alpha=1 - dampening) */
+      }
+      momentum_buf[i] = b;
+      d = nesterov ? d + mom * b : b; /* d_p = d_p.add(buf, alpha=momentum) */
+    }
+    param[i] = param[i] + neg_lr * d; /* param.add_(d_p, alpha=-lr) */
+  }
+}
+
+/* max as torch.maximum: NaN in either operand gives NaN. */
+static inline float nan_max(float a, float b) {
+  return isnan(a) || a > b ? a : b;
+}
+
+void nn_adam_step(float *restrict param, float *restrict exp_avg, float *restrict exp_avg_sq,
+                  float *restrict max_exp_avg_sq, const float *restrict grad, int64_t n,
+                  const nn_adam_opts *o) {
+  /* The step-dependent scalars, in double as Python computes them. */
+  const double bias_correction1 = 1 - pow(o->beta1, (double)o->step);
+  const double bias_correction2 = 1 - pow(o->beta2, (double)o->step);
+  const float neg_step_size = (float)-(o->lr / bias_correction1);
+  const float bc2_sqrt = (float)sqrt(bias_correction2);
+  const float eps = (float)o->eps;
+  const float b1 = (float)o->beta1, one_minus_b1 = (float)(1 - o->beta1);
+  const float b2 = (float)o->beta2, one_minus_b2 = (float)(1 - o->beta2);
+  const float wd = (float)o->weight_decay;
+  const float shrink = (float)(1 - o->lr * o->weight_decay);
+  const bool decoupled = o->decoupled, coupled_decay = !o->decoupled && o->weight_decay != 0;
+  for (int64_t i = 0; i < n; i++) {
+    float p = param[i], g = grad[i];
+    if (decoupled) p = p * shrink;         /* param.mul_(1 - lr * weight_decay) */
+    if (coupled_decay) g = g + wd * p;     /* grad = grad.add(param, alpha=wd) */
+    float m = exp_avg[i] * b1;             /* exp_avg.mul_(beta1) */
+    m = m + one_minus_b1 * g;              /* .add_(grad, alpha=1 - beta1) */
+    float v = exp_avg_sq[i] * b2;          /* exp_avg_sq.mul_(beta2) */
+    v = v + one_minus_b2 * g * g;          /* .addcmul_(grad, grad, value=1 - beta2) */
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    if (max_exp_avg_sq) {                  /* torch.maximum(max_exp_avg_sq, exp_avg_sq, out=) */
+      v = nan_max(max_exp_avg_sq[i], v);
+      max_exp_avg_sq[i] = v;
+    }
+    float denom = sqrtf(v) / bc2_sqrt;     /* (v.sqrt() / bias_correction2_sqrt) */
+    denom = denom + eps;                   /* .add_(eps) */
+    param[i] = p + neg_step_size * m / denom; /* param.addcdiv_(m, denom, value=-step_size) */
+  }
+}
+
+void nn_rmsprop_step(float *restrict param, float *restrict square_avg, float *restrict grad_avg,
+                     float *restrict momentum_buf, const float *restrict grad, int64_t n,
+                     const nn_rmsprop_opts *o) {
+  const float alpha = (float)o->alpha, one_minus_alpha = (float)(1 - o->alpha);
+  const float wd = (float)o->weight_decay, eps = (float)o->eps;
+  const float mom = (float)o->momentum, neg_lr = (float)-o->lr;
+  const bool decay = o->weight_decay != 0;
+  for (int64_t i = 0; i < n; i++) {
+    float p = param[i], g = grad[i];
+    if (decay) g = g + wd * p;           /* grad = grad.add(param, alpha=wd) */
+    float sq = square_avg[i] * alpha;    /* square_avg.mul_(alpha) */
+    sq = sq + one_minus_alpha * g * g;   /* .addcmul_(grad, grad, value=1 - alpha) */
+    square_avg[i] = sq;
+    float avg;
+    if (grad_avg) {
+      float ga = grad_avg[i] * alpha;    /* grad_avg.mul_(alpha) */
+      ga = ga + one_minus_alpha * g;     /* .add_(grad, alpha=1 - alpha) */
+      grad_avg[i] = ga;
+      avg = sqrtf(sq + -1.0f * ga * ga); /* square_avg.addcmul(ga, ga, value=-1).sqrt_() */
+    } else {
+      avg = sqrtf(sq);                   /* square_avg.sqrt() */
+    }
+    avg = avg + eps;                     /* avg.add_(eps) */
+    if (momentum_buf) {
+      float b = momentum_buf[i] * mom;   /* buf.mul_(momentum) */
+      b = b + g / avg;                   /* .addcdiv_(grad, avg) */
+      momentum_buf[i] = b;
+      param[i] = p + neg_lr * b;         /* param.add_(buf, alpha=-lr) */
+    } else {
+      param[i] = p + neg_lr * g / avg;   /* param.addcdiv_(grad, avg, value=-lr) */
+    }
+  }
+}
+
+void nn_adagrad_step(float *restrict param, float *restrict sum, const float *restrict grad,
+                     int64_t n, const nn_adagrad_opts *o) {
+  /* clr = lr / (1 + (step - 1) * lr_decay), in double. */
+  const double clr = o->lr / (1 + (double)(o->step - 1) * o->lr_decay);
+  const float neg_clr = (float)-clr, wd = (float)o->weight_decay, eps = (float)o->eps;
+  const bool decay = o->weight_decay != 0;
+  for (int64_t i = 0; i < n; i++) {
+    float p = param[i], g = grad[i];
+    if (decay) g = g + wd * p;      /* grad = grad.add(param, alpha=wd) */
+    float s = sum[i] + g * g;       /* state_sum.addcmul_(grad, grad, value=1) */
+    sum[i] = s;
+    float std = sqrtf(s) + eps;     /* state_sum.sqrt().add_(eps) */
+    param[i] = p + neg_clr * g / std; /* param.addcdiv_(grad, std, value=-clr) */
+  }
+}
+
+/* ---- gradient clipping ---- */
+
+double nn_pow_sum(const float *x, int64_t n, double p) {
+  double acc = 0;
+  if (isinf(p)) {
+    for (int64_t i = 0; i < n; i++) {
+      double a = fabs((double)x[i]);
+      if (isnan(a)) return a;
+      if (a > acc) acc = a;
+    }
+  } else if (p == 2) {
+    for (int64_t i = 0; i < n; i++) acc += (double)x[i] * x[i];
+  } else if (p == 1) {
+    for (int64_t i = 0; i < n; i++) acc += fabs((double)x[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) acc += pow(fabs((double)x[i]), p);
+  }
+  return acc;
+}
+
+void nn_scale(float *x, int64_t n, float c) {
+  for (int64_t i = 0; i < n; i++) x[i] *= c;
+}
+
+void nn_clamp_values(float *x, int64_t n, float lo, float hi) {
+  /* clamp_(min=lo, max=hi): the lower bound first, then the upper. */
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    x[i] = v;
+  }
+}

@@ -1,0 +1,628 @@
+-- nn.optim: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) against
+-- PyTorch 1.13 trajectories (tests/fixtures/optim/reference.lua), param
+-- groups, state_dict round trips (also through nn.save / nn.load), the
+-- schedulers' lr sequences, clip_grad_norm_ / clip_grad_value_, the
+-- kernel bindings and error messages.
+local nn = require "nn"
+nn.optim = nn.optim or require "nn.optim"
+
+local REL, ABS = 1e-5, 1e-6 -- float32 rounding, accumulated over 10 steps
+
+local function reference()
+  local dir = os.getenv("NNLUA_SOURCE_DIR")
+  if not dir then
+    dir = debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
+  end
+  return dofile(dir .. "/tests/fixtures/optim/reference.lua")
+end
+local ref = reference()
+
+-- fn must raise an error containing every fragment.
+local function assert_error(fn, ...)
+  local ok, err = pcall(fn)
+  assert(not ok, "expected an error, got success")
+  err = tostring(err)
+  for _, fragment in ipairs({...}) do
+    fragment = tostring(fragment)
+    assert(err:find(fragment, 1, true), ("error %q lacks %q"):format(err, fragment))
+  end
+  return err
+end
+
+local function flat(t)
+  if t:dim() == 0 then return {t:item()} end
+  return t:reshape(-1):totable()
+end
+
+-- got (tensor or list) matches the list want: each element within
+-- REL * |w| + ABS * max |want| (scale-aware for vectors of small values).
+local function assert_near(got, want, what, rel)
+  if nn.is_tensor(got) then got = flat(got) end
+  assert(#got == #want, ("%s: %d values, expected %d"):format(what, #got, #want))
+  local scale = 0
+  for _, w in ipairs(want) do scale = math.max(scale, math.abs(w)) end
+  for i, w in ipairs(want) do
+    local tol = (rel or REL) * math.abs(w) + ABS * math.max(scale, 1e-3)
+    if not (math.abs(got[i] - w) <= tol) then
+      error(("%s[%d]: %.9g, expected %.9g (diff %.3g, tol %.3g)"):format(what, i, got[i], w,
+            math.abs(got[i] - w), tol), 2)
+    end
+  end
+end
+
+local function tensor_of(spec)
+  return nn.tensor(spec.data):reshape(spec.shape)
+end
+
+local function copy(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do c[k] = copy(v) end
+  return c
+end
+
+-- Fresh leaf parameters w [3,4] and b [4] at the fixture's initial values.
+local function fresh_params()
+  return tensor_of(ref.params.w):requires_grad_(), tensor_of(ref.params.b):requires_grad_()
+end
+
+-- Builds the optimizer of a trajectory case on params {w=, b=}.
+local function build(case, ps)
+  local cls = nn.optim[case.class]
+  if case.groups then
+    local groups = {}
+    for i, g in ipairs(case.groups) do
+      local group = copy(g.options)
+      group.params = {}
+      for j, name in ipairs(g.names) do group.params[j] = ps[name] end
+      groups[i] = group
+    end
+    return cls(groups, copy(case.options))
+  end
+  return cls({ps.w, ps.b}, copy(case.options))
+end
+
+local function skips(case, step)
+  for _, s in ipairs(case.skip or {}) do
+    if s == step then return true end
+  end
+  return false
+end
+
+-- Sets the fixture's gradients of step on ps (b has none at skipped steps).
+local function set_grads(case, ps, step)
+  local g = ref.grads[step]
+  ps.w.grad = nn.tensor(g.w):reshape(ps.w.shape)
+  ps.b.grad = not skips(case, step) and nn.tensor(g.b):reshape(ps.b.shape) or nil
+end
+
+local function describe_case(case)
+  local keys = {}
+  for k, v in pairs(case.options) do
+    if type(v) == "table" then v = "{" .. table.concat(v, ",") .. "}" end
+    keys[#keys + 1] = k .. "=" .. tostring(v)
+  end
+  table.sort(keys)
+  local s = case.class .. " {" .. table.concat(keys, ", ") .. "}"
+  if case.groups then s = s .. " with " .. #case.groups .. " groups" end
+  if case.skip then s = s .. " skipping b at steps " .. table.concat(case.skip, ",") end
+  return s
+end
+
+-- Runs steps from..to of case on ps with opt, checking the params.
+local function run_steps(case, opt, ps, from, to)
+  for step = from, to do
+    set_grads(case, ps, step)
+    opt:step()
+    local want = case.params[step]
+    assert_near(ps.w, want.w, ("%s step %d w"):format(describe_case(case), step))
+    assert_near(ps.b, want.b, ("%s step %d b"):format(describe_case(case), step))
+  end
+end
+
+local function check_state(case, opt)
+  local s = opt:state_dict()
+  for key, want in pairs(case.state) do
+    if type(want) == "number" then
+      assert(s.scalars[key] == want, ("%s: %s = %s, expected %s"):format(describe_case(case), key,
+             tostring(s.scalars[key]), want))
+    else
+      assert(s.tensors[key], describe_case(case) .. ": state lacks " .. key)
+      assert_near(s.tensors[key], want, describe_case(case) .. " " .. key)
+    end
+  end
+  for key in pairs(s.tensors) do assert(case.state[key], describe_case(case) .. ": extra state " .. key) end
+  for key in pairs(s.scalars) do assert(case.state[key], describe_case(case) .. ": extra state " .. key) end
+end
+
+describe("optimizer trajectories match PyTorch", function()
+  for _, case in ipairs(ref.trajectories) do
+    it(describe_case(case), function()
+      local w, b = fresh_params()
+      local ps = {w = w, b = b}
+      local opt = build(case, ps)
+      run_steps(case, opt, ps, 1, #case.params)
+      if case.state then check_state(case, opt) end
+    end)
+  end
+end)
+
+describe("trajectories with gradients from autograd", function()
+  local q = ref.quadratic
+  for _, case in ipairs(q.cases) do
+    it(describe_case(case), function()
+      local x, y = tensor_of(q.x), tensor_of(q.y)
+      local w, b = tensor_of(q.w):requires_grad_(), tensor_of(q.b):requires_grad_()
+      local opt = nn.optim[case.class]({w, b}, copy(case.options))
+      for step = 1, #case.params do
+        opt:zero_grad()
+        local d = x:matmul(w) + b - y
+        local loss = (d * d):mean()
+        loss:backward()
+        opt:step()
+        assert_near({loss:item()}, {case.loss[step]}, ("loss at step %d"):format(step))
+        assert_near(w, case.params[step].w, ("w at step %d"):format(step))
+        assert_near(b, case.params[step].b, ("b at step %d"):format(step))
+      end
+    end)
+  end
+end)
+
+-- Everything in v is plain data: no tensors, functions or userdata.
+local function assert_plain(v, path)
+  local t = type(v)
+  if t == "table" then
+    for k, x in pairs(v) do
+      assert(type(k) == "string" or type(k) == "number", path .. ": key of type " .. type(k))
+      assert_plain(x, path .. "." .. tostring(k))
+    end
+  else
+    assert(t == "number" or t == "string" or t == "boolean", path .. " is a " .. t)
+  end
+end
+
+describe("state_dict", function()
+  local tmp = os.tmpname()
+  teardown(function() os.remove(tmp) end)
+
+  for _, case in ipairs(ref.trajectories) do
+    it("round trip through nn.save / nn.load continues " .. describe_case(case), function()
+      local w, b = fresh_params()
+      local ps = {w = w, b = b}
+      local opt = build(case, ps)
+      run_steps(case, opt, ps, 1, 5)
+      local s = opt:state_dict()
+      assert_plain(s.scalars, "scalars")
+      assert_plain(s.param_groups, "param_groups")
+      for key, t in pairs(s.tensors) do
+        assert(nn.is_tensor(t), key .. " is not a tensor")
+        assert(key:match("^state%.%d+%.[%w_]+$"), "bad key " .. key)
+      end
+      local tensors = {}
+      if next(s.tensors) then
+        nn.save(s.tensors, tmp)
+        tensors = nn.load(tmp)
+      end
+      -- A new optimizer on copies of the parameters picks up where opt was.
+      local ps2 = {w = w:detach():clone():requires_grad_(), b = b:detach():clone():requires_grad_()}
+      local opt2 = build(case, ps2)
+      opt2:load_state_dict {tensors = tensors, scalars = s.scalars, param_groups = s.param_groups}
+      run_steps(case, opt2, ps2, 6, #case.params)
+      -- The loaded state is a copy: the original continues independently.
+      run_steps(case, opt, ps, 6, #case.params)
+      if case.state then check_state(case, opt2) end
+    end)
+  end
+
+  it("keeps group options, including ones changed after construction", function()
+    local p = nn.zeros(3):requires_grad_()
+    local opt = nn.optim.Adam({p}, {lr = 0.01, betas = {0.8, 0.9}})
+    opt.param_groups[1].lr = 0.5
+    local s = opt:state_dict()
+    assert.are.same({1}, s.param_groups[1].params)
+    assert.are.equal(0.5, s.param_groups[1].lr)
+    assert.are.same({0.8, 0.9}, s.param_groups[1].betas)
+    local opt2 = nn.optim.Adam({nn.zeros(3):requires_grad_()})
+    opt2:load_state_dict(s)
+    assert.are.equal(0.5, opt2.param_groups[1].lr)
+    assert.are.same({0.8, 0.9}, opt2.param_groups[1].betas)
+    -- the copy is deep
+    s.param_groups[1].betas[1] = 0.1
+    assert.are.equal(0.8, opt2.param_groups[1].betas[1])
+  end)
+
+  it("numbers parameters across groups in order", function()
+    local a, b, c = nn.ones(2):requires_grad_(), nn.ones(3):requires_grad_(), nn.ones(4):requires_grad_()
+    local opt = nn.optim.SGD({{params = {a, b}}, {params = {c}, lr = 0.5}}, {lr = 0.1, momentum = 0.9})
+    for _, p in ipairs {a, b, c} do p.grad = nn.ones(p.shape) end
+    opt:step()
+    local s = opt:state_dict()
+    assert.are.same({1, 2}, s.param_groups[1].params)
+    assert.are.same({3}, s.param_groups[2].params)
+    assert.are.equal(4, s.tensors["state.3.momentum_buffer"]:numel())
+    assert.are.equal(2, s.tensors["state.1.momentum_buffer"]:numel())
+  end)
+
+  it("rejects states that do not fit, changing nothing", function()
+    local p = nn.zeros(3):requires_grad_()
+    local opt = nn.optim.SGD({p}, {lr = 0.1, momentum = 0.9})
+    p.grad = nn.ones(3)
+    opt:step()
+    local good = opt:state_dict()
+    local other = nn.optim.SGD({nn.zeros(3):requires_grad_(), nn.zeros(2):requires_grad_()}, {lr = 0.1})
+    assert_error(function() other:load_state_dict(good) end, "SGD", "load_state_dict", "1", "2")
+    local two = nn.optim.SGD({{params = {nn.zeros(3):requires_grad_()}}, {params = {nn.zeros(3):requires_grad_()}}},
+                             {lr = 0.1})
+    assert_error(function() two:load_state_dict(good) end, "SGD", "parameter groups", "has 1", "optimizer 2")
+    local small = nn.optim.SGD({nn.zeros(4):requires_grad_()}, {lr = 0.3})
+    assert_error(function() small:load_state_dict(good) end, "SGD", "state.1.momentum_buffer", "4", "[3]")
+    assert.are.equal(0.3, small.param_groups[1].lr) -- unchanged
+    assert.is_nil(next(small.state))
+    local adam = nn.optim.Adam({nn.zeros(3):requires_grad_()})
+    assert_error(function() adam:load_state_dict(good) end, "Adam", "momentum_buffer")
+    assert_error(function() opt:load_state_dict(42) end, "SGD", "load_state_dict")
+    local bad = {tensors = {["state.7.momentum_buffer"] = nn.zeros(3)}, param_groups = good.param_groups}
+    assert_error(function() opt:load_state_dict(bad) end, "SGD", "state.7.momentum_buffer")
+    local bad_lr = {tensors = {}, param_groups = {{params = {1}, lr = -1}}}
+    assert_error(function() opt:load_state_dict(bad_lr) end, "SGD", "lr", "-1")
+  end)
+end)
+
+describe("optimizer behaviour", function()
+  it("zero_grad zeroes gradients in place or drops them", function()
+    local p = nn.ones(3):requires_grad_()
+    local q = nn.ones(2):requires_grad_()
+    local opt = nn.optim.SGD({p, q}, {lr = 0.1})
+    local g = nn.tensor{1, 2, 3}
+    p.grad = g
+    opt:zero_grad()
+    assert.are.same({0, 0, 0}, p.grad:totable())
+    assert.are.same({0, 0, 0}, g:totable()) -- the same tensor
+    assert.is_nil(q.grad)
+    opt:zero_grad {set_to_none = true}
+    assert.is_nil(p.grad)
+    p.grad = nn.ones(3)
+    opt:zero_grad(true)
+    assert.is_nil(p.grad)
+  end)
+
+  it("skips parameters without gradients and groups with lr 0", function()
+    local p, q, r = nn.ones(2):requires_grad_(), nn.ones(2):requires_grad_(), nn.ones(2):requires_grad_()
+    local opt = nn.optim.Adam({{params = {p, q}}, {params = {r}, lr = 0}}, {lr = 0.1})
+    p.grad, r.grad = nn.ones(2), nn.ones(2)
+    opt:step()
+    assert.is_true(p:totable()[1] < 1)
+    assert.are.same({1, 1}, q:totable())
+    assert.are.same({1, 1}, r:totable())
+    assert.is_nil(opt.state[q])
+    assert.is_nil(opt.state[r]) -- frozen: no work, no state
+    assert.are.equal(1, opt.state[p].step)
+    -- unfreezing later starts its own step count
+    opt.param_groups[2].lr = 0.1
+    opt:step()
+    assert.are.equal(2, opt.state[p].step)
+    assert.are.equal(1, opt.state[r].step)
+  end)
+
+  it("uses lr changes made through param_groups", function()
+    local p = nn.zeros(2):requires_grad_()
+    local opt = nn.optim.SGD({p}, {lr = 1})
+    p.grad = nn.ones(2)
+    opt:step()
+    assert.are.same({-1, -1}, p:totable())
+    opt.param_groups[1].lr = 0.5
+    opt:step()
+    assert.are.same({-1.5, -1.5}, p:totable())
+  end)
+
+  it("calls a closure and returns its loss", function()
+    local p = nn.tensor{2}:requires_grad_()
+    local opt = nn.optim.SGD({p}, {lr = 0.25})
+    local loss = opt:step(function()
+      opt:zero_grad()
+      local l = (p * p):sum()
+      l:backward()
+      return l
+    end)
+    assert.are.equal(4, loss:item())
+    assert.are.same({1}, p:totable())
+  end)
+
+  it("accepts one group table and add_param_group", function()
+    local p, q = nn.zeros(2):requires_grad_(), nn.zeros(2):requires_grad_()
+    local opt = nn.optim.SGD({params = {p}, lr = 0.5})
+    opt:add_param_group {params = q, lr = 2}
+    assert.are.equal(2, #opt.param_groups)
+    p.grad, q.grad = nn.ones(2), nn.ones(2)
+    opt:step()
+    assert.are.same({-0.5, -0.5}, p:totable())
+    assert.are.same({-2, -2}, q:totable())
+    assert.are.equal(0, opt.param_groups[2].momentum) -- from the defaults
+  end)
+
+  it("uses PyTorch's defaults", function()
+    local p = nn.zeros(2):requires_grad_()
+    local adam = nn.optim.Adam({p}).param_groups[1]
+    assert.are.equal(1e-3, adam.lr)
+    assert.are.same({0.9, 0.999}, adam.betas)
+    assert.are.equal(1e-8, adam.eps)
+    assert.are.equal(0, adam.weight_decay)
+    assert.is_false(adam.amsgrad)
+    assert.are.equal(1e-2, nn.optim.AdamW({p}).param_groups[1].weight_decay)
+    local rms = nn.optim.RMSprop({p}).param_groups[1]
+    assert.are.equal(1e-2, rms.lr)
+    assert.are.equal(0.99, rms.alpha)
+    assert.is_false(rms.centered)
+    local ada = nn.optim.Adagrad({p}).param_groups[1]
+    assert.are.equal(1e-2, ada.lr)
+    assert.are.equal(1e-10, ada.eps)
+  end)
+
+  it("prints its groups", function()
+    local opt = nn.optim.SGD({nn.zeros(2):requires_grad_()}, {lr = 0.1, momentum = 0.9})
+    local s = tostring(opt)
+    assert.truthy(s:find("SGD", 1, true))
+    assert.truthy(s:find("lr: 0.1", 1, true))
+    assert.truthy(s:find("momentum: 0.9", 1, true))
+  end)
+
+  it("allocates nothing after the first step", function()
+    local ps, gs = {}, {}
+    for i = 1, 3 do
+      ps[i] = nn.randn(8, 8):requires_grad_()
+      gs[i] = nn.randn(8, 8)
+      ps[i].grad = gs[i]
+    end
+    for _, cls in ipairs {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"} do
+      local opts = {lr = 0.01, momentum = (cls == "SGD" or cls == "RMSprop") and 0.9 or nil}
+      if cls == "RMSprop" then opts.centered = true end
+      if cls == "Adam" then opts.amsgrad = true end
+      local opt = nn.optim[cls](ps, opts)
+      opt:step()
+      collectgarbage()
+      local before = nn.memory_stats()
+      for _ = 1, 5 do opt:step() end
+      local after = nn.memory_stats()
+      assert.are.equal(before.count, after.count, cls)
+      assert.are.equal(before.live_count, after.live_count, cls)
+    end
+  end)
+end)
+
+describe("optimizer errors", function()
+  local p = nn.zeros(3):requires_grad_()
+
+  it("SGD needs lr", function()
+    assert_error(function() nn.optim.SGD({p}) end, "SGD", "lr", "required")
+    assert_error(function() nn.optim.SGD({{params = {p}}}) end, "SGD", "lr", "group 1")
+    local opt = nn.optim.SGD({{params = {p}, lr = 0.1}}) -- given by the group
+    assert.are.equal(0.1, opt.param_groups[1].lr)
+  end)
+
+  it("rejects bad parameter lists", function()
+    assert_error(function() nn.optim.SGD({}, {lr = 0.1}) end, "SGD: optimizer got an empty parameter list")
+    assert_error(function() nn.optim.Adam({}) end, "Adam: optimizer got an empty parameter list")
+    assert_error(function() nn.optim.SGD(p, {lr = 0.1}) end, "SGD", "tensor")
+    assert_error(function() nn.optim.SGD(42, {lr = 0.1}) end, "SGD", "number")
+    assert_error(function() nn.optim.SGD({p, 7}, {lr = 0.1}) end, "SGD", "parameter 2", "tensor", "number")
+    assert_error(function() nn.optim.SGD({nn.tensor({1, 2}, "int64")}, {lr = 0.1}) end, "SGD", "float32", "int64")
+    local nonleaf = p * 2
+    assert_error(function() nn.optim.SGD({nonleaf}, {lr = 0.1}) end, "SGD", "non-leaf")
+    assert_error(function() nn.optim.SGD({p, p}, {lr = 0.1}) end, "SGD", "parameter 2", "more than once")
+    assert_error(function() nn.optim.SGD({{params = {p}}, {params = {p}}}, {lr = 0.1}) end, "SGD",
+                 "group 2", "more than once")
+    assert_error(function() nn.optim.SGD({{lr = 0.1}}, {lr = 0.1}) end, "SGD", "group 1", "params")
+    assert_error(function() nn.optim.SGD({p}, 0.1) end, "SGD", "options", "number")
+    assert_error(function() nn.optim.SGD({nn.zeros(3, 2):t()}, {lr = 0.1}) end, "SGD", "contiguous")
+  end)
+
+  it("checks options as PyTorch does", function()
+    local SGD, Adam = nn.optim.SGD, nn.optim.Adam
+    assert_error(function() SGD({p}, {lr = -0.1}) end, "SGD", "lr", "-0.1")
+    assert_error(function() SGD({p}, {lr = "fast"}) end, "SGD", "lr", "number", "string")
+    assert_error(function() SGD({p}, {lr = 0.1, momentum = -0.5}) end, "SGD", "momentum", "-0.5")
+    assert_error(function() SGD({p}, {lr = 0.1, weight_decay = -1}) end, "SGD", "weight_decay", "-1")
+    assert_error(function() SGD({p}, {lr = 0.1, nesterov = true}) end, "SGD", "nesterov", "momentum 0")
+    assert_error(function() SGD({p}, {lr = 0.1, momentum = 0.9, dampening = 0.1, nesterov = true}) end,
+                 "SGD", "nesterov", "dampening 0.1")
+    assert_error(function() SGD({p}, {lr = 0.1, nesterov = 1}) end, "SGD", "nesterov", "true or false")
+    assert_error(function() SGD({p}, {lr = 0.1, learning_rate = 1}) end, "SGD", "unknown option 'learning_rate'")
+    assert_error(function() SGD({{params = {p}, lr = -2}}, {lr = 0.1}) end, "SGD", "lr", "-2", "group 1")
+    assert_error(function() Adam({p}, {lr = -1}) end, "Adam", "lr", "-1")
+    assert_error(function() Adam({p}, {eps = -1e-8}) end, "Adam", "eps", "-1e-08")
+    assert_error(function() Adam({p}, {betas = {1.0, 0.999}}) end, "Adam", "beta", "index 1", "1.0")
+    assert_error(function() Adam({p}, {betas = {0.9, -0.1}}) end, "Adam", "beta", "index 2", "-0.1")
+    assert_error(function() Adam({p}, {betas = 0.9}) end, "Adam", "betas", "number")
+    assert_error(function() Adam({p}, {betas = {0.9}}) end, "Adam", "betas", "1 values")
+    assert_error(function() Adam({p}, {weight_decay = -0.1}) end, "Adam", "weight_decay", "-0.1")
+    assert_error(function() Adam({p}, {amsgrad = "yes"}) end, "Adam", "amsgrad")
+    assert_error(function() nn.optim.AdamW({p}, {betas = {0.9, 1.5}}) end, "AdamW", "index 2", "1.5")
+    assert_error(function() nn.optim.RMSprop({p}, {alpha = -0.5}) end, "RMSprop", "alpha", "-0.5")
+    assert_error(function() nn.optim.RMSprop({p}, {momentum = -1}) end, "RMSprop", "momentum", "-1")
+    assert_error(function() nn.optim.RMSprop({p}, {eps = -1}) end, "RMSprop", "eps", "-1")
+    assert_error(function() nn.optim.Adagrad({p}, {lr_decay = -1}) end, "Adagrad", "lr_decay", "-1")
+    assert_error(function() nn.optim.Adagrad({p}, {initial_accumulator_value = -0.5}) end, "Adagrad",
+                 "initial_accumulator_value", "-0.5")
+    assert_error(function() nn.optim.Adagrad({p}, {lr = 0 / 0}) end, "Adagrad", "lr", "nan")
+  end)
+
+  it("errors point at the caller", function()
+    local err = assert_error(function() local o = nn.optim.SGD({}, {lr = 1}); return o end, "SGD")
+    assert.truthy(err:find("optim_spec.lua", 1, true), err)
+  end)
+end)
+
+describe("kernel bindings", function()
+  it("update one parameter", function()
+    local p, g = nn.tensor{1, 2}, nn.tensor{0.5, -1}
+    nn._sgd_step(p, g, nil, 0.1, 0, 0, false, 0, false)
+    assert_near(p, {0.95, 2.1}, "p")
+    local buf = nn.zeros(2)
+    nn._sgd_step(p, g, buf, 0.1, 0.9, 0, false, 0, true)
+    assert_near(buf, {0.5, -1}, "buf")
+  end)
+
+  it("check their arguments", function()
+    local p, g = nn.zeros(6), nn.zeros(6)
+    assert_error(function() nn._sgd_step(p, nn.zeros(5), nil, 0.1, 0, 0, false, 0, false) end,
+                 "_sgd_step", "grad", "5", "6")
+    assert_error(function() nn._sgd_step(nn.zeros(6):long(), g, nil, 0.1, 0, 0, false, 0, false) end,
+                 "_sgd_step", "param", "float32", "int64")
+    assert_error(function() nn._sgd_step(nn.zeros(3, 2):t(), g, nil, 0.1, 0, 0, false, 0, false) end,
+                 "_sgd_step", "param", "contiguous")
+    assert_error(function() nn._sgd_step(p, g, nil, 0.1, 0.9, 0, false, 0, false) end,
+                 "_sgd_step", "momentum", "buffer")
+    assert_error(function() nn._sgd_step(p, g, nil, "x", 0, 0, false, 0, false) end, "_sgd_step", "lr", "string")
+    assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(6), nil, 0, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
+                 "_adam_step", "step", "0")
+    assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(7), nil, 1, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
+                 "_adam_step", "exp_avg_sq", "7", "6")
+    assert_error(function() nn._rmsprop_step(p, g, nn.zeros(6), nil, nil, 0.01, 0.99, 1e-8, 0, 0.5) end,
+                 "_rmsprop_step", "momentum", "buffer")
+    assert_error(function() nn._adagrad_step(p, g, {}, 1, 0.01, 0, 0, 1e-10) end, "_adagrad_step", "sum", "table")
+  end)
+end)
+
+describe("gradient clipping matches PyTorch", function()
+  for i, case in ipairs(ref.clip) do
+    local name = ("%d: clip_grad_%s_ %s%s"):format(i, case.kind, case.arg,
+                                                  case.norm_type and (" norm_type " .. case.norm_type) or "")
+    it(name, function()
+      local params = {}
+      for j, before in ipairs(case.before) do
+        local p = nn.zeros(math.max(#before, 1)):requires_grad_()
+        if case.has_grad[j] then p.grad = nn.tensor(before) end
+        params[j] = p
+      end
+      if case.kind == "norm" then
+        local total = nn.clip_grad_norm_(params, case.arg, case.norm_type)
+        assert.are.equal("number", type(total))
+        assert_near({total}, {case.total}, "total norm")
+      else
+        assert.is_nil(nn.clip_grad_value_(params, case.arg))
+      end
+      for j, after in ipairs(case.after) do
+        if case.has_grad[j] then
+          assert_near(params[j].grad, after, "grad " .. j)
+        else
+          assert.is_nil(params[j].grad)
+        end
+      end
+    end)
+  end
+
+  it("accept one tensor, 'inf', and no gradients at all", function()
+    local p = nn.zeros(2):requires_grad_()
+    p.grad = nn.tensor{3, -4}
+    assert.are.equal(4, nn.clip_grad_norm_(p, 10, "inf"))
+    assert.are.equal(5, nn.clip_grad_norm_({p}, 10))
+    assert.are.equal(0, nn.clip_grad_norm_({nn.zeros(2):requires_grad_()}, 1))
+    nn.clip_grad_value_(p, 1)
+    assert.are.same({1, -1}, p.grad:totable())
+  end)
+
+  it("check their arguments", function()
+    local p = nn.zeros(2):requires_grad_()
+    p.grad = nn.ones(2)
+    assert_error(function() nn.clip_grad_norm_({p}, -1) end, "clip_grad_norm_", "max_norm", "-1")
+    assert_error(function() nn.clip_grad_norm_({p}) end, "clip_grad_norm_", "max_norm", "no value")
+    assert_error(function() nn.clip_grad_norm_({p}, 1, 0) end, "clip_grad_norm_", "norm_type", "0")
+    assert_error(function() nn.clip_grad_norm_({p}, 1, "max") end, "clip_grad_norm_", "norm_type", "max")
+    assert_error(function() nn.clip_grad_norm_({p, 3}, 1) end, "clip_grad_norm_", "parameter 2", "number")
+    assert_error(function() nn.clip_grad_norm_(5, 1) end, "clip_grad_norm_", "number")
+    assert_error(function() nn.clip_grad_value_({p}, -0.5) end, "clip_grad_value_", "-0.5")
+    assert_error(function() nn.clip_grad_value_({p, "x"}, 1) end, "clip_grad_value_", "parameter 2")
+    assert.are.same({1, 1}, p.grad:totable()) -- nothing clipped by a failed call
+  end)
+end)
+
+-- The two-group SGD the scheduler fixtures use.
+local function scheduler_optimizer(base_lrs)
+  return nn.optim.SGD({{params = {nn.zeros(2):requires_grad_()}, lr = base_lrs[1]},
+                       {params = {nn.zeros(2):requires_grad_()}, lr = base_lrs[2]}}, {lr = base_lrs[1]})
+end
+
+local function group_lrs(opt)
+  local lrs = {}
+  for i, g in ipairs(opt.param_groups) do lrs[i] = g.lr end
+  return lrs
+end
+
+local function scheduler_name(i, case)
+  local keys = {}
+  for k, v in pairs(case.options) do
+    if type(v) == "table" then v = "{" .. table.concat(v, ",") .. "}" end
+    keys[#keys + 1] = k .. "=" .. tostring(v)
+  end
+  table.sort(keys)
+  return ("%d: %s {%s}"):format(i, case.class, table.concat(keys, ", "))
+end
+
+describe("schedulers match PyTorch", function()
+  for i, case in ipairs(ref.schedulers) do
+    it(scheduler_name(i, case), function()
+      local opt = scheduler_optimizer(case.base_lrs)
+      local sched = nn.optim[case.class](opt, copy(case.options))
+      assert_near(group_lrs(opt), case.initial, "initial lr", 1e-12)
+      for step, want in ipairs(case.lrs) do
+        opt:step()
+        if case.metrics then sched:step(case.metrics[step]) else sched:step() end
+        assert_near(group_lrs(opt), want, ("lr after step %d"):format(step), 1e-12)
+        assert_near(sched:get_last_lr(), want, ("get_last_lr after step %d"):format(step), 1e-12)
+      end
+    end)
+
+    it(scheduler_name(i, case) .. " resumes from state_dict", function()
+      local opt = scheduler_optimizer(case.base_lrs)
+      local sched = nn.optim[case.class](opt, copy(case.options))
+      for step = 1, 12 do
+        if case.metrics then sched:step(case.metrics[step]) else sched:step() end
+      end
+      local s = sched:state_dict()
+      assert_plain(s, "scheduler state")
+      assert.is_nil(s.optimizer)
+      local opt2 = scheduler_optimizer({1, 1})
+      opt2:load_state_dict(opt:state_dict())
+      local sched2 = nn.optim[case.class](opt2, copy(case.options))
+      sched2:load_state_dict(s)
+      for step = 13, #case.lrs do
+        if case.metrics then sched2:step(case.metrics[step]) else sched2:step() end
+        assert_near(group_lrs(opt2), case.lrs[step], ("lr after step %d"):format(step), 1e-12)
+      end
+    end)
+  end
+
+  it("ReduceLROnPlateau takes a tensor metric and reports lrs before any step", function()
+    local opt = scheduler_optimizer({0.1, 0.01})
+    local sched = nn.optim.ReduceLROnPlateau(opt, {patience = 0})
+    assert.are.same({0.1, 0.01}, sched:get_last_lr())
+    sched:step(nn.tensor(1.0))
+    sched:step(nn.tensor{2.0})
+    assert_near(sched:get_last_lr(), {0.01, 0.001}, "lr", 1e-12)
+  end)
+end)
+
+describe("scheduler errors", function()
+  local opt = scheduler_optimizer({0.1, 0.01})
+  it("check options", function()
+    assert_error(function() nn.optim.StepLR(opt) end, "StepLR", "step_size", "required")
+    assert_error(function() nn.optim.StepLR(opt, {step_size = 0}) end, "StepLR", "step_size", "0")
+    assert_error(function() nn.optim.StepLR(opt, {step_size = 2.5}) end, "StepLR", "step_size", "2.5")
+    assert_error(function() nn.optim.StepLR(opt, {step_size = 2, gama = 0.5}) end, "StepLR", "unknown option 'gama'")
+    assert_error(function() nn.optim.StepLR({}, {step_size = 2}) end, "StepLR", "optimizer", "table")
+    assert_error(function() nn.optim.ExponentialLR(opt) end, "ExponentialLR", "gamma")
+    assert_error(function() nn.optim.ExponentialLR(opt, {gamma = "x"}) end, "ExponentialLR", "gamma", "string")
+    assert_error(function() nn.optim.CosineAnnealingLR(opt, {}) end, "CosineAnnealingLR", "T_max")
+    assert_error(function() nn.optim.CosineAnnealingLR(opt, {T_max = -3}) end, "CosineAnnealingLR", "T_max", "-3")
+    local R = nn.optim.ReduceLROnPlateau
+    assert_error(function() R(opt, {factor = 1}) end, "ReduceLROnPlateau", "factor", "1")
+    assert_error(function() R(opt, {mode = "avg"}) end, "ReduceLROnPlateau", "mode", "avg")
+    assert_error(function() R(opt, {threshold_mode = "pct"}) end, "ReduceLROnPlateau", "threshold_mode", "pct")
+    assert_error(function() R(opt, {patience = -1}) end, "ReduceLROnPlateau", "patience", "-1")
+    assert_error(function() R(opt, {min_lr = {0.1}}) end, "ReduceLROnPlateau", "2", "1")
+    assert_error(function() R(nil) end, "ReduceLROnPlateau", "optimizer", "nil")
+    local r = R(opt)
+    assert_error(function() r:step() end, "ReduceLROnPlateau", "metric", "nil")
+    assert_error(function() r:load_state_dict(3) end, "ReduceLROnPlateau", "load_state_dict")
+  end)
+end)

@@ -1,0 +1,245 @@
+/* nn_optim's update kernels against the textbook formulas evaluated in
+ * double (several steps, every option), and the clipping helpers. The
+ * exact match with PyTorch's rounding is checked by tests/lua/optim_spec.lua
+ * against PyTorch's own trajectories. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "nn_optim.h"
+
+#define N 37     /* elements per parameter: not a multiple of any vector width */
+#define STEPS 6
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static double rnd(void) { /* xorshift64, uniform in [-1, 1) */
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
+}
+
+/* A parameter in float (for the kernel) and in double (the reference),
+ * the gradients of every step, and up to three state arrays of each. */
+typedef struct problem {
+  float p[N], s[3][N];
+  double rp[N], rs[3][N];
+  float g[STEPS][N];
+} problem;
+
+static void setup(problem *pb, double state_init) {
+  for (int i = 0; i < N; i++) {
+    pb->p[i] = (float)(2 * rnd());
+    pb->rp[i] = pb->p[i];
+    for (int k = 0; k < 3; k++) {
+      pb->s[k][i] = (float)state_init;
+      pb->rs[k][i] = state_init;
+    }
+    for (int t = 0; t < STEPS; t++) pb->g[t][i] = (float)rnd();
+  }
+}
+
+/* Every element of the kernel's parameter within rel of the reference. */
+static void expect_close(const problem *pb, double rel) {
+  double worst = 0;
+  for (int i = 0; i < N; i++) {
+    double err = fabs(pb->p[i] - pb->rp[i]) / (fabs(pb->rp[i]) + 1e-2);
+    if (!(err <= worst)) worst = err; /* NaN sticks */
+  }
+  CHECK_NEAR(worst, 0, rel);
+}
+
+/* ---- SGD ---- */
+
+static void sgd_case(double lr, double mom, double damp, double wd, bool nesterov) {
+  problem pb;
+  setup(&pb, 0);
+  for (int t = 0; t < STEPS; t++) {
+    nn_sgd_opts o = {lr, mom, damp, wd, nesterov, t == 0};
+    nn_sgd_step(pb.p, pb.g[t], mom != 0 ? pb.s[0] : NULL, N, &o);
+    for (int i = 0; i < N; i++) {
+      double d = pb.g[t][i] + wd * pb.rp[i];
+      if (mom != 0) {
+        double *b = &pb.rs[0][i];
+        *b = t == 0 ? d : mom * *b + (1 - damp) * d;
+        d = nesterov ? d + mom * *b : *b;
+      }
+      pb.rp[i] -= lr * d;
+    }
+  }
+  expect_close(&pb, 1e-5);
+}
+
+static void test_sgd(void) {
+  sgd_case(0.1, 0, 0, 0, false);
+  sgd_case(0.1, 0.9, 0, 0, false);
+  sgd_case(0.1, 0.9, 0.5, 0, false);
+  sgd_case(0.05, 0.9, 0, 0, true);
+  sgd_case(0.1, 0, 0, 0.1, false);
+  sgd_case(0.1, 0.8, 0.2, 0.05, false);
+}
+
+/* The first momentum step copies the gradient (plus decay) into the
+ * buffer, whatever the buffer held. */
+static void test_sgd_first_step(void) {
+  float p[2] = {1, -2}, g[2] = {0.5f, 0.25f}, buf[2] = {100, 100};
+  nn_sgd_opts o = {.lr = 0.5, .momentum = 0.9, .weight_decay = 0.5, .first_step = true};
+  nn_sgd_step(p, g, buf, 2, &o);
+  CHECK(buf[0] == 1.0f && buf[1] == -0.75f);
+  CHECK(p[0] == 0.5f && p[1] == -1.625f);
+}
+
+/* ---- Adam / AdamW ---- */
+
+static void adam_case(double lr, double b1, double b2, double eps, double wd, bool amsgrad,
+                      bool decoupled) {
+  problem pb;
+  setup(&pb, 0);
+  for (int t = 0; t < STEPS; t++) {
+    nn_adam_opts o = {lr, b1, b2, eps, wd, t + 1, decoupled};
+    nn_adam_step(pb.p, pb.s[0], pb.s[1], amsgrad ? pb.s[2] : NULL, pb.g[t], N, &o);
+    for (int i = 0; i < N; i++) {
+      double g = pb.g[t][i], *m = &pb.rs[0][i], *v = &pb.rs[1][i], *vmax = &pb.rs[2][i];
+      if (decoupled) pb.rp[i] *= 1 - lr * wd;
+      else g += wd * pb.rp[i];
+      *m = b1 * *m + (1 - b1) * g;
+      *v = b2 * *v + (1 - b2) * g * g;
+      double vhat = *v;
+      if (amsgrad) vhat = *vmax = fmax(*vmax, *v);
+      double mhat = *m / (1 - pow(b1, t + 1));
+      vhat /= 1 - pow(b2, t + 1);
+      pb.rp[i] -= lr * mhat / (sqrt(vhat) + eps);
+    }
+  }
+  expect_close(&pb, 1e-5);
+}
+
+static void test_adam(void) {
+  adam_case(1e-3, 0.9, 0.999, 1e-8, 0, false, false);
+  adam_case(0.01, 0.8, 0.9, 1e-6, 0, false, false);
+  adam_case(0.01, 0.9, 0.999, 1e-8, 0.1, false, false);
+  adam_case(0.01, 0.9, 0.999, 1e-8, 0, true, false);
+  adam_case(0.01, 0.9, 0.999, 1e-8, 0.01, false, true);
+  adam_case(0.01, 0.5, 0.6, 1e-8, 0.3, true, true);
+}
+
+/* Adam's first step moves every element by about lr (m_hat / sqrt(v_hat)
+ * is the sign of the gradient). */
+static void test_adam_first_step(void) {
+  float p[3] = {0, 0, 0}, g[3] = {3, -0.01f, 0}, m[3] = {0}, v[3] = {0};
+  nn_adam_opts o = {.lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .step = 1};
+  nn_adam_step(p, m, v, NULL, g, 3, &o);
+  CHECK_NEAR(p[0], -0.1, 1e-6);
+  CHECK_NEAR(p[1], 0.1, 1e-5);
+  CHECK(p[2] == 0);
+}
+
+/* ---- RMSprop ---- */
+
+static void rmsprop_case(double lr, double alpha, double eps, double wd, double mom, bool centered) {
+  problem pb;
+  setup(&pb, 0);
+  for (int t = 0; t < STEPS; t++) {
+    nn_rmsprop_opts o = {lr, alpha, eps, wd, mom};
+    nn_rmsprop_step(pb.p, pb.s[0], centered ? pb.s[1] : NULL, mom > 0 ? pb.s[2] : NULL, pb.g[t], N, &o);
+    for (int i = 0; i < N; i++) {
+      double g = pb.g[t][i] + wd * pb.rp[i];
+      double *sq = &pb.rs[0][i], *ga = &pb.rs[1][i], *b = &pb.rs[2][i];
+      *sq = alpha * *sq + (1 - alpha) * g * g;
+      double var = *sq;
+      if (centered) {
+        *ga = alpha * *ga + (1 - alpha) * g;
+        var -= *ga * *ga;
+      }
+      double avg = sqrt(var) + eps;
+      if (mom > 0) {
+        *b = mom * *b + g / avg;
+        pb.rp[i] -= lr * *b;
+      } else {
+        pb.rp[i] -= lr * g / avg;
+      }
+    }
+  }
+  expect_close(&pb, 1e-5);
+}
+
+static void test_rmsprop(void) {
+  rmsprop_case(0.01, 0.99, 1e-8, 0, 0, false);
+  rmsprop_case(0.01, 0.9, 1e-6, 0, 0.9, false);
+  rmsprop_case(0.01, 0.99, 1e-8, 0, 0, true);
+  rmsprop_case(0.01, 0.9, 1e-8, 0.1, 0.5, true);
+}
+
+/* ---- Adagrad ---- */
+
+static void adagrad_case(double lr, double lr_decay, double wd, double init, double eps) {
+  problem pb;
+  setup(&pb, init);
+  for (int t = 0; t < STEPS; t++) {
+    nn_adagrad_opts o = {lr, lr_decay, wd, eps, t + 1};
+    nn_adagrad_step(pb.p, pb.s[0], pb.g[t], N, &o);
+    double clr = lr / (1 + t * lr_decay);
+    for (int i = 0; i < N; i++) {
+      double g = pb.g[t][i] + wd * pb.rp[i];
+      pb.rs[0][i] += g * g;
+      pb.rp[i] -= clr * g / (sqrt(pb.rs[0][i]) + eps);
+    }
+  }
+  expect_close(&pb, 1e-5);
+}
+
+static void test_adagrad(void) {
+  adagrad_case(0.01, 0, 0, 0, 1e-10);
+  adagrad_case(0.1, 0.1, 0, 0, 1e-10);
+  adagrad_case(0.1, 0, 0.1, 0.5, 1e-6);
+}
+
+/* Zero elements: nothing is touched. */
+static void test_empty(void) {
+  float x = 7;
+  nn_sgd_opts so = {.lr = 1, .momentum = 0.9, .first_step = true};
+  nn_sgd_step(&x, &x, &x, 0, &so);
+  nn_adam_opts ao = {.lr = 1, .beta1 = 0.9, .beta2 = 0.99, .step = 1};
+  nn_adam_step(&x, &x, &x, &x, &x, 0, &ao);
+  nn_rmsprop_opts ro = {.lr = 1, .alpha = 0.9, .momentum = 0.5};
+  nn_rmsprop_step(&x, &x, &x, &x, &x, 0, &ro);
+  nn_adagrad_opts go = {.lr = 1, .step = 1};
+  nn_adagrad_step(&x, &x, &x, 0, &go);
+  CHECK(x == 7);
+  CHECK(nn_pow_sum(&x, 0, 2) == 0);
+}
+
+/* ---- clipping helpers ---- */
+
+static void test_pow_sum(void) {
+  float x[5] = {3, -4, 0, 1, -2};
+  CHECK_NEAR(nn_pow_sum(x, 5, 2), 30, 1e-12);
+  CHECK_NEAR(nn_pow_sum(x, 5, 1), 10, 1e-12);
+  CHECK_NEAR(nn_pow_sum(x, 5, 3), 27 + 64 + 1 + 8, 1e-9);
+  CHECK_NEAR(nn_pow_sum(x, 5, 0.5), sqrt(3) + 2 + 1 + sqrt(2), 1e-9);
+  CHECK(nn_pow_sum(x, 5, INFINITY) == 4);
+  x[2] = NAN;
+  CHECK(isnan(nn_pow_sum(x, 5, INFINITY)));
+  CHECK(isnan(nn_pow_sum(x, 5, 2)));
+}
+
+static void test_scale_and_clamp(void) {
+  float x[5] = {3, -4, 0.25f, NAN, -0.5f};
+  nn_scale(x, 5, 0.5f);
+  CHECK(x[0] == 1.5f && x[1] == -2 && x[2] == 0.125f && isnan(x[3]) && x[4] == -0.25f);
+  nn_clamp_values(x, 5, -1, 1);
+  CHECK(x[0] == 1 && x[1] == -1 && x[2] == 0.125f && isnan(x[3]) && x[4] == -0.25f);
+}
+
+int main(void) {
+  RUN(test_sgd);
+  RUN(test_sgd_first_step);
+  RUN(test_adam);
+  RUN(test_adam_first_step);
+  RUN(test_rmsprop);
+  RUN(test_adagrad);
+  RUN(test_empty);
+  RUN(test_pow_sum);
+  RUN(test_scale_and_clamp);
+  return check_summary();
+}
