@@ -204,7 +204,7 @@ static int read_preamble(nn_npy_file *f, uint64_t size, uint64_t *hlen, char *er
 }
 
 static int read_header(nn_npy_file *f, uint64_t size, char *err) {
-  uint64_t hlen;
+  uint64_t hlen = 0;
   int rc = read_preamble(f, size, &hlen, err);
   if (rc) return rc;
   char *buf = nn_alloc((size_t)hlen);
