@@ -42,6 +42,20 @@ static const struct {
     [NN_GRAD_MASKED_SELECT] = {"masked_select", nn_backward_masked_select},
     /* convolution and pooling (conv.c, pool.c) */
     /* activations and losses (activation.c, loss.c) */
+    [NN_GRAD_LEAKY_RELU] = {"leaky_relu", nn_backward_leaky_relu},
+    [NN_GRAD_ELU] = {"elu", nn_backward_elu},
+    [NN_GRAD_SOFTMAX] = {"softmax", nn_backward_softmax},
+    [NN_GRAD_LOG_SOFTMAX] = {"log_softmax", nn_backward_log_softmax},
+    [NN_GRAD_CROSS_ENTROPY] = {"cross_entropy", nn_backward_cross_entropy},
+    [NN_GRAD_NLL_LOSS] = {"nll_loss", nn_backward_nll_loss},
+    [NN_GRAD_MSE_LOSS] = {"mse_loss", nn_backward_pointwise_loss},
+    [NN_GRAD_L1_LOSS] = {"l1_loss", nn_backward_pointwise_loss},
+    [NN_GRAD_BCE_LOSS] = {"bce_loss", nn_backward_pointwise_loss},
+    [NN_GRAD_BCE_WITH_LOGITS] = {"bce_with_logits", nn_backward_pointwise_loss},
+    [NN_GRAD_KL_DIV] = {"kl_div", nn_backward_pointwise_loss},
+    [NN_GRAD_DISTILLATION] = {"distillation_loss", nn_backward_distillation},
+    [NN_GRAD_L1_PENALTY] = {"l1_penalty", nn_backward_l1_penalty},
+    [NN_GRAD_L2_PENALTY] = {"l2_penalty", nn_backward_l2_penalty},
 };
 _Static_assert(sizeof grad_ops / sizeof *grad_ops == NN_GRAD_COUNT,
                "every differentiable op needs a row");

@@ -69,6 +69,20 @@ typedef enum nn_grad_op {
   NN_GRAD_MASKED_SELECT,
   /* convolution and pooling (conv.c, pool.c) */
   /* activations and losses (activation.c, loss.c) */
+  NN_GRAD_LEAKY_RELU,
+  NN_GRAD_ELU,
+  NN_GRAD_SOFTMAX,
+  NN_GRAD_LOG_SOFTMAX,
+  NN_GRAD_CROSS_ENTROPY,
+  NN_GRAD_NLL_LOSS,
+  NN_GRAD_MSE_LOSS,
+  NN_GRAD_L1_LOSS,
+  NN_GRAD_BCE_LOSS,
+  NN_GRAD_BCE_WITH_LOGITS,
+  NN_GRAD_KL_DIV,
+  NN_GRAD_DISTILLATION,
+  NN_GRAD_L1_PENALTY,
+  NN_GRAD_L2_PENALTY,
   NN_GRAD_COUNT
 } nn_grad_op;
 

@@ -24,6 +24,18 @@
  *   INDEX_SELECT, GATHER (t)               saved idx (1-based int64); params = dim
  *   MASKED_SELECT (t)                      saved mask; params = ndim, broadcast shape
  *   (masked_fill records a WHERE with the filled value as a constant)
+ *   LEAKY_RELU, ELU (x)                    saved x; scalars[0] = slope, alpha
+ *   SOFTMAX, LOG_SOFTMAX (x)               saved out (as a view without grad_fn); params = dim
+ *   CROSS_ENTROPY (x, target)              saved x, target (0-based int64, or probs), lse[, w];
+ *                                          params = reduction, N, C, S, ignore, probs;
+ *                                          scalars = smoothing, scale
+ *   NLL_LOSS (x)                           saved target (0-based)[, w]; params, scalars as above
+ *   MSE_LOSS, L1_LOSS, BCE_LOSS,           saved x, y (broadcast, contiguous)[, w][, pw];
+ *   BCE_WITH_LOGITS, KL_DIV (x, y)         params = kind, reduction, w slot, pw slot (-1: none),
+ *                                          broadcast ndim, shape...; scalars[0] = scale
+ *   DISTILLATION (s)                       saved s, teacher probs, labels (0-based), lse;
+ *                                          params = N, C; scalars = T, alpha
+ *   L1_PENALTY, L2_PENALTY (p)             saved p (contiguous)
  */
 #ifndef NN_GRAD_OPS_H
 #define NN_GRAD_OPS_H
@@ -69,5 +81,15 @@ bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *
 bool nn_backward_masked_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 /* convolution and pooling (conv.c, pool.c) */
 /* activations and losses (activation.c, loss.c) */
+bool nn_backward_leaky_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_elu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_log_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_cross_entropy(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_nll_loss(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_pointwise_loss(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_distillation(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_l1_penalty(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_l2_penalty(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 
 #endif

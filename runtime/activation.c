@@ -1,0 +1,159 @@
+/*
+ * Activations not in the elementwise table: leaky ReLU and ELU (strided,
+ * through nn_iter) and softmax / log-softmax along one dim (on contiguous
+ * (M, C, S) arrays, see nn_loss.h), each forward with its backward.
+ */
+#include <math.h>
+
+#include "nn_grad_ops.h"
+#include "nn_iter.h"
+#include "nn_loss.h"
+
+/* ---- leaky ReLU and ELU ---- */
+
+static inline float leaky_relu(float x, float slope) { return x > 0 ? x : x * slope; }
+static inline float elu(float x, float alpha) { return x > 0 ? x : alpha * expm1f(x); }
+
+/* y[i] = f(x[i], a) over a run; the unit-step case is a plain loop the
+ * compiler can vectorize once f is inlined. */
+static inline void run_unary(float (*f)(float, float), float *y, const float *x,
+                             const int64_t *step, int64_t n, float a) {
+  if (step[0] == 1 && step[1] == 1)
+    for (int64_t i = 0; i < n; i++) y[i] = f(x[i], a);
+  else
+    for (int64_t i = 0; i < n; i++) y[i * step[0]] = f(x[i * step[1]], a);
+}
+
+void nn_leaky_relu_forward(nn_tensor *y, const nn_tensor *x, float slope) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
+  while (nn_iter_next(&it))
+    run_unary(leaky_relu, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, slope);
+}
+
+void nn_elu_forward(nn_tensor *y, const nn_tensor *x, float alpha) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
+  while (nn_iter_next(&it))
+    run_unary(elu, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, alpha);
+}
+
+/* Derivatives from the input, as PyTorch: the x > 0 side passes g. */
+static inline float leaky_relu_grad(float x, float slope) { return x > 0 ? 1.0f : slope; }
+static inline float elu_grad(float x, float alpha) { return x > 0 ? 1.0f : alpha * expf(x); }
+
+/* gi += g * f'(x, a); gi and g contiguous of x's shape, x any strides. */
+static void backward_pointwise(float (*df)(float, float), nn_tensor *gi, const nn_tensor *g,
+                               const nn_tensor *x, float a) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
+  while (nn_iter_next(&it)) {
+    float *o = (float *)it.ptr[0];
+    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
+    for (int64_t i = 0; i < it.n; i++)
+      o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a);
+  }
+}
+
+/* LEAKY_RELU, ELU (x): saved x; scalars[0] = slope or alpha. */
+bool nn_backward_leaky_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) backward_pointwise(leaky_relu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
+  return true;
+}
+
+bool nn_backward_elu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
+  return true;
+}
+
+/* ---- softmax and log-softmax ----
+ * One row is C values st apart. The helpers are static inline and called
+ * with a literal st = 1 on the common last-dim path, so that path becomes
+ * unit-stride loops the compiler vectorizes (with nn_exp_vec and the
+ * lane sums of nn_loss.h). */
+
+static inline void softmax_row(float *y, const float *x, int64_t C, int64_t st, bool logp) {
+  float m = nn_row_max(x, C, st);
+  if (logp) {
+    float lsum = (float)log(nn_row_sum_exp(NULL, x, C, st, m));
+    for (int64_t c = 0; c < C; c++) y[c * st] = (x[c * st] - m) - lsum;
+    return;
+  }
+  float inv = (float)(1.0 / nn_row_sum_exp(y, x, C, st, m));
+  for (int64_t c = 0; c < C; c++) y[c * st] *= inv;
+}
+
+void nn_kernel_softmax_forward(float *y, const float *x, int64_t M, int64_t C, int64_t S,
+                               bool logp) {
+  for (int64_t m = 0; m < M; m++) {
+    const float *xr = x + m * C * S;
+    float *yr = y + m * C * S;
+    if (S == 1) softmax_row(yr, xr, C, 1, logp);
+    else
+      for (int64_t s = 0; s < S; s++) softmax_row(yr + s, xr + s, C, S, logp);
+  }
+}
+
+/* sum a[c] * b[c] (b NULL: sum a[c]) over a row, in blocks of 256. */
+static inline double row_dot(const float *a, const float *b, int64_t C, int64_t st) {
+  float buf[256];
+  double total = 0;
+  for (int64_t c0 = 0; c0 < C; c0 += 256) {
+    int64_t len = C - c0 < 256 ? C - c0 : 256;
+    const float *ar = a + c0 * st, *br = b ? b + c0 * st : NULL;
+    if (br)
+      for (int64_t i = 0; i < len; i++) buf[i] = ar[i * st] * br[i * st];
+    else
+      for (int64_t i = 0; i < len; i++) buf[i] = ar[i * st];
+    total += nn_lane_sum(buf, len);
+  }
+  return total;
+}
+
+/* softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). */
+static inline void softmax_backward_row(float *gx, const float *gy, const float *y, int64_t C,
+                                        int64_t st, bool logp) {
+  float d = (float)row_dot(gy, logp ? NULL : y, C, st);
+  if (logp)
+    for (int64_t c = 0; c < C; c++) gx[c * st] += gy[c * st] - nn_exp_vec(y[c * st]) * d;
+  else
+    for (int64_t c = 0; c < C; c++) gx[c * st] += y[c * st] * (gy[c * st] - d);
+}
+
+void nn_kernel_softmax_backward(float *gx, const float *gy, const float *y, int64_t M, int64_t C,
+                                int64_t S, bool logp) {
+  for (int64_t m = 0; m < M; m++) {
+    int64_t o = m * C * S;
+    if (S == 1) softmax_backward_row(gx + o, gy + o, y + o, C, 1, logp);
+    else
+      for (int64_t s = 0; s < S; s++) softmax_backward_row(gx + o + s, gy + o + s, y + o + s, C, S, logp);
+  }
+}
+
+/* The (M, C, S) reading of a shape around dim (a 0-dim tensor is one row
+ * of one element). */
+static void split_at_dim(int ndim, const int64_t *shape, int dim, int64_t *M, int64_t *C,
+                         int64_t *S) {
+  *M = 1, *C = ndim ? shape[dim] : 1, *S = 1;
+  for (int i = 0; i < dim; i++) *M *= shape[i];
+  for (int i = dim + 1; i < ndim; i++) *S *= shape[i];
+}
+
+/* SOFTMAX, LOG_SOFTMAX (x): saved the output (contiguous, held through a
+ * view without grad_fn); params[0] = dim. */
+static bool backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi, bool logp) {
+  if (!gi[0]) return true;
+  int64_t M, C, S;
+  split_at_dim(n->out_ndim, n->out_shape, (int)n->params[0], &M, &C, &S);
+  nn_kernel_softmax_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
+                             M, C, S, logp);
+  return true;
+}
+
+bool nn_backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_softmax(n, g, gi, false);
+}
+
+bool nn_backward_log_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_softmax(n, g, gi, true);
+}
