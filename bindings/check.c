@@ -68,18 +68,22 @@ void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
 
 /* Tensor data lives outside Lua's heap, where the collector cannot see
  * it, and debt added with LUA_GCSTEP does not drive the generational mode
- * that lua.c turns on. So once the engine has allocated as much again as
- * was live after the last collection (at least 32 MB), collect in full:
- * memory stays within about twice what is live, and the cost is amortized
- * over the allocations that triggered it. */
+ * that lua.c turns on. So collect in full once the engine has allocated
+ * 16 MB since the last collection, or 8 times the Lua heap if that is more:
+ * a full collection costs in proportion to the Lua heap (a tensor is one
+ * small object however big its data), so this bounds its share of the
+ * run, and garbage tensors wait for at most one threshold of allocations.
+ * That keeps memory near what is live, and lets a training loop reuse the
+ * same cached blocks step after step. */
 void nnb_gc_account(lua_State *L, size_t nbytes) {
-  static size_t pending, threshold = 32u << 20;
+  static size_t pending;
+  const size_t floor = 16u << 20;
   pending += nbytes;
-  if (pending < threshold || !lua_gc(L, LUA_GCISRUNNING)) return;
+  if (pending < floor) return;
+  size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;
+  if (pending < heap * 8 || !lua_gc(L, LUA_GCISRUNNING)) return;
   pending = 0;
   lua_gc(L, LUA_GCCOLLECT);
-  size_t live = (size_t)nn_memory_stats_get().live_bytes;
-  threshold = live > (32u << 20) ? live : (32u << 20);
 }
 
 static nn_tensor *new_tensor(lua_State *L, const char *fname, nn_dtype dtype,

@@ -257,19 +257,40 @@ static void store_double(char *p, nn_dtype dtype, double v) {
   }
 }
 
+/* Writes one value of size es into n elements step apart: zero-filling
+ * gradients and fills go through here, so the unit-step cases are plain
+ * typed loops the compiler vectorizes. */
+static void fill_run(char *o, int64_t step, const char *value, size_t es, int64_t n) {
+  if (step == 1 && es == 4) {
+    float v;
+    memcpy(&v, value, 4);
+    for (int64_t i = 0; i < n; i++) ((float *)o)[i] = v;
+  } else if (step == 1 && es == 8) {
+    int64_t v;
+    memcpy(&v, value, 8);
+    for (int64_t i = 0; i < n; i++) ((int64_t *)o)[i] = v;
+  } else if (step == 1 && es == 1) {
+    memset(o, *value, (size_t)n);
+  } else {
+    for (int64_t i = 0; i < n; i++) memcpy(o + i * step * (int64_t)es, value, es);
+  }
+}
+
 void nn_copy(nn_tensor *out, const nn_tensor *src) {
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, src});
   size_t so = nn_dtype_size(out->dtype), ss = nn_dtype_size(src->dtype);
   if (out->dtype == src->dtype) {
     while (nn_iter_next(&it)) {
-      if (it.step[0] == 1 && it.step[1] == 1) {
+      if (it.step[1] == 0) {
+        fill_run(it.ptr[0], it.step[0], it.ptr[1], so, it.n);
+      } else if (it.step[0] == 1 && it.step[1] == 1) {
         memmove(it.ptr[0], it.ptr[1], (size_t)it.n * so);
-        continue;
+      } else {
+        for (int64_t i = 0; i < it.n; i++)
+          memcpy(it.ptr[0] + i * it.step[0] * (int64_t)so,
+                 it.ptr[1] + i * it.step[1] * (int64_t)ss, so);
       }
-      for (int64_t i = 0; i < it.n; i++)
-        memcpy(it.ptr[0] + i * it.step[0] * (int64_t)so,
-               it.ptr[1] + i * it.step[1] * (int64_t)ss, so);
     }
     return;
   }
