@@ -41,6 +41,9 @@ static const struct {
     [NN_GRAD_GATHER] = {"gather", nn_backward_gather},
     [NN_GRAD_MASKED_SELECT] = {"masked_select", nn_backward_masked_select},
     /* convolution and pooling (conv.c, pool.c) */
+    [NN_GRAD_CONV2D] = {"conv2d", nn_backward_conv2d},
+    [NN_GRAD_MAX_POOL2D] = {"max_pool2d", nn_backward_max_pool2d},
+    [NN_GRAD_AVG_POOL2D] = {"avg_pool2d", nn_backward_avg_pool2d},
     /* activations and losses (activation.c, loss.c) */
     [NN_GRAD_LEAKY_RELU] = {"leaky_relu", nn_backward_leaky_relu},
     [NN_GRAD_ELU] = {"elu", nn_backward_elu},

@@ -68,6 +68,9 @@ typedef enum nn_grad_op {
   NN_GRAD_GATHER,
   NN_GRAD_MASKED_SELECT,
   /* convolution and pooling (conv.c, pool.c) */
+  NN_GRAD_CONV2D,
+  NN_GRAD_MAX_POOL2D,
+  NN_GRAD_AVG_POOL2D,
   /* activations and losses (activation.c, loss.c) */
   NN_GRAD_LEAKY_RELU,
   NN_GRAD_ELU,

@@ -23,6 +23,11 @@
  *   BATCH_NORM (x, w, b)                   saved x, mean, invstd[, w]; params = training
  *   INDEX_SELECT, GATHER (t)               saved idx (1-based int64); params = dim
  *   MASKED_SELECT (t)                      saved mask; params = ndim, broadcast shape
+ *   CONV2D (x, w, b)                       saved x, w (contiguous); params = stride h, w,
+ *                                          padding h, w, dilation h, w
+ *   MAX_POOL2D (x)                         saved the maxima's int64 indices (0-based, in plane)
+ *   AVG_POOL2D (x)                         params = kernel, stride, padding (h, w each),
+ *                                          count_include_pad, divisor (0: none)
  *   (masked_fill records a WHERE with the filled value as a constant)
  *   LEAKY_RELU, ELU (x)                    saved x; scalars[0] = slope, alpha
  *   SOFTMAX, LOG_SOFTMAX (x)               saved out (as a view without grad_fn); params = dim
@@ -80,6 +85,9 @@ bool nn_backward_index_select(const nn_node *n, const nn_tensor *g, nn_tensor *c
 bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_masked_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 /* convolution and pooling (conv.c, pool.c) */
+bool nn_backward_conv2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_max_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_avg_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 /* activations and losses (activation.c, loss.c) */
 bool nn_backward_leaky_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_elu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

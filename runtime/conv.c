@@ -1,0 +1,594 @@
+/*
+ * 2-D convolution by im2col + GEMM (nn_conv.h has the shapes).
+ *
+ * Each image is unfolded into columns [K, P] — row (c, i, j) holds, for
+ * every output position, the input cell under kernel tap (i, j) of
+ * channel c, or 0 in the padding — so its convolution is one GEMM
+ * [O, K] x [K, P] that writes the image's output [O, P] in place. The
+ * backward walks the images the same way:
+ *   gw [O, K]      += gout [O, P] x columns^T    (beta 1, straight in)
+ *   columns [K, P]  = w^T [K, O] x gout [O, P], folded back into gx
+ * recomputing the columns rather than keeping the forward's. A 1x1
+ * kernel with stride 1 and no padding needs no unfolding: the image
+ * [C, H*W] is its own columns.
+ *
+ * Stride-1 convolutions on a CPU with AVX-512 skip the unfolding for the
+ * forward and for gx: a direct kernel (below) reads a zero-padded copy of
+ * the image, with no columns to build; on the CNN benchmark's second
+ * convolution each pass takes about 0.8x the im2col + GEMM time. gw keeps
+ * the GEMM (a direct gw kernel tried was twice as slow as OpenBLAS).
+ *
+ * One image at a time, not a batch: unfolding a whole batch into one
+ * [K, N*P] GEMM was measured no faster for the CNN benchmark's second
+ * convolution (K = 288, P = 196) and twice as slow for its first (K = 9,
+ * where moving [O, N*P] back into NCHW order costs more than the GEMM),
+ * and its scratch grows with the batch.
+ */
+#include "nn_conv.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "nn_grad_ops.h"
+#include "nn_threads.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_DIRECT 1
+#include <immintrin.h>
+#endif
+
+int64_t nn_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad_total,
+                         int64_t dilation) {
+  int64_t span = in + pad_total - dilation * (k - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+static int64_t patch_size(const nn_conv2d_geom *g) { return g->c * g->kh * g->kw; }
+static int64_t positions(const nn_conv2d_geom *g) { return g->oh * g->ow; }
+
+static bool is_pointwise(const nn_conv2d_geom *g) {
+  return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
+         g->oh == g->h && g->ow == g->w;
+}
+
+/* Output positions [lo, hi) along one dim whose input coordinate
+ * pos*stride + off falls inside [0, in); the rest read padding. */
+static void valid_range(int64_t out, int64_t in, int64_t stride, int64_t off, int64_t *lo,
+                        int64_t *hi) {
+  int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t b = in - off <= 0 ? 0 : (in - off + stride - 1) / stride;
+  if (b > out) b = out;
+  if (a > b) a = b;
+  *lo = a;
+  *hi = b;
+}
+
+/* im2col and col2im share one walk over every column row, so the two
+ * can never disagree on geometry:
+ *   UNFOLD: col [K, P] = unfolded img [C, H, W], zeros in padding;
+ *   FOLD:   img [C, H, W] += col [K, P] folded back (col's cells that fall
+ *           in the padding are zeroed on the way). */
+typedef enum { UNFOLD, FOLD } col_dir;
+
+/* One column row's part for one image, output rows [ylo, yhi) reading
+ * input rows oy*sh + offy, columns [xlo, xhi) reading ox*sw + offx. */
+typedef struct tap {
+  int64_t offy, offx, ylo, yhi, xlo, xhi;
+} tap;
+
+/* The general case, output row by output row. Rows are short (a few
+ * dozen cells), so plain loops, which beat libc calls. */
+static void transfer_rows(col_dir dir, float *dst, float *src, const nn_conv2d_geom *g,
+                          const tap *t) {
+  int64_t ow = g->ow, sw = g->sw, off = t->offx;
+  if (dir == UNFOLD) {
+    memset(dst, 0, sizeof(float) * (size_t)(t->ylo * ow));
+    memset(dst + t->yhi * ow, 0, sizeof(float) * (size_t)((g->oh - t->yhi) * ow));
+  }
+  for (int64_t oy = t->ylo; oy < t->yhi; oy++) {
+    float *d = dst + oy * ow;
+    float *s = src + (oy * g->sh + t->offy) * g->w; /* the input row; cell ox*sw + off */
+    if (dir == FOLD) {
+      for (int64_t ox = t->xlo; ox < t->xhi; ox++) s[ox * sw + off] += d[ox];
+      continue;
+    }
+    for (int64_t ox = 0; ox < t->xlo; ox++) d[ox] = 0;
+    if (sw == 1)
+      for (int64_t ox = t->xlo; ox < t->xhi; ox++) d[ox] = s[ox + off];
+    else
+      for (int64_t ox = t->xlo; ox < t->xhi; ox++) d[ox] = s[ox * sw + off];
+    for (int64_t ox = t->xhi; ox < ow; ox++) d[ox] = 0;
+  }
+}
+
+/* Zeroes the cells of dst's rows [ylo, yhi) outside columns [xlo, xhi). */
+static void zero_edges(float *dst, const nn_conv2d_geom *g, const tap *t) {
+  if (t->xlo == 0 && t->xhi == g->ow) return;
+  for (int64_t oy = t->ylo; oy < t->yhi; oy++) {
+    float *d = dst + oy * g->ow;
+    for (int64_t ox = 0; ox < t->xlo; ox++) d[ox] = 0;
+    for (int64_t ox = t->xhi; ox < g->ow; ox++) d[ox] = 0;
+  }
+}
+
+/* Stride 1 with output rows as wide as input rows (padding='same'): the
+ * tap's whole block is one contiguous run of the input, shifted, so it
+ * moves in one loop; the cells of padding columns, which the shift
+ * wraps onto neighbouring rows, are zeroed after the copy (UNFOLD) or
+ * before the add (FOLD). */
+static void transfer_block(col_dir dir, float *dst, float *src, const nn_conv2d_geom *g,
+                           const tap *t) {
+  int64_t P = positions(g), plane = g->h * g->w;
+  int64_t shift = t->offy * g->w + t->offx; /* dst[p] <-> src[p + shift] */
+  int64_t lo = t->ylo * g->ow, hi = t->yhi * g->ow;
+  if (lo < -shift) lo = -shift;
+  if (hi > plane - shift) hi = plane - shift;
+  if (hi < lo) hi = lo;
+  if (dir == FOLD) {
+    zero_edges(dst, g, t);
+    for (int64_t p = lo; p < hi; p++) src[p + shift] += dst[p];
+    return;
+  }
+  memset(dst, 0, sizeof(float) * (size_t)lo);
+  memcpy(dst + lo, src + lo + shift, sizeof(float) * (size_t)(hi - lo));
+  memset(dst + hi, 0, sizeof(float) * (size_t)(P - hi));
+  zero_edges(dst, g, t);
+}
+
+static void col_transfer(col_dir dir, float *col, float *img, const nn_conv2d_geom *g) {
+  int64_t P = positions(g), plane = g->h * g->w;
+  bool block = g->sh == 1 && g->sw == 1 && g->ow == g->w;
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t i = 0; i < g->kh; i++)
+      for (int64_t j = 0; j < g->kw; j++) {
+        float *row = col + ((c * g->kh + i) * g->kw + j) * P, *src = img + c * plane;
+        tap t = {.offy = i * g->dh - g->ph, .offx = j * g->dw - g->pw};
+        valid_range(g->oh, g->h, g->sh, t.offy, &t.ylo, &t.yhi);
+        valid_range(g->ow, g->w, g->sw, t.offx, &t.xlo, &t.xhi);
+        if (block) transfer_block(dir, row, src, g, &t);
+        else transfer_rows(dir, row, src, g, &t);
+      }
+}
+
+static void im2col(float *col, const float *x, const nn_conv2d_geom *g) {
+  col_transfer(UNFOLD, col, (float *)x, g); /* UNFOLD only reads x */
+}
+
+/* col is scratch: its padding cells are zeroed. */
+static void col2im(float *gx, float *col, const nn_conv2d_geom *g) {
+  col_transfer(FOLD, col, gx, g);
+}
+
+/* ---- direct convolution (stride 1, AVX-512) ----
+ *
+ * out[o][y][x] = sum over (c, i, j) of w[o][c][i][j] * in[c][y + i*dh][x + j*dw]
+ * on an input padded with zeros all round, so no tap needs a bounds
+ * check. A register tile is 8 output channels x 2 rows x 16 consecutive
+ * columns: per tap and input channel, two loads of 16 inputs and 16 FMAs,
+ * each of the 8 weights (packed [tap][channel][out channel], adjacent)
+ * broadcast once for both rows. Lanes past the output width, rows past
+ * its height and channels past its count are computed and not stored.
+ * The transposed convolution that gives gx is the same product over the
+ * padded output gradient with the kernel flipped and the channel roles
+ * swapped. (Measured on the CNN benchmark's shapes: 8x2 tiles beat 16x1,
+ * 12x2 and 6x4, and reach about 1.2x OpenBLAS's GEMM, im2col aside.) */
+
+enum { TILE_C = 8, TILE_Y = 2 }; /* a kernel tile: 8 channels x 2 rows x 16 columns */
+
+static bool direct_enabled = true;
+
+void nn_conv2d_use_direct(bool on) { direct_enabled = on; }
+
+static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+/* Does the direct kernel run for this geometry, producing cout channels?
+ * Stride 1 only, and channels in whole tiles or many of them: a tile's
+ * unused channels cost as much as used ones (conv of 1-channel images:
+ * its gx would be 5x slower). */
+static bool use_direct(const nn_conv2d_geom *g, int64_t cout) {
+#ifdef HAVE_DIRECT
+  static int avx512 = -1;
+  if (avx512 < 0) {
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+  }
+  return direct_enabled && avx512 && g->sh == 1 && g->sw == 1 && !is_pointwise(g) &&
+         (cout % TILE_C == 0 || cout >= 4 * TILE_C);
+#else
+  (void)g, (void)cout;
+  return false;
+#endif
+}
+
+/* A stride-1 convolution as the direct kernel sees it. */
+typedef struct direct_conv {
+  int64_t cin, rows, stride;  /* padded input [cin][rows][stride] */
+  int64_t cout, coutpad;      /* output channels; packed weights' row width */
+  int64_t oh, ow;             /* output [cout][oh][ow] */
+  int64_t kh, kw, dh, dw;
+} direct_conv;
+
+/* The forward over x padded by (ph, pw) above and left. Rows are padded
+ * to a whole number of tiles plus the kernel's reach, each row to whole
+ * 16-column blocks plus the kernel's reach, so no load leaves its row or
+ * channel. */
+static direct_conv forward_direct(const nn_conv2d_geom *g) {
+  return (direct_conv){.cin = g->c, .rows = round_up(g->oh, TILE_Y) + g->dh * (g->kh - 1),
+                       .stride = round_up(g->ow, 16) + g->dw * (g->kw - 1),
+                       .cout = g->o, .coutpad = round_up(g->o, TILE_C), .oh = g->oh, .ow = g->ow,
+                       .kh = g->kh, .kw = g->kw, .dh = g->dh, .dw = g->dw};
+}
+
+/* gx's product over gout padded so that in[o][y + i*dh][x + j*dw] is
+ * gout[o][y + i*dh - th][x + j*dw - tw], th = dh*(kh-1) - ph (and tw). */
+static direct_conv input_grad_direct(const nn_conv2d_geom *g) {
+  return (direct_conv){.cin = g->o, .rows = round_up(g->h, TILE_Y) + g->dh * (g->kh - 1),
+                       .stride = round_up(g->w, 16) + g->dw * (g->kw - 1),
+                       .cout = g->c, .coutpad = round_up(g->c, TILE_C), .oh = g->h, .ow = g->w,
+                       .kh = g->kh, .kw = g->kw, .dh = g->dh, .dw = g->dw};
+}
+
+/* dst [c][rows][stride] = src [c][h][w] placed with its (0, 0) at
+ * (top, left) (either may be negative: cropped), zeros elsewhere. */
+static void pad_copy(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
+                     const direct_conv *d, int64_t top, int64_t left) {
+  memset(dst, 0, sizeof(float) * (size_t)(c * d->rows * d->stride));
+  int64_t x0 = left < 0 ? -left : 0, x1 = w < d->stride - left ? w : d->stride - left;
+  if (x1 <= x0) return;
+  for (int64_t k = 0; k < c; k++)
+    for (int64_t y = 0; y < h; y++) {
+      int64_t r = y + top;
+      if (r < 0 || r >= d->rows) continue;
+      memcpy(dst + (k * d->rows + r) * d->stride + left + x0, src + (k * h + y) * w + x0,
+             sizeof(float) * (size_t)(x1 - x0));
+    }
+}
+
+#ifdef HAVE_DIRECT
+
+/* out [cout][oh][ow] = (accumulate ? out : 0) + bias + the product of in
+ * and wp [kh*kw][cin][coutpad] (zeros beyond cout); bias [coutpad] or NULL. */
+__attribute__((target("avx512f"))) static void direct_kernel(float *out, const float *in,
+                                                              const float *wp, const float *bias,
+                                                              const direct_conv *d,
+                                                              bool accumulate) {
+  int64_t plane = d->oh * d->ow, cstep = d->rows * d->stride;
+  for (int64_t ob = 0; ob < d->cout; ob += TILE_C) {
+    int nc = d->cout - ob < TILE_C ? (int)(d->cout - ob) : TILE_C;
+    for (int64_t y = 0; y < d->oh; y += TILE_Y) {
+      int ny = d->oh - y < TILE_Y ? (int)(d->oh - y) : TILE_Y;
+      for (int64_t x0 = 0; x0 < d->ow; x0 += 16) {
+        __mmask16 m = d->ow - x0 >= 16 ? 0xFFFF : (__mmask16)((1u << (d->ow - x0)) - 1);
+        float *o0 = out + ob * plane + y * d->ow + x0;
+        /* Constant indices throughout (unrolled loops, tests inside), so
+         * the tile lives in registers. */
+        __m512 acc[TILE_Y][TILE_C];
+#pragma GCC unroll 8
+        for (int r = 0; r < TILE_C; r++)
+#pragma GCC unroll 2
+          for (int q = 0; q < TILE_Y; q++) {
+            acc[q][r] = bias ? _mm512_set1_ps(bias[ob + r]) : _mm512_setzero_ps();
+            if (accumulate && r < nc && q < ny)
+              acc[q][r] = _mm512_add_ps(acc[q][r], _mm512_maskz_loadu_ps(m, o0 + r * plane + q * d->ow));
+          }
+        /* Taps outside, channels inside: the long loop is the inner one.
+         * Each broadcast weight serves both rows. The second row of a
+         * last, single-row tile reads padding and is not stored. */
+        const float *wk = wp + ob, *in0 = in + y * d->stride + x0;
+        for (int64_t i = 0; i < d->kh; i++)
+          for (int64_t j = 0; j < d->kw; j++) {
+            const float *src = in0 + i * d->dh * d->stride + j * d->dw;
+            for (int64_t c = 0; c < d->cin; c++, src += cstep, wk += d->coutpad) {
+              __m512 v[TILE_Y];
+#pragma GCC unroll 2
+              for (int q = 0; q < TILE_Y; q++) v[q] = _mm512_loadu_ps(src + q * d->stride);
+#pragma GCC unroll 8
+              for (int r = 0; r < TILE_C; r++) {
+                __m512 wv = _mm512_set1_ps(wk[r]);
+#pragma GCC unroll 2
+                for (int q = 0; q < TILE_Y; q++) acc[q][r] = _mm512_fmadd_ps(wv, v[q], acc[q][r]);
+              }
+            }
+          }
+#pragma GCC unroll 8
+        for (int r = 0; r < TILE_C; r++)
+#pragma GCC unroll 2
+          for (int q = 0; q < TILE_Y; q++)
+            if (r < nc && q < ny) _mm512_mask_storeu_ps(o0 + r * plane + q * d->ow, m, acc[q][r]);
+      }
+    }
+  }
+}
+
+#else
+static void direct_kernel(float *out, const float *in, const float *wp, const float *bias,
+                          const direct_conv *d, bool accumulate) {
+  (void)out, (void)in, (void)wp, (void)bias, (void)d, (void)accumulate; /* never chosen */
+}
+
+#endif
+
+/* wp [KH*KW][C][coutpad]: wp[(i, j)][c][o] = w[o][c][i][j] (taps outer,
+ * as the kernel walks them), zero columns past O; bias_pad [coutpad] =
+ * bias, zeros past O. */
+static void pack_forward_weights(float *wp, float *bias_pad, const float *w, const float *bias,
+                                 const nn_conv2d_geom *g, int64_t coutpad) {
+  int64_t taps = g->kh * g->kw;
+  memset(wp, 0, sizeof(float) * (size_t)(taps * g->c * coutpad));
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t c = 0; c < g->c; c++)
+      for (int64_t t = 0; t < taps; t++) wp[(t * g->c + c) * coutpad + o] = w[(o * g->c + c) * taps + t];
+  if (!bias) return;
+  memset(bias_pad, 0, sizeof(float) * (size_t)coutpad);
+  memcpy(bias_pad, bias, sizeof(float) * (size_t)g->o);
+}
+
+/* wq [KH*KW][O][cpad]: wq[(i, j)][o][c] = w[o][c][KH-1-i][KW-1-j], the
+ * flipped kernel with input and output channels swapped. */
+static void pack_input_grad_weights(float *wq, const float *w, const nn_conv2d_geom *g,
+                                    int64_t cpad) {
+  int64_t taps = g->kh * g->kw;
+  memset(wq, 0, sizeof(float) * (size_t)(g->o * taps * cpad));
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t c = 0; c < g->c; c++)
+      for (int64_t t = 0; t < taps; t++)
+        wq[((taps - 1 - t) * g->o + o) * cpad + c] = w[(o * g->c + c) * taps + t];
+}
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* c [m, n] = a [m, k] (or a^T when ta) x b [k, n] (or b^T) + beta c, all
+ * row-major and contiguous; a k of 0 leaves beta c. */
+static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a,
+                 const float *b, float beta, float *c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)(m * n));
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              (int)m, (int)n, (int)k, 1.0f, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
+              (int)n);
+}
+
+/* out [O, P] = bias [O] broadcast over positions. */
+static void fill_bias(float *out, const float *bias, int64_t o, int64_t p) {
+  for (int64_t i = 0; i < o; i++) {
+    float v = bias[i], *row = out + i * p;
+    for (int64_t j = 0; j < p; j++) row[j] = v;
+  }
+}
+
+/* Sum of n floats, in 8 independent lanes so the loop vectorizes (and
+ * rounds better than one running sum). */
+static double sum_floats(const float *s, int64_t n) {
+  float lane[8] = {0};
+  int64_t p = 0;
+  for (; p + 8 <= n; p += 8)
+    for (int k = 0; k < 8; k++) lane[k] += s[p + k];
+  double acc = 0;
+  for (; p < n; p++) acc += s[p];
+  for (int k = 0; k < 8; k++) acc += lane[k];
+  return acc;
+}
+
+/* gb [O] += gout [N, O, P] summed over images and positions. */
+static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_t P) {
+  for (int64_t o = 0; o < O; o++) {
+    double acc = 0;
+    for (int64_t n = 0; n < N; n++) acc += sum_floats(gout + (n * O + o) * P, P);
+    gb[o] += (float)acc;
+  }
+}
+
+/* ---- passes over the images, split among threads ----
+ * Images are independent, so nn_get_num_threads() workers each take a
+ * share with their own scratch: the caller's thread runs the first share,
+ * a thread per other share is started and joined (tens of microseconds
+ * against milliseconds of work). gw, the one result all images add to,
+ * gets a private accumulator per extra worker, summed at the end. While
+ * the workers run, BLAS is single-threaded: each worker calls it (on this
+ * 2-core machine OpenBLAS's own threads did not speed up these GEMMs at
+ * all, where splitting the images did by 1.8x). Workers only compute:
+ * nothing allocates or fails. */
+
+enum { MAX_WORKERS = 64 };
+
+typedef struct conv_job conv_job;
+struct conv_job {
+  const nn_conv2d_geom *g;
+  void (*image)(const conv_job *job, int64_t n); /* the work for image n */
+  const float *x, *w, *bias, *gout;              /* operands (as each pass needs) */
+  float *out, *gx, *gw;                          /* results; gw: this worker's accumulator */
+  const direct_conv *d;                          /* direct passes: geometry, */
+  const float *packed, *packed_bias;             /* packed weights and bias */
+  float *work;                                   /* this worker's scratch */
+  int64_t n0, n1;                                /* this worker's images */
+};
+
+static int64_t image_size(const nn_conv2d_geom *g) { return g->c * g->h * g->w; }
+static int64_t output_size(const nn_conv2d_geom *g) { return g->o * positions(g); }
+
+static void forward_direct_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, j->d, g->ph, g->pw);
+  direct_kernel(j->out + n * output_size(g), j->work, j->packed, j->packed_bias, j->d, false);
+}
+
+static void forward_gemm_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  const float *col = j->x + n * image_size(g); /* a pointwise image is its own columns */
+  if (!is_pointwise(g)) {
+    im2col(j->work, col, g);
+    col = j->work;
+  }
+  /* The bias is the GEMM's starting value (OpenBLAS would otherwise clear
+   * the output first, then we would add it: two passes). */
+  float *dst = j->out + n * output_size(g);
+  if (j->bias) fill_bias(dst, j->bias, g->o, positions(g));
+  gemm(false, false, g->o, positions(g), patch_size(g), j->w, col, j->bias ? 1.0f : 0.0f, dst);
+}
+
+/* gw and, unless a direct pass does it, gx, by GEMM. */
+static void backward_gemm_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  int64_t K = patch_size(g), P = positions(g), O = g->o;
+  const float *go = j->gout + n * output_size(g), *xn = j->x + n * image_size(g);
+  float *gxn = j->gx ? j->gx + n * image_size(g) : NULL;
+  if (is_pointwise(g)) { /* columns = x itself; col2im = identity */
+    if (j->gw) gemm(false, true, O, K, P, go, xn, 1.0f, j->gw);
+    if (gxn) gemm(true, false, K, P, O, j->w, go, 1.0f, gxn);
+    return;
+  }
+  if (j->gw) {
+    im2col(j->work, xn, g);
+    gemm(false, true, O, K, P, go, j->work, 1.0f, j->gw);
+  }
+  if (gxn) {
+    gemm(true, false, K, P, O, j->w, go, 0.0f, j->work);
+    col2im(gxn, j->work, g);
+  }
+}
+
+static void input_grad_direct_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  pad_copy(j->work, j->gout + n * output_size(g), g->o, g->oh, g->ow, j->d,
+           g->dh * (g->kh - 1) - g->ph, g->dw * (g->kw - 1) - g->pw);
+  direct_kernel(j->gx + n * image_size(g), j->work, j->packed, NULL, j->d, true);
+}
+
+static void *run_job(void *arg) {
+  const conv_job *j = arg;
+  for (int64_t n = j->n0; n < j->n1; n++) j->image(j, n);
+  return NULL;
+}
+
+static int64_t workers_for(const nn_conv2d_geom *g) {
+  int64_t w = nn_get_num_threads();
+  if (w > g->n) w = g->n;
+  if (w > MAX_WORKERS) w = MAX_WORKERS;
+  return w < 1 ? 1 : w;
+}
+
+/* Runs job over every image, split among workers_for(g) workers: worker
+ * k's scratch is job->work + k * work_floats and, when job->gw is set,
+ * its accumulator (k > 0) is partials + (k - 1) * O*K, added into
+ * job->gw at the end. A share whose thread cannot start runs here. */
+static void run_split(const conv_job *job, int64_t work_floats, float *partials) {
+  const nn_conv2d_geom *g = job->g;
+  int64_t workers = workers_for(g), gw_size = g->o * patch_size(g);
+  conv_job jobs[MAX_WORKERS];
+  pthread_t threads[MAX_WORKERS];
+  bool started[MAX_WORKERS] = {false};
+  for (int64_t k = 0; k < workers; k++) {
+    jobs[k] = *job;
+    jobs[k].n0 = g->n * k / workers;
+    jobs[k].n1 = g->n * (k + 1) / workers;
+    jobs[k].work = job->work + k * work_floats;
+    if (job->gw && k > 0) {
+      jobs[k].gw = partials + (k - 1) * gw_size;
+      memset(jobs[k].gw, 0, sizeof(float) * (size_t)gw_size);
+    }
+  }
+  bool blas = job->image != forward_direct_image && job->image != input_grad_direct_image;
+  if (workers > 1 && blas) openblas_set_num_threads(1);
+  for (int64_t k = 1; k < workers; k++)
+    started[k] = pthread_create(&threads[k], NULL, run_job, &jobs[k]) == 0;
+  run_job(&jobs[0]);
+  for (int64_t k = 1; k < workers; k++) {
+    if (started[k]) pthread_join(threads[k], NULL);
+    else run_job(&jobs[k]);
+  }
+  if (workers > 1 && blas) openblas_set_num_threads(nn_get_num_threads());
+  for (int64_t k = 1; job->gw && k < workers; k++)
+    for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
+}
+
+/* Scratch of each pass: what all workers share, then per-worker parts.
+ *   forward direct:  packed weights and bias | a padded image per worker
+ *   forward GEMM:    columns per worker
+ *   backward GEMM:   columns per worker | gw accumulators of workers 1..
+ *   gx direct:       packed weights | a padded gout per worker */
+static int64_t pad_floats(const direct_conv *d) { return d->cin * d->rows * d->stride; }
+
+static int64_t columns_floats(const nn_conv2d_geom *g) {
+  return is_pointwise(g) ? 0 : patch_size(g) * positions(g);
+}
+
+size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
+  int64_t workers = workers_for(g), columns = columns_floats(g);
+  int64_t need = workers * columns + (workers - 1) * g->o * patch_size(g);
+  if (use_direct(g, g->o)) {
+    direct_conv f = forward_direct(g);
+    need = max64(need, patch_size(g) * f.coutpad + f.coutpad + workers * pad_floats(&f));
+  }
+  if (use_direct(g, g->c)) {
+    direct_conv b = input_grad_direct(g);
+    need = max64(need, g->o * g->kh * g->kw * b.coutpad + workers * pad_floats(&b));
+  }
+  return (size_t)need;
+}
+
+void nn_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
+                       const nn_conv2d_geom *g, float *scratch) {
+  conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
+  if (!use_direct(g, g->o)) {
+    job.image = forward_gemm_image;
+    run_split(&job, columns_floats(g), NULL);
+    return;
+  }
+  direct_conv d = forward_direct(g);
+  float *bias_pad = scratch + patch_size(g) * d.coutpad;
+  pack_forward_weights(scratch, bias_pad, w, bias, g, d.coutpad);
+  job.image = forward_direct_image;
+  job.d = &d;
+  job.packed = scratch;
+  job.packed_bias = bias ? bias_pad : NULL;
+  job.work = bias_pad + d.coutpad;
+  run_split(&job, pad_floats(&d), NULL);
+}
+
+void nn_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
+                        const float *w, const nn_conv2d_geom *g, float *scratch) {
+  if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
+  bool direct = gx && use_direct(g, g->c);
+  if (gw || (gx && !direct)) {
+    int64_t workers = workers_for(g), columns = columns_floats(g);
+    conv_job job = {.g = g, .image = backward_gemm_image, .x = x, .w = w, .gout = gout,
+                    .gx = direct ? NULL : gx, .gw = gw, .work = scratch};
+    run_split(&job, columns, scratch + workers * columns);
+  }
+  if (!direct) return;
+  direct_conv d = input_grad_direct(g);
+  pack_input_grad_weights(scratch, w, g, d.coutpad);
+  conv_job job = {.g = g, .image = input_grad_direct_image, .gout = gout, .gx = gx, .d = &d,
+                  .packed = scratch, .work = scratch + g->o * g->kh * g->kw * d.coutpad};
+  run_split(&job, pad_floats(&d), NULL);
+}
+
+/* ---- autograd ---- */
+
+/* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous);
+ * params = stride h, w, padding h, w, dilation h, w. */
+bool nn_backward_conv2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *x = n->saved[0], *w = n->saved[1];
+  nn_conv2d_geom geom = {
+      .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+      .o = w->shape[0], .kh = w->shape[2], .kw = w->shape[3],
+      .oh = n->out_shape[2], .ow = n->out_shape[3],
+      .sh = n->params[0], .sw = n->params[1], .ph = n->params[2], .pw = n->params[3],
+      .dh = n->params[4], .dw = n->params[5],
+  };
+  nn_tensor *scratch = NULL;
+  size_t floats = nn_conv2d_scratch_floats(&geom);
+  if ((gi[0] || gi[1]) && floats > 0) {
+    int64_t size = (int64_t)floats;
+    if (!(scratch = nn_tensor_empty(NN_FLOAT32, 1, &size))) return false;
+  }
+  nn_conv2d_backward(gi[0] ? nn_tensor_data(gi[0]) : NULL, gi[1] ? nn_tensor_data(gi[1]) : NULL,
+                     gi[2] ? nn_tensor_data(gi[2]) : NULL, nn_tensor_data(g), nn_tensor_data(x),
+                     nn_tensor_data(w), &geom, scratch ? nn_tensor_data(scratch) : NULL);
+  nn_tensor_release(scratch);
+  return true;
+}

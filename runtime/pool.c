@@ -1,0 +1,240 @@
+/*
+ * 2-D max and average pooling over planes [N*C, H, W] (nn_conv.h has the
+ * shapes), with PyTorch's window rules: output sizes from
+ * nn_pool_out_size, windows clipped to the input (max) or to the padded
+ * input (average's count_include_pad divisor).
+ *
+ * Max pooling records where each maximum came from, so its backward is a
+ * scatter of the output gradient; the 2x2, stride 2 window of most CNNs
+ * has its own loop.
+ */
+#include "nn_conv.h"
+
+#include <math.h>
+
+#include "nn_grad_ops.h"
+
+int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
+                         int64_t dilation, bool ceil_mode) {
+  int64_t span = in + 2 * pad - dilation * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  /* floor division, as PyTorch's div_rtn, for a span that may be negative */
+  int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) out--; /* last window starts inside */
+  return out;
+}
+
+/* The first row (or column) of the window starting at start that lies
+ * inside [0, in), stepping by dilation; end is one past the last tap
+ * clipped to in, so taps are first, first + d, ... < end. */
+static void window(int64_t start, int64_t k, int64_t d, int64_t in, int64_t *first,
+                   int64_t *end) {
+  int64_t e = start + (k - 1) * d + 1;
+  *end = e < in ? e : in;
+  while (start < 0) start += d;
+  *first = start;
+}
+
+/* A maximum replaces the current one when larger, or NaN (NaN
+ * propagates; among equal values the first stays). */
+static inline bool beats(float v, float best) { return v > best || isnan(v); }
+
+/* One 2x2 window at columns 2*ox, 2*ox + 1 of rows r0, r1 = r0 + W:
+ * its maximum, and in *at the maximum's offset from r0. */
+static inline float max_2x2(const float *r0, const float *r1, int64_t ox, int64_t W, int64_t *at) {
+  float best = r0[2 * ox];
+  *at = 2 * ox;
+  if (beats(r0[2 * ox + 1], best)) best = r0[*at = 2 * ox + 1];
+  if (beats(r1[2 * ox], best)) best = r1[2 * ox], *at = W + 2 * ox;
+  if (beats(r1[2 * ox + 1], best)) best = r1[2 * ox + 1], *at = W + 2 * ox + 1;
+  return best;
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Four windows of one output row at once: the comparisons of random data
+ * are unpredictable, so they become masks and selects, not branches.
+ * which[k] gets the winning cell of window k: 0, 1 (top row), 2, 3. */
+static inline __m128 max_2x2_x4(const float *r0, const float *r1, __m128i *which) {
+  __m128 a = _mm_loadu_ps(r0), b = _mm_loadu_ps(r0 + 4);
+  __m128 c = _mm_loadu_ps(r1), d = _mm_loadu_ps(r1 + 4);
+  __m128 cells[4] = {_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                     _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)),
+                     _mm_shuffle_ps(c, d, _MM_SHUFFLE(2, 0, 2, 0)),
+                     _mm_shuffle_ps(c, d, _MM_SHUFFLE(3, 1, 3, 1))};
+  __m128 best = cells[0];
+  __m128i w = _mm_setzero_si128();
+  for (int k = 1; k < 4; k++) {
+    __m128 v = cells[k];
+    __m128 m = _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v)); /* as beats() */
+    best = _mm_or_ps(_mm_and_ps(m, v), _mm_andnot_ps(m, best));
+    __m128i mi = _mm_castps_si128(m);
+    w = _mm_or_si128(_mm_and_si128(mi, _mm_set1_epi32(k)), _mm_andnot_si128(mi, w));
+  }
+  *which = w;
+  return best;
+}
+#endif
+
+/* The 2x2 stride-2 window, no padding or dilation, every window whole
+ * (ceil_mode may add partial ones). */
+static void max_pool_2x2(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
+  int64_t W = g->w;
+  for (int64_t p = 0; p < g->planes; p++) {
+    const float *xp = x + p * g->h * W;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      const float *r0 = xp + 2 * oy * W, *r1 = r0 + W;
+      float *o = out + (p * g->oh + oy) * g->ow;
+      int64_t *ix = idx ? idx + (p * g->oh + oy) * g->ow : NULL;
+      int64_t base = 2 * oy * W, ox = 0;
+#ifdef __SSE2__
+      /* Blocks of four; a row that is not a multiple of four ends with a
+       * block overlapping the previous one (rewriting equal values).
+       * Positions are computed in 32 bits (the caller checked the plane
+       * fits) and widened to int64. */
+      for (; ox < g->ow && g->ow >= 4; ox += 4) {
+        if (ox + 4 > g->ow) ox = g->ow - 4;
+        __m128i which;
+        _mm_storeu_ps(o + ox, max_2x2_x4(r0 + 2 * ox, r1 + 2 * ox, &which));
+        if (!ix) continue;
+        int32_t left = (int32_t)(base + 2 * ox);
+        __m128i at = _mm_add_epi32(_mm_set_epi32(left + 6, left + 4, left + 2, left),
+                                   _mm_and_si128(which, _mm_set1_epi32(1)));
+        __m128i lower = _mm_cmpgt_epi32(which, _mm_set1_epi32(1)); /* the second row */
+        at = _mm_add_epi32(at, _mm_and_si128(lower, _mm_set1_epi32((int32_t)W)));
+        _mm_storeu_si128((__m128i *)(ix + ox), _mm_unpacklo_epi32(at, _mm_setzero_si128()));
+        _mm_storeu_si128((__m128i *)(ix + ox + 2), _mm_unpackhi_epi32(at, _mm_setzero_si128()));
+      }
+#endif
+      for (; ox < g->ow; ox++) {
+        int64_t at;
+        o[ox] = max_2x2(r0, r1, ox, W, &at);
+        if (ix) ix[ox] = base + at;
+      }
+    }
+  }
+}
+
+void nn_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
+  if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&
+      g->dh == 1 && g->dw == 1 && 2 * g->oh <= g->h && 2 * g->ow <= g->w &&
+      g->h * g->w < INT32_MAX) {
+    max_pool_2x2(out, idx, x, g);
+    return;
+  }
+  for (int64_t p = 0; p < g->planes; p++) {
+    const float *xp = x + p * g->h * g->w;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      int64_t y0, y1;
+      window(oy * g->sh - g->ph, g->kh, g->dh, g->h, &y0, &y1);
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        int64_t x0, x1;
+        window(ox * g->sw - g->pw, g->kw, g->dw, g->w, &x0, &x1);
+        int64_t at = y0 * g->w + x0;
+        float best = -INFINITY;
+        for (int64_t iy = y0; iy < y1; iy += g->dh)
+          for (int64_t ix = x0; ix < x1; ix += g->dw) {
+            float v = xp[iy * g->w + ix];
+            if (beats(v, best)) best = v, at = iy * g->w + ix;
+          }
+        int64_t o = (p * g->oh + oy) * g->ow + ox;
+        out[o] = best;
+        if (idx) idx[o] = at;
+      }
+    }
+  }
+}
+
+void nn_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
+                            const nn_pool2d_geom *g) {
+  int64_t per_out = g->oh * g->ow, per_in = g->h * g->w;
+  for (int64_t p = 0; p < g->planes; p++) {
+    float *gp = gx + p * per_in;
+    const float *go = gout + p * per_out;
+    const int64_t *ip = idx + p * per_out;
+    for (int64_t o = 0; o < per_out; o++) gp[ip[o]] += go[o];
+  }
+}
+
+/* The window of output (oy, ox) clipped to the input, and its divisor. */
+typedef struct avg_window {
+  int64_t y0, y1, x0, x1;
+  float div; /* the divisor; 0 for a window wholly in the padding */
+} avg_window;
+
+static avg_window avg_window_at(const nn_pool2d_geom *g, int64_t oy, int64_t ox) {
+  int64_t y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+  int64_t y1 = y0 + g->kh, x1 = x0 + g->kw;
+  if (y1 > g->h + g->ph) y1 = g->h + g->ph;
+  if (x1 > g->w + g->pw) x1 = g->w + g->pw;
+  int64_t padded = (y1 - y0) * (x1 - x0);
+  avg_window a = {y0 < 0 ? 0 : y0, y1 < g->h ? y1 : g->h, x0 < 0 ? 0 : x0, x1 < g->w ? x1 : g->w, 0};
+  int64_t inside = (a.y1 - a.y0) * (a.x1 - a.x0);
+  int64_t div = g->divisor ? g->divisor : g->count_include_pad ? padded : inside;
+  a.div = a.y0 < a.y1 && a.x0 < a.x1 ? (float)div : 0.0f;
+  return a;
+}
+
+void nn_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) {
+  for (int64_t p = 0; p < g->planes; p++) {
+    const float *xp = x + p * g->h * g->w;
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        avg_window a = avg_window_at(g, oy, ox);
+        float sum = 0;
+        for (int64_t iy = a.y0; iy < a.y1; iy++)
+          for (int64_t ix = a.x0; ix < a.x1; ix++) sum += xp[iy * g->w + ix];
+        out[(p * g->oh + oy) * g->ow + ox] = a.div ? sum / a.div : 0.0f;
+      }
+  }
+}
+
+void nn_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
+  for (int64_t p = 0; p < g->planes; p++) {
+    float *gp = gx + p * g->h * g->w;
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        avg_window a = avg_window_at(g, oy, ox);
+        if (!a.div) continue;
+        float v = gout[(p * g->oh + oy) * g->ow + ox] / a.div;
+        for (int64_t iy = a.y0; iy < a.y1; iy++)
+          for (int64_t ix = a.x0; ix < a.x1; ix++) gp[iy * g->w + ix] += v;
+      }
+  }
+}
+
+/* ---- autograd ----
+ * Both nodes take one input; its gradient buffer gives H and W, the
+ * node's output shape OH and OW. */
+
+static nn_pool2d_geom pool_geom(const nn_node *n, const nn_tensor *gx) {
+  int d = gx->ndim;
+  nn_pool2d_geom g = {.h = gx->shape[d - 2], .w = gx->shape[d - 1],
+                      .oh = n->out_shape[d - 2], .ow = n->out_shape[d - 1]};
+  g.planes = g.h > 0 && g.w > 0 ? nn_tensor_numel(gx) / (g.h * g.w) : 0;
+  return g;
+}
+
+/* MAX_POOL2D: saved the int64 indices [.., OH, OW] of the maxima. */
+bool nn_backward_max_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_pool2d_geom geom = pool_geom(n, gi[0]);
+  nn_max_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
+                         &geom);
+  return true;
+}
+
+/* AVG_POOL2D: params = kernel h, w, stride h, w, padding h, w,
+ * count_include_pad, divisor (0: none). */
+bool nn_backward_avg_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_pool2d_geom geom = pool_geom(n, gi[0]);
+  geom.kh = n->params[0], geom.kw = n->params[1];
+  geom.sh = n->params[2], geom.sw = n->params[3];
+  geom.ph = n->params[4], geom.pw = n->params[5];
+  geom.dh = geom.dw = 1;
+  geom.count_include_pad = n->params[6] != 0;
+  geom.divisor = n->params[7];
+  nn_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), &geom);
+  return true;
+}
