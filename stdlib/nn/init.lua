@@ -11,4 +11,17 @@ rawset(_G, "nn", rawget(_G, "nn") or nn)
 
 nn.gradcheck = require("nn.autograd").gradcheck
 
+-- Layers (one file per family), losses, initializers and optimizers.
+nn.init = require "nn.initializers"
+nn.Module = require "nn.module"
+nn.Sequential = require "nn.container"
+nn.Linear = require "nn.linear"
+nn.Conv2d = require "nn.conv"
+nn.Dropout = require "nn.dropout"
+for _, family in ipairs({"nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
+  for name, class in pairs(require(family)) do nn[name] = class end
+end
+
+nn.optim = require "nn.optim"
+
 return nn

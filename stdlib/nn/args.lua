@@ -1,0 +1,90 @@
+-- Argument checks shared by the layer constructors, so every layer reports
+-- bad arguments the same way: "Linear: in_features must be a positive
+-- integer, got -1". Each check raises at level 0 (no position): the
+-- message names the layer, and the traceback shows the user's line.
+
+local A = {}
+
+local function fail(fname, fmt, ...)
+  error(fname .. ": " .. fmt:format(...), 0)
+end
+A.fail = fail
+
+-- A value as it appears in a message: strings quoted, others plain.
+local function show(v)
+  if type(v) == "string" then return ("'%s'"):format(v) end
+  return tostring(v)
+end
+A.show = show
+
+--- n must be an integer >= min (default 1); returns it as a Lua integer.
+function A.int(fname, what, n, min)
+  min = min or 1
+  if math.type(n) == "float" and n == math.floor(n) then n = math.tointeger(n) end
+  if math.type(n) ~= "integer" or n < min then
+    local kind = min == 1 and "a positive integer" or min == 0 and "a non-negative integer"
+                 or min == math.mininteger and "an integer" or ("an integer >= %d"):format(min)
+    fail(fname, "%s must be %s, got %s", what, kind, show(n))
+  end
+  return n
+end
+
+--- x must be a number (in [lo, hi] when given).
+function A.number(fname, what, x, lo, hi)
+  if type(x) ~= "number" then fail(fname, "%s must be a number, got %s", what, show(x)) end
+  if (lo and x < lo) or (hi and x > hi) or x ~= x then
+    fail(fname, "%s must be between %g and %g, got %g", what, lo or -math.huge, hi or math.huge, x)
+  end
+  return x
+end
+
+--- A size given as one integer or a pair {a, b}; returns a fresh pair.
+function A.pair(fname, what, v, min)
+  if type(v) == "table" then
+    if #v ~= 2 then fail(fname, "%s must be a number or a pair {a, b}, got a table of %d values", what, #v) end
+    return {A.int(fname, what, v[1], min), A.int(fname, what, v[2], min)}
+  end
+  if type(v) ~= "number" then fail(fname, "%s must be a number or a pair {a, b}, got %s", what, show(v)) end
+  local n = A.int(fname, what, v, min)
+  return {n, n}
+end
+
+--- v must be one of the listed strings.
+function A.choice(fname, what, v, choices)
+  for _, c in ipairs(choices) do
+    if v == c then return v end
+  end
+  local quoted = {}
+  for i, c in ipairs(choices) do quoted[i] = "'" .. c .. "'" end
+  fail(fname, "%s must be one of %s, got %s", what, table.concat(quoted, ", "), show(v))
+end
+
+--- opts must be nil or a table whose keys are all in `allowed` (a set);
+-- catches typos such as {padidng=1}. Returns opts or an empty table.
+function A.options(fname, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", show(opts)) end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for name in pairs(allowed) do names[#names + 1] = name end
+      table.sort(names)
+      fail(fname, "unknown option %s (known: %s)", show(k), table.concat(names, ", "))
+    end
+  end
+  return opts
+end
+
+--- A boolean option with a default.
+function A.bool(fname, what, v, default)
+  if v == nil then return default end
+  if type(v) ~= "boolean" then fail(fname, "%s must be true or false, got %s", what, show(v)) end
+  return v
+end
+
+--- "[64,784]", the shape notation of error messages.
+function A.shape_str(t)
+  return "[" .. table.concat(t.shape, ",") .. "]"
+end
+
+return A

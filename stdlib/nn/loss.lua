@@ -1,0 +1,99 @@
+-- Loss modules: `crit(input, target)` returns the loss, a 0-dim tensor
+-- (or per-element losses with reduction='none'). Each wraps one nn
+-- function and is built with an options table:
+--
+--   nn.CrossEntropyLoss{weight=, reduction='mean', label_smoothing=0, ignore_index=}
+--       logits [N, C] (or [N, C, d...]) and 1-based class indices
+--       (an int64 tensor or a Lua array), or class probabilities
+--   nn.NLLLoss{weight=, reduction=, ignore_index=}   log-probabilities, class indices
+--   nn.MSELoss{reduction=}, nn.L1Loss{reduction=}
+--   nn.BCELoss{weight=, reduction=}                   probabilities in [0, 1]
+--   nn.BCEWithLogitsLoss{weight=, pos_weight=, reduction=}
+--   nn.KLDivLoss{reduction=, log_target=false}        input: log-probabilities;
+--       reduction may also be 'batchmean' (the sum divided by the batch size)
+--
+-- reduction is 'mean' (default), 'sum' or 'none'. Class weights are
+-- registered as a buffer, so they are part of the module's state_dict.
+
+local nn = package.loaded.nn or require "nn"
+local Module = require "nn.module"
+local A = require "nn.args"
+
+local Loss = Module:extend("Loss")
+
+local REDUCTIONS = {"mean", "sum", "none"}
+
+-- What each loss accepts. `fn` is the nn function; `options` the allowed
+-- keys (beyond reduction); `class_target` converts a Lua array target to
+-- int64 class indices (others become float32).
+local SPECS = {
+  CrossEntropyLoss = {fn = "cross_entropy", class_target = true,
+                      options = {weight = true, label_smoothing = true, ignore_index = true}},
+  NLLLoss = {fn = "nll_loss", class_target = true, options = {weight = true, ignore_index = true}},
+  MSELoss = {fn = "mse_loss", options = {}},
+  L1Loss = {fn = "l1_loss", options = {}},
+  BCELoss = {fn = "bce_loss", options = {weight = true}},
+  BCEWithLogitsLoss = {fn = "bce_with_logits", options = {weight = true, pos_weight = true}},
+  KLDivLoss = {fn = "kl_div", options = {log_target = true},
+               reductions = {"mean", "batchmean", "sum", "none"}},
+}
+
+local function check_weight(name, what, w)
+  if w == nil then return nil end
+  if not nn.is_tensor(w) then w = nn.tensor(w) end
+  if w:dim() ~= 1 then A.fail(name, "%s must be a 1-D tensor, got %s", what, A.shape_str(w)) end
+  return w
+end
+
+function Loss:init(opts)
+  local name, spec = self.__name, self.spec
+  local allowed = {reduction = true}
+  for k in pairs(spec.options) do allowed[k] = true end
+  opts = A.options(name, opts, allowed)
+  self.reduction = A.choice(name, "reduction", opts.reduction or "mean", spec.reductions or REDUCTIONS)
+  -- The options the nn function takes, built once rather than per call.
+  local fopts = {reduction = self.reduction}
+  if opts.label_smoothing ~= nil then
+    fopts.label_smoothing = A.number(name, "label_smoothing", opts.label_smoothing, 0, 1)
+  end
+  if opts.ignore_index ~= nil then
+    fopts.ignore_index = A.int(name, "ignore_index", opts.ignore_index, math.mininteger)
+  end
+  if opts.log_target ~= nil then fopts.log_target = A.bool(name, "log_target", opts.log_target, false) end
+  for _, key in ipairs({"weight", "pos_weight"}) do
+    local w = check_weight(name, key, opts[key])
+    if w then
+      self:register_buffer(key, w)
+      fopts[key] = w
+    end
+  end
+  self.loss_opts = fopts
+end
+
+function Loss:forward(input, target)
+  if type(target) == "table" and not nn.is_tensor(target) then
+    target = nn.tensor(target, self.spec.class_target and "int64" or "float32")
+  end
+  return nn[self.spec.fn](input, target, self.loss_opts)
+end
+
+function Loss:extra_repr()
+  local parts = {}
+  if self.reduction ~= "mean" then parts[#parts + 1] = ("reduction='%s'"):format(self.reduction) end
+  local o = self.loss_opts
+  if o.label_smoothing and o.label_smoothing ~= 0 then
+    parts[#parts + 1] = "label_smoothing=" .. tostring(o.label_smoothing + 0.0)
+  end
+  if o.ignore_index then parts[#parts + 1] = "ignore_index=" .. o.ignore_index end
+  if o.log_target then parts[#parts + 1] = "log_target=true" end
+  if o.weight then parts[#parts + 1] = "weight=" .. A.shape_str(o.weight) end
+  if o.pos_weight then parts[#parts + 1] = "pos_weight=" .. A.shape_str(o.pos_weight) end
+  return table.concat(parts, ", ")
+end
+
+local M = {}
+for name, spec in pairs(SPECS) do
+  M[name] = Loss:extend(name)
+  M[name].spec = spec
+end
+return M

@@ -1,0 +1,365 @@
+-- Layer classes and loss modules: outputs and gradients against PyTorch
+-- (tests/fixtures/module/reference.lua, from gen_module_fixtures.py),
+-- default initializations, nn.init, dropout's modes, printing and the
+-- error messages of constructors and forwards.
+local nn = require "nn"
+local H = require "helpers"
+
+local function reference()
+  local dir = os.getenv("NNLUA_SOURCE_DIR")
+    or debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
+  return dofile(dir .. "/tests/fixtures/module/reference.lua")
+end
+local ref = reference()
+
+-- Runs a fixture's `make` chunk (Lua source returning a module).
+local function make(case)
+  return assert(load(case.make, "=" .. case.name))()
+end
+
+-- float32 results: relative 1e-4 of PyTorch's.
+local TOL = 1e-4
+
+describe("layers match PyTorch", function()
+  for _, case in ipairs(ref.layers) do
+    it(case.name, function()
+      local m = make(case)
+      local state = {}
+      for k, s in pairs(case.state) do state[k] = H.from_spec(s) end
+      m:load_state_dict(state) -- strict: the names are PyTorch's (1-based)
+      m:train(case.train)
+      local x = H.from_spec(case.input):requires_grad_()
+      local out = m(x)
+      H.assert_close(out, H.from_spec(case.out), TOL, "output")
+      ;(out * H.from_spec(case.grad_out)):sum():backward()
+      H.assert_close(x.grad, H.from_spec(case.grad_input), TOL, "input gradient")
+      local params, n = m:named_parameters(), 0
+      for name, g in pairs(case.grads) do
+        n = n + 1
+        assert(params[name], "no parameter " .. name)
+        H.assert_close(params[name].grad, H.from_spec(g), TOL, name .. " gradient")
+      end
+      assert.are.equal(n, #params)
+      local after = m:state_dict()
+      for name, s in pairs(case.state_after) do
+        H.assert_close(after[name], H.from_spec(s), TOL, name)
+      end
+    end)
+  end
+end)
+
+describe("losses match PyTorch", function()
+  for _, case in ipairs(ref.losses) do
+    it(case.name, function()
+      local crit = make(case)
+      local x = H.from_spec(case.input):requires_grad_()
+      local out = crit(x, H.from_spec(case.target))
+      H.assert_close(out, H.from_spec(case.out), TOL, "loss")
+      ;(out * H.from_spec(case.grad_out)):sum():backward()
+      H.assert_close(x.grad, H.from_spec(case.grad_input), TOL, "input gradient")
+    end)
+  end
+
+  it("take class targets as a Lua array", function()
+    local case = ref.losses[1]
+    local crit, x = make(case), H.from_spec(case.input)
+    local labels = H.from_spec(case.target):totable()
+    H.assert_close(crit(x, labels), H.from_spec(case.out), TOL)
+    H.assert_close(nn.NLLLoss()(nn.log_softmax(x, 2), labels), H.from_spec(case.out), TOL)
+  end)
+
+  it("check their options", function()
+    H.assert_error(function() nn.CrossEntropyLoss{reduction = "avg"} end, "CrossEntropyLoss", "reduction", "avg")
+    H.assert_error(function() nn.MSELoss{reduction = "batchmean"} end, "MSELoss", "batchmean")
+    H.assert_error(function() nn.CrossEntropyLoss{label_smoothing = 1.5} end, "CrossEntropyLoss", "1.5")
+    H.assert_error(function() nn.L1Loss{weight = nn.ones(2)} end, "L1Loss", "unknown option", "weight")
+    assert.are.equal("mean", nn.KLDivLoss().reduction)
+    assert.are.equal("batchmean", nn.KLDivLoss{reduction = "batchmean"}.reduction)
+  end)
+
+  it("keep class weights as a buffer", function()
+    local crit = nn.CrossEntropyLoss{weight = nn.tensor{1, 2, 3}}
+    H.assert_values(crit:state_dict().weight, {1, 2, 3})
+    assert.are.equal(0, #crit:parameters())
+  end)
+end)
+
+describe("default initialization", function()
+  -- Every value inside [-bound, bound], and the extremes near it.
+  local function assert_uniform(t, bound)
+    local lo, hi = t:min():item(), t:max():item()
+    assert(lo >= -bound and hi <= bound, ("values in [%g, %g], bound %g"):format(lo, hi, bound))
+    assert(hi > 0.9 * bound and lo < -0.9 * bound, ("values in [%g, %g] fill too little of ±%g"):format(lo, hi, bound))
+  end
+
+  it("Linear: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias", function()
+    nn.manual_seed(1)
+    local m = nn.Linear(100, 200)
+    H.assert_shape(m.weight, {200, 100})
+    H.assert_shape(m.bias, {200})
+    assert_uniform(m.weight, 1 / math.sqrt(100))
+    assert_uniform(m.bias, 1 / math.sqrt(100))
+    assert.is_true(m.weight.requires_grad and m.bias.requires_grad)
+    assert.is_nil(nn.Linear(3, 4, {bias = false}).bias)
+  end)
+
+  it("Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in*kh*kw", function()
+    nn.manual_seed(2)
+    local m = nn.Conv2d(4, 64, {3, 5})
+    H.assert_shape(m.weight, {64, 4, 3, 5})
+    H.assert_shape(m.bias, {64})
+    assert_uniform(m.weight, 1 / math.sqrt(4 * 15))
+    assert_uniform(m.bias, 1 / math.sqrt(4 * 15))
+  end)
+
+  it("BatchNorm: weight 1, bias 0, running_mean 0, running_var 1", function()
+    local m = nn.BatchNorm2d(3)
+    H.assert_values(m.weight, {1, 1, 1})
+    H.assert_values(m.bias, {0, 0, 0})
+    H.assert_values(m.running_mean, {0, 0, 0})
+    H.assert_values(m.running_var, {1, 1, 1})
+    assert.are.equal("int64", m.num_batches_tracked.dtype)
+    assert.are.equal(0, m.num_batches_tracked:dim())
+    assert.are.equal(0, m.num_batches_tracked:item())
+    assert.are.equal(0.1, m.momentum)
+    assert.are.equal(1e-5, m.eps)
+  end)
+
+  it("is reproducible from the seed", function()
+    nn.manual_seed(5)
+    local a = nn.Linear(4, 3)
+    nn.manual_seed(5)
+    local b = nn.Linear(4, 3)
+    H.assert_values(a.weight, b.weight)
+    H.assert_values(a.bias, b.bias)
+  end)
+end)
+
+describe("nn.init", function()
+  local function sample_std(t)
+    return t:reshape(-1):std():item()
+  end
+
+  it("calculate_gain as PyTorch", function()
+    local g = nn.init.calculate_gain
+    assert.are.equal(1, g("linear"))
+    assert.are.equal(1, g("conv2d"))
+    assert.are.equal(1, g("sigmoid"))
+    assert.are.equal(5 / 3, g("tanh"))
+    assert.are.equal(math.sqrt(2), g("relu"))
+    assert.are.equal(math.sqrt(2 / (1 + 0.01 ^ 2)), g("leaky_relu"))
+    assert.are.equal(math.sqrt(2 / (1 + 0.2 ^ 2)), g("leaky_relu", 0.2))
+    assert.are.equal(0.75, g("selu"))
+    H.assert_error(function() g("swish") end, "calculate_gain", "swish")
+  end)
+
+  it("xavier_uniform_ and xavier_normal_", function()
+    nn.manual_seed(3)
+    local w = nn.empty(300, 200)
+    assert.are.equal(w, nn.init.xavier_uniform_(w))
+    local a = math.sqrt(6 / 500)
+    assert(w:max():item() <= a and w:min():item() >= -a and w:max():item() > 0.95 * a)
+    nn.init.xavier_uniform_(w, 2)
+    assert(w:max():item() > 1.9 * a and w:max():item() <= 2 * a)
+    nn.init.xavier_normal_(w, {gain = 0.5})
+    assert.is_true(math.abs(sample_std(w) - 0.5 * math.sqrt(2 / 500)) < 0.002)
+  end)
+
+  it("kaiming_uniform_ and kaiming_normal_ with conv fans", function()
+    nn.manual_seed(4)
+    local w = nn.empty(64, 16, 3, 3) -- fan_in 144, fan_out 576
+    nn.init.kaiming_uniform_(w, 0, "fan_in", "relu")
+    local b = math.sqrt(3) * math.sqrt(2) / 12
+    assert(w:max():item() <= b and w:max():item() > 0.95 * b)
+    nn.init.kaiming_normal_(w, {mode = "fan_out", nonlinearity = "relu"})
+    assert.is_true(math.abs(sample_std(w) - math.sqrt(2 / 576)) < 0.002)
+    nn.init.kaiming_normal_(w) -- leaky_relu with a = 0, fan_in: sqrt(2/144)
+    assert.is_true(math.abs(sample_std(w) - math.sqrt(2 / 144)) < 0.004)
+    H.assert_error(function() nn.init.kaiming_uniform_(w, 0, "fan_avg") end, "kaiming_uniform_", "fan_avg")
+  end)
+
+  it("normal_, uniform_, constant_, zeros_, ones_", function()
+    nn.manual_seed(6)
+    local t = nn.empty(100, 100)
+    nn.init.normal_(t, 2, 0.5)
+    assert.is_true(math.abs(t:mean():item() - 2) < 0.02)
+    assert.is_true(math.abs(sample_std(t) - 0.5) < 0.02)
+    nn.init.uniform_(t, -3, -2)
+    assert(t:min():item() >= -3 and t:max():item() <= -2)
+    H.assert_values(nn.init.constant_(nn.empty(2, 2), 0.25), {{0.25, 0.25}, {0.25, 0.25}})
+    H.assert_values(nn.init.zeros_(nn.ones(3)), {0, 0, 0})
+    H.assert_values(nn.init.ones_(nn.zeros(2)), {1, 1})
+  end)
+
+  it("fills parameters that require grad, recording nothing", function()
+    local p = nn.empty(3, 4):requires_grad_()
+    nn.init.xavier_uniform_(p)
+    nn.init.zeros_(p)
+    assert.is_true(p.requires_grad and p.is_leaf)
+    H.assert_values(p:sum(), 0)
+  end)
+
+  it("explains bad tensors", function()
+    H.assert_error(function() nn.init.xavier_uniform_(nn.empty(5)) end, "xavier_uniform_", "[5]")
+    H.assert_error(function() nn.init.normal_(nn.tensor({1, 2}, "int64")) end, "normal_", "int64")
+    H.assert_error(function() nn.init.zeros_(3) end, "zeros_", "number")
+  end)
+end)
+
+describe("Dropout", function()
+  it("inverted: zeroes about p, scales survivors by 1/(1-p), identity in eval", function()
+    nn.manual_seed(9)
+    local d = nn.Dropout(0.25)
+    local y = d(nn.ones(200, 100))
+    local zeros = y:eq(0):sum():item()
+    assert.is_true(math.abs(zeros / 20000 - 0.25) < 0.02)
+    H.assert_close(y:max(), 1 / 0.75, 1e-6)
+    d:eval()
+    local x = nn.randn(3, 4)
+    H.assert_values(d(x), x)
+  end)
+
+  it("classic: survivors unscaled in training, times 1-p in eval", function()
+    nn.manual_seed(10)
+    local d = nn.Dropout(0.4, {mode = "classic"})
+    local y = d(nn.ones(100, 100))
+    H.assert_values(y:max(), 1)
+    assert.is_true(math.abs(y:eq(0):sum():item() / 10000 - 0.4) < 0.03)
+    d:eval()
+    H.assert_close(d(nn.ones(2, 2)), {{0.6, 0.6}, {0.6, 0.6}}, 1e-6)
+  end)
+
+  it("passes the gradient through the kept elements", function()
+    nn.manual_seed(11)
+    local x = nn.ones(10, 10):requires_grad_()
+    local y = nn.Dropout(0.5)(x)
+    y:sum():backward()
+    H.assert_values(x.grad, y:detach())
+  end)
+
+  it("p = 0 keeps everything, p = 1 drops everything", function()
+    local x = nn.randn(4, 4)
+    H.assert_values(nn.Dropout(0)(x), x)
+    H.assert_values(nn.Dropout(1)(x), nn.zeros(4, 4))
+  end)
+end)
+
+describe("BatchNorm", function()
+  it("counts batches and updates the running statistics only in training", function()
+    nn.manual_seed(12)
+    local bn = nn.BatchNorm1d(2)
+    local x = nn.randn(8, 2)
+    bn(x)
+    bn(x)
+    assert.are.equal(2, bn.num_batches_tracked:item())
+    local mean = bn.running_mean:clone()
+    bn:eval()
+    bn(x)
+    assert.are.equal(2, bn.num_batches_tracked:item())
+    H.assert_values(bn.running_mean, mean)
+  end)
+
+  it("refuses a single value per channel in training", function()
+    H.assert_error(function() nn.BatchNorm1d(3)(nn.randn(1, 3)) end, "batch_norm", "[1,3]")
+  end)
+
+  it("reset_running_stats", function()
+    local bn = nn.BatchNorm2d(2)
+    bn(nn.randn(3, 2, 2, 2))
+    bn:reset_running_stats()
+    H.assert_values(bn.running_mean, {0, 0})
+    H.assert_values(bn.running_var, {1, 1})
+    assert.are.equal(0, bn.num_batches_tracked:item())
+  end)
+end)
+
+describe("printing", function()
+  local cases = {
+    {nn.Linear(784, 256), "Linear(in_features=784, out_features=256, bias=true)"},
+    {nn.Linear(2, 3, {bias = false}), "Linear(in_features=2, out_features=3, bias=false)"},
+    {nn.Conv2d(1, 32, 3, {padding = 1}), "Conv2d(1, 32, kernel_size={3, 3}, stride={1, 1}, padding={1, 1})"},
+    {nn.Conv2d(3, 8, {5, 3}, {stride = 2, dilation = 2, bias = false}),
+     "Conv2d(3, 8, kernel_size={5, 3}, stride={2, 2}, dilation={2, 2}, bias=false)"},
+    {nn.Conv2d(1, 4, 3, {padding = "same"}), "Conv2d(1, 4, kernel_size={3, 3}, stride={1, 1}, padding='same')"},
+    {nn.MaxPool2d(2), "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=false)"},
+    {nn.AvgPool2d({2, 3}, {stride = 1}), "AvgPool2d(kernel_size={2, 3}, stride=1, padding=0)"},
+    {nn.ReLU(), "ReLU()"},
+    {nn.LeakyReLU(), "LeakyReLU(negative_slope=0.01)"},
+    {nn.ELU(), "ELU(alpha=1.0)"},
+    {nn.Sigmoid(), "Sigmoid()"},
+    {nn.Tanh(), "Tanh()"},
+    {nn.Softmax(), "Softmax(dim=-1)"},
+    {nn.LogSoftmax(2), "LogSoftmax(dim=2)"},
+    {nn.Identity(), "Identity()"},
+    {nn.Flatten(), "Flatten(start_dim=2, end_dim=-1)"},
+    {nn.Dropout(), "Dropout(p=0.5)"},
+    {nn.Dropout(0.2, {mode = "classic"}), "Dropout(p=0.2, mode='classic')"},
+    {nn.BatchNorm1d(16), "BatchNorm1d(16, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)"},
+    {nn.BatchNorm2d(8, {momentum = false, affine = false}),
+     "BatchNorm2d(8, eps=1e-05, momentum=false, affine=false, track_running_stats=true)"},
+    {nn.CrossEntropyLoss(), "CrossEntropyLoss()"},
+    {nn.CrossEntropyLoss{label_smoothing = 0.1}, "CrossEntropyLoss(label_smoothing=0.1)"},
+    {nn.KLDivLoss{reduction = "batchmean"}, "KLDivLoss(reduction='batchmean')"},
+  }
+  for _, c in ipairs(cases) do
+    it(c[2], function() assert.are.equal(c[2], tostring(c[1])) end)
+  end
+end)
+
+describe("errors", function()
+  it("Linear names the feature counts", function()
+    local m = nn.Linear(784, 10)
+    H.assert_error(function() m(nn.zeros(2, 783)) end, "Linear", "783", "784")
+    H.assert_error(function() m(nn.tensor(1)) end, "Linear", "0-dim")
+    H.assert_error(function() m({1, 2}) end, "Linear", "tensor")
+  end)
+
+  it("Conv2d names the expected layout and channels", function()
+    local m = nn.Conv2d(1, 4, 3)
+    H.assert_error(function() m(nn.zeros(28, 28)) end, "Conv2d", "4-D", "[28,28]")
+    H.assert_error(function() m(nn.zeros(2, 3, 8, 8)) end, "Conv2d", "3 channels", "expected 1")
+  end)
+
+  it("pools and BatchNorm name the expected layout", function()
+    H.assert_error(function() nn.MaxPool2d(2)(nn.zeros(4, 4)) end, "MaxPool2d", "[4,4]")
+    H.assert_error(function() nn.AvgPool2d(2)(nn.zeros(4)) end, "AvgPool2d", "[4]")
+    H.assert_error(function() nn.BatchNorm2d(3)(nn.zeros(4, 3)) end, "BatchNorm2d", "4-D", "[4,3]")
+    H.assert_error(function() nn.BatchNorm1d(3)(nn.zeros(4, 5)) end, "BatchNorm1d", "5", "expected 3")
+  end)
+
+  it("constructors check their arguments", function()
+    H.assert_error(function() nn.Linear(-1, 3) end, "Linear", "in_features", "-1")
+    H.assert_error(function() nn.Linear(3, 2.5) end, "Linear", "out_features", "2.5")
+    H.assert_error(function() nn.Linear(3, 2, {bais = false}) end, "Linear", "bais")
+    H.assert_error(function() nn.Linear(3, 2, {bias = "no"}) end, "Linear", "bias")
+    H.assert_error(function() nn.Conv2d(1, 2, 0) end, "Conv2d", "kernel_size", "0")
+    H.assert_error(function() nn.Conv2d(1, 2, {3, 3, 3}) end, "Conv2d", "kernel_size", "3 values")
+    H.assert_error(function() nn.Conv2d(1, 2, 3, {padding = -1}) end, "Conv2d", "padding", "-1")
+    H.assert_error(function() nn.Conv2d(1, 2, 3, {padding = "full"}) end, "Conv2d", "full")
+    H.assert_error(function() nn.Conv2d(1, 2, 3, {padding = "same", stride = 2}) end, "Conv2d", "same", "stride")
+    H.assert_error(function() nn.MaxPool2d(2, {stride = 0}) end, "MaxPool2d", "stride", "0")
+    H.assert_error(function() nn.Dropout(1.5) end, "Dropout", "p", "1.5")
+    H.assert_error(function() nn.Dropout(0.5, {mode = "gaussian"}) end, "Dropout", "gaussian")
+    H.assert_error(function() nn.Softmax(0) end, "Softmax", "dim", "0")
+    H.assert_error(function() nn.Flatten(1.5) end, "Flatten", "1.5")
+    H.assert_error(function() nn.BatchNorm1d(0) end, "BatchNorm1d", "num_features", "0")
+    H.assert_error(function() nn.BatchNorm1d(4, {eps = "small"}) end, "BatchNorm1d", "eps")
+    H.assert_error(function() nn.LeakyReLU("x") end, "LeakyReLU", "negative_slope")
+  end)
+end)
+
+describe("gradcheck through layers", function()
+  it("Linear", function()
+    nn.manual_seed(20)
+    local m = nn.Linear(3, 2)
+    assert.is_true(nn.gradcheck(function(x) return m(x) end, {nn.randn(4, 3):requires_grad_()}))
+  end)
+
+  it("a small Sequential with BatchNorm in training", function()
+    nn.manual_seed(21)
+    local m = nn.Sequential{nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2)}
+    -- The running statistics change on every call; the output does not
+    -- depend on them in training, so the check is exact.
+    assert.is_true(nn.gradcheck(function(x) return m(x) end, {nn.randn(5, 3):requires_grad_()}))
+  end)
+end)
