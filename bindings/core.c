@@ -108,6 +108,7 @@ static const luaL_Reg props[] = {
 };
 
 int luaopen_nn_core(lua_State *L) {
+  nn_blas_setup();
   lua_newtable(L); /* module */
   int module = lua_gettop(L);
   luaL_setfuncs(L, module_funcs, 0);

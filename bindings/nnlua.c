@@ -5,7 +5,6 @@
  * stdlib directory is put on package.path and `nn` is a global before any
  * user code runs. With no script it starts the REPL (repl.c).
  */
-#include <cblas.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -380,27 +379,7 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-/* OpenBLAS 0.3.21 (Debian 12) does not recognize recent Intel cores such
- * as Sapphire Rapids and falls back to its generic Prescott kernels, which
- * run sgemm 2-3x slower than the AVX-512 ones the CPU can use. OpenBLAS
- * picks its kernels when it loads, so when it fell back and the user did
- * not choose a core, name the one the CPU supports and restart once. */
-static void choose_blas_kernels(char **argv) {
-  if (getenv("OPENBLAS_CORETYPE") || strcmp(openblas_get_corename(), "Prescott") != 0) return;
-  __builtin_cpu_init();
-  const char *core = NULL;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    core = "SkylakeX";
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    core = "Haswell";
-  if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
-  execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
-  unsetenv("OPENBLAS_CORETYPE");
-}
-
 int main(int argc, char **argv) {
-  choose_blas_kernels(argv);
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     print_message(NNLUA_PROGNAME, "cannot create state: not enough memory");
