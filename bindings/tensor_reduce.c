@@ -79,17 +79,45 @@ static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, con
 /* Runs op on the tensor at 1 with the parsed arguments and pushes the
  * results: values, indices or both (max/min with a dim). Returns their
  * count. */
-/* sum and mean are differentiable: their backward spreads the output's
- * gradient over the elements reduced into it. */
-static void record_sum(lua_State *L, nn_reduce_op op, nn_tensor *out, nn_tensor *in, reduce_args a,
-                       const char *fname) {
-  nn_node *node = nnb_record(L, fname, op == NN_REDUCE_SUM ? NN_GRAD_SUM : NN_GRAD_MEAN, out, 1, &in);
-  if (!node) return;
+/* Puts a differentiable reduction in the autograd graph. The backward of
+ * sum and mean spreads the output's gradient over the elements reduced
+ * into it; max/min send it to their maxima; var, std and norm use their
+ * derivatives (reduce_backward.c). */
+static void record(lua_State *L, nn_reduce_op op, nn_tensor *out, nn_tensor *indices, nn_tensor *in,
+                   reduce_args a, double param, const char *fname) {
+  static const int grad_ops[NN_REDUCE_COUNT] = {
+      [NN_REDUCE_SUM] = NN_GRAD_SUM, [NN_REDUCE_MEAN] = NN_GRAD_MEAN,
+      [NN_REDUCE_MAX] = NN_GRAD_MAX_DIM, [NN_REDUCE_MIN] = NN_GRAD_MAX_DIM,
+      [NN_REDUCE_ARGMAX] = -1, [NN_REDUCE_ARGMIN] = -1,
+      [NN_REDUCE_VAR] = NN_GRAD_VAR, [NN_REDUCE_STD] = NN_GRAD_VAR,
+      [NN_REDUCE_NORM] = NN_GRAD_NORM,
+  };
   bool all = a.dim < 0 || in->ndim == 0;
+  int gop = grad_ops[op];
+  if (gop < 0 || !out) return;
+  if (gop == NN_GRAD_MAX_DIM && (all || !indices)) gop = NN_GRAD_EXTREMUM;
+  nn_node *node = nnb_record(L, fname, (nn_grad_op)gop, out, 1, &in);
+  if (!node) return;
   node->params[0] = all ? -1 : a.dim;
   node->params[1] = a.keepdim;
   int64_t count = all ? nn_tensor_numel(in) : in->shape[a.dim];
-  node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN;
+  switch (gop) {
+  case NN_GRAD_MEAN: node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN; break;
+  case NN_GRAD_MAX_DIM: nn_node_save(node, indices); break;
+  case NN_GRAD_EXTREMUM: nn_node_save(node, in); nnb_save_output(L, fname, node, out); break;
+  case NN_GRAD_VAR:
+    nn_node_save(node, in);
+    node->params[2] = op == NN_REDUCE_STD;
+    node->scalars[0] = (double)count - param;
+    if (op == NN_REDUCE_STD) nnb_save_output(L, fname, node, out);
+    break;
+  case NN_GRAD_NORM:
+    nn_node_save(node, in);
+    nnb_save_output(L, fname, node, out);
+    node->scalars[0] = param;
+    break;
+  default: break;
+  }
 }
 
 static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, const char *fname) {
@@ -107,7 +135,7 @@ static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, co
       ? nnb_new_tensor(L, fname, nn_reduce_value_dtype(op, in->dtype), ndim, shape) : NULL;
   nn_tensor *indices = want_indices ? nnb_new_tensor(L, fname, NN_INT64, ndim, shape) : NULL;
   nn_reduce(op, values, indices, in, a.dim, param);
-  if (op == NN_REDUCE_SUM || op == NN_REDUCE_MEAN) record_sum(L, op, values, t, a, fname);
+  record(L, op, values, indices, t, a, param, fname);
   if (indices) { /* the runtime counts from 0, Lua from 1 */
     nn_scalar one;
     nn_binary(NN_BINARY_ADD, indices, indices, nn_scalar_i64(&one, 1));

@@ -32,6 +32,10 @@ static const struct {
     [NN_GRAD_MATMUL] = {"matmul", nn_backward_matmul},
     [NN_GRAD_SUM] = {"sum", nn_backward_sum},
     [NN_GRAD_MEAN] = {"mean", nn_backward_mean},
+    [NN_GRAD_MAX_DIM] = {"max", nn_backward_max_dim},
+    [NN_GRAD_EXTREMUM] = {"max", nn_backward_extremum},
+    [NN_GRAD_VAR] = {"var", nn_backward_var},
+    [NN_GRAD_NORM] = {"norm", nn_backward_norm},
     /* layers (nn_functional: linear, dropout, batch norm) */
     [NN_GRAD_LINEAR] = {"linear", nn_backward_linear},
     [NN_GRAD_DROPOUT] = {"dropout", nn_backward_dropout},

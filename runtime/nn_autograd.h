@@ -59,6 +59,10 @@ typedef enum nn_grad_op {
   NN_GRAD_MATMUL,
   NN_GRAD_SUM,
   NN_GRAD_MEAN,
+  NN_GRAD_MAX_DIM,  /* max/min along a dim */
+  NN_GRAD_EXTREMUM, /* max/min of everything */
+  NN_GRAD_VAR,      /* var and std */
+  NN_GRAD_NORM,
   /* layers (nn_functional: linear, dropout, batch norm) */
   NN_GRAD_LINEAR,
   NN_GRAD_DROPOUT,

@@ -18,6 +18,11 @@
  *   CAT (t1..tn)                           saved lengths; params = dim, stacked
  *   MATMUL (a, b)                          saved a, b (BLAS-readable)
  *   SUM, MEAN (a)                          params = dim (-1: all), keepdim
+ *   MAX_DIM (t)                            saved indices (1-based); params = dim, keepdim
+ *   EXTREMUM (t)                           saved t, result
+ *   VAR (t)                                saved t[, std result]; params = dim, keepdim,
+ *                                          is_std; scalars[0] = K - correction
+ *   NORM (t)                               saved t, result; params = dim, keepdim; scalars = p
  *   LINEAR (x, w, b)                       saved x, w (contiguous)
  *   DROPOUT (x)                            saved mask
  *   BATCH_NORM (x, w, b)                   saved x, mean, invstd[, w]; params = training
@@ -76,6 +81,10 @@ bool nn_backward_cat(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_sum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_mean(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_max_dim(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_var(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_backward_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 /* layers (nn_functional: linear, dropout, batch norm) */
 bool nn_backward_linear(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_backward_dropout(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

@@ -40,3 +40,148 @@ bool nn_backward_mean(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi
   nn_tensor_release(scaled);
   return true;
 }
+
+/* ---- max/min, var/std, norm ---- */
+
+#include <math.h>
+#include <string.h>
+
+#include "nn_index.h"
+#include "nn_reduce.h"
+
+/* A contiguous tensor t viewed with the reduced dim kept as size 1 (it
+ * is that already when keepdim or a full reduction). */
+static nn_tensor kept_dim_view(const nn_node *n, const nn_tensor *t, const nn_tensor *in) {
+  nn_tensor v = *t;
+  int dim = (int)n->params[0];
+  if (dim < 0 || n->params[1]) return v;
+  v.ndim = in->ndim;
+  for (int k = in->ndim - 1; k > dim; k--) v.shape[k] = t->shape[k - 1];
+  for (int k = 0; k < dim; k++) v.shape[k] = t->shape[k];
+  v.shape[dim] = 1;
+  nn_contiguous_strides(v.ndim, v.shape, v.stride);
+  return v;
+}
+
+/* max/min along a dim: the gradient goes to the element each index names.
+ * Input t; saved indices (1-based int64, the output's shape); params =
+ * dim, keepdim. */
+bool nn_backward_max_dim(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_tensor idx = kept_dim_view(n, n->saved[0], gi[0]), gv = kept_dim_view(n, g, gi[0]);
+  nn_scatter_add(gi[0], (int)n->params[0], &idx, &gv);
+  return true;
+}
+
+/* max/min of everything: the gradient is shared evenly by the elements
+ * equal to the result, as PyTorch. Saved t, the result. */
+bool nn_backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  const nn_tensor *t = n->saved[0], *value = n->saved[1];
+  nn_tensor *mask = nn_tensor_empty(NN_BOOL, t->ndim, t->shape);
+  nn_tensor *share = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
+  bool ok = mask && share;
+  if (ok) {
+    nn_binary(NN_BINARY_EQ, mask, t, value);
+    nn_copy(share, mask);
+    double count = 0;
+    const float *s = nn_tensor_data(share);
+    for (int64_t i = 0; i < nn_tensor_numel(share); i++) count += s[i];
+    nn_scalar c;
+    nn_binary(NN_BINARY_MUL, share, share, g);
+    nn_binary(NN_BINARY_DIV, share, share, nn_scalar_f32(&c, (float)(count > 0 ? count : 1)));
+    nn_accumulate(gi[0], share);
+  }
+  nn_tensor_release(mask);
+  nn_tensor_release(share);
+  return ok;
+}
+
+/* The mean of t over the node's dim (or all), kept as size-1 dims. */
+static nn_tensor *kept_mean(const nn_node *n, const nn_tensor *t) {
+  int64_t shape[NN_MAX_DIMS];
+  int dim = (int)n->params[0];
+  for (int k = 0; k < t->ndim; k++) shape[k] = (dim < 0 || k == dim) ? 1 : t->shape[k];
+  nn_tensor *m = nn_tensor_empty(NN_FLOAT32, t->ndim, shape);
+  if (m) nn_reduce(NN_REDUCE_MEAN, m, NULL, t, dim, 0);
+  return m;
+}
+
+/* var: g * 2 (x - mean) / (K - correction); std: g (x - mean) / ((K -
+ * correction) std). Input t; saved t, and for std the result; params =
+ * dim, keepdim, is_std; scalars[0] = K - correction. */
+bool nn_backward_var(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  const nn_tensor *t = n->saved[0];
+  bool is_std = n->params[2] != 0;
+  nn_tensor *mean = kept_mean(n, t), *d = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
+  bool ok = mean && d;
+  if (ok) {
+    nn_scalar s;
+    nn_tensor gv = kept_dim_view(n, g, t);
+    nn_binary(NN_BINARY_SUB, d, t, mean);
+    nn_binary(NN_BINARY_MUL, d, d, &gv);
+    nn_binary(NN_BINARY_MUL, d, d, nn_scalar_f32(&s, (float)((is_std ? 1.0 : 2.0) / n->scalars[0])));
+    if (is_std) {
+      nn_tensor sv = kept_dim_view(n, n->saved[1], t);
+      nn_binary(NN_BINARY_DIV, d, d, &sv);
+    }
+    nn_accumulate(gi[0], d);
+  }
+  nn_tensor_release(mean);
+  nn_tensor_release(d);
+  return ok;
+}
+
+/* p-norm: g x |x|^(p-2) / norm^(p-1); p = 1: g sign(x); p = inf: shared
+ * evenly by the elements of largest |x|, signed; p = 0: no gradient.
+ * Zero norms give zero gradients. Input t; saved t, the result; params =
+ * dim, keepdim; scalars[0] = p. */
+bool nn_backward_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  double p = n->scalars[0];
+  if (!gi[0] || p == 0) return true;
+  const nn_tensor *t = n->saved[0];
+  nn_tensor nv = kept_dim_view(n, n->saved[1], t), gv = kept_dim_view(n, g, t);
+  nn_tensor *d = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
+  nn_tensor *w = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
+  bool ok = d && w;
+  if (ok) {
+    nn_scalar s;
+    if (isinf(p)) { /* sign(x) [|x| == norm] / count, count per output */
+      nn_tensor *mask = nn_tensor_empty(NN_BOOL, t->ndim, t->shape);
+      nn_tensor *count = nn_tensor_empty(NN_FLOAT32, nv.ndim, nv.shape);
+      if (mask && count) {
+        nn_unary(NN_UNARY_ABS, w, t);
+        nn_binary(NN_BINARY_EQ, mask, w, &nv);
+        nn_copy(w, mask);
+        nn_reduce(NN_REDUCE_SUM, count, NULL, w, (int)n->params[0], 0);
+        nn_unary(NN_UNARY_SIGN, d, t);
+        nn_binary(NN_BINARY_MUL, d, d, w);
+        nn_binary(NN_BINARY_DIV, d, d, count);
+      } else {
+        ok = false;
+      }
+      nn_tensor_release(mask);
+      nn_tensor_release(count);
+    } else if (p == 1) {
+      nn_unary(NN_UNARY_SIGN, d, t);
+    } else { /* x |x|^(p-2) / norm^(p-1) */
+      nn_unary(NN_UNARY_ABS, w, t);
+      nn_binary(NN_BINARY_POW, w, w, nn_scalar_f32(&s, (float)(p - 2)));
+      nn_binary(NN_BINARY_MUL, d, t, w);
+      nn_binary(NN_BINARY_POW, w, &nv, nn_scalar_f32(&s, (float)(p - 1)));
+      nn_binary(NN_BINARY_DIV, d, d, w);
+    }
+    if (ok) {
+      /* Where the norm is 0 the quotient is NaN; PyTorch's gradient is 0. */
+      float *dp = nn_tensor_data(d);
+      for (int64_t i = 0; i < nn_tensor_numel(d); i++)
+        if (dp[i] != dp[i]) dp[i] = 0;
+      nn_binary(NN_BINARY_MUL, d, d, &gv);
+      nn_accumulate(gi[0], d);
+    }
+  }
+  nn_tensor_release(d);
+  nn_tensor_release(w);
+  return ok;
+}

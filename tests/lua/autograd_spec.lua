@@ -64,6 +64,18 @@ describe("gradcheck of each op", function()
     sum_keepdim = function(a) return a:sum(-1, true) * a end,
     mean = function(a) return a:mean() end,
     mean_dim = function(a) return a:mean(1) end,
+    max_all = function(a) return a:max() end,
+    min_all = function(a) return a:min() * 2 end,
+    max_dim = function(a) return (a:max(2)) end,
+    min_dim_keepdim = function(a) return (a:min(1, true)) * a end,
+    var = function(a) return a:var() end,
+    var_dim = function(a) return a:var(2, false, {unbiased = false}) end,
+    std = function(a) return a:std() end,
+    std_dim = function(a) return a:std(1, true) end,
+    norm = function(a) return a:norm() end,
+    norm_p1 = function(a) return a:norm(1, 2) end,
+    norm_p3 = function(a) return a:norm(3, 1, true) end,
+    norm_inf = function(a) return a:norm(math.huge, 2) end,
     row = function(a) return a[2] * 3 end,
     select = function(a) return a:select(2, 3) end,
     narrow = function(a) return a:narrow(2, 2, 2) end,
@@ -85,6 +97,12 @@ describe("gradcheck of each op", function()
   for name, f in pairs(cases) do
     it(name, function() assert.is_true(nn.gradcheck(f, {x, y})) end)
   end
+
+  it("shares the gradient of a tied max evenly, as PyTorch", function()
+    local t = nn.tensor({1, 3, 3}):requires_grad_()
+    t:max():backward()
+    close(t.grad, nn.tensor({0, 0.5, 0.5}))
+  end)
 
   it("reports a wrong gradient", function()
     local ok, msg = nn.gradcheck(function(a) return a:detach() * a end, {x}, {raise = false})
