@@ -9,6 +9,20 @@
 #include "nn_index.h"
 #include "nn_ops.h"
 
+void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs) {
+  lua_pushvalue(L, table);
+  luaL_setfuncs(L, funcs, 0);
+  lua_pop(L, 1);
+}
+
+void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p) {
+  switch (t->dtype) {
+  case NN_FLOAT32: lua_pushnumber(L, *(const float *)p); break;
+  case NN_INT64: lua_pushinteger(L, *(const int64_t *)p); break;
+  default: lua_pushboolean(L, *(const bool *)p); break;
+  }
+}
+
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
   char msg[512];
   int n = snprintf(msg, sizeof msg, "%s: ", fname);

@@ -211,7 +211,5 @@ void nnb_open_io(lua_State *L, int module, int methods) {
   lua_pushcfunction(L, reader_close);
   lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, module_funcs, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, module_funcs);
 }

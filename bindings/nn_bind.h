@@ -85,6 +85,12 @@ struct nn_rng *nnb_rng(void);
  * so temporaries are collected without the user calling collectgarbage. */
 void nnb_gc_account(lua_State *L, size_t nbytes);
 
+/* luaL_setfuncs into the table at absolute index `table`. */
+void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs);
+/* Pushes the element at p of t's dtype as a Lua value: float32 -> number,
+ * int64 -> integer, bool -> boolean. */
+void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p);
+
 /* Each binding file adds its functions to the module table and its
  * methods to the tensor method table (both given as absolute indices). */
 void nnb_open_create(lua_State *L, int module, int methods);

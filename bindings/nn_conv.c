@@ -338,7 +338,5 @@ static const luaL_Reg functions[] = {
 
 void nnb_open_conv(lua_State *L, int module, int methods) {
   (void)methods;
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, functions);
 }

@@ -616,10 +616,6 @@ static const luaL_Reg methods_list[] = {
 };
 
 void nnb_open_loss(lua_State *L, int module, int methods) {
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, functions);
+  nnb_set_funcs(L, methods, methods_list);
 }

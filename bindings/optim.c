@@ -260,7 +260,5 @@ static const luaL_Reg module_funcs[] = {
 
 void nnb_open_optim(lua_State *L, int module, int methods) {
   (void)methods;
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, module_funcs, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, module_funcs);
 }

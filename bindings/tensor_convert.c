@@ -8,15 +8,6 @@
 #include "nn_bind.h"
 #include "nn_ops.h"
 
-/* Pushes the element at p as a Lua value: float32 -> number, int64 ->
- * integer, bool -> boolean. */
-static void push_element(lua_State *L, const nn_tensor *t, const char *p) {
-  switch (t->dtype) {
-  case NN_FLOAT32: lua_pushnumber(L, *(const float *)p); break;
-  case NN_INT64: lua_pushinteger(L, *(const int64_t *)p); break;
-  default: lua_pushboolean(L, *(const bool *)p); break;
-  }
-}
 
 static int l_item(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "item");
@@ -25,13 +16,13 @@ static int l_item(lua_State *L) {
     nnb_error(L, "item", "only a one-element tensor can be converted to a number, got %s (%" PRId64 " elements)",
               nnb_shape_str(s, sizeof s, t->ndim, t->shape), nn_tensor_numel(t));
   }
-  push_element(L, t, nn_tensor_data(t));
+  nnb_push_element(L, t, nn_tensor_data(t));
   return 1;
 }
 
 static void push_nested(lua_State *L, const nn_tensor *t, int dim, const char *p) {
   if (dim == t->ndim) {
-    push_element(L, t, p);
+    nnb_push_element(L, t, p);
     return;
   }
   luaL_checkstack(L, 4, "totable: nesting too deep");
@@ -138,10 +129,6 @@ static const luaL_Reg methods_list[] = {
 };
 
 void nnb_open_convert(lua_State *L, int module, int methods) {
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, methods_list);
+  nnb_set_funcs(L, methods, methods_list);
 }

@@ -438,10 +438,6 @@ static const luaL_Reg methods_list[] = {
 };
 
 void nnb_open_create(lua_State *L, int module, int methods) {
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, module_funcs, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, module_funcs);
+  nnb_set_funcs(L, methods, methods_list);
 }

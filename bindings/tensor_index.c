@@ -157,15 +157,6 @@ static void strip_leading_ones(nn_tensor *view, const nn_tensor *src) {
   memmove(view->stride, src->stride + lead, (size_t)view->ndim * sizeof *src->stride);
 }
 
-/* Pushes the element of a 0-dim tensor as a Lua value, as Torch7 does. */
-static void push_element(lua_State *L, const nn_tensor *e) {
-  const void *p = nn_tensor_data(e);
-  switch (e->dtype) {
-  case NN_FLOAT32: lua_pushnumber(L, *(const float *)p); break;
-  case NN_INT64: lua_pushinteger(L, *(const int64_t *)p); break;
-  default: lua_pushboolean(L, *(const bool *)p); break;
-  }
-}
 
 /* Replaces the tensor at slot 1 with a contiguous copy (for the
  * out-of-place forms of in-place ops) and returns it. */
@@ -200,7 +191,7 @@ int nnb_index_get(lua_State *L) {
                           "index", INDEX_FNAME);
   nn_tensor row;
   nn_view_select(&row, t, 0, i);
-  if (row.ndim == 0) push_element(L, &row);
+  if (row.ndim == 0) nnb_push_element(L, &row, nn_tensor_data(&row)); /* a number, as Torch7 */
   else push_slice(L, t, &row, 0, i, 1, true, INDEX_FNAME);
   return 1;
 }
@@ -499,10 +490,6 @@ static const luaL_Reg methods_list[] = {
 
 /* Each method is also a module function: nn.gather(t, 2, idx). */
 void nnb_open_index(lua_State *L, int module, int methods) {
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, methods_list);
+  nnb_set_funcs(L, methods, methods_list);
 }

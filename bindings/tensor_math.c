@@ -284,42 +284,16 @@ static int l_where(lua_State *L) {
 
 /* ---- matrix products ---- */
 
-/* A header-only view of t as a matrix with a unit dim inserted at `at`
- * (0: row vector [1, k], 1: column vector [k, 1]). */
-static nn_tensor vector_as_matrix(const nn_tensor *t, int at) {
-  nn_tensor m = *t;
-  m.ndim = 2;
-  m.shape[at] = 1;
-  m.stride[at] = 1;
-  m.shape[1 - at] = t->shape[0];
-  m.stride[1 - at] = t->stride[0];
-  return m;
-}
-
-/* A header-only view of t broadcast to batch dims shape[0..nb) plus t's
- * own last two dims. */
-static nn_tensor broadcast_batch(const nn_tensor *t, int nb, const int64_t *batch) {
-  nn_tensor v = *t;
-  int64_t full[NN_MAX_DIMS];
-  memcpy(full, batch, sizeof(int64_t) * (size_t)nb);
-  full[nb] = t->shape[t->ndim - 2];
-  full[nb + 1] = t->shape[t->ndim - 1];
-  nn_broadcast_strides(t, nb + 2, full, v.stride);
-  memcpy(v.shape, full, sizeof full);
-  v.ndim = nb + 2;
-  return v;
-}
-
 /* The operand at idx as a matrix of dtype dt that BLAS can read: 1-D
  * operands become a row (vector_at 0) or column (1) vector. Pushes a
  * contiguous copy when the original will not do. */
 static nn_tensor matrix_operand(lua_State *L, int idx, int vector_at, nn_dtype dt, const char *fname,
                                 nn_tensor **base) {
   nn_tensor *t = nnb_to_tensor(L, idx);
-  nn_tensor m = t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+  nn_tensor m = t->ndim == 1 ? nn_matmul_matrix_view(t, vector_at) : *t;
   if (t->dtype != dt || (dt == NN_FLOAT32 && !nn_matmul_blas_compatible(&m))) {
     t = nnb_push_as(L, fname, idx, dt, true);
-    m = t->ndim == 1 ? vector_as_matrix(t, vector_at) : *t;
+    m = t->ndim == 1 ? nn_matmul_matrix_view(t, vector_at) : *t;
   }
   *base = t;
   return m;
@@ -344,8 +318,8 @@ static int matmul(lua_State *L, const char *fname, bool only_2d) {
   if (!nn_broadcast_shape(a.ndim - 2, a.shape, b.ndim - 2, b.shape, &nb, batch))
     nnb_error(L, fname, "batch dims of %s and %s cannot be broadcast together",
               nnb_shape_str(x, sizeof x, a0->ndim, a0->shape), nnb_shape_str(y, sizeof y, b0->ndim, b0->shape));
-  a = broadcast_batch(&a, nb, batch);
-  b = broadcast_batch(&b, nb, batch);
+  a = nn_matmul_batch_view(&a, nb, batch);
+  b = nn_matmul_batch_view(&b, nb, batch);
   int64_t shape[NN_MAX_DIMS];
   memcpy(shape, batch, sizeof(int64_t) * (size_t)nb);
   shape[nb] = a.shape[nb];
@@ -428,9 +402,7 @@ void nnb_open_math(lua_State *L, int module, int methods) {
   lua_pushcfunction(L, l_where);
   lua_setfield(L, -2, "where");
   lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, methods, functions);
   luaL_getmetatable(L, NNB_TENSOR_MT);
   luaL_setfuncs(L, metamethods, 0);
   lua_pop(L, 1);

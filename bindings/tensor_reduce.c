@@ -222,10 +222,6 @@ static const luaL_Reg functions[] = {
 };
 
 void nnb_open_reduce(lua_State *L, int module, int methods) {
-  lua_pushvalue(L, module);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, module, functions);
+  nnb_set_funcs(L, methods, functions);
 }

@@ -508,9 +508,7 @@ void nnb_open_shape(lua_State *L, int module, int methods) {
   luaL_setfuncs(L, module_funcs, 0);
   luaL_setfuncs(L, methods_list, 0); /* also nn.view(t, ...) etc. */
   lua_pop(L, 1);
-  lua_pushvalue(L, methods);
-  luaL_setfuncs(L, methods_list, 0);
-  lua_pop(L, 1);
+  nnb_set_funcs(L, methods, methods_list);
   luaL_getmetatable(L, NNB_TENSOR_MT);
   lua_pushcfunction(L, l_len);
   lua_setfield(L, -2, "__len");

@@ -119,8 +119,7 @@ void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
 #include "nn_alloc.h"
 #include "nn_grad_ops.h"
 
-/* A 1-D operand as a row (at 0) or column (at 1) vector; others as is. */
-static nn_tensor as_matrix(const nn_tensor *t, int at) {
+nn_tensor nn_matmul_matrix_view(const nn_tensor *t, int at) {
   nn_tensor m = *t;
   if (t->ndim != 1) return m;
   m.ndim = 2;
@@ -131,8 +130,7 @@ static nn_tensor as_matrix(const nn_tensor *t, int at) {
   return m;
 }
 
-/* t read with batch dims batch[0..nb) before its last two. */
-static nn_tensor with_batch(const nn_tensor *t, int nb, const int64_t *batch) {
+nn_tensor nn_matmul_batch_view(const nn_tensor *t, int nb, const int64_t *batch) {
   nn_tensor v = *t;
   int64_t full[NN_MAX_DIMS];
   memcpy(full, batch, sizeof(int64_t) * (size_t)nb);
@@ -158,7 +156,7 @@ static nn_tensor transposed(nn_tensor t) {
  * has the broadcast batch: straight into gi with beta 1 when no batch dim
  * has to be summed away, else through a scratch product. */
 static bool accumulate_product(nn_tensor *gi, int at, const nn_tensor *x, const nn_tensor *y) {
-  nn_tensor target = as_matrix(gi, at);
+  nn_tensor target = nn_matmul_matrix_view(gi, at);
   int d = x->ndim;
   int64_t shape[NN_MAX_DIMS];
   memcpy(shape, x->shape, sizeof(int64_t) * (size_t)(d - 1));
@@ -178,12 +176,12 @@ static bool accumulate_product(nn_tensor *gi, int at, const nn_tensor *x, const 
 /* out = a @ b: ga += g @ b^T, gb += a^T @ g (batch dims summed back to
  * each operand's own). */
 bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  nn_tensor a = as_matrix(n->saved[0], 0), b = as_matrix(n->saved[1], 1);
+  nn_tensor a = nn_matmul_matrix_view(n->saved[0], 0), b = nn_matmul_matrix_view(n->saved[1], 1);
   int nb = n->out_ndim - (n->saved[0]->ndim == 1 ? 0 : 1) - (n->saved[1]->ndim == 1 ? 0 : 1);
   int64_t batch[NN_MAX_DIMS];
   memcpy(batch, n->out_shape, sizeof(int64_t) * (size_t)nb);
-  a = with_batch(&a, nb, batch);
-  b = with_batch(&b, nb, batch);
+  a = nn_matmul_batch_view(&a, nb, batch);
+  b = nn_matmul_batch_view(&b, nb, batch);
   /* g as [batch..., n, m]: it is contiguous, so a reshape. */
   nn_tensor gm = *g;
   gm.ndim = nb + 2;

@@ -10,6 +10,12 @@
  * the other a valid leading dimension)? If not, pass a contiguous copy. */
 bool nn_matmul_blas_compatible(const nn_tensor *m);
 
+/* Header-only views for matmul's operands: a 1-D t as a row (vector_at 0)
+ * or column (1) matrix, any other t as it is; and t read with batch dims
+ * batch[0..nb) before its last two (stride 0 where repeated). */
+nn_tensor nn_matmul_matrix_view(const nn_tensor *t, int vector_at);
+nn_tensor nn_matmul_batch_view(const nn_tensor *t, int nb, const int64_t *batch);
+
 /* out [B..., n, m] = a [B..., n, k] @ b [B..., k, m].
  * a and b have out's ndim with batch dims already broadcast (stride 0
  * where repeated); out is contiguous; float32 operands must be
