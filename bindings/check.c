@@ -46,7 +46,7 @@ void nnb_set_metatable_key(lua_State *L, int mt) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &metatable_key);
 }
 
-static nnb_box *to_box(lua_State *L, int idx) {
+nnb_box *nnb_to_box(lua_State *L, int idx) {
   void *p = lua_touserdata(L, idx);
   if (!p || !lua_getmetatable(L, idx)) return NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
@@ -56,14 +56,14 @@ static nnb_box *to_box(lua_State *L, int idx) {
 }
 
 nn_tensor *nnb_to_tensor(lua_State *L, int idx) {
-  nnb_box *box = to_box(L, idx);
+  nnb_box *box = nnb_to_box(L, idx);
   return box ? box->t : NULL;
 }
 
 nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname) {
   nn_tensor *t = nnb_to_tensor(L, idx);
   if (!t) {
-    if (to_box(L, idx))
+    if (nnb_to_box(L, idx))
       nnb_error(L, fname, "argument %d is a closed tensor", idx);
     nnb_error(L, fname, "argument %d must be a tensor, got %s", idx, luaL_typename(L, idx));
   }
@@ -83,7 +83,8 @@ void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
 /* Tensor data lives outside Lua's heap, where the collector cannot see
  * it, and debt added with LUA_GCSTEP does not drive the generational mode
  * that lua.c turns on. So collect in full once the engine has allocated
- * 16 MB since the last collection, or 8 times the Lua heap if that is more:
+ * 2 MB since the last collection (about a core's L2, so freed blocks come
+ * back while still cached), or 8 times the Lua heap if that is more:
  * a full collection costs in proportion to the Lua heap (a tensor is one
  * small object however big its data), so this bounds its share of the
  * run, and garbage tensors wait for at most one threshold of allocations.
@@ -91,7 +92,7 @@ void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
  * same cached blocks step after step. */
 void nnb_gc_account(lua_State *L, size_t nbytes) {
   static size_t pending;
-  const size_t floor = 16u << 20;
+  const size_t floor = 2u << 20;
   pending += nbytes;
   if (pending < floor) return;
   size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;

@@ -39,7 +39,8 @@ static int tensor_newindex(lua_State *L) {
 }
 
 static int tensor_gc(lua_State *L) {
-  nnb_box *box = luaL_checkudata(L, 1, NNB_TENSOR_MT);
+  nnb_box *box = nnb_to_box(L, 1);
+  if (!box) return 0;
   nn_tensor_release(box->t);
   box->t = NULL;
   return 0;

@@ -38,6 +38,8 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...)
 
 /* Registers the tensor metatable at mt for the fast checks below. */
 void nnb_set_metatable_key(lua_State *L, int mt);
+/* The tensor userdata at idx (live or closed), or NULL. */
+nnb_box *nnb_to_box(lua_State *L, int idx);
 /* The tensor at idx, or NULL if the value is not a live tensor. */
 nn_tensor *nnb_to_tensor(lua_State *L, int idx);
 /* The tensor at idx, else raises "fname: argument N must be a tensor, got T". */

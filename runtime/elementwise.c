@@ -221,8 +221,20 @@ bool nn_unary_supports(nn_unary_op op, nn_dtype dtype) {
   return unary_kernel_for(op, dtype) != NULL;
 }
 
+/* Contiguous operands of out's own shape (or a scalar b) need no walk:
+ * small ops are dominated by setting one up. */
+static bool flat_operand(const nn_tensor *t, const nn_tensor *out) {
+  return t->ndim == out->ndim && nn_tensor_is_contiguous(t) &&
+         !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
+}
+
 void nn_binary(nn_binary_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
   binary_kernel k = binary_kernel_for(op, a->dtype);
+  if (nn_tensor_is_contiguous(out) && flat_operand(a, out) && (b->ndim == 0 || flat_operand(b, out))) {
+    int64_t step[3] = {1, 1, b->ndim == 0 ? 0 : 1};
+    k(nn_tensor_data(out), nn_tensor_data(a), nn_tensor_data(b), step, nn_tensor_numel(out));
+    return;
+  }
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 3, (const nn_tensor *[]){out, a, b});
   while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n);

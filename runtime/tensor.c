@@ -67,7 +67,22 @@ static nn_tensor *header_new(nn_storage *storage, nn_dtype dtype, int ndim,
   return t;
 }
 
+/* Small tensors keep their data in the storage's own block, right after
+ * the (64-byte aligned) header: one allocation instead of two. */
+#define STORAGE_HEADER 64
+#define INLINE_DATA_MAX 1024
+_Static_assert(sizeof(nn_storage) <= STORAGE_HEADER, "the storage header fits its slot");
+
 static nn_storage *storage_new(size_t nbytes, bool zeroed) {
+  if (nbytes <= INLINE_DATA_MAX) {
+    nn_storage *s = nn_alloc(STORAGE_HEADER + nbytes);
+    if (!s) return NULL;
+    s->data = (char *)s + STORAGE_HEADER;
+    if (zeroed) memset(s->data, 0, nbytes);
+    s->nbytes = nbytes;
+    s->refcount = 0;
+    return s;
+  }
   nn_storage *s = nn_alloc(sizeof *s);
   if (!s) return NULL;
   s->data = zeroed ? nn_alloc_zeroed(nbytes) : nn_alloc(nbytes);
@@ -82,6 +97,10 @@ static nn_storage *storage_new(size_t nbytes, bool zeroed) {
 
 static void storage_release(nn_storage *s) {
   if (--s->refcount > 0) return;
+  if (s->data == (char *)s + STORAGE_HEADER) {
+    nn_free(s, STORAGE_HEADER + s->nbytes);
+    return;
+  }
   nn_free(s->data, s->nbytes);
   nn_free(s, sizeof *s);
 }
