@@ -26,8 +26,10 @@ test-sanitize: setup
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+BENCHES = matmul elementwise overhead mlp_step cnn_step
+
 bench: build
-	@for b in bench/*.lua; do echo "== $$b"; $(BUILD)/nnlua $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== bench/$$b.lua"; $(BUILD)/nnlua bench/$$b.lua || exit 1; done
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD)
