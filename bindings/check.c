@@ -15,6 +15,14 @@ void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs) {
   lua_pop(L, 1);
 }
 
+void nnb_push_int_array(lua_State *L, int n, const int64_t *values) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushinteger(L, values[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
 void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p) {
   switch (t->dtype) {
   case NN_FLOAT32: lua_pushnumber(L, *(const float *)p); break;

@@ -48,11 +48,7 @@ static int tensor_gc(lua_State *L) {
 
 static int prop_shape(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "shape");
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) {
-    lua_pushinteger(L, t->shape[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
+  nnb_push_int_array(L, t->ndim, t->shape);
   return 1;
 }
 

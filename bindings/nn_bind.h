@@ -89,6 +89,8 @@ void nnb_gc_account(lua_State *L, size_t nbytes);
 
 /* luaL_setfuncs into the table at absolute index `table`. */
 void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs);
+/* Pushes {values[0], ..., values[n-1]} as a Lua array (shapes, strides). */
+void nnb_push_int_array(lua_State *L, int n, const int64_t *values);
 /* Pushes the element at p of t's dtype as a Lua value: float32 -> number,
  * int64 -> integer, bool -> boolean. */
 void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p);

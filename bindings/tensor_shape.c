@@ -10,35 +10,21 @@
 #include "nn_bind.h"
 #include "nn_ops.h"
 
-static int l_size(lua_State *L) {
-  nn_tensor *t = nnb_check_tensor(L, 1, "size");
-  if (!lua_isnoneornil(L, 2)) {
-    if (t->ndim == 0) nnb_error(L, "size", "a 0-dim tensor has no dims");
-    lua_pushinteger(L, t->shape[nnb_check_dim(L, 2, t->ndim, "size")]);
+/* t:size() / t:stride(): the whole array, or one dim's entry. */
+static int dims_or_one(lua_State *L, const char *fname, bool strides) {
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  const int64_t *values = strides ? t->stride : t->shape;
+  if (lua_isnoneornil(L, 2)) {
+    nnb_push_int_array(L, t->ndim, values);
     return 1;
   }
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) {
-    lua_pushinteger(L, t->shape[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
+  if (t->ndim == 0) nnb_error(L, fname, "a 0-dim tensor has no dims");
+  lua_pushinteger(L, values[nnb_check_dim(L, 2, t->ndim, fname)]);
   return 1;
 }
 
-static int l_stride(lua_State *L) {
-  nn_tensor *t = nnb_check_tensor(L, 1, "stride");
-  if (!lua_isnoneornil(L, 2)) {
-    if (t->ndim == 0) nnb_error(L, "stride", "a 0-dim tensor has no dims");
-    lua_pushinteger(L, t->stride[nnb_check_dim(L, 2, t->ndim, "stride")]);
-    return 1;
-  }
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) {
-    lua_pushinteger(L, t->stride[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  return 1;
-}
+static int l_size(lua_State *L) { return dims_or_one(L, "size", false); }
+static int l_stride(lua_State *L) { return dims_or_one(L, "stride", true); }
 
 static int l_dim(lua_State *L) {
   lua_pushinteger(L, nnb_check_tensor(L, 1, "dim")->ndim);
