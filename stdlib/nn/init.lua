@@ -23,5 +23,6 @@ for _, family in ipairs({"nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
 end
 
 nn.optim = require "nn.optim"
+nn.data = require "nn.data"
 
 return nn

@@ -1,0 +1,277 @@
+-- nn.data: datasets and the DataLoader.
+--
+-- Every built-in dataset is in memory: `ds.x` and `ds.y` hold all samples
+-- (first dim = sample), `#ds` is their count and `ds:get(i)` returns sample
+-- i (1-based). A DataLoader cuts batches with one narrow or index_select
+-- per tensor, so no Lua code runs per sample.
+
+local nn = package.loaded.nn or require "nn"
+local A = require "nn.args"
+local fail = A.fail
+
+local data = {}
+
+-- ---- in-memory datasets ----
+
+local Dataset = {}
+Dataset.__index = Dataset
+Dataset.__name = "nn.data.Dataset"
+
+function Dataset:__len() return self.x.shape[1] end
+
+--- ds:get(i) -> x_i (a view of row i), y_i (a Lua number).
+function Dataset:get(i)
+  local n = #self
+  i = A.int("get", "index", i, math.mininteger)
+  if i < 1 or i > n then fail("get", "index %d out of range for a dataset of %d samples", i, n) end
+  return self.x[i], self.y[i]
+end
+
+function Dataset:__tostring()
+  local s = self.x.shape
+  return ("Dataset(%d samples, x %s)"):format(s[1], table.concat(s, "x"))
+end
+
+local function new_dataset(x, y, classes)
+  return setmetatable({x = x, y = y, classes = classes}, Dataset)
+end
+
+--- tensor_dataset(x, y): samples along the first dim of both.
+function data.tensor_dataset(x, y)
+  if not nn.is_tensor(x) then fail("tensor_dataset", "x must be a tensor, got %s", type(x)) end
+  if not nn.is_tensor(y) then fail("tensor_dataset", "y must be a tensor, got %s", type(y)) end
+  if x:dim() == 0 or y:dim() == 0 then
+    fail("tensor_dataset", "x and y need a sample dim, got %d-D x and %d-D y", x:dim(), y:dim())
+  end
+  if x.shape[1] ~= y.shape[1] then
+    fail("tensor_dataset", "x has %d samples but y has %d", x.shape[1], y.shape[1])
+  end
+  return new_dataset(x, y)
+end
+
+-- The samples of ds at the 1-based int64 indices idx, as a new dataset.
+local function subset(ds, idx)
+  return new_dataset(ds.x:index_select(1, idx), ds.y:index_select(1, idx), ds.classes)
+end
+
+local function check_dataset(fname, ds)
+  if getmetatable(ds) ~= Dataset then
+    fail(fname, "dataset must be an in-memory dataset (with x and y), got %s", type(ds))
+  end
+end
+
+-- ---- IDX datasets (MNIST family) ----
+
+local FASHION_CLASSES = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot"}
+local DIGITS = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+-- dir/name.gz, else dir/name; raises with the install hint when neither opens.
+local function find_idx(fname, dir, name, hint)
+  local gz = dir .. "/" .. name .. ".gz"
+  local f, err = io.open(gz, "rb")
+  if f then f:close() return gz end
+  local plain = dir .. "/" .. name
+  f = io.open(plain, "rb")
+  if f then f:close() return plain end
+  local reason = err and err:match(": ([^:]*)$") or "cannot be read"
+  fail(fname, "cannot open '%s': %s (%s)", gz, reason, hint)
+end
+
+-- nn._read_idx without the position of this file in its errors: the
+-- message names the loader and the path, which is what the user needs.
+local function read_idx(path, opts)
+  local ok, r = pcall(nn._read_idx, path, opts)
+  if not ok then error((tostring(r):gsub("^[^\n]-:%d+: ", "", 1)), 0) end
+  return r
+end
+
+local function load_idx(fname, opts, default_dir, hint, classes)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", type(opts)) end
+  local split = opts.split or "train"
+  local prefix = ({train = "train", test = "t10k"})[split]
+  if not prefix then fail(fname, "split must be 'train' or 'test', got %s", A.show(split)) end
+  local dir = opts.dir or default_dir
+  if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
+  local images = find_idx(fname, dir, prefix .. "-images-idx3-ubyte", hint)
+  local labels = find_idx(fname, dir, prefix .. "-labels-idx1-ubyte", hint)
+  local x = read_idx(images, {scale = true, name = fname})
+  local y = read_idx(labels, {name = fname})
+  if x:dim() ~= 3 then fail(fname, "'%s' holds %d-D data, expected [N,H,W] images", images, x:dim()) end
+  if y:dim() ~= 1 then fail(fname, "'%s' holds %d-D data, expected [N] labels", labels, y:dim()) end
+  if x.shape[1] ~= y.shape[1] then
+    fail(fname, "'%s' has %d images but '%s' has %d labels", images, x.shape[1], labels, y.shape[1])
+  end
+  local n, h, w = x.shape[1], x.shape[2], x.shape[3]
+  -- Files store labels 0..9; nnlua's class labels are 1-based.
+  y:add_(1)
+  return new_dataset(x:view(n, 1, h, w), y, classes)
+end
+
+--- fashion_mnist{split='train'|'test', dir=}: x [N,1,28,28] in [0,1], y 1..10.
+function data.fashion_mnist(opts)
+  return load_idx("fashion_mnist", opts,
+                  os.getenv("NNLUA_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist",
+                  "install the Debian package dataset-fashion-mnist or set NNLUA_FASHION_MNIST",
+                  FASHION_CLASSES)
+end
+
+--- mnist{split=, dir=}: the same IDX layout; labels 1..10 for digits 0..9.
+function data.mnist(opts)
+  return load_idx("mnist", opts, os.getenv("NNLUA_MNIST") or "/usr/share/datasets/mnist",
+                  "pass dir= or set NNLUA_MNIST", DIGITS)
+end
+
+-- ---- seeded randomness ----
+
+-- fn() run with the global generator seeded by seed (state restored after),
+-- so a seed gives the same result whatever nn.manual_seed said. Without a
+-- seed, fn uses the global generator.
+local function with_seed(seed, fn)
+  if seed == nil then return fn() end
+  local saved = nn.get_rng_state()
+  nn.manual_seed(seed)
+  local ok, r = pcall(fn)
+  nn.set_rng_state(saved)
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- ---- splits ----
+
+--- random_split(ds, sizes, seed): sizes are fractions summing to 1 or
+--- sample counts summing to #ds; returns the parts as values.
+function data.random_split(ds, sizes, seed)
+  check_dataset("random_split", ds)
+  if type(sizes) ~= "table" or #sizes == 0 then
+    fail("random_split", "sizes must be a non-empty array, got %s", type(sizes))
+  end
+  local n, counts, total, integral = #ds, {}, 0, true
+  for i, s in ipairs(sizes) do
+    if type(s) ~= "number" or s < 0 then
+      fail("random_split", "sizes[%d] must be a non-negative number, got %s", i, A.show(s))
+    end
+    total = total + s
+    integral = integral and math.type(s) == "integer"
+  end
+  if integral and total == n then
+    for i, s in ipairs(sizes) do counts[i] = s end
+  elseif math.abs(total - 1) <= 1e-6 then
+    -- floor of each share, then the remainder one by one from the first (PyTorch).
+    local given = 0
+    for i, s in ipairs(sizes) do counts[i] = math.floor(s * n) given = given + counts[i] end
+    for i = 0, n - given - 1 do
+      local k = i % #counts + 1
+      counts[k] = counts[k] + 1
+    end
+  else
+    fail("random_split", "sizes must sum to 1 (fractions) or to %d (counts), got %g", n, total)
+  end
+  local perm = with_seed(seed, function() return nn.randperm(n) end)
+  local parts, start = {}, 1
+  for i, c in ipairs(counts) do
+    parts[i] = subset(ds, perm:narrow(1, start, c))
+    start = start + c
+  end
+  return table.unpack(parts)
+end
+
+--- kfold(ds, k, seed) -> { {train=ds, val=ds}, ... }: k disjoint
+--- validation folds covering every sample once; the first #ds % k folds
+--- have one extra sample.
+function data.kfold(ds, k, seed)
+  check_dataset("kfold", ds)
+  local n = #ds
+  k = A.int("kfold", "k", k, 2)
+  if k > n then fail("kfold", "k is %d but the dataset has only %d samples", k, n) end
+  local perm = with_seed(seed, function() return nn.randperm(n) end)
+  local folds, start = {}, 1
+  for i = 1, k do
+    local len = n // k + (i <= n % k and 1 or 0)
+    local rest = {}
+    if start > 1 then rest[#rest + 1] = perm:narrow(1, 1, start - 1) end
+    if start + len <= n then rest[#rest + 1] = perm:narrow(1, start + len, n - start - len + 1) end
+    folds[i] = {train = subset(ds, nn.cat(rest, 1)), val = subset(ds, perm:narrow(1, start, len))}
+    start = start + len
+  end
+  return folds
+end
+
+-- ---- DataLoader ----
+
+local DataLoader = {}
+DataLoader.__index = DataLoader
+DataLoader.__name = "nn.data.DataLoader"
+
+--- DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false,
+--- transform=nil, seed=nil}). With a seed, the shuffles of successive
+--- epochs come from a private stream: the same seed gives the same epochs.
+function data.DataLoader(ds, opts)
+  local fname = "DataLoader"
+  check_dataset(fname, ds)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", type(opts)) end
+  local self = setmetatable({dataset = ds}, DataLoader)
+  self.batch_size = A.int(fname, "batch_size", opts.batch_size or 1)
+  self.shuffle = opts.shuffle or false
+  self.drop_last = opts.drop_last or false
+  for _, key in ipairs({"shuffle", "drop_last"}) do
+    if type(self[key]) ~= "boolean" then
+      fail(fname, "%s must be a boolean, got %s", key, A.show(self[key]))
+    end
+  end
+  local tr = opts.transform
+  if tr ~= nil and type(tr) ~= "function" and not (getmetatable(tr) or {}).__call then
+    fail(fname, "transform must be callable, got %s", type(tr))
+  end
+  self.transform = tr
+  if opts.seed ~= nil then
+    local seed = A.int(fname, "seed", opts.seed, math.mininteger)
+    self.rng_state = with_seed(seed, function() return nn.get_rng_state() end)
+  end
+  return self
+end
+
+--- #loader: the number of batches per epoch.
+function DataLoader:__len()
+  local n, b = #self.dataset, self.batch_size
+  return self.drop_last and n // b or (n + b - 1) // b
+end
+
+-- This epoch's sample order (1-based int64), or nil for the natural order.
+function DataLoader:_order()
+  if not self.shuffle then return nil end
+  local n = #self.dataset
+  if not self.rng_state then return nn.randperm(n) end
+  local saved = nn.get_rng_state()
+  nn.set_rng_state(self.rng_state)
+  local perm = nn.randperm(n)
+  self.rng_state = nn.get_rng_state()
+  nn.set_rng_state(saved)
+  return perm
+end
+
+--- for x, y in loader:iter() do ... end: one epoch of batches.
+function DataLoader:iter()
+  local ds, b, nb = self.dataset, self.batch_size, #self
+  local n, order, transform = #ds, self:_order(), self.transform
+  local k = 0
+  return function()
+    if k >= nb then return nil end
+    local start = k * b + 1
+    local len = math.min(b, n - start + 1)
+    k = k + 1
+    local x, y
+    if order then
+      local idx = order:narrow(1, start, len)
+      x, y = ds.x:index_select(1, idx), ds.y:index_select(1, idx)
+    else
+      x, y = ds.x:narrow(1, start, len), ds.y:narrow(1, start, len)
+    end
+    if transform then x = transform(x) end
+    return x, y
+  end
+end
+
+return data

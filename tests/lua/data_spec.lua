@@ -1,0 +1,306 @@
+-- nn.data: IDX loaders (fixtures from tests/fixtures/gen_data_fixtures.py,
+-- gzipped and plain), in-memory datasets, DataLoader batching and
+-- shuffling, random_split, kfold, and the errors for missing and broken
+-- files and bad arguments. Loads the real Fashion-MNIST when installed.
+local nn = require "nn"
+local H = require "helpers"
+
+local FIX = (os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/data/"
+
+-- The fixture images: pixel (n, r, c) = (n*6 + r*3 + c) * 8 / 255 (0-based
+-- n, r, c), label n = (n*3) % 10 stored, +1 loaded.
+local function pixel(n, r, c) return (n * 6 + r * 3 + c) * 8 / 255 end
+local function label(n) return (n * 3) % 10 + 1 end
+
+local function fixture_images(count)
+  local t = {}
+  for n = 0, count - 1 do
+    t[n + 1] = {{{pixel(n, 0, 0), pixel(n, 0, 1), pixel(n, 0, 2)},
+                 {pixel(n, 1, 0), pixel(n, 1, 1), pixel(n, 1, 2)}}}
+  end
+  return t
+end
+
+local function fixture_labels(count)
+  local t = {}
+  for n = 0, count - 1 do t[n + 1] = label(n) end
+  return t
+end
+
+-- A dataset of n samples: x[i] = {i, 10i}, y[i] = i.
+local function numbered(n)
+  local x = nn.arange(1, n + 1):view(n, 1):mul(nn.tensor({{1, 10}}))
+  return nn.data.tensor_dataset(x, nn.arange(1, n + 1, {dtype = "int64"}))
+end
+
+describe("IDX loaders", function()
+  for _, kind in ipairs({"gz", "plain"}) do
+    it("loads " .. kind .. " files, labels shifted to 1-based", function()
+      local ds = nn.data.mnist{dir = FIX .. kind}
+      assert.are.equal(5, #ds)
+      H.assert_shape(ds.x, {5, 1, 2, 3})
+      assert.are.equal("float32", ds.x.dtype)
+      assert.are.equal("int64", ds.y.dtype)
+      H.assert_close(ds.x, fixture_images(5), 1e-6)
+      H.assert_values(ds.y, fixture_labels(5))
+      local test = nn.data.mnist{dir = FIX .. kind, split = "test"}
+      assert.are.equal(3, #test)
+      H.assert_values(test.y, fixture_labels(3))
+    end)
+  end
+
+  it("get(i) returns x_i [1,H,W] and y_i as a Lua integer", function()
+    local ds = nn.data.fashion_mnist{dir = FIX .. "gz"}
+    local x, y = ds:get(4)
+    H.assert_shape(x, {1, 2, 3})
+    H.assert_close(x, fixture_images(4)[4], 1e-6)
+    assert.are.equal(label(3), y)
+    assert.are.equal("integer", math.type(y))
+    assert.are.equal(10, #ds.classes)
+    assert.are.equal("T-shirt/top", ds.classes[1])
+    assert.are.equal("Ankle boot", ds.classes[10])
+    H.assert_error(function() ds:get(6) end, "get", "6", "5")
+    H.assert_error(function() ds:get(0) end, "get", "0")
+  end)
+
+  it("names the path and the package when the files are missing", function()
+    local dir = FIX .. "nowhere"
+    local err = H.assert_error(function() nn.data.fashion_mnist{dir = dir} end, "fashion_mnist",
+                               dir .. "/train-images-idx3-ubyte.gz", "No such file",
+                               "dataset-fashion-mnist", "NNLUA_FASHION_MNIST")
+    assert.is_nil(err:find("%.lua:%d+:"), "no position in " .. err)
+    H.assert_error(function() nn.data.mnist{dir = dir, split = "test"} end, "mnist",
+                   "t10k-images-idx3-ubyte.gz")
+  end)
+
+  it("checks its options", function()
+    H.assert_error(function() nn.data.mnist{dir = FIX .. "gz", split = "val"} end,
+                   "mnist", "split", "'val'")
+    H.assert_error(function() nn.data.mnist{dir = 3} end, "mnist", "dir", "number")
+    H.assert_error(function() nn.data.mnist(5) end, "mnist", "options")
+    H.assert_error(function() nn.data.mnist{dir = FIX .. "mismatch"} end, "mnist", "5", "6")
+    local err = H.assert_error(function() nn.data.mnist{dir = FIX .. "broken"} end,
+                               "mnist: ", "broken/train-images-idx3-ubyte", "truncated", "30", "29")
+    assert.is_nil(err:find("data%.lua"), "no library position in " .. err)
+  end)
+
+  it("rejects broken files with the path and the reason", function()
+    local bad = FIX .. "bad/"
+    H.assert_error(function() nn._read_idx(bad .. "magic.idx") end, "_read_idx",
+                   bad .. "magic.idx", "magic", "01 02")
+    H.assert_error(function() nn._read_idx(bad .. "float.idx") end, "0x0D", "float32")
+    H.assert_error(function() nn._read_idx(bad .. "truncated.idx") end, "truncated", "5", "3")
+    H.assert_error(function() nn._read_idx(bad .. "truncated.idx.gz") end, "truncated",
+                   bad .. "truncated.idx.gz", "5", "3")
+    H.assert_error(function() nn._read_idx(bad .. "extra.idx") end, "after", "5")
+    H.assert_error(function() nn._read_idx(bad .. "absurd.idx") end, "absurd", "4294967295")
+    H.assert_error(function() nn._read_idx(bad .. "ndim.idx") end, "9 dims", "8")
+    H.assert_error(function() nn._read_idx(bad .. "header.idx") end, "truncated header", "3")
+    H.assert_error(function() nn._read_idx(FIX .. "nowhere.idx") end, "_read_idx",
+                   "cannot open", "nowhere.idx", "No such file")
+    H.assert_error(function() nn._read_idx(FIX .. "bad/magic.idx", {name = "mnist"}) end,
+                   "mnist: ")
+    H.assert_error(function() nn._read_idx(42) end, "_read_idx", "path", "number")
+    H.assert_error(function() nn._read_idx(FIX .. "gz", {scale = 1}) end, "scale", "boolean")
+  end)
+
+  it("reads raw bytes as int64 without scale", function()
+    local t = nn._read_idx(FIX .. "plain/train-images-idx3-ubyte")
+    assert.are.equal("int64", t.dtype)
+    assert.are.equal(232, t:max():item())
+  end)
+end)
+
+describe("tensor_dataset", function()
+  it("pairs samples along the first dim", function()
+    local ds = numbered(4)
+    assert.are.equal(4, #ds)
+    local x, y = ds:get(3)
+    H.assert_values(x, {3, 30})
+    assert.are.equal(3, y)
+  end)
+
+  it("checks the sample counts agree", function()
+    H.assert_error(function() nn.data.tensor_dataset(nn.zeros(4, 2), nn.zeros(3)) end,
+                   "tensor_dataset", "4", "3")
+    H.assert_error(function() nn.data.tensor_dataset({}, nn.zeros(3)) end, "tensor_dataset", "x")
+  end)
+end)
+
+describe("DataLoader", function()
+  it("cuts batches in order, the last one short", function()
+    local loader = nn.data.DataLoader(numbered(10), {batch_size = 4})
+    assert.are.equal(3, #loader)
+    local sizes, ys = {}, {}
+    for x, y in loader:iter() do
+      sizes[#sizes + 1] = x.shape[1]
+      H.assert_shape(x, {x.shape[1], 2})
+      for i = 1, #y do ys[#ys + 1] = y[i] end
+    end
+    assert.are.same({4, 4, 2}, sizes)
+    assert.are.same({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, ys)
+  end)
+
+  it("drop_last drops the short batch", function()
+    local loader = nn.data.DataLoader(numbered(10), {batch_size = 4, drop_last = true})
+    assert.are.equal(2, #loader)
+    local count = 0
+    for x in loader:iter() do
+      count = count + 1
+      assert.are.equal(4, x.shape[1])
+    end
+    assert.are.equal(2, count)
+  end)
+
+  it("defaults to batches of one", function()
+    local loader = nn.data.DataLoader(numbered(3))
+    assert.are.equal(3, #loader)
+  end)
+
+  -- All y values of one epoch, in order.
+  local function epoch(loader)
+    local ys = {}
+    for x, y in loader:iter() do
+      for i = 1, #y do
+        ys[#ys + 1] = y[i]
+        assert.are.equal(y[i] * 10, x[i][2]) -- x and y stay paired
+      end
+    end
+    return ys
+  end
+
+  it("shuffles a permutation, reproducibly with a seed", function()
+    local ds = numbered(20)
+    local a = nn.data.DataLoader(ds, {batch_size = 3, shuffle = true, seed = 7})
+    nn.manual_seed(1)
+    local a1, a2 = epoch(a), epoch(a)
+    local b = nn.data.DataLoader(ds, {batch_size = 3, shuffle = true, seed = 7})
+    nn.manual_seed(99) -- the seed, not the global generator, decides
+    local b1, b2 = epoch(b), epoch(b)
+    assert.are.same(a1, b1)
+    assert.are.same(a2, b2)
+    assert.are_not.same(a1, a2) -- each epoch draws a new order
+    local sorted = {table.unpack(a1)}
+    table.sort(sorted)
+    assert.are.same(epoch(nn.data.DataLoader(ds, {batch_size = 5})), sorted)
+    -- the global stream is left as it was
+    nn.manual_seed(3)
+    local r1 = nn.rand(2):totable()
+    nn.manual_seed(3)
+    epoch(a)
+    assert.are.same(r1, nn.rand(2):totable())
+  end)
+
+  it("shuffles with the global generator without a seed", function()
+    local ds = numbered(20)
+    local loader = nn.data.DataLoader(ds, {batch_size = 6, shuffle = true})
+    nn.manual_seed(5)
+    local a = epoch(loader)
+    nn.manual_seed(5)
+    assert.are.same(a, epoch(loader))
+  end)
+
+  it("applies the transform to each batch", function()
+    local loader = nn.data.DataLoader(numbered(4), {batch_size = 2,
+                                                    transform = function(x) return x * 2 end})
+    local first = loader:iter()()
+    H.assert_values(first, {{2, 20}, {4, 40}})
+  end)
+
+  it("checks its arguments", function()
+    local ds = numbered(4)
+    H.assert_error(function() nn.data.DataLoader(ds, {batch_size = 0}) end,
+                   "DataLoader", "batch_size", "0")
+    H.assert_error(function() nn.data.DataLoader(ds, {shuffle = 1}) end, "DataLoader", "shuffle")
+    H.assert_error(function() nn.data.DataLoader(ds, {transform = 3}) end,
+                   "DataLoader", "transform")
+    H.assert_error(function() nn.data.DataLoader({}, {}) end, "DataLoader", "dataset")
+  end)
+end)
+
+describe("random_split and kfold", function()
+  -- The y values of ds, sorted.
+  local function ids(ds)
+    local t = ds.y:totable()
+    table.sort(t)
+    return t
+  end
+
+  it("random_split returns parts that partition the dataset", function()
+    local ds = numbered(20)
+    local a, b = nn.data.random_split(ds, {0.85, 0.15}, 1)
+    assert.are.equal(17, #a)
+    assert.are.equal(3, #b)
+    local all = ids(a)
+    for _, v in ipairs(ids(b)) do all[#all + 1] = v end
+    table.sort(all)
+    assert.are.same(ids(ds), all)
+    local a2 = nn.data.random_split(ds, {0.85, 0.15}, 1)
+    assert.are.same(a.y:totable(), a2.y:totable())
+    -- x and y stay paired
+    for i = 1, #a do
+      local x, y = a:get(i)
+      assert.are.equal(y * 10, x[2])
+    end
+  end)
+
+  it("random_split accepts counts and spreads a rounding remainder", function()
+    local ds = numbered(10)
+    local p, q, r = nn.data.random_split(ds, {5, 3, 2}, 4)
+    assert.are.same({5, 3, 2}, {#p, #q, #r})
+    local x, y, z = nn.data.random_split(ds, {1 / 3, 1 / 3, 1 / 3}, 4)
+    assert.are.same({4, 3, 3}, {#x, #y, #z})
+  end)
+
+  it("random_split checks its arguments", function()
+    local ds = numbered(10)
+    H.assert_error(function() nn.data.random_split(ds, {0.5, 0.2}) end, "random_split", "0.7", "10")
+    H.assert_error(function() nn.data.random_split(ds, {}) end, "random_split", "sizes")
+    H.assert_error(function() nn.data.random_split(ds, {-1, 2}) end, "random_split", "-1")
+    H.assert_error(function() nn.data.random_split(5, {1}) end, "random_split", "dataset")
+  end)
+
+  it("kfold gives k disjoint validation folds covering the data", function()
+    local ds = numbered(11)
+    local folds = nn.data.kfold(ds, 3, 2)
+    assert.are.equal(3, #folds)
+    local seen = {}
+    for i, f in ipairs(folds) do
+      assert.are.equal(i == 3 and 3 or 4, #f.val)
+      assert.are.equal(11 - #f.val, #f.train)
+      local inval = {}
+      for _, v in ipairs(ids(f.val)) do
+        assert.is_nil(seen[v])
+        seen[v], inval[v] = true, true
+      end
+      for _, v in ipairs(ids(f.train)) do assert.is_nil(inval[v]) end
+    end
+    for i = 1, 11 do assert.is_true(seen[i]) end
+    assert.are.same(folds[1].val.y:totable(), nn.data.kfold(ds, 3, 2)[1].val.y:totable())
+  end)
+
+  it("kfold checks k", function()
+    local ds = numbered(4)
+    H.assert_error(function() nn.data.kfold(ds, 1) end, "kfold", "k", "1")
+    H.assert_error(function() nn.data.kfold(ds, 5) end, "kfold", "5", "4")
+  end)
+end)
+
+local REAL = "/usr/share/datasets/fashion-mnist"
+local have_real = io.open(REAL .. "/train-labels-idx1-ubyte.gz", "rb")
+if have_real then have_real:close() end
+
+describe("Fashion-MNIST", function()
+  local run = have_real and it or pending
+  run("loads the 60000 training images in under a second", function()
+    local t0 = os.clock()
+    local ds = nn.data.fashion_mnist{dir = REAL}
+    local elapsed = os.clock() - t0
+    assert.are.equal(60000, #ds)
+    H.assert_shape(ds.x, {60000, 1, 28, 28})
+    assert.are.equal(1, ds.y:min():item())
+    assert.are.equal(10, ds.y:max():item())
+    assert.is_true(ds.x:min():item() >= 0 and ds.x:max():item() <= 1)
+    assert.is_true(elapsed < 3, ("took %.2f s"):format(elapsed)) -- loose: shared CI machines
+  end)
+end)
