@@ -139,6 +139,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_conv(L, module, methods);
   nnb_open_optim(L, module, methods);
   nnb_open_functional(L, module, methods);
+  nnb_open_json(L, module, methods);
   nnb_open_format(L);
   nnb_open_data(L, module, methods);
 

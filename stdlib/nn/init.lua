@@ -24,5 +24,7 @@ end
 
 nn.optim = require "nn.optim"
 nn.data = require "nn.data"
+local checkpoint = require "nn.checkpoint"
+nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
 
 return nn
