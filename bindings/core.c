@@ -3,6 +3,8 @@
  * metatable (methods, properties, metamethods) and the module table, then
  * lets each binding file add its part.
  */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -104,7 +106,18 @@ static const luaL_Reg props[] = {
     {NULL, NULL},
 };
 
+/* Keeps this module loaded until the process ends. Lua unloads C modules
+ * when a state closes, and the libraries they pull in (OpenBLAS, cairo)
+ * keep process-wide state that must not be unmapped under them; it also
+ * lets leak checkers see that state as reachable. */
+static void stay_loaded(void) {
+  Dl_info info;
+  if (dladdr((void *)luaopen_nn_core, &info) && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 int luaopen_nn_core(lua_State *L) {
+  stay_loaded();
   nn_blas_setup();
   lua_newtable(L); /* module */
   int module = lua_gettop(L);
