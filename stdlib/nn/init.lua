@@ -24,6 +24,8 @@ end
 
 nn.optim = require "nn.optim"
 nn.data = require "nn.data"
+nn.metrics = require "nn.metrics"
+nn.evaluate = nn.metrics.evaluate
 local checkpoint = require "nn.checkpoint"
 nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
 
