@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn_alloc.h"
 #include "nn_bind.h"
@@ -87,6 +88,12 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* For nn.fit's progress bar: redraw in place only on a terminal. */
+static int l_stdout_is_terminal(lua_State *L) {
+  lua_pushboolean(L, isatty(STDOUT_FILENO));
+  return 1;
+}
+
 static int l_is_tensor(lua_State *L) {
   lua_pushboolean(L, nnb_to_tensor(L, 1) != NULL);
   return 1;
@@ -97,6 +104,7 @@ static const luaL_Reg module_funcs[] = {
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
     {"is_tensor", l_is_tensor},
+    {"_stdout_is_terminal", l_stdout_is_terminal},
     {NULL, NULL},
 };
 
@@ -153,6 +161,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_optim(L, module, methods);
   nnb_open_functional(L, module, methods);
   nnb_open_json(L, module, methods);
+  nnb_open_transform(L, module, methods);
   nnb_open_format(L);
   nnb_open_data(L, module, methods);
 

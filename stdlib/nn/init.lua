@@ -24,8 +24,11 @@ end
 
 nn.optim = require "nn.optim"
 nn.data = require "nn.data"
+nn.transforms = require "nn.transforms"
 nn.metrics = require "nn.metrics"
 nn.evaluate = nn.metrics.evaluate
+local fit = require "nn.fit"
+nn.fit, nn.callbacks = fit.fit, fit.callbacks
 local checkpoint = require "nn.checkpoint"
 nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
 
