@@ -25,6 +25,7 @@ end
 nn.optim = require "nn.optim"
 nn.data = require "nn.data"
 nn.transforms = require "nn.transforms"
+nn.plot = require "nn.plot"
 nn.metrics = require "nn.metrics"
 nn.evaluate = nn.metrics.evaluate
 local fit = require "nn.fit"
