@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nn_alloc.h"
@@ -88,6 +89,15 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* Seconds on the monotonic clock: wall time for nn.fit's epoch times and
+ * ETA (os.clock sums the CPU time of every thread). */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
 /* For nn.fit's progress bar: redraw in place only on a terminal. */
 static int l_stdout_is_terminal(lua_State *L) {
   lua_pushboolean(L, isatty(STDOUT_FILENO));
@@ -105,6 +115,7 @@ static const luaL_Reg module_funcs[] = {
     {"get_num_threads", l_get_num_threads},
     {"is_tensor", l_is_tensor},
     {"_stdout_is_terminal", l_stdout_is_terminal},
+    {"_now", l_now},
     {NULL, NULL},
 };
 

@@ -85,8 +85,7 @@ function M.fit(model, opts)
   for epoch = 1, epochs do
     call(cbs, "on_epoch_begin", epoch, state)
     model:train()
-    local t0, total, correct, seen, batches = os.clock(), 0, 0, 0, #loader
-    local clock0 = os.time()
+    local t0, total, correct, seen, batches = nn._now(), 0, 0, 0, #loader
     local b = 0
     for x, y in loader:iter() do
       opt:zero_grad()
@@ -100,7 +99,7 @@ function M.fit(model, opts)
       if terminal then
         local logs = {{"loss", total / seen}}
         if want_accuracy then logs[2] = {"accuracy", correct / seen} end
-        progress(epoch, epochs, b, batches, os.time() - clock0, logs)
+        progress(epoch, epochs, b, batches, nn._now() - t0, logs)
       end
       call(cbs, "on_batch_end", b, state)
     end
@@ -119,7 +118,7 @@ function M.fit(model, opts)
         logs[#logs + 1] = {"val_accuracy", r.accuracy}
       end
     end
-    history.time[epoch] = os.clock() - t0
+    history.time[epoch] = nn._now() - t0
     history.epochs = epoch
     if opts.scheduler then
       if opts.scheduler.name == "ReduceLROnPlateau" then
