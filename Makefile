@@ -17,6 +17,7 @@ build: setup
 
 demo: build
 	$(BUILD)/nnlua scripts/tour.lua
+	$(BUILD)/nnlua scripts/fashion_mnist.lua --out out
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
