@@ -174,6 +174,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_json(L, module, methods);
   nnb_open_transform(L, module, methods);
   nnb_open_plot(L, module, methods);
+  nnb_open_formats(L, module, methods);
   nnb_open_format(L);
   nnb_open_data(L, module, methods);
 

@@ -1,0 +1,78 @@
+/*
+ * CIFAR-10 binary batches (nn_formats.h): records of one label byte and
+ * 3072 pixel bytes, already in [C,H,W] order.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nn_formats.h"
+
+/* Records are decoded through a stack buffer of this many. */
+#define CIFAR_CHUNK 64
+
+static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, NN_IO_ERRLEN, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail(NN_IO_ERR_SYS, err, "'%s' is not a regular file", path);
+  int64_t size = st.st_size;
+  if (size % NN_CIFAR_RECORD != 0)
+    return fail(NN_IO_ERR_FORMAT, err,
+                "'%s': truncated or not a CIFAR-10 batch (size %" PRId64
+                " bytes is not a multiple of the %d-byte record)",
+                path, size, NN_CIFAR_RECORD);
+  *n = size / NN_CIFAR_RECORD;
+  return NN_IO_OK;
+}
+
+/* Converts m records: x [m,3072] floats, y [m] 1-based labels. */
+static int64_t decode(const unsigned char *buf, int64_t m, float *x, int64_t *y) {
+  for (int64_t r = 0; r < m; r++) {
+    const unsigned char *rec = buf + r * NN_CIFAR_RECORD;
+    if (rec[0] > 9) return r;
+    y[r] = (int64_t)rec[0] + 1;
+    float *xr = x + r * NN_CIFAR_PIXELS;
+    for (int i = 0; i < NN_CIFAR_PIXELS; i++) xr[i] = (float)rec[1 + i] * (1.0f / 255.0f);
+  }
+  return -1;
+}
+
+nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, char *err) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
+  static _Thread_local unsigned char buf[CIFAR_CHUNK * NN_CIFAR_RECORD];
+  for (int64_t done = 0; done < n;) {
+    int64_t m = n - done < CIFAR_CHUNK ? n - done : CIFAR_CHUNK;
+    size_t want = (size_t)m * NN_CIFAR_RECORD;
+    size_t got = fread(buf, 1, want, fp);
+    if (got != want) {
+      int e = ferror(fp) ? errno : 0;
+      fclose(fp);
+      if (e) return fail(NN_IO_ERR_SYS, err, "cannot read '%s': %s", path, strerror(e));
+      return fail(NN_IO_ERR_FORMAT, err, "'%s': truncated (file shrank while reading)", path);
+    }
+    int64_t bad = decode(buf, m, x + done * NN_CIFAR_PIXELS, y + done);
+    if (bad >= 0) {
+      fclose(fp);
+      return fail(NN_IO_ERR_FORMAT, err, "'%s': record %" PRId64 " has label %d, expected 0..9",
+                  path, done + bad + 1, buf[bad * NN_CIFAR_RECORD]);
+    }
+    done += m;
+  }
+  fclose(fp);
+  return NN_IO_OK;
+}

@@ -1,0 +1,169 @@
+/*
+ * PNG images (nn_formats.h) through libpng's simplified API
+ * (png_image_*): libpng's longjmp stays inside libpng, which frees its own
+ * state on every failure, so the only memory here is the pixel buffer,
+ * allocated before the decode and freed on every path.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <png.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_formats.h"
+
+/* Larger images than any course uses; keeps h*w*c far from overflow. */
+#define PNG_MAX_SIDE 65536
+
+static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, NN_IO_ERRLEN, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* Starts a read: opens path, reads the header and picks the output
+ * format (8-bit, alpha kept, palette expanded). On failure libpng has
+ * already freed its state. */
+static nn_io_status begin(png_image *img, const char *path, char *err) {
+  memset(img, 0, sizeof *img);
+  img->version = PNG_IMAGE_VERSION;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
+  unsigned char sig[8];
+  size_t got = fread(sig, 1, sizeof sig, fp);
+  fclose(fp);
+  if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
+    return fail(NN_IO_ERR_FORMAT, err, "'%s' is not a PNG file (bad signature)", path);
+  if (!png_image_begin_read_from_file(img, path))
+    return fail(NN_IO_ERR_FORMAT, err, "'%s': corrupt or truncated PNG (%s)", path, img->message);
+  if (img->width > PNG_MAX_SIDE || img->height > PNG_MAX_SIDE) {
+    png_image_free(img);
+    return fail(NN_IO_ERR_FORMAT, err, "'%s': image of %ux%u is too large", path, img->width,
+                img->height);
+  }
+  img->format &= PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA;
+  return NN_IO_OK;
+}
+
+nn_io_status nn_png_info(const char *path, int *c, int64_t *h, int64_t *w, char *err) {
+  png_image img;
+  nn_io_status st = begin(&img, path, err);
+  if (st) return st;
+  *c = (int)PNG_IMAGE_SAMPLE_CHANNELS(img.format);
+  *h = img.height;
+  *w = img.width;
+  png_image_free(&img);
+  return NN_IO_OK;
+}
+
+nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *out, char *err) {
+  png_image img;
+  nn_io_status st = begin(&img, path, err);
+  if (st) return st;
+  if ((int)PNG_IMAGE_SAMPLE_CHANNELS(img.format) != c || img.height != h || img.width != w) {
+    png_image_free(&img);
+    return fail(NN_IO_ERR_FORMAT, err, "'%s' changed while being read", path);
+  }
+  size_t n = (size_t)c * (size_t)h * (size_t)w;
+  size_t nbytes = n ? n : 1;
+  unsigned char *buf = nn_alloc(nbytes);
+  if (!buf) {
+    png_image_free(&img);
+    return fail(NN_IO_ERR_NOMEM, err, "'%s': out of memory for %zu pixels", path, n);
+  }
+  /* background NULL: alpha is kept (it is in the format), never composed */
+  if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+    nn_free(buf, nbytes);
+    return fail(NN_IO_ERR_FORMAT, err, "'%s': corrupt or truncated PNG (%s)", path, img.message);
+  }
+  /* interleaved [h,w,c] bytes -> planar [c,h,w] floats */
+  size_t plane = (size_t)h * (size_t)w;
+  for (int k = 0; k < c; k++) {
+    float *o = out + (size_t)k * plane;
+    const unsigned char *p = buf + k;
+    for (size_t i = 0; i < plane; i++) o[i] = (float)p[i * (size_t)c] * (1.0f / 255.0f);
+  }
+  nn_free(buf, nbytes);
+  return NN_IO_OK;
+}
+
+static const png_uint_32 FORMATS[5] = {
+    0, PNG_FORMAT_GRAY, PNG_FORMAT_GA, PNG_FORMAT_RGB, PNG_FORMAT_RGBA};
+
+nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const float *src,
+                          char *err) {
+  if (c < 1 || c > 4) return fail(NN_IO_ERR_ARG, err, "%d channels, expected 1..4", c);
+  if (h < 1 || w < 1 || h > PNG_MAX_SIDE || w > PNG_MAX_SIDE)
+    return fail(NN_IO_ERR_ARG, err, "image of %" PRId64 "x%" PRId64 " cannot be a PNG", h, w);
+  size_t plane = (size_t)h * (size_t)w;
+  size_t nbytes = plane * (size_t)c;
+  unsigned char *buf = nn_alloc(nbytes);
+  if (!buf) return fail(NN_IO_ERR_NOMEM, err, "'%s': out of memory for %zu pixels", path, plane);
+  for (int k = 0; k < c; k++) {
+    const float *s = src + (size_t)k * plane;
+    unsigned char *q = buf + k;
+    for (size_t i = 0; i < plane; i++) {
+      float v = s[i];
+      v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
+      q[i * (size_t)c] = (unsigned char)lrintf(v * 255.0f);
+    }
+  }
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  img.width = (png_uint_32)w;
+  img.height = (png_uint_32)h;
+  img.format = FORMATS[c];
+  nn_io_writer wr;
+  int st = nn_io_writer_open(&wr, path, err);
+  if (st) {
+    nn_free(buf, nbytes);
+    return (nn_io_status)st;
+  }
+  int ok = png_image_write_to_stdio(&img, wr.fp, 0, buf, 0, NULL);
+  nn_free(buf, nbytes);
+  if (!ok) {
+    nn_io_writer_abort(&wr);
+    return fail(NN_IO_ERR_SYS, err, "cannot write '%s': %s", path, img.message);
+  }
+  return (nn_io_status)nn_io_writer_commit(&wr, err);
+}
+
+/* Source coordinate of output index i along a side of n -> on: lower
+ * index, upper index and the weight of the upper one. */
+static void coord(int64_t i, int64_t n, int64_t on, int64_t *lo, int64_t *hi, float *t) {
+  float src = ((float)i + 0.5f) * (float)n / (float)on - 0.5f;
+  if (src < 0) src = 0;
+  int64_t i0 = (int64_t)src;
+  if (i0 > n - 1) i0 = n - 1;
+  *lo = i0;
+  *hi = i0 < n - 1 ? i0 + 1 : i0;
+  *t = src - (float)i0;
+}
+
+void nn_kernel_resize(float *out, const float *x, int64_t c, int64_t h, int64_t w, int64_t oh,
+                      int64_t ow) {
+  for (int64_t i = 0; i < oh; i++) {
+    int64_t y0, y1;
+    float ty;
+    coord(i, h, oh, &y0, &y1, &ty);
+    for (int64_t j = 0; j < ow; j++) {
+      int64_t x0, x1;
+      float tx;
+      coord(j, w, ow, &x0, &x1, &tx);
+      for (int64_t k = 0; k < c; k++) {
+        const float *p = x + k * h * w;
+        float top = p[y0 * w + x0] * (1 - tx) + p[y0 * w + x1] * tx;
+        float bot = p[y1 * w + x0] * (1 - tx) + p[y1 * w + x1] * tx;
+        out[(k * oh + i) * ow + j] = top * (1 - ty) + bot * ty;
+      }
+    }
+  }
+}
