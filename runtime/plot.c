@@ -10,10 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "nn_alloc.h"
+#include "nn_io.h"
 #include "nn_plot.h"
 
 #define MAX_SIDE 32767 /* cairo's largest image surface */
@@ -28,50 +27,22 @@ static const double palette[10][3] = {
 /* ---- atomic PNG writing ---- */
 
 static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsigned int len) {
-  return fwrite(data, 1, len, closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+  nn_io_writer_put(closure, data, len);
+  return CAIRO_STATUS_SUCCESS; /* a failed write is reported by the commit */
 }
 
-/* Writes surface as a PNG to a temporary file beside path, then renames it
- * to path; on any failure removes the temporary and sets err. */
+/* Writes surface as a PNG through the shared atomic writer (temporary
+ * file beside path, synced, renamed). 0, or -1 with err filled. */
 static int write_png(cairo_surface_t *surface, const char *path, char *err) {
-  size_t len = strlen(path) + 16;
-  char *tmp = nn_alloc(len);
-  if (!tmp) {
-    snprintf(err, NN_PLOT_ERRLEN, "out of memory writing '%s'", path);
+  nn_io_writer w;
+  if (nn_io_writer_open(&w, path, err)) return -1;
+  cairo_status_t st = cairo_surface_write_to_png_stream(surface, write_chunk, &w);
+  if (st != CAIRO_STATUS_SUCCESS) {
+    nn_io_writer_abort(&w);
+    snprintf(err, NN_PLOT_ERRLEN, "cannot write '%s': %s", path, cairo_status_to_string(st));
     return -1;
   }
-  snprintf(tmp, len, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    snprintf(err, NN_PLOT_ERRLEN, "cannot write '%s': %s", path, strerror(errno));
-    nn_free(tmp, len);
-    return -1;
-  }
-  /* mkstemp makes the file private (0600); give the PNG the permissions
-   * an ordinary new file gets. */
-  mode_t mask = umask(0);
-  umask(mask);
-  (void)fchmod(fd, 0666 & ~mask);
-  FILE *f = fdopen(fd, "wb");
-  int rc = -1;
-  if (!f) {
-    snprintf(err, NN_PLOT_ERRLEN, "cannot write '%s': %s", path, strerror(errno));
-    close(fd);
-  } else {
-    cairo_status_t st = cairo_surface_write_to_png_stream(surface, write_chunk, f);
-    int ferr = ferror(f);
-    int cerr = fclose(f);
-    if (st != CAIRO_STATUS_SUCCESS || ferr || cerr)
-      snprintf(err, NN_PLOT_ERRLEN, "cannot write '%s': %s", path,
-               st != CAIRO_STATUS_SUCCESS ? cairo_status_to_string(st) : strerror(errno));
-    else if (rename(tmp, path) != 0)
-      snprintf(err, NN_PLOT_ERRLEN, "cannot write '%s': %s", path, strerror(errno));
-    else
-      rc = 0;
-  }
-  if (rc) unlink(tmp);
-  nn_free(tmp, len);
-  return rc;
+  return nn_io_writer_commit(&w, err) ? -1 : 0;
 }
 
 /* ---- text ---- */
