@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "nn_formats.h"
 
@@ -25,36 +24,52 @@ static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...) {
 }
 
 nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail(NN_IO_ERR_SYS, err, "'%s' is not a regular file", path);
-  int64_t size = st.st_size;
+  FILE *fp;
+  uint64_t size;
+  int st = nn_io_open_read(&fp, &size, path, err);
+  if (st) return (nn_io_status)st;
+  fclose(fp);
+  /* an empty file is a failed download or copy, not a batch of 0 */
+  if (size == 0) return fail(NN_IO_ERR_FORMAT, err, "'%s' is empty, not a CIFAR-10 batch", path);
   if (size % NN_CIFAR_RECORD != 0)
     return fail(NN_IO_ERR_FORMAT, err,
-                "'%s': truncated or not a CIFAR-10 batch (size %" PRId64
+                "'%s': truncated or not a CIFAR-10 batch (size %" PRIu64
                 " bytes is not a multiple of the %d-byte record)",
                 path, size, NN_CIFAR_RECORD);
-  *n = size / NN_CIFAR_RECORD;
+  *n = (int64_t)(size / NN_CIFAR_RECORD);
   return NN_IO_OK;
 }
 
-/* Converts m records: x [m,3072] floats, y [m] 1-based labels. */
-static int64_t decode(const unsigned char *buf, int64_t m, float *x, int64_t *y) {
+/* Converts m records: x [m,3072] floats, each exactly byte/255 from the
+ * table level (as PyTorch's x.float() / 255; x * (1/255) is an ulp off for
+ * some bytes), y [m] 1-based labels. Returns the first record with a bad
+ * label, or -1. */
+static int64_t decode(const unsigned char *buf, int64_t m, const float *level, float *x,
+                      int64_t *y) {
   for (int64_t r = 0; r < m; r++) {
     const unsigned char *rec = buf + r * NN_CIFAR_RECORD;
     if (rec[0] > 9) return r;
     y[r] = (int64_t)rec[0] + 1;
     float *xr = x + r * NN_CIFAR_PIXELS;
-    for (int i = 0; i < NN_CIFAR_PIXELS; i++) xr[i] = (float)rec[1 + i] * (1.0f / 255.0f);
+    for (int i = 0; i < NN_CIFAR_PIXELS; i++) xr[i] = level[rec[1 + i]];
   }
   return -1;
 }
 
 nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, char *err) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
+  FILE *fp;
+  uint64_t size;
+  int st = nn_io_open_read(&fp, &size, path, err);
+  if (st) return (nn_io_status)st;
+  if (n > 0 && size / NN_CIFAR_RECORD < (uint64_t)n) {
+    fclose(fp);
+    return fail(NN_IO_ERR_FORMAT, err,
+                "'%s': truncated (%" PRIu64 " bytes, %" PRId64 " records expected)", path, size,
+                n);
+  }
   static _Thread_local unsigned char buf[CIFAR_CHUNK * NN_CIFAR_RECORD];
+  float level[256];
+  for (int v = 0; v < 256; v++) level[v] = (float)v / 255.0f;
   for (int64_t done = 0; done < n;) {
     int64_t m = n - done < CIFAR_CHUNK ? n - done : CIFAR_CHUNK;
     size_t want = (size_t)m * NN_CIFAR_RECORD;
@@ -65,7 +80,7 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
       if (e) return fail(NN_IO_ERR_SYS, err, "cannot read '%s': %s", path, strerror(e));
       return fail(NN_IO_ERR_FORMAT, err, "'%s': truncated (file shrank while reading)", path);
     }
-    int64_t bad = decode(buf, m, x + done * NN_CIFAR_PIXELS, y + done);
+    int64_t bad = decode(buf, m, level, x + done * NN_CIFAR_PIXELS, y + done);
     if (bad >= 0) {
       fclose(fp);
       return fail(NN_IO_ERR_FORMAT, err, "'%s': record %" PRId64 " has label %d, expected 0..9",

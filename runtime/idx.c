@@ -123,10 +123,10 @@ nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err) {
   return check_plain_size(f, err);
 }
 
-/* out[i] = in[i] * scale */
-static void bytes_to_f32(float *out, const unsigned char *in, int64_t n, float scale) {
+/* out[i] = in[i] / divisor */
+static void bytes_to_f32(float *out, const unsigned char *in, int64_t n, float divisor) {
   for (int64_t i = 0; i < n; i++)
-    out[i] = (float)in[i] * scale;
+    out[i] = (float)in[i] / divisor;
 }
 
 /* out[i] = in[i] */
@@ -139,7 +139,9 @@ nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) 
   assert(f->gz && nn_tensor_numel(out) == f->numel);
   assert(out->dtype == NN_FLOAT32 || out->dtype == NN_INT64);
   unsigned char buf[IDX_CHUNK];
-  float k = scale ? 1.0f / 255.0f : 1.0f;
+  /* a division, as PyTorch's x.float() / 255: x * (1/255) is an ulp off
+   * for some bytes */
+  float k = scale ? 255.0f : 1.0f;
   for (int64_t done = 0; done < f->numel;) {
     unsigned n = (unsigned)(f->numel - done < IDX_CHUNK ? f->numel - done : IDX_CHUNK);
     int64_t got = read_full(f->gz, buf, n);

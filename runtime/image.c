@@ -34,15 +34,23 @@ static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...) {
 static nn_io_status begin(png_image *img, const char *path, char *err) {
   memset(img, 0, sizeof *img);
   img->version = PNG_IMAGE_VERSION;
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(NN_IO_ERR_SYS, err, "cannot open '%s': %s", path, strerror(errno));
+  FILE *fp;
+  uint64_t size;
+  int st = nn_io_open_read(&fp, &size, path, err); /* a directory is an error here */
+  if (st) return (nn_io_status)st;
   unsigned char sig[8];
   size_t got = fread(sig, 1, sizeof sig, fp);
+  int e = ferror(fp) ? errno : 0;
   fclose(fp);
+  if (e) return fail(NN_IO_ERR_SYS, err, "cannot read '%s': %s", path, strerror(e));
   if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
     return fail(NN_IO_ERR_FORMAT, err, "'%s' is not a PNG file (bad signature)", path);
   if (!png_image_begin_read_from_file(img, path))
     return fail(NN_IO_ERR_FORMAT, err, "'%s': corrupt or truncated PNG (%s)", path, img->message);
+  /* Without this libpng takes 16-bit samples that have no gAMA or sRGB
+   * chunk for linear light and gamma-encodes them on the way to 8 bits
+   * (32768 would load as 0.73); they are plain values like 8-bit ones. */
+  img->flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   if (img->width > PNG_MAX_SIDE || img->height > PNG_MAX_SIDE) {
     png_image_free(img);
     return fail(NN_IO_ERR_FORMAT, err, "'%s': image of %ux%u is too large", path, img->width,
@@ -83,12 +91,16 @@ nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *o
     nn_free(buf, nbytes);
     return fail(NN_IO_ERR_FORMAT, err, "'%s': corrupt or truncated PNG (%s)", path, img.message);
   }
-  /* interleaved [h,w,c] bytes -> planar [c,h,w] floats */
+  /* interleaved [h,w,c] bytes -> planar [c,h,w] floats, each exactly
+   * byte/255 as PyTorch's x.float() / 255 gives it (x * (1/255) is an ulp
+   * off for some bytes) */
+  float level[256];
+  for (int v = 0; v < 256; v++) level[v] = (float)v / 255.0f;
   size_t plane = (size_t)h * (size_t)w;
   for (int k = 0; k < c; k++) {
     float *o = out + (size_t)k * plane;
     const unsigned char *p = buf + k;
-    for (size_t i = 0; i < plane; i++) o[i] = (float)p[i * (size_t)c] * (1.0f / 255.0f);
+    for (size_t i = 0; i < plane; i++) o[i] = level[p[i * (size_t)c]];
   }
   nn_free(buf, nbytes);
   return NN_IO_OK;
@@ -127,11 +139,13 @@ nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const f
     nn_free(buf, nbytes);
     return (nn_io_status)st;
   }
+  errno = 0;
   int ok = png_image_write_to_stdio(&img, wr.fp, 0, buf, 0, NULL);
+  int e = ferror(wr.fp) ? errno : 0; /* libpng says only "Write Error" */
   nn_free(buf, nbytes);
   if (!ok) {
     nn_io_writer_abort(&wr);
-    return fail(NN_IO_ERR_SYS, err, "cannot write '%s': %s", path, img.message);
+    return fail(NN_IO_ERR_SYS, err, "cannot write '%s': %s", path, e ? strerror(e) : img.message);
   }
   return (nn_io_status)nn_io_writer_commit(&wr, err);
 }

@@ -21,8 +21,8 @@
 #define NN_CIFAR_RECORD 3073
 #define NN_CIFAR_PIXELS 3072
 
-/* Number of records in path; fails when the size is not a multiple of
- * NN_CIFAR_RECORD. */
+/* Number of records in path; fails when the file is empty or its size is
+ * not a multiple of NN_CIFAR_RECORD. */
 nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err);
 /* Reads exactly n records: x gets n*3072 floats in [0,1] (pixel/255), y
  * n labels shifted to 1..10 (a label byte over 9 is an error). */
