@@ -3,14 +3,16 @@
 -- and a checkpoint.
 --
 --   nnlua scripts/fashion_mnist.lua [--epochs N] [--lr X] [--batch-size B]
---                                   [--model mlp|cnn] [--out DIR]
-local opts = {epochs = 5, lr = 0.01, batch_size = 64, model = "mlp", out = "out"}
+--                                   [--model mlp|cnn] [--out DIR] [--seed S]
+--                                   [--limit N]
+-- --limit N uses only the first N images of each split: a quick try.
+local opts = {epochs = 5, lr = 0.01, batch_size = 64, model = "mlp", out = "out", seed = 0, limit = 0}
 local i = 1
 while arg[i] do
   local name, value = arg[i]:match("^%-%-([%w-]+)$"), arg[i + 1]
   local key = name and name:gsub("-", "_")
   if not key or opts[key] == nil or value == nil then
-    io.stderr:write(("usage: %s [--epochs N] [--lr X] [--batch-size B] [--model mlp|cnn] [--out DIR]\n"):format(arg[0]))
+    io.stderr:write(("usage: %s [--epochs N] [--lr X] [--batch-size B] [--model mlp|cnn] [--out DIR] [--seed S] [--limit N]\n"):format(arg[0]))
     os.exit(1)
   end
   opts[key] = type(opts[key]) == "number" and assert(tonumber(value), "--" .. name .. " needs a number") or value
@@ -18,13 +20,15 @@ while arg[i] do
 end
 if opts.model ~= "mlp" and opts.model ~= "cnn" then error("--model must be mlp or cnn, got " .. opts.model, 0) end
 os.execute(("mkdir -p '%s'"):format(opts.out))
-nn.manual_seed(0)
+nn.manual_seed(opts.seed)
 
 -- Inputs normalized with the training set's mean and std, as the course does.
 local normalize = nn.transforms.Normalize(0.2860, 0.3530)
 local function load(split)
   local ds = nn.data.fashion_mnist{split = split}
-  return nn.data.tensor_dataset(normalize(ds.x), ds.y), ds.classes
+  local x, y = normalize(ds.x), ds.y
+  if opts.limit > 0 and opts.limit < x:size(1) then x, y = x:narrow(1, 1, opts.limit), y:narrow(1, 1, opts.limit) end
+  return nn.data.tensor_dataset(x, y), ds.classes
 end
 local train, classes = load("train")
 local test = load("test")
