@@ -3,6 +3,7 @@
 -- 1e-3) against ../shared/peers/cnn_epoch.py: time and test accuracy,
 -- medians over 3 seeds.
 --   nnlua bench/cnn_epoch.lua [--threads N] [--seeds S] [--skip-peer] [--quick]
+--                               [--peer-env VAR=VALUE]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local nn = rawget(_G, "nn") or require "nn"
 

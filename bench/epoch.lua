@@ -12,10 +12,11 @@ local M = {}
 
 local here = arg[0]:match("^(.*)/") or "."
 
--- The peer's seconds and test accuracy for one seed.
-local function run_peer(script, name, threads, seed)
-  local cmd = ("/usr/bin/python3 %s/seeded_peer.py %d %s/../../shared/peers/%s --threads %d 2>&1"):format(
-    here, seed, here, script, threads)
+-- The peer's seconds and test accuracy for one seed; env: variable
+-- settings to run it with ("OPENBLAS_CORETYPE=SkylakeX") or "".
+local function run_peer(script, name, threads, seed, env)
+  local cmd = ("%s /usr/bin/python3 %s/seeded_peer.py %d %s/../../shared/peers/%s --threads %d 2>&1"):format(
+    env, here, seed, here, script, threads)
   local p = io.popen(cmd)
   local out = p:read("a")
   p:close()
@@ -39,9 +40,13 @@ end
 --- spec: name, peer_script, peer_name, make() returning model, loss_fn,
 --- optimizer; seeds: how many by default (3); augment: also time an epoch
 --- with flip + rotation(10) + crop(28, padding 4) and report its cost
---- relative to a plain epoch.
+--- relative to a plain epoch. Options: --threads N, --seeds S, --skip-peer,
+--- --quick (a smoke test), --peer-env 'VAR=VALUE ...' (e.g.
+--- OPENBLAS_CORETYPE=SkylakeX: the AVX-512 kernels nnlua picks, which
+--- Debian's OpenBLAS does not pick for this CPU by itself).
 function M.run(spec)
-  local opt = bench.options{threads = 1, seeds = spec.seeds or 3, skip_peer = false, quick = false}
+  local opt = bench.options{threads = 1, seeds = spec.seeds or 3, skip_peer = false, quick = false,
+                            peer_env = ""}
   nn.set_num_threads(opt.threads)
   bench.header(spec.name .. ": one Fashion-MNIST epoch against PyTorch", opt.threads)
 
@@ -82,7 +87,7 @@ function M.run(spec)
     times[seed], accs[seed] = run(seed)
     if spec.augment then aug_times[seed] = run(seed, augment) end
     if not opt.skip_peer then
-      peer_times[seed], peer_accs[seed] = run_peer(spec.peer_script, spec.peer_name, opt.threads, seed)
+      peer_times[seed], peer_accs[seed] = run_peer(spec.peer_script, spec.peer_name, opt.threads, seed, opt.peer_env)
     end
     print(("# seed %d: nnlua %.3f s (acc %.4f)%s%s"):format(seed, times[seed], accs[seed],
       spec.augment and (", augmented %.3f s"):format(aug_times[seed]) or "",
@@ -92,7 +97,9 @@ function M.run(spec)
   local ours, acc = bench.median(times), bench.median(accs)
   local peer, peer_acc = 0 / 0, 0 / 0
   if not opt.skip_peer then peer, peer_acc = bench.median(peer_times), bench.median(peer_accs) end
-  local fields = {{"threads", opt.threads}, {"seeds", opt.seeds}, {"decode_s", bench.fmt(decode_s, 2)},
+  local peer_env = opt.peer_env == "" and "none" or opt.peer_env:gsub("%s+", ",")
+  local fields = {{"threads", opt.threads}, {"seeds", opt.seeds}, {"peer_env", peer_env},
+                  {"decode_s", bench.fmt(decode_s, 2)},
                   {"nnlua_s", bench.fmt(ours, 3)}, {"peer_s", bench.fmt(peer, 3)},
                   {"ratio", bench.fmt(ours / peer, 2)}, {"nnlua_acc", bench.fmt(acc, 4)},
                   {"peer_acc", bench.fmt(peer_acc, 4)}}

@@ -4,6 +4,7 @@
 -- is cheap), and the cost of augmentation (flip + rotation(10) + crop(28,
 -- padding 4)) relative to a plain epoch.
 --   nnlua bench/mlp_epoch.lua [--threads N] [--seeds S] [--skip-peer] [--quick]
+--                               [--peer-env VAR=VALUE]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local nn = rawget(_G, "nn") or require "nn"
 
