@@ -388,10 +388,11 @@ static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_
  * a thread per other share is started and joined (tens of microseconds
  * against milliseconds of work). gw, the one result all images add to,
  * gets a private accumulator per extra worker, summed at the end. While
- * the workers run, BLAS is single-threaded: each worker calls it (on this
- * 2-core machine OpenBLAS's own threads did not speed up these GEMMs at
- * all, where splitting the images did by 1.8x). Workers only compute:
- * nothing allocates or fails. */
+ * the workers run, OpenBLAS is paused (single-threaded, its idle spinning
+ * workers stopped): each worker calls it (on this 2-core machine
+ * OpenBLAS's own threads did not speed up these GEMMs at all, where
+ * splitting the images did by 1.8x). Workers only compute: nothing
+ * allocates or fails. */
 
 enum { MAX_WORKERS = 64 };
 
@@ -491,8 +492,7 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
       memset(jobs[k].gw, 0, sizeof(float) * (size_t)gw_size);
     }
   }
-  bool blas = job->image != forward_direct_image && job->image != input_grad_direct_image;
-  if (workers > 1 && blas) openblas_set_num_threads(1);
+  if (workers > 1) nn_blas_pause();
   for (int64_t k = 1; k < workers; k++)
     started[k] = pthread_create(&threads[k], NULL, run_job, &jobs[k]) == 0;
   run_job(&jobs[0]);
@@ -500,7 +500,7 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
     if (started[k]) pthread_join(threads[k], NULL);
     else run_job(&jobs[k]);
   }
-  if (workers > 1 && blas) openblas_set_num_threads(nn_get_num_threads());
+  if (workers > 1) nn_blas_resume();
   for (int64_t k = 1; job->gw && k < workers; k++)
     for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
 }

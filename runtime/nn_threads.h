@@ -13,4 +13,9 @@ int nn_get_num_threads(void);
  * Idempotent; call before the first matrix product. */
 void nn_blas_setup(void);
 
+/* Around the engine's own parallel regions: pause makes OpenBLAS
+ * single-threaded and stops its idle workers; resume restores the count. */
+void nn_blas_pause(void);
+void nn_blas_resume(void);
+
 #endif

@@ -44,3 +44,16 @@ void nn_blas_setup(void) {
   gotoblas_dynamic_init();
   unsetenv("OPENBLAS_CORETYPE");
 }
+
+/* OpenBLAS's pool: its idle workers spin (sched_yield) for ~0.1 s after
+ * each multi-threaded call, taking a core from the engine's own workers;
+ * shutting the pool down stops them, and OpenBLAS starts it again at its
+ * next multi-threaded call. Exported by libopenblas, not declared in cblas.h. */
+extern void blas_thread_shutdown_(void) __attribute__((weak));
+
+void nn_blas_pause(void) {
+  openblas_set_num_threads(1);
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
+void nn_blas_resume(void) { openblas_set_num_threads(nn_get_num_threads()); }
