@@ -10,52 +10,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "nn_alloc.h"
 #include "nn_formats.h"
 
-static char tmpdir[64];
-
 /* ---- helpers ---- */
-
-/* tmpdir/name in one of a few rotating buffers. */
-static const char *tmp(const char *name) {
-  static char bufs[4][160];
-  static int k;
-  char *b = bufs[k++ % 4];
-  snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-  return b;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  CHECK(fp != NULL);
-  if (!fp) return;
-  CHECK(fwrite(p, 1, n, fp) == n);
-  fclose(fp);
-}
-
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    if (rmdir(p) != 0) remove(p);
-  }
-  if (d) closedir(d);
-  rmdir(dir);
-}
-
-static uint64_t live(void) { return nn_memory_stats_get().live_count; }
-
-/* rc must be code and err must contain each non-NULL fragment. */
-static void expect_err(int line, int rc, int code, const char *err, const char *a,
-                       const char *b) {
-  bool ok = rc == code && (!a || strstr(err, a)) && (!b || strstr(err, b));
-  CHECK(ok);
-  if (!ok) fprintf(stderr, "  line %d: rc %d (want %d): %s\n", line, rc, code, rc ? err : "");
-}
-#define EXPECT_ERR(rc, code, err, a, b) expect_err(__LINE__, rc, code, err, a, b)
 
 /* Pixel byte i (0..3071, [C,H,W] order) of record r. */
 static unsigned char pixel(int64_t r, int i) { return (unsigned char)((r * 7 + i * 13) % 256); }
@@ -250,8 +209,7 @@ static void test_no_allocation(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nnlua_test_cifar.XXXXXX");
-  if (!mkdtemp(tmpdir)) return 1;
+  if (!make_tmpdir("cifar")) return 1;
   RUN(test_read_values);
   RUN(test_layout);
   RUN(test_read_prefix);

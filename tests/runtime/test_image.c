@@ -14,84 +14,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "nn_alloc.h"
 #include "nn_formats.h"
-
-static char tmpdir[64];
 
 /* Largest difference allowed between a float and its 8-bit value. */
 #define QUANT (0.5 / 255 + 1e-6)
 
 /* ---- helpers ---- */
-
-/* tmpdir/name in one of a few rotating buffers. */
-static const char *tmp(const char *name) {
-  static char bufs[8][200];
-  static int k;
-  char *b = bufs[k++ % 8];
-  snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-  return b;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  CHECK(fp != NULL);
-  if (!fp) return;
-  CHECK(fwrite(p, 1, n, fp) == n);
-  fclose(fp);
-}
-
-/* A whole file in a malloc'd buffer, NULL if it cannot be read. */
-static unsigned char *read_bytes(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  *n = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  unsigned char *b = malloc(*n + 1);
-  CHECK(fread(b, 1, *n, fp) == *n);
-  fclose(fp);
-  return b;
-}
-
-static bool same_file(const char *path, const unsigned char *want, size_t n) {
-  size_t m = 0;
-  unsigned char *b = read_bytes(path, &m);
-  bool same = b && m == n && memcmp(b, want, n) == 0;
-  free(b);
-  return same;
-}
-
-static int count_files(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
-  if (d) closedir(d);
-  return n;
-}
-
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    if (rmdir(p) != 0) remove(p);
-  }
-  if (d) closedir(d);
-  rmdir(dir);
-}
-
-static uint64_t live(void) { return nn_memory_stats_get().live_count; }
-
-/* rc must be code and err must contain each non-NULL fragment. */
-static void expect_err(int line, int rc, int code, const char *err, const char *a,
-                       const char *b) {
-  bool ok = rc == code && (!a || strstr(err, a)) && (!b || strstr(err, b));
-  CHECK(ok);
-  if (!ok) fprintf(stderr, "  line %d: rc %d (want %d): %s\n", line, rc, code, rc ? err : "");
-}
-#define EXPECT_ERR(rc, code, err, a, b) expect_err(__LINE__, rc, code, err, a, b)
 
 /* A whole PNG as [c,h,w] floats (malloc'd); NULL with rc and err set on
  * failure. */
@@ -570,8 +500,7 @@ static void test_alloc_failures(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nnlua_test_image.XXXXXX");
-  if (!mkdtemp(tmpdir)) return 1;
+  if (!make_tmpdir("image")) return 1;
   RUN(test_roundtrip);
   RUN(test_levels_and_alpha);
   RUN(test_16bit);

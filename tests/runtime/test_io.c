@@ -9,23 +9,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "nn_alloc.h"
 #include "nn_io.h"
 
-static char tmpdir[64];
 static char fixdir[4096];
 
 /* ---- helpers ---- */
 
-/* dir/name in one of a few rotating buffers. */
-static const char *join(const char *dir, const char *name) {
-  static char bufs[8][4200];
-  static int k;
-  char *b = bufs[k++ % 8];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
-static const char *tmp(const char *name) { return join(tmpdir, name); }
 static const char *fixture(const char *name) { return join(fixdir, name); }
 
 /* The fixtures sit beside this file's directory: <src>/tests/fixtures/io. */
@@ -39,46 +30,6 @@ static void find_fixtures(void) {
   char *cut = strstr(fixdir, "/runtime/test_io.c");
   if (cut) snprintf(cut, sizeof fixdir - (size_t)(cut - fixdir), "/fixtures/io");
 }
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  CHECK(fp != NULL);
-  if (!fp) return;
-  CHECK(fwrite(p, 1, n, fp) == n);
-  fclose(fp);
-}
-
-/* Reads a whole file into a malloc'd buffer. */
-static unsigned char *read_bytes(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  *n = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  unsigned char *b = malloc(*n + 1);
-  CHECK(fread(b, 1, *n, fp) == *n);
-  fclose(fp);
-  return b;
-}
-
-static int count_files(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
-static uint64_t live(void) { return nn_memory_stats_get().live_count; }
-
-/* rc must be code and err must contain each non-NULL fragment. */
-static void expect_err(int line, int rc, int code, const char *err, const char *a,
-                       const char *b) {
-  bool ok = rc == code && (!a || strstr(err, a)) && (!b || strstr(err, b));
-  CHECK(ok);
-  if (!ok) fprintf(stderr, "  line %d: rc %d (want %d): %s\n", line, rc, code, rc ? err : "");
-}
-#define EXPECT_ERR(rc, code, err, a, b) expect_err(__LINE__, rc, code, err, a, b)
 
 static nn_tensor *new_f32(int ndim, const int64_t *shape) {
   nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
@@ -696,20 +647,8 @@ static void test_alloc_failures(void) {
   CHECK(fail_each_alloc(op_npy_save) >= 1);
 }
 
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    const char *p = join(dir, e->d_name);
-    if (rmdir(p) != 0) remove(p);
-  }
-  if (d) closedir(d);
-  rmdir(dir);
-}
-
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nnlua_test_io.XXXXXX");
-  if (!mkdtemp(tmpdir)) return 1;
+  if (!make_tmpdir("io")) return 1;
   find_fixtures();
   RUN(test_half_and_bfloat);
   RUN(test_st_roundtrip);

@@ -10,18 +10,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "nn_alloc.h"
 #include "nn_plot.h"
-
-static char tmpdir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[4][512];
-  static int k;
-  char *b = buf[k++ % 4];
-  snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-  return b;
-}
 
 /* Width and height from the PNG at path; false unless the signature and
  * the IHDR chunk are there. */
@@ -35,14 +26,6 @@ static bool png_size(const char *path, uint32_t *w, uint32_t *h) {
   *w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
   *h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
   return true;
-}
-
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
-  if (d) closedir(d);
-  return n;
 }
 
 static void test_lines(void) {
@@ -93,10 +76,10 @@ static void test_write_errors(void) {
   CHECK(strstr(err, missing) != NULL);
   /* Renaming onto a directory fails after the temporary was written. */
   mkdir(tmp("dir"), 0700);
-  int before = count_entries(tmpdir);
+  int before = count_files(tmpdir);
   CHECK(nn_plot_lines(tmp("dir"), &s, 1, &labels, err) == -1);
   CHECK(strstr(err, "dir") != NULL);
-  CHECK(count_entries(tmpdir) == before);
+  CHECK(count_files(tmpdir) == before);
   rmdir(tmp("dir"));
 }
 
@@ -109,8 +92,7 @@ static void cleanup(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nn_plot_XXXXXX");
-  if (!mkdtemp(tmpdir)) return 1;
+  if (!make_tmpdir("plot")) return 1;
   RUN(test_lines);
   RUN(test_images);
   RUN(test_write_errors);
