@@ -3,18 +3,8 @@
 -- against ../shared/peers/cnn_epoch.py:
 --   nnlua bench/cnn_step.lua [--threads N] [--reps R] [--quick] [--skip-peer]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
-local nn = rawget(_G, "nn") or require "nn"
 
 require("training").run{
   name = "cnn_step", peer_script = "cnn_epoch.py", peer_name = "cnn_epoch", input_shape = {1, 28, 28},
-  make = function()
-    local model = nn.Sequential{
-      nn.Conv2d(1, 32, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
-      nn.Conv2d(32, 64, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
-      nn.Flatten(),
-      nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-      nn.Linear(128, 10),
-    }
-    return model, nn.CrossEntropyLoss(), nn.optim.Adam(model:parameters(), {lr = 1e-3})
-  end,
+  make = require("peer_models").cnn,
 }

@@ -6,13 +6,8 @@
 --   nnlua bench/mlp_epoch.lua [--threads N] [--seeds S] [--skip-peer] [--quick]
 --                               [--peer-env VAR=VALUE]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
-local nn = rawget(_G, "nn") or require "nn"
 
 require("epoch").run{
   name = "mlp_epoch", peer_script = "mlp_epoch.py", peer_name = "mlp_epoch", augment = true, seeds = 5,
-  make = function()
-    local model = nn.Sequential{nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                                nn.Linear(128, 10), nn.LogSoftmax(2)}
-    return model, nn.NLLLoss(), nn.optim.SGD(model:parameters(), {lr = 0.01})
-  end,
+  make = require("peer_models").mlp,
 }

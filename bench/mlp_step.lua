@@ -2,17 +2,8 @@
 -- for one epoch of synthetic steps, against ../shared/peers/mlp_epoch.py:
 --   nnlua bench/mlp_step.lua [--threads N] [--reps R] [--quick] [--skip-peer]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
-local nn = rawget(_G, "nn") or require "nn"
 
 require("training").run{
   name = "mlp_step", peer_script = "mlp_epoch.py", peer_name = "mlp_epoch", input_shape = {784},
-  make = function()
-    local model = nn.Sequential{
-      nn.Flatten(),
-      nn.Linear(784, 256), nn.ReLU(),
-      nn.Linear(256, 128), nn.ReLU(),
-      nn.Linear(128, 10), nn.LogSoftmax(2),
-    }
-    return model, nn.NLLLoss(), nn.optim.SGD(model:parameters(), {lr = 0.01})
-  end,
+  make = require("peer_models").mlp,
 }
