@@ -9,6 +9,7 @@
  *   nn._rotate(x, degrees [, name])           angle uniform in [-deg, deg]
  *   nn._random_scale(x, lo, hi [, name])      zoom factor uniform in [lo, hi]
  *   nn._random_crop(x, h, w, pad [, name])    pad, then a random h x w crop
+ *   nn._warp(x, spec [, name])                flip, warp and crop in one pass
  *   nn._gaussian_noise(x, std [, name])       x + N(0, std^2)
  *   nn._normalize(x, mean, std [, name])      per channel; numbers or arrays
  *
@@ -76,6 +77,25 @@ static void *scratch(lua_State *L, const char *fname, nn_dtype dtype, int64_t n)
   return nn_tensor_data(nnb_new_tensor(L, fname, dtype, 1, &n));
 }
 
+/* flip (n): 1 with probability p, one draw per sample. */
+static void draw_flips(nn_rng *rng, uint8_t *flip, int64_t n, double p) {
+  for (int64_t s = 0; s < n; s++) {
+    float u;
+    nn_rng_uniform(rng, &u, 1, 0, 1);
+    flip[s] = u < p;
+  }
+}
+
+/* top, left (n): a crop position per sample, uniform over the nh x nw
+ * positions, minus shift. */
+static void draw_crops(nn_rng *rng, int64_t *top, int64_t *left, int64_t n, int64_t nh,
+                       int64_t nw, int64_t shift) {
+  for (int64_t s = 0; s < n; s++) {
+    top[s] = (int64_t)nn_rng_below(rng, (uint64_t)nh) - shift;
+    left[s] = (int64_t)nn_rng_below(rng, (uint64_t)nw) - shift;
+  }
+}
+
 static int l_hflip(lua_State *L) {
   const char *fname = opt_name(L, 3, "_hflip");
   double p = check_number(L, 2, fname, "p", 0, 1);
@@ -83,30 +103,50 @@ static int l_hflip(lua_State *L) {
   batch b = check_batch(L, fname);
   uint8_t *flip = scratch(L, fname, NN_BOOL, b.n);
   float *out = new_like(L, fname, &b, b.h, b.w);
-  nn_rng *rng = nnb_rng();
-  for (int64_t s = 0; s < b.n; s++) {
-    float u;
-    nn_rng_uniform(rng, &u, 1, 0, 1);
-    flip[s] = u < p;
-  }
+  draw_flips(nnb_rng(), flip, b.n, p);
   nn_kernel_hflip(out, nn_tensor_data(b.x), flip, b.n, b.c, b.h, b.w);
   return 1;
 }
 
-/* Shared by rotation and zoom: draws one value uniform in [lo, hi] per
- * sample, turns it into a matrix with make, and warps. */
-static int warp(lua_State *L, const char *fname, double lo, double hi,
-                void (*make)(float *, double)) {
-  batch b = check_batch(L, fname);
-  float *m = scratch(L, fname, NN_FLOAT32, 4 * b.n);
-  float *out = new_like(L, fname, &b, b.h, b.w);
+/* A flip, a warp and a crop, each drawn per sample in this order (the
+ * order of the transforms run one by one, so the same draws): the flip
+ * with probability flip_p (none when < 0), the warp make(v) with v
+ * uniform in [lo, hi], and an oh x ow crop of the warped images
+ * zero-padded by pad on each side (none when oh is 0). */
+typedef struct warp_spec {
+  double flip_p, lo, hi;
+  void (*make)(float *m, double v);
+  int64_t oh, ow, pad;
+} warp_spec;
+
+/* Whether ws's crop fits in b's padded images. */
+static bool crop_fits(const batch *b, const warp_spec *ws) {
+  return ws->oh <= b->h + 2 * ws->pad && ws->ow <= b->w + 2 * ws->pad;
+}
+
+/* Pushes b (on the stack) augmented per ws; the crop must fit. */
+static int run_warp(lua_State *L, const char *fname, const batch *b, const warp_spec *ws) {
+  if ((b->h + 2) * (b->w + 2) > INT32_MAX)
+    nnb_error(L, fname, "images of %lldx%lld are too large to warp (at most 2^31 pixels with a border)",
+              (long long)b->h, (long long)b->w);
+  int64_t n = b->n, oh = ws->oh ? ws->oh : b->h, ow = ws->oh ? ws->ow : b->w;
+  float *m = scratch(L, fname, NN_FLOAT32, 4 * n);
+  float *pad = scratch(L, fname, NN_FLOAT32, b->c * (b->h + 2) * (b->w + 2));
+  uint8_t *flip = ws->flip_p >= 0 ? scratch(L, fname, NN_BOOL, n) : NULL;
+  int64_t *off = ws->oh ? scratch(L, fname, NN_INT64, 2 * n) : NULL;
+  float *out = new_like(L, fname, b, oh, ow);
   nn_rng *rng = nnb_rng();
-  for (int64_t s = 0; s < b.n; s++) {
+  if (flip) draw_flips(rng, flip, n, ws->flip_p);
+  for (int64_t s = 0; s < n; s++) {
     float u;
     nn_rng_uniform(rng, &u, 1, 0, 1);
-    make(m + 4 * s, lo + (hi - lo) * (double)u);
+    ws->make(m + 4 * s, ws->lo + (ws->hi - ws->lo) * (double)u);
   }
-  nn_kernel_warp(out, nn_tensor_data(b.x), m, b.n, b.c, b.h, b.w);
+  if (off)
+    draw_crops(rng, off, off + n, n, b->h + 2 * ws->pad - oh + 1, b->w + 2 * ws->pad - ow + 1,
+               ws->pad);
+  nn_kernel_warp(out, pad, nn_tensor_data(b->x), m, flip, off, off ? off + n : NULL, n, b->c, b->h,
+                 b->w, oh, ow);
   return 1;
 }
 
@@ -114,16 +154,32 @@ static int l_rotate(lua_State *L) {
   const char *fname = opt_name(L, 3, "_rotate");
   double deg = check_number(L, 2, fname, "degrees", 0, 360);
   lua_settop(L, 3);
-  return warp(L, fname, -deg, deg, nn_transform_rotation);
+  batch b = check_batch(L, fname);
+  warp_spec ws = {.flip_p = -1, .lo = -deg, .hi = deg, .make = nn_transform_rotation};
+  return run_warp(L, fname, &b, &ws);
+}
+
+/* Checks the scale range lo..hi of a zoom. */
+static void check_scales(lua_State *L, const char *fname, double lo, double hi) {
+  if (lo > hi) nnb_error(L, fname, "min scale %g is larger than max scale %g", lo, hi);
 }
 
 static int l_random_scale(lua_State *L) {
   const char *fname = opt_name(L, 4, "_random_scale");
   double lo = check_number(L, 2, fname, "min scale", 1e-6, 1e6);
   double hi = check_number(L, 3, fname, "max scale", 1e-6, 1e6);
-  if (lo > hi) nnb_error(L, fname, "min scale %g is larger than max scale %g", lo, hi);
+  check_scales(L, fname, lo, hi);
   lua_settop(L, 4);
-  return warp(L, fname, lo, hi, nn_transform_scale);
+  batch b = check_batch(L, fname);
+  warp_spec ws = {.flip_p = -1, .lo = lo, .hi = hi, .make = nn_transform_scale};
+  return run_warp(L, fname, &b, &ws);
+}
+
+/* Checks a crop size oh x ow and its padding. */
+static void check_crop(lua_State *L, const char *fname, int64_t oh, int64_t ow, int64_t pad) {
+  if (oh < 1 || ow < 1) nnb_error(L, fname, "crop size must be positive, got %lldx%lld",
+                                  (long long)oh, (long long)ow);
+  if (pad < 0 || pad > (1 << 20)) nnb_error(L, fname, "padding must be >= 0, got %lld", (long long)pad);
 }
 
 static int l_random_crop(lua_State *L) {
@@ -131,9 +187,7 @@ static int l_random_crop(lua_State *L) {
   int64_t oh = nnb_check_int(L, 2, fname, "crop height");
   int64_t ow = nnb_check_int(L, 3, fname, "crop width");
   int64_t pad = nnb_check_int(L, 4, fname, "padding");
-  if (oh < 1 || ow < 1) nnb_error(L, fname, "crop size must be positive, got %lldx%lld",
-                                  (long long)oh, (long long)ow);
-  if (pad < 0 || pad > (1 << 20)) nnb_error(L, fname, "padding must be >= 0, got %lld", (long long)pad);
+  check_crop(L, fname, oh, ow, pad);
   lua_settop(L, 5);
   batch b = check_batch(L, fname);
   int64_t ph = b.h + 2 * pad, pw = b.w + 2 * pad;
@@ -142,13 +196,55 @@ static int l_random_crop(lua_State *L) {
               (long long)oh, (long long)ow, (long long)ph, (long long)pw, (long long)pad);
   int64_t *off = scratch(L, fname, NN_INT64, 2 * b.n);
   float *out = new_like(L, fname, &b, oh, ow);
-  nn_rng *rng = nnb_rng();
-  for (int64_t s = 0; s < b.n; s++) {
-    off[s] = (int64_t)nn_rng_below(rng, (uint64_t)(ph - oh + 1));
-    off[b.n + s] = (int64_t)nn_rng_below(rng, (uint64_t)(pw - ow + 1));
-  }
+  draw_crops(nnb_rng(), off, off + b.n, b.n, ph - oh + 1, pw - ow + 1, 0);
   nn_kernel_crop(out, nn_tensor_data(b.x), off, off + b.n, b.n, b.c, b.h, b.w, oh, ow, pad);
   return 1;
+}
+
+/* Reads the number field key of the table at idx into *v, dflt when it
+ * is absent; false when it is not a number in [lo, hi] (whole when
+ * whole is set). */
+static bool get_field(lua_State *L, int idx, const char *key, double lo, double hi, bool whole,
+                      double dflt, double *v) {
+  int type = lua_getfield(L, idx, key);
+  *v = type == LUA_TNUMBER ? lua_tonumber(L, -1) : dflt;
+  lua_pop(L, 1);
+  if (type == LUA_TNIL) return true;
+  return type == LUA_TNUMBER && *v >= lo && *v <= hi && (!whole || *v == floor(*v));
+}
+
+/* nn._warp(x, spec [, name]): what Compose runs for a flip, a rotation or
+ * zoom and a crop in a row, in one pass. spec: {flip = p, degrees = d} or
+ * {flip = p, scale_min = lo, scale_max = hi}, plus crop_h, crop_w and
+ * padding for a crop; flip and the crop are optional. Returns nil,
+ * drawing nothing, when it cannot: x not a float32 image batch, the crop
+ * larger than the padded images, a value out of range. Compose then runs
+ * the transforms one by one, which raise their usual errors. */
+static int l_warp(lua_State *L) {
+  const char *fname = opt_name(L, 3, "_warp");
+  if (lua_type(L, 2) != LUA_TTABLE)
+    nnb_error(L, fname, "spec must be a table, got %s", luaL_typename(L, 2));
+  lua_settop(L, 3);
+  double flip, deg, lo, hi, oh, ow, pad;
+  bool ok = get_field(L, 2, "flip", 0, 1, false, -1, &flip) &&
+            get_field(L, 2, "degrees", 0, 360, false, -1, &deg) &&
+            get_field(L, 2, "scale_min", 1e-6, 1e6, false, 1, &lo) &&
+            get_field(L, 2, "scale_max", 1e-6, 1e6, false, 1, &hi) && lo <= hi &&
+            get_field(L, 2, "crop_h", 1, 1 << 30, true, 0, &oh) &&
+            get_field(L, 2, "crop_w", 1, 1 << 30, true, oh, &ow) &&
+            get_field(L, 2, "padding", 0, 1 << 20, true, 0, &pad);
+  nn_tensor *t = nnb_to_tensor(L, 1);
+  if (!ok || (oh == 0) != (ow == 0) || !t || (t->ndim != 3 && t->ndim != 4) ||
+      t->dtype != NN_FLOAT32)
+    return 0;
+  warp_spec ws = {.flip_p = flip, .oh = (int64_t)oh, .ow = (int64_t)ow, .pad = (int64_t)pad};
+  if (deg >= 0)
+    ws.lo = -deg, ws.hi = deg, ws.make = nn_transform_rotation;
+  else
+    ws.lo = lo, ws.hi = hi, ws.make = nn_transform_scale;
+  batch b = check_batch(L, fname);
+  if (!crop_fits(&b, &ws)) return 0;
+  return run_warp(L, fname, &b, &ws);
 }
 
 static int l_gaussian_noise(lua_State *L) {
@@ -211,6 +307,7 @@ void nnb_open_transform(lua_State *L, int module, int methods) {
       {"_rotate", l_rotate},
       {"_random_scale", l_random_scale},
       {"_random_crop", l_random_crop},
+      {"_warp", l_warp},
       {"_gaussian_noise", l_gaussian_noise},
       {"_normalize", l_normalize},
       {NULL, NULL},

@@ -19,11 +19,18 @@
 void nn_kernel_hflip(float *out, const float *x, const uint8_t *flip,
                      int64_t n, int64_t c, int64_t h, int64_t w);
 
-/* out (N,C,H,W), x (N,C,H,W), m (N,4): output pixel at offset (dy, dx)
- * from the centre samples x at centre + (m0*dx + m1*dy, m2*dx + m3*dy)
- * (column, row), bilinear, zero outside. m is the inverse of the warp. */
-void nn_kernel_warp(float *out, const float *x, const float *m,
-                    int64_t n, int64_t c, int64_t h, int64_t w);
+/* out (N,C,OH,OW), pad (C,H+2,W+2) scratch, x (N,C,H,W), m (N,4); flip,
+ * top, left (N) or NULL. Warps each sample: the warped pixel at offset
+ * (dy, dx) from the centre samples x at centre + (m0*dx + m1*dy,
+ * m2*dx + m3*dy) (column, row), bilinear, with zeros around the image;
+ * m is the inverse of the warp. Sample s is first mirrored left-right
+ * where flip[s] != 0, and out[s,:,i,j] is the warped pixel
+ * (i + top[s], j + left[s]), 0 outside H x W (NULL offsets are 0): so a
+ * flip, a warp and a padded crop (nn_kernel_hflip, nn_kernel_crop) in
+ * one pass, with the same result. (H+2)*(W+2) < 2^31. */
+void nn_kernel_warp(float *out, float *pad, const float *x, const float *m, const uint8_t *flip,
+                    const int64_t *top, const int64_t *left, int64_t n, int64_t c, int64_t h,
+                    int64_t w, int64_t oh, int64_t ow);
 
 /* Fills m (4) with the inverse matrix of a rotation by `degrees`
  * counter-clockwise (as seen on screen, rows going down). */

@@ -161,6 +161,23 @@ describe("RandomCrop", function()
     assert(kinds > 5, "only " .. kinds .. " distinct offsets")
     same_under_seed(T.RandomCrop(3, {padding = 1}), x)
   end)
+  it("gives zeros where the window lies wholly in a wide padding", function()
+    local n, pad = 64, 4
+    local x = copies(n, 1, 3, 3)
+    local y = T.RandomCrop(2, {padding = pad})(x)
+    local img, zeros = x:totable()[1], 0
+    for s, out in ipairs(y:totable()) do
+      local found = false
+      for r = 0, 3 + 2 * pad - 2 do
+        for c = 0, 3 + 2 * pad - 2 do
+          found = found or H.equal(out, window(img, r, c, 2, 2, pad))
+        end
+      end
+      assert(found, "sample " .. s .. " is no window of the padded image")
+      if H.equal(out, {{{0, 0}, {0, 0}}}) then zeros = zeros + 1 end
+    end
+    assert(zeros > 10, "only " .. zeros .. " windows in the padding")
+  end)
   it("is the identity at full size without padding", function()
     local x = batch(2, 1, 4, 4)
     H.assert_values(T.RandomCrop(4)(x), x)
@@ -236,6 +253,43 @@ describe("Compose", function()
     for _ = 1, reps do tr(x) end
     local ms = (os.clock() - t0) / reps * 1000
     print(("\n64x1x28x28 flip+rotation(10)+crop(28, padding 4): %.3f ms"):format(ms))
+  end)
+  it("runs a flip, a warp and a crop in one pass, as if one by one", function()
+    local lists = {
+      {T.RandomHorizontalFlip(0.5), T.RandomRotation(10), T.RandomCrop(28, {padding = 4})},
+      {T.RandomRotation(30), T.RandomCrop({20, 25}, {padding = 2})},
+      {T.RandomHorizontalFlip(0.3), T.RandomScale{0.5, 1.5}},
+      {T.RandomScale{0.8, 1.2}, T.RandomCrop({40, 12}, {padding = 7}), T.Normalize(0.5, 2)},
+      {T.Normalize(0, 1), T.RandomHorizontalFlip(0.7), T.RandomRotation(180),
+       T.RandomCrop(3, {padding = 6}), T.RandomHorizontalFlip(1)},
+    }
+    for _, x in ipairs{nn.rand(32, 3, 28, 30), nn.rand(2, 28, 30), nn.rand(8, 1, 29, 27)} do
+      for k, list in ipairs(lists) do
+        nn.manual_seed(k)
+        local fused, after_fused = T.Compose(list)(x), nn.rand(3)
+        nn.manual_seed(k)
+        local y = x
+        for _, t in ipairs(list) do y = t(y) end
+        H.assert_shape(fused, y:size())
+        H.assert_values(fused, y)
+        H.assert_values(after_fused, nn.rand(3)) -- the same numbers were drawn
+      end
+    end
+  end)
+  it("runs them one by one, with their errors, where one pass cannot", function()
+    local tr = T.Compose{T.RandomHorizontalFlip(), T.RandomRotation(10),
+                         T.RandomCrop(40, {padding = 4})}
+    H.assert_error(function() tr(nn.zeros(2, 1, 28, 28)) end, "RandomCrop", "40x40", "36x36")
+    H.assert_error(function() tr(nn.zeros(2, 1, 28, 28):long()) end,
+                   "RandomHorizontalFlip", "float32")
+    H.assert_error(function() tr(nn.zeros(28, 28)) end, "RandomHorizontalFlip", "[28,28]")
+    H.assert_error(function() tr("x") end, "RandomHorizontalFlip")
+    H.assert_error(function() T.Compose{T.RandomScale{1e-7, 1}}(nn.rand(1, 1, 4, 4)) end,
+                   "RandomScale", "min scale", "1e-07")
+    -- a crop that fits only after the first transforms changed the size
+    local grow = T.Compose{T.RandomCrop(10, {padding = 3}), T.RandomRotation(5),
+                           T.RandomCrop(9, {padding = 0})}
+    H.assert_shape(grow(nn.rand(4, 1, 6, 6)), {4, 1, 9, 9})
   end)
   it("rejects what is not callable", function()
     H.assert_error(function() T.Compose{T.GaussianNoise(1), 5} end, "Compose", "2", "number")
