@@ -15,10 +15,20 @@ while arg[i] do
     io.stderr:write(("usage: %s [--epochs N] [--lr X] [--batch-size B] [--model mlp|cnn] [--out DIR] [--seed S] [--limit N]\n"):format(arg[0]))
     os.exit(1)
   end
-  opts[key] = type(opts[key]) == "number" and assert(tonumber(value), "--" .. name .. " needs a number") or value
+  if type(opts[key]) == "number" then
+    opts[key] = tonumber(value) or error(("--%s needs a number, got '%s'"):format(name, value), 0)
+  else
+    opts[key] = value
+  end
   i = i + 2
 end
-if opts.model ~= "mlp" and opts.model ~= "cnn" then error("--model must be mlp or cnn, got " .. opts.model, 0) end
+local function check(ok, fmt, ...) if not ok then error(fmt:format(...), 0) end end
+check(opts.model == "mlp" or opts.model == "cnn", "--model must be mlp or cnn, got %s", opts.model)
+check(opts.epochs >= 1 and opts.epochs % 1 == 0, "--epochs must be a whole number >= 1, got %s", opts.epochs)
+check(opts.batch_size >= 1 and opts.batch_size % 1 == 0, "--batch-size must be a whole number >= 1, got %s",
+      opts.batch_size)
+check(opts.lr > 0, "--lr must be > 0, got %s", opts.lr)
+check(opts.limit >= 0 and opts.limit % 1 == 0, "--limit must be a whole number >= 0, got %s", opts.limit)
 os.execute(("mkdir -p '%s'"):format(opts.out))
 nn.manual_seed(opts.seed)
 

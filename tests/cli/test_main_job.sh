@@ -52,6 +52,10 @@ run cnn 1 1000
 
 log=$("$NNLUA" "$SCRIPT" --model rnn --out "$TMP/x" 2>&1)
 [[ $? != 0 && "$log" == *"--model must be mlp or cnn, got rnn"* ]] || fail "bad --model is not refused" "$log"
+log=$("$NNLUA" "$SCRIPT" --epochs 0 2>&1)
+[[ $? != 0 && "$log" == *"--epochs must be a whole number >= 1, got 0"* ]] || fail "--epochs 0 is not refused" "$log"
+log=$("$NNLUA" "$SCRIPT" --lr fast 2>&1)
+[[ $? != 0 && "$log" == *"--lr needs a number, got 'fast'"* ]] || fail "--lr fast is not refused" "$log"
 log=$("$NNLUA" "$SCRIPT" --epochs 2>&1)
 [[ $? != 0 && "$log" == *"usage:"* ]] || fail "a missing option value prints no usage" "$log"
 
