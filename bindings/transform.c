@@ -48,6 +48,11 @@ static batch check_batch(lua_State *L, const char *fname) {
   batch b = {.ndim = t->ndim, .n = t->ndim == 4 ? t->shape[0] : 1};
   const int64_t *s = t->shape + (t->ndim - 3);
   b.c = s[0], b.h = s[1], b.w = s[2];
+  /* An empty batch can claim any sizes; bounding each keeps the products
+   * below (scratch sizes, padded planes) from overflowing. */
+  if (b.n > INT32_MAX || b.c > INT32_MAX || b.h > INT32_MAX || b.w > INT32_MAX)
+    nnb_error(L, fname, "image batch %s is too large (each dim at most 2^31-1)",
+              nnb_shape_str(buf, sizeof buf, t->ndim, t->shape));
   b.x = nnb_push_as(L, fname, 1, NN_FLOAT32, true);
   return b;
 }
@@ -76,6 +81,14 @@ static float *new_like(lua_State *L, const char *fname, const batch *b, int64_t 
 static void *scratch(lua_State *L, const char *fname, nn_dtype dtype, int64_t n) {
   return nn_tensor_data(nnb_new_tensor(L, fname, dtype, 1, &n));
 }
+
+/* The accepted ranges, the same for each transform alone and for the
+ * fused pass of nn._warp. */
+#define MAX_DEGREES 360.0
+#define MIN_SCALE 1e-6
+#define MAX_SCALE 1e6
+#define MAX_PADDING (1 << 20)
+#define MAX_CROP (1 << 30)
 
 /* flip (n): 1 with probability p, one draw per sample. */
 static void draw_flips(nn_rng *rng, uint8_t *flip, int64_t n, double p) {
@@ -152,34 +165,22 @@ static int run_warp(lua_State *L, const char *fname, const batch *b, const warp_
 
 static int l_rotate(lua_State *L) {
   const char *fname = opt_name(L, 3, "_rotate");
-  double deg = check_number(L, 2, fname, "degrees", 0, 360);
+  double deg = check_number(L, 2, fname, "degrees", 0, MAX_DEGREES);
   lua_settop(L, 3);
   batch b = check_batch(L, fname);
   warp_spec ws = {.flip_p = -1, .lo = -deg, .hi = deg, .make = nn_transform_rotation};
   return run_warp(L, fname, &b, &ws);
 }
 
-/* Checks the scale range lo..hi of a zoom. */
-static void check_scales(lua_State *L, const char *fname, double lo, double hi) {
-  if (lo > hi) nnb_error(L, fname, "min scale %g is larger than max scale %g", lo, hi);
-}
-
 static int l_random_scale(lua_State *L) {
   const char *fname = opt_name(L, 4, "_random_scale");
-  double lo = check_number(L, 2, fname, "min scale", 1e-6, 1e6);
-  double hi = check_number(L, 3, fname, "max scale", 1e-6, 1e6);
-  check_scales(L, fname, lo, hi);
+  double lo = check_number(L, 2, fname, "min scale", MIN_SCALE, MAX_SCALE);
+  double hi = check_number(L, 3, fname, "max scale", MIN_SCALE, MAX_SCALE);
+  if (lo > hi) nnb_error(L, fname, "min scale %g is larger than max scale %g", lo, hi);
   lua_settop(L, 4);
   batch b = check_batch(L, fname);
   warp_spec ws = {.flip_p = -1, .lo = lo, .hi = hi, .make = nn_transform_scale};
   return run_warp(L, fname, &b, &ws);
-}
-
-/* Checks a crop size oh x ow and its padding. */
-static void check_crop(lua_State *L, const char *fname, int64_t oh, int64_t ow, int64_t pad) {
-  if (oh < 1 || ow < 1) nnb_error(L, fname, "crop size must be positive, got %lldx%lld",
-                                  (long long)oh, (long long)ow);
-  if (pad < 0 || pad > (1 << 20)) nnb_error(L, fname, "padding must be >= 0, got %lld", (long long)pad);
 }
 
 static int l_random_crop(lua_State *L) {
@@ -187,7 +188,11 @@ static int l_random_crop(lua_State *L) {
   int64_t oh = nnb_check_int(L, 2, fname, "crop height");
   int64_t ow = nnb_check_int(L, 3, fname, "crop width");
   int64_t pad = nnb_check_int(L, 4, fname, "padding");
-  check_crop(L, fname, oh, ow, pad);
+  if (oh < 1 || ow < 1 || oh > MAX_CROP || ow > MAX_CROP)
+    nnb_error(L, fname, "crop size must be between 1 and 2^30, got %lldx%lld", (long long)oh,
+              (long long)ow);
+  if (pad < 0 || pad > MAX_PADDING)
+    nnb_error(L, fname, "padding must be between 0 and 2^20, got %lld", (long long)pad);
   lua_settop(L, 5);
   batch b = check_batch(L, fname);
   int64_t ph = b.h + 2 * pad, pw = b.w + 2 * pad;
@@ -227,12 +232,15 @@ static int l_warp(lua_State *L) {
   lua_settop(L, 3);
   double flip, deg, lo, hi, oh, ow, pad;
   bool ok = get_field(L, 2, "flip", 0, 1, false, -1, &flip) &&
-            get_field(L, 2, "degrees", 0, 360, false, -1, &deg) &&
-            get_field(L, 2, "scale_min", 1e-6, 1e6, false, 1, &lo) &&
-            get_field(L, 2, "scale_max", 1e-6, 1e6, false, 1, &hi) && lo <= hi &&
-            get_field(L, 2, "crop_h", 1, 1 << 30, true, 0, &oh) &&
-            get_field(L, 2, "crop_w", 1, 1 << 30, true, oh, &ow) &&
-            get_field(L, 2, "padding", 0, 1 << 20, true, 0, &pad);
+            get_field(L, 2, "degrees", 0, MAX_DEGREES, false, -1, &deg) &&
+            get_field(L, 2, "scale_min", MIN_SCALE, MAX_SCALE, false, -1, &lo) &&
+            get_field(L, 2, "scale_max", MIN_SCALE, MAX_SCALE, false, -1, &hi) &&
+            get_field(L, 2, "crop_h", 1, MAX_CROP, true, 0, &oh) &&
+            get_field(L, 2, "crop_w", 1, MAX_CROP, true, oh, &ow) &&
+            get_field(L, 2, "padding", 0, MAX_PADDING, true, 0, &pad);
+  /* exactly one of a rotation and a zoom, as Compose asks */
+  bool has_deg = deg >= 0, has_lo = lo >= 0, has_hi = hi >= 0;
+  ok = ok && (has_deg ? !has_lo && !has_hi : has_lo && has_hi && lo <= hi);
   nn_tensor *t = nnb_to_tensor(L, 1);
   if (!ok || (oh == 0) != (ow == 0) || !t || (t->ndim != 3 && t->ndim != 4) ||
       t->dtype != NN_FLOAT32)

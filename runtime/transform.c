@@ -103,10 +103,10 @@ static inline int32_t floor_i32(float v) {
   return t - ((float)t > v);
 }
 
-/* Marks entries [k0, k1) of b as far from the image (their reads stay
- * inside pad, pw = W+2). */
-static void warp_far(warp_block *b, int64_t k0, int64_t k1, int32_t pw) {
-  for (int64_t k = k0; k < k1; k++) b->at[k] = pw + 1, b->near[k] = 0, b->ax[k] = b->ay[k] = 0;
+/* Marks entries [k0, k1) of b as far from the image: they read the
+ * neighbours of pad[0], inside pad for any H and W (even 0), then get 0. */
+static void warp_far(warp_block *b, int64_t k0, int64_t k1) {
+  for (int64_t k = k0; k < k1; k++) b->at[k] = 0, b->near[k] = 0, b->ax[k] = b->ay[k] = 0;
 }
 
 /* Fills b for output pixels [p0, p1) (row-major, rows ow long) of a
@@ -124,7 +124,7 @@ WARP_CLONES static void warp_points(warp_block *b, const float *ms, int64_t p0, 
     p += j1 - j0;
     int64_t ii = i + top;
     if (ii < 0 || ii >= h) {
-      warp_far(b, k0 + j0, k0 + j1, pw);
+      warp_far(b, k0 + j0, k0 + j1);
       continue;
     }
     float dy = (float)ii - cy;
@@ -136,10 +136,9 @@ WARP_CLONES static void warp_points(warp_block *b, const float *ms, int64_t p0, 
       float dx = (float)jj - cx;
       float sx = bx + m0 * dx, sy = by + m2 * dx;
       bool in = (jj >= 0) & (jj < wi) & (sx > -1.0f) & (sx < wf) & (sy > -1.0f) & (sy < hf);
-      /* far points read the top-left corner, then get 0 */
       float tx = keep_if(in, sx), ty = keep_if(in, sy);
       int32_t x0 = floor_i32(tx), y0 = floor_i32(ty);
-      at[j] = (y0 + 1) * pw + (x0 + 1);
+      at[j] = ((y0 + 1) * pw + (x0 + 1)) & -(int32_t)in; /* far: 0, as warp_far */
       ax[j] = tx - (float)x0, ay[j] = ty - (float)y0;
       near[j] = -(int32_t)in;
     }

@@ -50,14 +50,20 @@ function Compose:init(list)
   end
 end
 
+-- The class of t when it is a plain instance of it (an instance with its
+-- own forward does something else and must run as itself).
+local function kind(t)
+  return type(t) == "table" and rawget(t, "forward") == nil and getmetatable(t) or nil
+end
+
 -- The end of the run of transforms from list[i] that nn._warp does in one
 -- pass, or nil when list[i] starts none.
 local function warp_run(list, i)
   local j = i
-  if getmetatable(list[j]) == transforms.RandomHorizontalFlip then j = j + 1 end
-  local warp = getmetatable(list[j])
+  if kind(list[j]) == transforms.RandomHorizontalFlip then j = j + 1 end
+  local warp = kind(list[j])
   if warp ~= transforms.RandomRotation and warp ~= transforms.RandomScale then return nil end
-  if getmetatable(list[j + 1]) == transforms.RandomCrop then j = j + 1 end
+  if kind(list[j + 1]) == transforms.RandomCrop then j = j + 1 end
   return j
 end
 

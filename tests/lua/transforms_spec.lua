@@ -276,6 +276,23 @@ describe("Compose", function()
       end
     end
   end)
+  it("crops empty images into zeros and refuses absurd sizes", function()
+    for _, x in ipairs{nn.zeros(3, 1, 0, 5), nn.zeros(3, 2, 5, 0)} do
+      local y = T.Compose{T.RandomRotation(10), T.RandomCrop(2, {padding = 1})}(x)
+      H.assert_values(y, nn.zeros(3, x:size(2), 2, 2))
+    end
+    local huge = nn.zeros(1, 0, 3037000498, 3037000498)
+    H.assert_error(function() T.RandomRotation(10)(huge) end, "RandomRotation", "too large")
+  end)
+  it("fuses only plain instances and whole specs", function()
+    local rot = T.RandomRotation(10)
+    rot.forward = function(_, x) return x * 2 end -- a user's own rotation
+    local x = nn.ones(2, 1, 4, 4)
+    H.assert_values(T.Compose{T.RandomHorizontalFlip(), rot}(x), nn.full({2, 1, 4, 4}, 2))
+    assert.is_nil(nn._warp(x, {flip = 0.5}))                -- neither a rotation nor a zoom
+    assert.is_nil(nn._warp(x, {degrees = 5, scale_min = 1, scale_max = 2}))
+    assert.is_nil(nn._warp(x, {scale_min = 1}))
+  end)
   it("runs them one by one, with their errors, where one pass cannot", function()
     local tr = T.Compose{T.RandomHorizontalFlip(), T.RandomRotation(10),
                          T.RandomCrop(40, {padding = 4})}
