@@ -391,8 +391,8 @@ static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_
  * the workers run, OpenBLAS is paused (single-threaded, its idle spinning
  * workers stopped): each worker calls it (on this 2-core machine
  * OpenBLAS's own threads did not speed up these GEMMs at all, where
- * splitting the images did by 1.8x). Workers only compute: nothing
- * allocates or fails. */
+ * splitting the images sped the conv passes up 1.8x). Workers only
+ * compute: nothing allocates or fails. */
 
 enum { MAX_WORKERS = 64 };
 

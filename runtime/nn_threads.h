@@ -14,7 +14,10 @@ int nn_get_num_threads(void);
 void nn_blas_setup(void);
 
 /* Around the engine's own parallel regions: pause makes OpenBLAS
- * single-threaded and stops its idle workers; resume restores the count. */
+ * single-threaded and stops its worker threads (which would otherwise
+ * spin on the cores the engine's workers need); resume restores the count
+ * and the threads. No other thread may be inside OpenBLAS meanwhile: the
+ * engine's workers start after the pause and end before the resume. */
 void nn_blas_pause(void);
 void nn_blas_resume(void);
 

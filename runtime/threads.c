@@ -46,10 +46,12 @@ void nn_blas_setup(void) {
 }
 
 /* OpenBLAS's pool: its idle workers spin (sched_yield) for ~0.1 s after
- * each multi-threaded call, taking a core from the engine's own workers;
- * shutting the pool down stops them, and OpenBLAS starts it again at its
- * next multi-threaded call. Exported by libopenblas, not declared in cblas.h. */
-extern void blas_thread_shutdown_(void) __attribute__((weak));
+ * each multi-threaded call, taking a core from the engine's own workers.
+ * Shutting the pool down stops them; in 0.3.21 openblas_set_num_threads
+ * starts it again when it is down, so the order below matters (set 1
+ * thread first, then shut down) and resume restarts it at once. Exported
+ * by libopenblas, not declared in cblas.h. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 void nn_blas_pause(void) {
   openblas_set_num_threads(1);

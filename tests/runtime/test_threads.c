@@ -1,7 +1,8 @@
 /* nn_blas_pause / nn_blas_resume around the engine's own parallel
- * regions: OpenBLAS's pool is stopped and started again on demand, and
- * products stay right before, during and after, at 1 and 2 threads. */
+ * regions: OpenBLAS's worker threads stop and come back, and products
+ * stay right before, during and after, at 1 and 2 threads. */
 #include <cblas.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -22,6 +23,15 @@ static double max_diff(const float *x, const float *y) {
   return m;
 }
 
+/* Threads of this process (entries of /proc/self/task). */
+static int thread_count(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
+  if (d) closedir(d);
+  return n;
+}
+
 static void test_pause_resume(void) {
   int before = nn_get_num_threads();
   for (int i = 0; i < N * N; i++) a[i] = (float)(rand() % 7 - 3), b[i] = (float)(rand() % 5 - 2);
@@ -34,6 +44,7 @@ static void test_pause_resume(void) {
       CHECK(max_diff(c, ref) == 0);
       nn_blas_pause();
       CHECK(openblas_get_num_threads() == 1);
+      CHECK(thread_count() == 1); /* the pool's workers are gone */
       product(c);
       CHECK(max_diff(c, ref) == 0);
       nn_blas_resume();
