@@ -4,7 +4,7 @@ torch.manual_seed(0) replaced by torch.manual_seed(SEED), so the peer's
 test accuracy is a median over seeds as nnlua's is (one seed's accuracy
 after one epoch varies by about +-1 point).
 
-Usage: /usr/bin/python3 bench/seeded_peer.py SEED /abs/path/peer.py [ARGS...]
+Usage: /usr/bin/python3 bench/seeded_peer.py SEED PATH/TO/peer.py [ARGS...]
 """
 import sys
 

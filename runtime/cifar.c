@@ -40,18 +40,15 @@ nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
   return NN_IO_OK;
 }
 
-/* Converts m records: x [m,3072] floats, each exactly byte/255 from the
- * table level (as PyTorch's x.float() / 255; x * (1/255) is an ulp off for
- * some bytes), y [m] 1-based labels. Returns the first record with a bad
- * label, or -1. */
-static int64_t decode(const unsigned char *buf, int64_t m, const float *level, float *x,
-                      int64_t *y) {
+/* Converts m records: x [m,3072] floats in [0,1], y [m] 1-based labels.
+ * Returns the first record with a bad label, or -1. */
+static int64_t decode(const unsigned char *buf, int64_t m, float *x, int64_t *y) {
   for (int64_t r = 0; r < m; r++) {
     const unsigned char *rec = buf + r * NN_CIFAR_RECORD;
     if (rec[0] > 9) return r;
     y[r] = (int64_t)rec[0] + 1;
     float *xr = x + r * NN_CIFAR_PIXELS;
-    for (int i = 0; i < NN_CIFAR_PIXELS; i++) xr[i] = level[rec[1 + i]];
+    for (int i = 0; i < NN_CIFAR_PIXELS; i++) xr[i] = nn_unit_from_byte(rec[1 + i]);
   }
   return -1;
 }
@@ -68,8 +65,6 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
                 n);
   }
   static _Thread_local unsigned char buf[CIFAR_CHUNK * NN_CIFAR_RECORD];
-  float level[256];
-  for (int v = 0; v < 256; v++) level[v] = (float)v / 255.0f;
   for (int64_t done = 0; done < n;) {
     int64_t m = n - done < CIFAR_CHUNK ? n - done : CIFAR_CHUNK;
     size_t want = (size_t)m * NN_CIFAR_RECORD;
@@ -80,7 +75,7 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
       if (e) return fail(NN_IO_ERR_SYS, err, "cannot read '%s': %s", path, strerror(e));
       return fail(NN_IO_ERR_FORMAT, err, "'%s': truncated (file shrank while reading)", path);
     }
-    int64_t bad = decode(buf, m, level, x + done * NN_CIFAR_PIXELS, y + done);
+    int64_t bad = decode(buf, m, x + done * NN_CIFAR_PIXELS, y + done);
     if (bad >= 0) {
       fclose(fp);
       return fail(NN_IO_ERR_FORMAT, err, "'%s': record %" PRId64 " has label %d, expected 0..9",

@@ -123,10 +123,12 @@ nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err) {
   return check_plain_size(f, err);
 }
 
-/* out[i] = in[i] / divisor */
-static void bytes_to_f32(float *out, const unsigned char *in, int64_t n, float divisor) {
-  for (int64_t i = 0; i < n; i++)
-    out[i] = (float)in[i] / divisor;
+/* out[i] = in[i], or in [0,1] when scale */
+static void bytes_to_f32(float *out, const unsigned char *in, int64_t n, bool scale) {
+  if (scale)
+    for (int64_t i = 0; i < n; i++) out[i] = nn_unit_from_byte(in[i]);
+  else
+    for (int64_t i = 0; i < n; i++) out[i] = (float)in[i];
 }
 
 /* out[i] = in[i] */
@@ -139,16 +141,13 @@ nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) 
   assert(f->gz && nn_tensor_numel(out) == f->numel);
   assert(out->dtype == NN_FLOAT32 || out->dtype == NN_INT64);
   unsigned char buf[IDX_CHUNK];
-  /* a division, as PyTorch's x.float() / 255: x * (1/255) is an ulp off
-   * for some bytes */
-  float k = scale ? 255.0f : 1.0f;
   for (int64_t done = 0; done < f->numel;) {
     unsigned n = (unsigned)(f->numel - done < IDX_CHUNK ? f->numel - done : IDX_CHUNK);
     int64_t got = read_full(f->gz, buf, n);
     if (got < 0)
       return fail(f, NN_IO_ERR_SYS, err, "cannot read '%s': %s", f->path, gz_reason(f->gz));
     if (out->dtype == NN_FLOAT32)
-      bytes_to_f32((float *)nn_tensor_data(out) + done, buf, got, k);
+      bytes_to_f32((float *)nn_tensor_data(out) + done, buf, got, scale);
     else
       bytes_to_i64((int64_t *)nn_tensor_data(out) + done, buf, got);
     done += got;

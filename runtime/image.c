@@ -91,16 +91,12 @@ nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *o
     nn_free(buf, nbytes);
     return fail(NN_IO_ERR_FORMAT, err, "'%s': corrupt or truncated PNG (%s)", path, img.message);
   }
-  /* interleaved [h,w,c] bytes -> planar [c,h,w] floats, each exactly
-   * byte/255 as PyTorch's x.float() / 255 gives it (x * (1/255) is an ulp
-   * off for some bytes) */
-  float level[256];
-  for (int v = 0; v < 256; v++) level[v] = (float)v / 255.0f;
+  /* interleaved [h,w,c] bytes -> planar [c,h,w] floats */
   size_t plane = (size_t)h * (size_t)w;
   for (int k = 0; k < c; k++) {
     float *o = out + (size_t)k * plane;
     const unsigned char *p = buf + k;
-    for (size_t i = 0; i < plane; i++) o[i] = level[p[i * (size_t)c]];
+    for (size_t i = 0; i < plane; i++) o[i] = nn_unit_from_byte(p[i * (size_t)c]);
   }
   nn_free(buf, nbytes);
   return NN_IO_OK;

@@ -193,4 +193,8 @@ int nn_io_writer_commit(nn_io_writer *w, char *err);
 /* Closes and removes the temp file. */
 void nn_io_writer_abort(nn_io_writer *w);
 
+/* Pixel byte v as a float in [0,1]: a division, as PyTorch's
+ * x.float() / 255 (v * (1/255) is an ulp off for some bytes). */
+static inline float nn_unit_from_byte(unsigned char v) { return (float)v / 255.0f; }
+
 #endif
