@@ -27,7 +27,7 @@ test-sanitize: setup
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch
+BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay
 
 bench: build
 	@for b in $(BENCHES); do echo "== bench/$$b.lua"; $(BUILD)/nnlua bench/$$b.lua || exit 1; done

@@ -1,0 +1,49 @@
+-- The MLP epoch of bench/mlp_epoch.lua started from PyTorch's own initial
+-- weights and batch order (written by bench/mlp_replay.py, which also
+-- trains PyTorch's side): with the same start the two runs differ only in
+-- arithmetic, so their losses and accuracies should agree closely, where
+-- runs from different seeds spread by about +-1 point of accuracy.
+--   nnlua bench/mlp_replay.lua [--seed S]
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local bench = require "common"
+local nn = rawget(_G, "nn") or require "nn"
+
+local opt = bench.options{seed = 0}
+nn.set_num_threads(1)
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute(("mkdir -p '%s'"):format(dir)))
+local here = arg[0]:match("^(.*)/") or "."
+local p = io.popen(("/usr/bin/python3 %s/mlp_replay.py '%s' %d 2>&1"):format(here, dir, opt.seed))
+local out = p:read("a")
+p:close()
+local peer_loss, peer_acc = out:match("RESULT name=mlp_replay_peer train_loss=([%d.]+) test_acc=([%d.]+)")
+if not peer_loss then error("bench: mlp_replay.py printed no RESULT line:\n" .. out, 0) end
+
+local normalize = nn.transforms.Normalize(0.2860, 0.3530)
+local train, test = nn.data.fashion_mnist{split = "train"}, nn.data.fashion_mnist{split = "test"}
+local x_train, y_train, x_test = normalize(train.x), train.y, normalize(test.x)
+local model, loss_fn, sgd = require("peer_models").mlp()
+local state = {}
+for _, name in ipairs{"1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias"} do
+  local layer, what = name:match("(%d)%.(%a+)")       -- PyTorch counts modules from 0
+  state[(tonumber(layer) + 1) .. "." .. what] = nn.load_npy(dir .. "/" .. name .. ".npy")
+end
+model:load_state_dict(state)
+local perm = nn.load_npy(dir .. "/perm.npy") + 1
+os.execute(("rm -rf '%s'"):format(dir))
+
+local n, total, steps = x_train:size(1), 0, 0
+for i = 1, n, 64 do
+  local idx = perm:narrow(1, i, math.min(64, n - i + 1))
+  sgd:zero_grad()
+  local loss = loss_fn(model(x_train:index_select(1, idx)), y_train:index_select(1, idx))
+  loss:backward()
+  sgd:step()
+  total, steps = total + loss:item(), steps + 1
+end
+local acc = nn.no_grad(function() return model(x_test):argmax(2):eq(test.y):float():mean():item() end)
+print(("mlp_replay (seed %d): mean train loss nnlua %.6f, PyTorch %s; test accuracy nnlua %.4f, PyTorch %s"):format(
+  opt.seed, total / steps, peer_loss, acc, peer_acc))
+bench.result("mlp_replay", {{"seed", opt.seed}, {"nnlua_loss", bench.fmt(total / steps, 6)},
+                            {"peer_loss", peer_loss}, {"nnlua_acc", bench.fmt(acc, 4)}, {"peer_acc", peer_acc}})
