@@ -29,7 +29,7 @@ check(opts.batch_size >= 1 and opts.batch_size % 1 == 0, "--batch-size must be a
       opts.batch_size)
 check(opts.lr > 0, "--lr must be > 0, got %s", opts.lr)
 check(opts.limit >= 0 and opts.limit % 1 == 0, "--limit must be a whole number >= 0, got %s", opts.limit)
-os.execute(("mkdir -p '%s'"):format(opts.out))
+os.execute(("mkdir -p '%s'"):format((opts.out:gsub("'", "'\\''"))))
 nn.manual_seed(opts.seed)
 
 -- Inputs normalized with the training set's mean and std, as the course does.
