@@ -30,6 +30,7 @@ test-sanitize: setup
 BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay
 
 bench: build
+	@bash scripts/setup.sh --bench
 	@for b in $(BENCHES); do echo "== bench/$$b.lua"; $(BUILD)/nnlua bench/$$b.lua || exit 1; done
 
 clean:

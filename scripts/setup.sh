@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages nnlua needs to build, test and run its demo.
+# Installs the Debian packages nnlua needs to build, test and run its demo;
+# with --bench also the PyTorch peers' (python3-torch, python3-numpy).
 # Installs only what is missing; needs root or sudo for that.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   libopenblas-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev libfontconfig-dev
   dataset-fashion-mnist tmux
 )
+[ "${1-}" = "--bench" ] && packages+=(python3-torch python3-numpy)
 
 missing=()
 for p in "${packages[@]}"; do
