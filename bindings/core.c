@@ -104,6 +104,15 @@ static int l_stdout_is_terminal(lua_State *L) {
   return 1;
 }
 
+/* nn._set_library_dir(dir): where nn/init.lua and the other Lua modules
+ * are, so errors raised for them carry no position (see nnb_error). */
+static int l_set_library_dir(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, NNB_LIBRARY_DIR_KEY);
+  return 0;
+}
+
 static int l_is_tensor(lua_State *L) {
   lua_pushboolean(L, nnb_to_tensor(L, 1) != NULL);
   return 1;
@@ -116,6 +125,7 @@ static const luaL_Reg module_funcs[] = {
     {"is_tensor", l_is_tensor},
     {"_stdout_is_terminal", l_stdout_is_terminal},
     {"_now", l_now},
+    {"_set_library_dir", l_set_library_dir},
     {NULL, NULL},
 };
 

@@ -31,8 +31,12 @@ typedef struct nnb_box {
   nn_tensor *t;
 } nnb_box;
 
-/* Raises "fname: <formatted message>". The message is formatted into a
- * fixed buffer, never used as a format itself. */
+/* Registry key of the folder of the library's Lua modules. */
+#define NNB_LIBRARY_DIR_KEY "nn.library_dir"
+
+/* Raises "fname: <formatted message>", after the position of the calling
+ * line unless that line is in the library's own Lua modules. The message
+ * is formatted into a fixed buffer, never used as a format itself. */
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 

@@ -1,6 +1,8 @@
 -- nn: the module users see. The engine is the C module nn.core; this file
 -- gathers it with the parts of the library written in Lua.
 local core = require "nn.core"
+-- Errors raised for the library's own lines carry no position (bindings/check.c).
+core._set_library_dir(debug.getinfo(1, "S").source:match("^@(.+)/[^/]+$") or "")
 
 local nn = {}
 for name, value in pairs(core) do nn[name] = value end

@@ -423,3 +423,21 @@ describe("after errors", function()
     H.assert_values(nn.ones(2) + 1, {2, 2})
   end)
 end)
+
+describe("error positions", function()
+  it("name the user's line, never one inside the library", function()
+    local ok, e = pcall(function() local t = nn.zeros(-1); return t end)
+    assert.is_false(ok)
+    assert.matches("^.*errors_spec%.lua:%d+: zeros: size %-1", e)
+    for _, call in ipairs{
+      function() return nn.Linear(3, 2)(f23:long()) end,                    -- C error under a module
+      function() return nn.CrossEntropyLoss()(f23, nn.tensor{1, 5}:long()) end,
+      function() return nn.transforms.RandomRotation(5)(f23) end,
+    } do
+      local ok2, e2 = pcall(call)
+      assert.is_false(ok2)
+      assert.is_nil(e2:find("stdlib/nn/", 1, true), e2)
+      assert.is_nil(e2:find("%.lua:%d+:"), e2)
+    end
+  end)
+end)
