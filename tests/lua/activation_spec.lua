@@ -3,33 +3,11 @@
 -- (tests/fixtures/loss/reference.lua), gradchecks, dims, strided and int64
 -- inputs, extreme values, graph memory and error messages.
 local nn = require "nn"
+local H = require "helpers"
 
-local REF = dofile((os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/loss/reference.lua")
+local REF = H.reference("loss")
 
-local function from_spec(s) return nn.tensor(s.data, s.dtype):reshape(s.shape) end
-
-local function flat(t)
-  if t:dim() == 0 then return {t:item()} end
-  return t:reshape(-1):totable()
-end
-
-local function assert_close(t, want, rel, what)
-  local got = flat(t)
-  assert.are.equal(#want, #got, what)
-  for i = 1, #want do
-    assert(math.abs(got[i] - want[i]) <= rel * (1 + math.abs(want[i])),
-           ("%s element %d: got %.9g, want %.9g"):format(what or "", i, got[i], want[i]))
-  end
-end
-
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    assert(err:find(tostring(fragment), 1, true), ("error %q lacks %q"):format(err, tostring(fragment)))
-  end
-end
+local assert_close = H.assert_flat_close
 
 local ACTIVATIONS = {leaky_relu = true, elu = true, softmax = true, log_softmax = true}
 
@@ -39,14 +17,14 @@ describe("PyTorch reference values", function()
       it(("%s(%s)"):format(c.fn, c.args), function()
         local env = setmetatable({}, {__index = _G})
         for name, s in pairs(REF.inputs) do
-          local t = from_spec(s)
+          local t = H.from_spec(s)
           if c.grads[name] then t:requires_grad_() end
           env[name] = t
         end
         local out = assert(load("return nn." .. c.fn .. "(" .. c.args .. ")", c.fn, "t", env))()
         assert.are.same(c.out.shape, out.shape)
         assert_close(out, c.out.data, 1e-4, "output")
-        out:backward(from_spec(c.gout))
+        out:backward(H.from_spec(c.gout))
         for name, g in pairs(c.grads) do assert_close(env[name].grad, g.data, 1e-4, "gradient of " .. name) end
       end)
     end
@@ -95,14 +73,14 @@ describe("values", function()
     local s = x:softmax(1)
     assert.are.same({6, 4}, s.shape)
     assert_close(s:sum(1), {1, 1, 1, 1}, 1e-6)
-    assert_close(nn.log_softmax(x, 1), flat(s:log()), 1e-5)
-    assert_close(nn.softmax(x), flat(nn.softmax(x, 2)), 0)
+    assert_close(nn.log_softmax(x, 1), H.flat(s:log()), 1e-5)
+    assert_close(nn.softmax(x), H.flat(nn.softmax(x, 2)), 0)
   end)
 
   it("converts int64 input to float32", function()
     local s = nn.softmax(nn.tensor({1, 2, 3}, "int64"))
     assert.are.equal("float32", s.dtype)
-    assert_close(s, flat(nn.softmax(nn.tensor({1, 2, 3}))), 0)
+    assert_close(s, H.flat(nn.softmax(nn.tensor({1, 2, 3}))), 0)
     assert.are.equal("float32", nn.leaky_relu(nn.tensor({-1, 2}, "int64")).dtype)
   end)
 
@@ -143,9 +121,9 @@ end)
 
 describe("errors", function()
   it("name the function and the bad argument", function()
-    assert_error(function() nn.softmax(nn.zeros(2, 3), 3) end, "softmax:", "dim 3", "2-D")
-    assert_error(function() nn.log_softmax(nn.zeros(2, 3), 0) end, "log_softmax:", "dim 0")
-    assert_error(function() nn.leaky_relu(nn.zeros(2), "x") end, "leaky_relu:", "negative_slope", "string")
-    assert_error(function() nn.elu({1, 2}) end, "elu:", "tensor", "table")
+    H.assert_error(function() nn.softmax(nn.zeros(2, 3), 3) end, "softmax:", "dim 3", "2-D")
+    H.assert_error(function() nn.log_softmax(nn.zeros(2, 3), 0) end, "log_softmax:", "dim 0")
+    H.assert_error(function() nn.leaky_relu(nn.zeros(2), "x") end, "leaky_relu:", "negative_slope", "string")
+    H.assert_error(function() nn.elu({1, 2}) end, "elu:", "tensor", "table")
   end)
 end)

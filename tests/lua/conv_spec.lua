@@ -5,19 +5,6 @@
 local nn = require "nn"
 local H = require "helpers"
 
--- The PyTorch fixtures (tests/fixtures/gen_conv_fixtures.py).
-local function reference()
-  local dir = os.getenv("NNLUA_SOURCE_DIR")
-  if not dir then
-    dir = debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
-  end
-  return dofile(dir .. "/tests/fixtures/conv/reference.lua")
-end
-
-local function from_fixture(spec)
-  return nn.tensor(spec.data):reshape(spec.shape)
-end
-
 -- Lua source of an argument list -> its values.
 local function args_of(src)
   return load("return " .. src)()
@@ -200,10 +187,10 @@ describe("gradcheck", function()
 end)
 
 describe("PyTorch reference values", function()
-  for _, c in ipairs(reference()) do
+  for _, c in ipairs(H.reference("conv")) do
     it(c.op .. ": " .. c.name, function()
       local inputs = {}
-      for i, spec in ipairs(c.inputs) do inputs[i] = from_fixture(spec):requires_grad_() end
+      for i, spec in ipairs(c.inputs) do inputs[i] = H.from_spec(spec):requires_grad_() end
       local call = {}
       if c.op == "conv2d" then
         call = {inputs[1], inputs[2]}
@@ -214,10 +201,10 @@ describe("PyTorch reference values", function()
         call = {inputs[1], args_of(c.args)} -- kernel [, opts]
       end
       local out = nn[c.op](table.unpack(call, 1, 4))
-      H.assert_close(out, from_fixture(c.out), 1e-4, "output")
-      out:backward(from_fixture(c.gout))
+      H.assert_close(out, H.from_spec(c.out), 1e-4, "output")
+      out:backward(H.from_spec(c.gout))
       for i, g in ipairs(c.grads) do
-        H.assert_close(inputs[i].grad, from_fixture(g), 1e-4, "gradient of input " .. i)
+        H.assert_close(inputs[i].grad, H.from_spec(g), 1e-4, "gradient of input " .. i)
       end
     end)
   end

@@ -90,24 +90,35 @@ function H.assert_shape(t, shape)
   end
 end
 
--- The tensor a fixture spec {shape=, dtype=, values=} describes.
+-- The tensor a fixture spec {shape=, dtype=, values= (or data=)} describes.
 function H.from_spec(spec)
-  local t = nn.tensor(spec.values, spec.dtype)
+  local t = nn.tensor(spec.values or spec.data, spec.dtype)
   if #spec.shape ~= t:dim() then t = t:reshape(spec.shape) end -- empty dims
   return t
 end
 
--- The PyTorch reference values (tests/fixtures/core/reference.lua).
-function H.reference()
-  if not H._reference then
+-- The PyTorch reference values of tests/fixtures/<name>/reference.lua
+-- (default "core"), written by the generators in tests/fixtures/.
+function H.reference(name)
+  name = name or "core"
+  H._references = H._references or {}
+  if not H._references[name] then
     local dir = os.getenv("NNLUA_SOURCE_DIR")
-    if not dir then
-      local src = debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$")
-      dir = src or "."
-    end
-    H._reference = dofile(dir .. "/tests/fixtures/core/reference.lua")
+      or debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
+    H._references[name] = dofile(dir .. "/tests/fixtures/" .. name .. "/reference.lua")
   end
-  return H._reference
+  return H._references[name]
+end
+
+-- Row-major values of t as a flat Lua array.
+function H.flat(t)
+  if t:dim() == 0 then return {t:item()} end
+  return t:reshape(-1):totable()
+end
+
+-- Every value of t within rel of the flat list want (relative to 1 + |want|).
+function H.assert_flat_close(t, want, rel, what)
+  H.assert_close(H.flat(t), want, rel, what)
 end
 
 -- 1..n*m as an [n, m] float tensor (row-major), a handy known input.

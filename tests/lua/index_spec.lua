@@ -2,22 +2,7 @@
 -- masked_fill(_), masked_select — on contiguous and strided inputs, and
 -- their error messages (function name and numbers).
 local nn = require "nn"
-
--- fn must raise an error whose message contains every given fragment.
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    assert.is_truthy(err:find(tostring(fragment), 1, true),
-                     ("error %q lacks %q"):format(err, tostring(fragment)))
-  end
-end
-
--- 1..n*m as an n x m float tensor: {{1,2,..},{m+1,..},..}.
-local function grid(n, m, dtype)
-  return nn.arange(1, n * m + 1):view(n, m):to(dtype or "float32")
-end
+local H = require "helpers"
 
 local function long(t) return nn.tensor(t, "int64") end
 
@@ -38,11 +23,11 @@ describe("t[i]", function()
     local t = nn.tensor{1, 2, 3}
     assert.are.equal(3, t[-1])
     assert.are.equal(1, t[-3])
-    assert.are.same({4, 5, 6}, grid(2, 3)[-1]:totable())
+    assert.are.same({4, 5, 6}, H.grid(2, 3)[-1]:totable())
   end)
 
   it("gives a view of row i on an N-D tensor", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     local row = t[2]
     assert.are.same({5, 6, 7, 8}, row:totable())
     assert.are.same({4}, row.shape)
@@ -53,7 +38,7 @@ describe("t[i]", function()
   end)
 
   it("follows the strides of non-contiguous tensors", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     local tt = t:transpose(1, 2) -- [4,3]
     assert.are.same({2, 6, 10}, tt[2]:totable())
     assert.are.equal(7, tt[3][2])
@@ -65,12 +50,12 @@ describe("t[i]", function()
 
   it("raises on index 0, out of range and non-integer indices", function()
     local t = nn.tensor{1, 2, 3}
-    assert_error(function() return t[0] end, "tensor", "index 0", "1-based", "size 3")
-    assert_error(function() return t[4] end, "tensor", "index 4", "dim 1", "size 3")
-    assert_error(function() return t[-4] end, "tensor", "index -4", "size 3")
-    assert_error(function() return t[1.5] end, "tensor", "1.5")
-    assert_error(function() return grid(2, 3)[3] end, "index 3", "size 2")
-    assert_error(function() return nn.tensor(5)[1] end, "tensor", "0-dim")
+    H.assert_error(function() return t[0] end, "tensor", "index 0", "1-based", "size 3")
+    H.assert_error(function() return t[4] end, "tensor", "index 4", "dim 1", "size 3")
+    H.assert_error(function() return t[-4] end, "tensor", "index -4", "size 3")
+    H.assert_error(function() return t[1.5] end, "tensor", "1.5")
+    H.assert_error(function() return H.grid(2, 3)[3] end, "index 3", "size 2")
+    H.assert_error(function() return nn.tensor(5)[1] end, "tensor", "0-dim")
   end)
 end)
 
@@ -92,13 +77,13 @@ describe("t[i] = v", function()
   end)
 
   it("fills a row with a number", function()
-    local t = grid(2, 3)
+    local t = H.grid(2, 3)
     t[1] = 0
     assert.are.same({{0, 0, 0}, {4, 5, 6}}, t:totable())
   end)
 
   it("copies a tensor into a row, broadcasting and converting", function()
-    local t = grid(2, 3)
+    local t = H.grid(2, 3)
     t[2] = long{7, 8, 9}
     assert.are.same({{1, 2, 3}, {7, 8, 9}}, t:totable())
     t[1] = nn.tensor{5}
@@ -114,7 +99,7 @@ describe("t[i] = v", function()
   end)
 
   it("writes through non-contiguous views", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     local tt = t:transpose(1, 2)
     tt[2] = 0 -- column 2 of t
     assert.are.same({{1, 0, 3, 4}, {5, 0, 7, 8}, {9, 0, 11, 12}}, t:totable())
@@ -123,29 +108,29 @@ describe("t[i] = v", function()
   end)
 
   it("reads a source that overlaps the destination before writing", function()
-    local t = grid(3, 3)
+    local t = H.grid(3, 3)
     t[1] = t:select(2, 1) -- column 1 {1,4,7} into row 1, which holds t[1][1]
     assert.are.same({{1, 4, 7}, {4, 5, 6}, {7, 8, 9}}, t:totable())
   end)
 
   it("raises on bad keys, values and shapes", function()
-    local t = grid(2, 3)
-    assert_error(function() t.foo = 1 end, "tensor", "cannot set field 'foo'")
-    assert_error(function() t[true] = 1 end, "tensor", "boolean")
-    assert_error(function() t[0] = 1 end, "tensor", "index 0", "1-based")
-    assert_error(function() t[3] = 1 end, "tensor", "index 3", "size 2")
-    assert_error(function() t[1] = nn.tensor{1, 2} end, "tensor", "[2]", "[3]")
-    assert_error(function() t[1] = nn.zeros(2, 3) end, "tensor", "[2,3]", "[3]")
-    assert_error(function() nn.zeros(3)[1] = nn.zeros(2) end, "tensor", "[2]", "[]")
-    assert_error(function() t[1] = "x" end, "tensor", "string")
-    assert_error(function() t[1] = nil end, "tensor", "nil")
-    assert_error(function() nn.tensor(1)[1] = 2 end, "tensor", "0-dim")
+    local t = H.grid(2, 3)
+    H.assert_error(function() t.foo = 1 end, "tensor", "cannot set field 'foo'")
+    H.assert_error(function() t[true] = 1 end, "tensor", "boolean")
+    H.assert_error(function() t[0] = 1 end, "tensor", "index 0", "1-based")
+    H.assert_error(function() t[3] = 1 end, "tensor", "index 3", "size 2")
+    H.assert_error(function() t[1] = nn.tensor{1, 2} end, "tensor", "[2]", "[3]")
+    H.assert_error(function() t[1] = nn.zeros(2, 3) end, "tensor", "[2,3]", "[3]")
+    H.assert_error(function() nn.zeros(3)[1] = nn.zeros(2) end, "tensor", "[2]", "[]")
+    H.assert_error(function() t[1] = "x" end, "tensor", "string")
+    H.assert_error(function() t[1] = nil end, "tensor", "nil")
+    H.assert_error(function() nn.tensor(1)[1] = 2 end, "tensor", "0-dim")
     assert.are.same({{1, 2, 3}, {4, 5, 6}}, t:totable())
   end)
 
   it("refuses to write into an expanded tensor", function()
     local e = nn.zeros(1, 3):expand(4, 3)
-    assert_error(function() e[2] = 1 end, "tensor",
+    H.assert_error(function() e[2] = 1 end, "tensor",
                  "more than one element of the written-to tensor refers to a single memory location")
     assert.are.same({0, 0, 0}, e[1]:totable())
   end)
@@ -153,7 +138,7 @@ end)
 
 describe("select", function()
   it("takes a view along any dim, negative dims and indices included", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     assert.are.same({2, 6, 10}, t:select(2, 2):totable())
     assert.are.same({9, 10, 11, 12}, t:select(1, -1):totable())
     assert.are.same({4, 8, 12}, t:select(-1, 4):totable())
@@ -173,23 +158,23 @@ describe("select", function()
   end)
 
   it("works on transposed tensors", function()
-    local t = grid(2, 3):transpose(1, 2) -- [[1,4],[2,5],[3,6]]
+    local t = H.grid(2, 3):transpose(1, 2) -- [[1,4],[2,5],[3,6]]
     assert.are.same({4, 5, 6}, t:select(2, 2):totable())
     assert.are.same({3, 6}, t:select(1, 3):totable())
   end)
 
   it("raises on bad dims and indices", function()
-    local t = grid(3, 4)
-    assert_error(function() t:select(2, 5) end, "select", "index 5", "dim 2", "size 4")
-    assert_error(function() t:select(1, 0) end, "select", "index 0", "1-based")
-    assert_error(function() t:select(3, 1) end, "select", "dim 3")
-    assert_error(function() nn.tensor(1):select(1, 1) end, "select", "0-dim")
+    local t = H.grid(3, 4)
+    H.assert_error(function() t:select(2, 5) end, "select", "index 5", "dim 2", "size 4")
+    H.assert_error(function() t:select(1, 0) end, "select", "index 0", "1-based")
+    H.assert_error(function() t:select(3, 1) end, "select", "dim 3")
+    H.assert_error(function() nn.tensor(1):select(1, 1) end, "select", "0-dim")
   end)
 end)
 
 describe("narrow", function()
   it("takes a view of a range, sharing storage", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     local n = t:narrow(2, 2, 2)
     assert.are.same({{2, 3}, {6, 7}, {10, 11}}, n:totable())
     n[1] = 0
@@ -199,23 +184,23 @@ describe("narrow", function()
   end)
 
   it("narrows non-contiguous tensors", function()
-    local t = grid(3, 4):t() -- [4,3]
+    local t = H.grid(3, 4):t() -- [4,3]
     assert.are.same({{2, 6, 10}, {3, 7, 11}}, t:narrow(1, 2, 2):totable())
     assert.are.same({{5, 9}, {6, 10}}, t:narrow(1, 1, 2):narrow(2, 2, 2):totable())
   end)
 
   it("raises on ranges that do not fit", function()
-    local t = grid(3, 4)
-    assert_error(function() t:narrow(1, 5, 1) end, "narrow", "start 5", "dim 1", "size 3")
-    assert_error(function() t:narrow(1, 0, 1) end, "narrow", "start 0", "1-based")
-    assert_error(function() t:narrow(2, 3, 3) end, "narrow", "start 3", "length 3", "size 4")
-    assert_error(function() t:narrow(2, 1, -1) end, "narrow", "length -1")
+    local t = H.grid(3, 4)
+    H.assert_error(function() t:narrow(1, 5, 1) end, "narrow", "start 5", "dim 1", "size 3")
+    H.assert_error(function() t:narrow(1, 0, 1) end, "narrow", "start 0", "1-based")
+    H.assert_error(function() t:narrow(2, 3, 3) end, "narrow", "start 3", "length 3", "size 4")
+    H.assert_error(function() t:narrow(2, 1, -1) end, "narrow", "length -1")
   end)
 end)
 
 describe("index", function()
   it("gathers slices along a dim from a tensor or a Lua array", function()
-    local t = grid(3, 4)
+    local t = H.grid(3, 4)
     assert.are.same({{9, 10, 11, 12}, {1, 2, 3, 4}, {9, 10, 11, 12}},
                     t:index(1, long{3, 1, 3}):totable())
     assert.are.same({{4, 1}, {8, 5}, {12, 9}}, t:index(2, {4, 1}):totable())
@@ -227,7 +212,7 @@ describe("index", function()
   end)
 
   it("works on strided inputs, strided indices and every dtype", function()
-    local t = grid(3, 4):t() -- [4,3]
+    local t = H.grid(3, 4):t() -- [4,3]
     assert.are.same({{3, 7, 11}, {2, 6, 10}}, t:index(1, {3, 2}):totable())
     local idx = long{{2, 9}, {1, 9}, {2, 9}}:select(2, 1) -- {2,1,2}, stride 2
     assert.are.same({{5, 1, 5}, {6, 2, 6}, {7, 3, 7}, {8, 4, 8}}, t:index(2, idx):totable())
@@ -238,15 +223,15 @@ describe("index", function()
   end)
 
   it("raises on bad index arguments", function()
-    local t = grid(3, 4)
-    assert_error(function() t:index(1, nn.tensor{1, 2}) end, "index", "int64", "float32")
-    assert_error(function() t:index(1, {1, 4}) end, "index", "index 4", "dim 1", "size 3")
-    assert_error(function() t:index(2, long{0}) end, "index", "index 0", "dim 2", "size 4")
-    assert_error(function() t:index(1, {1, 1.5}) end, "index", "index[2]", "1.5")
-    assert_error(function() t:index(1, long{{1}}) end, "index", "1-D", "[1,1]")
-    assert_error(function() t:index(3, {1}) end, "index", "dim 3")
-    assert_error(function() t:index(1, "x") end, "index", "string")
-    assert_error(function() t:index_select(1, {9}) end, "index_select", "index 9")
+    local t = H.grid(3, 4)
+    H.assert_error(function() t:index(1, nn.tensor{1, 2}) end, "index", "int64", "float32")
+    H.assert_error(function() t:index(1, {1, 4}) end, "index", "index 4", "dim 1", "size 3")
+    H.assert_error(function() t:index(2, long{0}) end, "index", "index 0", "dim 2", "size 4")
+    H.assert_error(function() t:index(1, {1, 1.5}) end, "index", "index[2]", "1.5")
+    H.assert_error(function() t:index(1, long{{1}}) end, "index", "1-D", "[1,1]")
+    H.assert_error(function() t:index(3, {1}) end, "index", "dim 3")
+    H.assert_error(function() t:index(1, "x") end, "index", "string")
+    H.assert_error(function() t:index_select(1, {9}) end, "index_select", "index 9")
   end)
 end)
 
@@ -261,7 +246,7 @@ describe("gather", function()
   end)
 
   it("works on transposed inputs and indices, every dtype", function()
-    local t = grid(3, 4):t() -- [4,3]: [[1,5,9],[2,6,10],[3,7,11],[4,8,12]]
+    local t = H.grid(3, 4):t() -- [4,3]: [[1,5,9],[2,6,10],[3,7,11],[4,8,12]]
     local idx = long{{3, 1, 2, 3}, {1, 1, 1, 2}}:t() -- [4,2]
     assert.are.same({{9, 1}, {2, 2}, {7, 3}, {12, 8}}, t:gather(2, idx):totable())
     assert.are.same({{30}, {10}}, long{{10, 20, 30}, {10, 20, 30}}:gather(2, long{{3}, {1}}):totable())
@@ -269,13 +254,13 @@ describe("gather", function()
   end)
 
   it("raises on bad indices and shapes", function()
-    local t = grid(2, 3)
-    assert_error(function() t:gather(2, long{{1}, {4}}) end, "gather", "index 4", "dim 2", "size 3")
-    assert_error(function() t:gather(1, long{{-1, 1, 1}}) end, "gather", "index -1", "dim 1", "size 2")
-    assert_error(function() t:gather(2, long{1, 2}) end, "gather", "1 dims", "2")
-    assert_error(function() t:gather(2, long{{1}, {1}, {1}}) end, "gather", "[3,1]", "[2,3]", "dim 1")
-    assert_error(function() t:gather(2, nn.tensor{{1}}) end, "gather", "int64", "float32")
-    assert_error(function() t:gather(2, {{1}}) end, "gather", "int64 tensor", "table")
+    local t = H.grid(2, 3)
+    H.assert_error(function() t:gather(2, long{{1}, {4}}) end, "gather", "index 4", "dim 2", "size 3")
+    H.assert_error(function() t:gather(1, long{{-1, 1, 1}}) end, "gather", "index -1", "dim 1", "size 2")
+    H.assert_error(function() t:gather(2, long{1, 2}) end, "gather", "1 dims", "2")
+    H.assert_error(function() t:gather(2, long{{1}, {1}, {1}}) end, "gather", "[3,1]", "[2,3]", "dim 1")
+    H.assert_error(function() t:gather(2, nn.tensor{{1}}) end, "gather", "int64", "float32")
+    H.assert_error(function() t:gather(2, {{1}}) end, "gather", "int64 tensor", "table")
   end)
 end)
 
@@ -319,22 +304,22 @@ describe("scatter_", function()
 
   it("checks every index before writing anything", function()
     local t = nn.zeros(2, 3)
-    assert_error(function() t:scatter_(2, long{{1, 2}, {3, 4}}, 1) end,
+    H.assert_error(function() t:scatter_(2, long{{1, 2}, {3, 4}}, 1) end,
                  "scatter_", "index 4", "dim 2", "size 3")
     assert.are.same({{0, 0, 0}, {0, 0, 0}}, t:totable())
   end)
 
   it("raises on bad arguments", function()
     local t = nn.zeros(2, 3)
-    assert_error(function() t:scatter_(2, nn.tensor{{1}}, 1) end, "scatter_", "int64", "float32")
-    assert_error(function() t:scatter_(2, long{1}, 1) end, "scatter_", "1 dims", "2")
-    assert_error(function() t:scatter_(1, long{{1, 1, 1, 1}}, 1) end, "scatter_", "[1,4]", "[2,3]", "dim 2")
-    assert_error(function() t:scatter_(2, long{{1, 2}}, nn.zeros(1, 1)) end,
+    H.assert_error(function() t:scatter_(2, nn.tensor{{1}}, 1) end, "scatter_", "int64", "float32")
+    H.assert_error(function() t:scatter_(2, long{1}, 1) end, "scatter_", "1 dims", "2")
+    H.assert_error(function() t:scatter_(1, long{{1, 1, 1, 1}}, 1) end, "scatter_", "[1,4]", "[2,3]", "dim 2")
+    H.assert_error(function() t:scatter_(2, long{{1, 2}}, nn.zeros(1, 1)) end,
                  "scatter_", "[1,2]", "[1,1]", "dim 2")
-    assert_error(function() t:scatter_(2, long{{1}}, nn.zeros(3)) end, "scatter_", "1 dims", "2")
-    assert_error(function() t:scatter_(2, long{{1}}, "x") end, "scatter_", "string")
-    assert_error(function() t:scatter_(0, long{{1}}, 1) end, "scatter_", "dim 0")
-    assert_error(function() nn.zeros(1, 3):expand(2, 3):scatter_(1, long{{1, 1, 1}}, 1) end,
+    H.assert_error(function() t:scatter_(2, long{{1}}, nn.zeros(3)) end, "scatter_", "1 dims", "2")
+    H.assert_error(function() t:scatter_(2, long{{1}}, "x") end, "scatter_", "string")
+    H.assert_error(function() t:scatter_(0, long{{1}}, 1) end, "scatter_", "dim 0")
+    H.assert_error(function() nn.zeros(1, 3):expand(2, 3):scatter_(1, long{{1, 1, 1}}, 1) end,
                  "scatter_", "more than one element of the written-to tensor refers to a single memory location")
   end)
 end)
@@ -363,23 +348,23 @@ describe("scatter_add_ and index_add_", function()
 
   it("raises on bad arguments, before writing", function()
     local t = nn.zeros(2, 3)
-    assert_error(function() t:scatter_add_(2, long{{1, 4}}, nn.ones(1, 2)) end,
+    H.assert_error(function() t:scatter_add_(2, long{{1, 4}}, nn.ones(1, 2)) end,
                  "scatter_add_", "index 4", "dim 2", "size 3")
-    assert_error(function() t:scatter_add_(2, long{{1}}, 1) end, "scatter_add_", "src must be a tensor")
-    assert_error(function() nn.tensor{true}:scatter_add_(1, long{1}, nn.tensor{true}) end,
+    H.assert_error(function() t:scatter_add_(2, long{{1}}, 1) end, "scatter_add_", "src must be a tensor")
+    H.assert_error(function() nn.tensor{true}:scatter_add_(1, long{1}, nn.tensor{true}) end,
                  "scatter_add_", "bool")
-    assert_error(function() t:index_add_(1, {1, 3}, nn.ones(2, 3)) end, "index_add_", "index 3", "dim 1", "size 2")
-    assert_error(function() t:index_add_(1, {1}, nn.ones(2, 3)) end, "index_add_", "[2,3]", "[1,3]")
-    assert_error(function() t:index_add_(1, nn.tensor{1}, nn.ones(1, 3)) end, "index_add_", "int64", "float32")
+    H.assert_error(function() t:index_add_(1, {1, 3}, nn.ones(2, 3)) end, "index_add_", "index 3", "dim 1", "size 2")
+    H.assert_error(function() t:index_add_(1, {1}, nn.ones(2, 3)) end, "index_add_", "[2,3]", "[1,3]")
+    H.assert_error(function() t:index_add_(1, nn.tensor{1}, nn.ones(1, 3)) end, "index_add_", "int64", "float32")
     assert.are.same({{0, 0, 0}, {0, 0, 0}}, t:totable())
-    assert_error(function() nn.zeros(1, 3):expand(2, 3):index_add_(1, {1}, nn.ones(1, 3)) end,
+    H.assert_error(function() nn.zeros(1, 3):expand(2, 3):index_add_(1, {1}, nn.ones(1, 3)) end,
                  "index_add_", "more than one element of the written-to tensor refers to a single memory location")
   end)
 end)
 
 describe("masked_fill", function()
   it("fills where the mask is true, broadcasting the mask", function()
-    local t = grid(2, 3)
+    local t = H.grid(2, 3)
     local r = t:masked_fill(t:gt(4), -1)
     assert.are.same({{1, 2, 3}, {4, -1, -1}}, r:totable())
     assert.are.same({{1, 2, 3}, {4, 5, 6}}, t:totable()) -- a copy
@@ -395,12 +380,12 @@ describe("masked_fill", function()
     assert.are.same({true, false}, b:totable())
     local f = nn.zeros(2):masked_fill(nn.tensor{true, false}, nn.tensor(5))
     assert.are.same({5, 0}, f:totable())
-    local tt = grid(2, 3):t() -- [3,2]
+    local tt = H.grid(2, 3):t() -- [3,2]
     assert.are.same({{1, 0}, {2, 0}, {3, 0}}, tt:masked_fill(nn.tensor{false, true}, 0):totable())
   end)
 
   it("masked_fill_ writes in place and returns t, through views", function()
-    local base = grid(2, 3)
+    local base = H.grid(2, 3)
     local tt = base:t()
     local r = tt:masked_fill_(tt:gt(4), 0)
     assert.are.equal(tt, r)
@@ -412,15 +397,15 @@ describe("masked_fill", function()
   end)
 
   it("raises on bad masks and values", function()
-    local t = grid(2, 3)
-    assert_error(function() t:masked_fill(t, 0) end, "masked_fill", "bool", "float32")
-    assert_error(function() t:masked_fill(nn.tensor{true, false}, 0) end, "masked_fill", "[2]", "[2,3]")
-    assert_error(function() t:masked_fill(nn.tensor{{{true}}, {{false}}}, 0) end, "masked_fill", "[2,1,1]", "[2,3]")
-    assert_error(function() t:masked_fill(t:gt(1), "x") end, "masked_fill", "string")
-    assert_error(function() t:masked_fill(t:gt(1), nn.tensor{1}) end, "masked_fill", "0-dim", "[1]")
-    assert_error(function() t:masked_fill_(1, 0) end, "masked_fill_", "number")
+    local t = H.grid(2, 3)
+    H.assert_error(function() t:masked_fill(t, 0) end, "masked_fill", "bool", "float32")
+    H.assert_error(function() t:masked_fill(nn.tensor{true, false}, 0) end, "masked_fill", "[2]", "[2,3]")
+    H.assert_error(function() t:masked_fill(nn.tensor{{{true}}, {{false}}}, 0) end, "masked_fill", "[2,1,1]", "[2,3]")
+    H.assert_error(function() t:masked_fill(t:gt(1), "x") end, "masked_fill", "string")
+    H.assert_error(function() t:masked_fill(t:gt(1), nn.tensor{1}) end, "masked_fill", "0-dim", "[1]")
+    H.assert_error(function() t:masked_fill_(1, 0) end, "masked_fill_", "number")
     local e = nn.zeros(3, 1):expand(3, 4)
-    assert_error(function() e:masked_fill_(e:eq(0), 1) end, "masked_fill_",
+    H.assert_error(function() e:masked_fill_(e:eq(0), 1) end, "masked_fill_",
                  "more than one element of the written-to tensor refers to a single memory location")
     assert.are.same({0, 0, 0, 0}, e[1]:totable())
   end)
@@ -428,7 +413,7 @@ end)
 
 describe("masked_select", function()
   it("selects in row-major order into a 1-D tensor", function()
-    local t = grid(2, 3)
+    local t = H.grid(2, 3)
     local even = nn.tensor{{false, true, false}, {true, false, true}}
     assert.are.same({2, 4, 6}, t:masked_select(even):totable())
     assert.are.same({5, 6}, nn.masked_select(t, t:gt(4)):totable())
@@ -436,7 +421,7 @@ describe("masked_select", function()
   end)
 
   it("broadcasts the mask and the tensor to a common shape", function()
-    local t = grid(2, 3)
+    local t = H.grid(2, 3)
     assert.are.same({1, 2, 3}, t:masked_select(nn.tensor{{true}, {false}}):totable())
     assert.are.same({1, 3, 4, 6}, t:masked_select(nn.tensor{true, false, true}):totable())
     -- t [3] against mask [2,3]: t repeats per mask row
@@ -445,7 +430,7 @@ describe("masked_select", function()
   end)
 
   it("works on strided tensors and every dtype", function()
-    local tt = grid(2, 3):t() -- [[1,4],[2,5],[3,6]]
+    local tt = H.grid(2, 3):t() -- [[1,4],[2,5],[3,6]]
     local m = nn.tensor{{true, false}, {false, true}, {true, true}}
     assert.are.same({1, 5, 3, 6}, tt:masked_select(m):totable())
     assert.are.same({1, 5, 3, 6}, tt:masked_select(m:t():contiguous():t()):totable())
@@ -454,9 +439,9 @@ describe("masked_select", function()
   end)
 
   it("raises on bad masks", function()
-    local t = grid(2, 3)
-    assert_error(function() t:masked_select(long{1, 0, 1}) end, "masked_select", "bool", "int64")
-    assert_error(function() t:masked_select(nn.tensor{true, false}) end, "masked_select", "[2]", "[2,3]")
-    assert_error(function() t:masked_select() end, "masked_select", "no value")
+    local t = H.grid(2, 3)
+    H.assert_error(function() t:masked_select(long{1, 0, 1}) end, "masked_select", "bool", "int64")
+    H.assert_error(function() t:masked_select(nn.tensor{true, false}) end, "masked_select", "[2]", "[2,3]")
+    H.assert_error(function() t:masked_select() end, "masked_select", "no value")
   end)
 end)

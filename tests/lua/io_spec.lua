@@ -3,19 +3,9 @@
 -- tests/fixtures/gen_io_fixtures.py (numpy, torch), and the errors for
 -- broken files and bad arguments (function name, path, numbers).
 local nn = require "nn"
+local H = require "helpers"
 
 local FIX = (os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/io/"
-
--- fn must raise an error whose message contains every given fragment.
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    assert.is_truthy(err:find(tostring(fragment), 1, true),
-                     ("error %q lacks %q"):format(err, tostring(fragment)))
-  end
-end
 
 local dir
 local function path(name) return dir .. "/" .. name end
@@ -155,13 +145,13 @@ describe("nn.save / nn.load", function()
   end)
 
   it("names the path and reason when a file cannot be read", function()
-    assert_error(function() nn.load(path("missing.safetensors")) end,
+    H.assert_error(function() nn.load(path("missing.safetensors")) end,
                  "load:", "missing.safetensors", "No such file")
-    assert_error(function() nn.load(dir) end, "load:", "directory")
+    H.assert_error(function() nn.load(dir) end, "load:", "directory")
     write(path("short"), string.pack("<I8", 4096) .. string.rep(" ", 92))
-    assert_error(function() nn.load(path("short")) end, "load:", "truncated", "4096", "100")
+    H.assert_error(function() nn.load(path("short")) end, "load:", "truncated", "4096", "100")
     write(path("tiny"), "\1\0")
-    assert_error(function() nn.load(path("tiny")) end, "load:", "truncated")
+    H.assert_error(function() nn.load(path("tiny")) end, "load:", "truncated")
   end)
 
   it("rejects malformed headers", function()
@@ -178,39 +168,39 @@ describe("nn.save / nn.load", function()
     }
     for _, c in ipairs(cases) do
       write(path("bad.safetensors"), safetensors(c[1], c[2]))
-      assert_error(function() nn.load(path("bad.safetensors")) end, "load:", "bad.safetensors",
+      H.assert_error(function() nn.load(path("bad.safetensors")) end, "load:", "bad.safetensors",
                    table.unpack(c, 3))
     end
   end)
 
   it("names the dtype it cannot load", function()
-    assert_error(function() nn.load(FIX .. "u64.safetensors") end,
+    H.assert_error(function() nn.load(FIX .. "u64.safetensors") end,
                  "load:", "tensor 'w'", "unsupported dtype U64")
-    assert_error(function() nn.load(FIX .. "f8.safetensors") end, "load:", "F8_E4M3")
+    H.assert_error(function() nn.load(FIX .. "f8.safetensors") end, "load:", "F8_E4M3")
   end)
 
   it("checks its arguments before touching the file", function()
     nn.save({w = nn.ones(3)}, path("keep.safetensors"))
     local before = read(path("keep.safetensors"))
-    assert_error(function() nn.save({w = nn.ones(3), b = 4}, path("keep.safetensors")) end,
+    H.assert_error(function() nn.save({w = nn.ones(3), b = 4}, path("keep.safetensors")) end,
                  "save:", "'b'", "tensor", "number")
-    assert_error(function() nn.save({nn.ones(3)}, path("keep.safetensors")) end,
+    H.assert_error(function() nn.save({nn.ones(3)}, path("keep.safetensors")) end,
                  "save:", "keys must be strings", "number")
-    assert_error(function() nn.save({__metadata__ = nn.ones(1)}, path("keep.safetensors")) end,
+    H.assert_error(function() nn.save({__metadata__ = nn.ones(1)}, path("keep.safetensors")) end,
                  "save:", "reserved")
-    assert_error(function() nn.save({w = nn.ones(1)}, path("keep.safetensors"), {epoch = 3}) end,
+    H.assert_error(function() nn.save({w = nn.ones(1)}, path("keep.safetensors"), {epoch = 3}) end,
                  "save:", "'epoch'", "string")
-    assert_error(function() nn.save("w", path("keep.safetensors")) end, "save:", "string")
-    assert_error(function() nn.save(nn.ones(1)) end, "save:", "path")
+    H.assert_error(function() nn.save("w", path("keep.safetensors")) end, "save:", "string")
+    H.assert_error(function() nn.save(nn.ones(1)) end, "save:", "path")
     assert.are.equal(before, read(path("keep.safetensors")))
     assert.are.same({"keep.safetensors"}, listdir())
   end)
 
   it("fails cleanly when the target cannot be written", function()
-    assert_error(function() nn.save(nn.ones(2), path("no/such/dir/x.safetensors")) end,
+    H.assert_error(function() nn.save(nn.ones(2), path("no/such/dir/x.safetensors")) end,
                  "save:", "no/such/dir/x.safetensors", "No such file")
     assert(os.execute("mkdir '" .. path("adir") .. "'"))
-    assert_error(function() nn.save(nn.ones(2), path("adir")) end, "save:", "adir")
+    H.assert_error(function() nn.save(nn.ones(2), path("adir")) end, "save:", "adir")
     assert.are.same({"adir"}, listdir()) -- no temporary file left behind
   end)
 
@@ -311,17 +301,17 @@ describe("nn.load_npy / nn.save_npy", function()
   end)
 
   it("names the path and reason for bad files", function()
-    assert_error(function() nn.load_npy(path("missing.npy")) end,
+    H.assert_error(function() nn.load_npy(path("missing.npy")) end,
                  "load_npy:", "missing.npy", "No such file")
     write(path("zip.npy"), "PK\3\4 not numpy")
-    assert_error(function() nn.load_npy(path("zip.npy")) end, "load_npy:", "zip.npy", "magic")
+    H.assert_error(function() nn.load_npy(path("zip.npy")) end, "load_npy:", "zip.npy", "magic")
     write(path("cut.npy"), read(FIX .. "f4.npy"):sub(1, -5))
-    assert_error(function() nn.load_npy(path("cut.npy")) end, "load_npy:", "truncated", "24")
-    assert_error(function() nn.load_npy(FIX .. "u8.npy") end, "load_npy:", "'<u8'")
-    assert_error(function() nn.load_npy(FIX .. "c8.npy") end, "load_npy:", "'<c8'")
-    assert_error(function() nn.load_npy(FIX .. "structured.npy") end, "load_npy:", "structured")
-    assert_error(function() nn.save_npy({}, path("x.npy")) end, "save_npy:", "tensor")
-    assert_error(function() nn.save_npy(nn.ones(1), path("no/x.npy")) end,
+    H.assert_error(function() nn.load_npy(path("cut.npy")) end, "load_npy:", "truncated", "24")
+    H.assert_error(function() nn.load_npy(FIX .. "u8.npy") end, "load_npy:", "'<u8'")
+    H.assert_error(function() nn.load_npy(FIX .. "c8.npy") end, "load_npy:", "'<c8'")
+    H.assert_error(function() nn.load_npy(FIX .. "structured.npy") end, "load_npy:", "structured")
+    H.assert_error(function() nn.save_npy({}, path("x.npy")) end, "save_npy:", "tensor")
+    H.assert_error(function() nn.save_npy(nn.ones(1), path("no/x.npy")) end,
                  "save_npy:", "no/x.npy", "No such file")
     assert.are.same({"cut.npy", "zip.npy"}, listdir())
   end)

@@ -5,12 +5,7 @@
 local nn = require "nn"
 local H = require "helpers"
 
-local function reference()
-  local dir = os.getenv("NNLUA_SOURCE_DIR")
-    or debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
-  return dofile(dir .. "/tests/fixtures/module/reference.lua")
-end
-local ref = reference()
+local ref = H.reference("module")
 
 -- Runs a fixture's `make` chunk (Lua source returning a module).
 local function make(case)

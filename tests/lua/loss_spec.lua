@@ -3,38 +3,14 @@
 -- finite-difference gradchecks, extreme logits, where gradients flow, graph
 -- memory, and error messages.
 local nn = require "nn"
+local H = require "helpers"
 
-local REF = dofile((os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/loss/reference.lua")
+local REF = H.reference("loss")
 
-local function from_spec(s) return nn.tensor(s.data, s.dtype):reshape(s.shape) end
-
-local function flat(t)
-  if t:dim() == 0 then return {t:item()} end
-  return t:reshape(-1):totable()
-end
-
--- Every value of t within rel of want (relative to 1 + |want|).
-local function assert_close(t, want, rel, what)
-  local got = flat(t)
-  assert.are.equal(#want, #got, what)
-  for i = 1, #want do
-    assert(math.abs(got[i] - want[i]) <= rel * (1 + math.abs(want[i])),
-           ("%s element %d: got %.9g, want %.9g"):format(what or "", i, got[i], want[i]))
-  end
-end
-
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    assert(err:find(tostring(fragment), 1, true), ("error %q lacks %q"):format(err, tostring(fragment)))
-  end
-  return err
-end
+local assert_close = H.assert_flat_close
 
 local function all_finite(t)
-  for _, v in ipairs(flat(t)) do
+  for _, v in ipairs(H.flat(t)) do
     if v ~= v or v == math.huge or v == -math.huge then return false end
   end
   return true
@@ -45,14 +21,14 @@ end
 local function run_case(c)
   local env = setmetatable({}, {__index = _G})
   for name, s in pairs(REF.inputs) do
-    local t = from_spec(s)
+    local t = H.from_spec(s)
     if c.grads[name] then t:requires_grad_() end
     env[name] = t
   end
   local out = assert(load("return nn." .. c.fn .. "(" .. c.args .. ")", c.fn, "t", env))()
   assert.are.same(c.out.shape, out.shape)
   assert_close(out, c.out.data, 1e-4, "output")
-  if out:dim() == 0 then out:backward() else out:backward(from_spec(c.gout)) end
+  if out:dim() == 0 then out:backward() else out:backward(H.from_spec(c.gout)) end
   for name, g in pairs(c.grads) do
     assert(env[name].grad, "no gradient for " .. name)
     assert_close(env[name].grad, g.data, 1e-4, "gradient of " .. name)
@@ -130,7 +106,7 @@ describe("cross_entropy", function()
   it("matches log_softmax followed by nll_loss", function()
     local x = nn.randn(5, 7)
     local y = {1, 7, 3, 3, 2}
-    assert_close(nn.cross_entropy(x, y, "none"), flat(nn.nll_loss(nn.log_softmax(x), y, "none")), 1e-6)
+    assert_close(nn.cross_entropy(x, y, "none"), H.flat(nn.nll_loss(nn.log_softmax(x), y, "none")), 1e-6)
   end)
 
   it("is finite for logits of +-1000, loss and gradient", function()
@@ -160,42 +136,42 @@ describe("cross_entropy", function()
 
   it("names the bad label, its position and the class count", function()
     local x = nn.zeros(5, 10)
-    assert_error(function() nn.cross_entropy(x, {1, 2, 3, 4, 11}) end,
+    H.assert_error(function() nn.cross_entropy(x, {1, 2, 3, 4, 11}) end,
                  "cross_entropy:", "target 11 at position 5", "1..10", "1-based")
-    assert_error(function() nn.cross_entropy(x, nn.tensor({1, 0, 3, 4, 5}, "int64")) end,
+    H.assert_error(function() nn.cross_entropy(x, nn.tensor({1, 0, 3, 4, 5}, "int64")) end,
                  "cross_entropy:", "target 0 at position 2", "1..10")
-    assert_error(function() nn.cross_entropy(x, {1, 2, -3, 4, 5}) end, "target -3 at position 3")
-    assert_error(function() nn.cross_entropy(nn.zeros(2, 3, 2), nn.tensor({{1, 1}, {1, 4}}, "int64")) end,
+    H.assert_error(function() nn.cross_entropy(x, {1, 2, -3, 4, 5}) end, "target -3 at position 3")
+    H.assert_error(function() nn.cross_entropy(nn.zeros(2, 3, 2), nn.tensor({{1, 1}, {1, 4}}, "int64")) end,
                  "target 4 at position [2,2]", "1..3")
   end)
 
   it("refuses float labels, naming the dtype", function()
-    assert_error(function() nn.cross_entropy(nn.zeros(5, 10), nn.zeros(5)) end,
+    H.assert_error(function() nn.cross_entropy(nn.zeros(5, 10), nn.zeros(5)) end,
                  "cross_entropy:", "int64", "float32", "[5]", "[5,10]")
-    assert_error(function() nn.nll_loss(nn.zeros(5, 10), nn.zeros(5)) end, "nll_loss:", "float32")
-    assert_error(function() nn.cross_entropy(nn.zeros(2, 3), {1.5, 2}) end, "target[1]", "1.5")
-    assert_error(function() nn.cross_entropy(nn.zeros(2, 3), nn.ones(2):gt(0)) end, "bool")
+    H.assert_error(function() nn.nll_loss(nn.zeros(5, 10), nn.zeros(5)) end, "nll_loss:", "float32")
+    H.assert_error(function() nn.cross_entropy(nn.zeros(2, 3), {1.5, 2}) end, "target[1]", "1.5")
+    H.assert_error(function() nn.cross_entropy(nn.zeros(2, 3), nn.ones(2):gt(0)) end, "bool")
   end)
 
   it("reports batch and shape mismatches with both shapes", function()
-    assert_error(function() nn.cross_entropy(nn.zeros(5, 10), nn.ones(4):long()) end,
+    H.assert_error(function() nn.cross_entropy(nn.zeros(5, 10), nn.ones(4):long()) end,
                  "cross_entropy:", "[5,10]", "[4]", "5 vs 4")
-    assert_error(function() nn.cross_entropy(nn.zeros(2, 3, 4), nn.ones(2, 5):long()) end,
+    H.assert_error(function() nn.cross_entropy(nn.zeros(2, 3, 4), nn.ones(2, 5):long()) end,
                  "[2,3,4]", "[2,5]", "[2,4]")
-    assert_error(function() nn.cross_entropy(nn.zeros(0), {}) end, "cross_entropy:")
-    assert_error(function() nn.cross_entropy(nn.tensor(1), 1) end, "0-dim")
+    H.assert_error(function() nn.cross_entropy(nn.zeros(0), {}) end, "cross_entropy:")
+    H.assert_error(function() nn.cross_entropy(nn.tensor(1), 1) end, "0-dim")
   end)
 
   it("checks its options", function()
     local x, y = nn.zeros(2, 3), {1, 2}
-    assert_error(function() nn.cross_entropy(x, y, {weight = nn.ones(4)}) end, "weight", "3 class weights", "[4]")
-    assert_error(function() nn.cross_entropy(x, y, {label_smoothing = 1.5}) end, "label_smoothing", "1.5")
-    assert_error(function() nn.cross_entropy(x, y, {reduction = "avg"}) end, "reduction", "'avg'")
-    assert_error(function() nn.cross_entropy(x, y, {reduction = "batchmean"}) end, "reduction", "batchmean")
-    assert_error(function() nn.cross_entropy(x, y, {smoothing = 0.1}) end, "unknown option 'smoothing'")
-    assert_error(function() nn.cross_entropy(x, y, {weight = nn.ones(3):requires_grad_()}) end,
+    H.assert_error(function() nn.cross_entropy(x, y, {weight = nn.ones(4)}) end, "weight", "3 class weights", "[4]")
+    H.assert_error(function() nn.cross_entropy(x, y, {label_smoothing = 1.5}) end, "label_smoothing", "1.5")
+    H.assert_error(function() nn.cross_entropy(x, y, {reduction = "avg"}) end, "reduction", "'avg'")
+    H.assert_error(function() nn.cross_entropy(x, y, {reduction = "batchmean"}) end, "reduction", "batchmean")
+    H.assert_error(function() nn.cross_entropy(x, y, {smoothing = 0.1}) end, "unknown option 'smoothing'")
+    H.assert_error(function() nn.cross_entropy(x, y, {weight = nn.ones(3):requires_grad_()}) end,
                  "weight does not take gradients")
-    assert_error(function() nn.cross_entropy(x, y, 5) end, "options must be a table")
+    H.assert_error(function() nn.cross_entropy(x, y, 5) end, "options must be a table")
   end)
 end)
 
@@ -203,8 +179,8 @@ describe("pointwise losses", function()
   it("mse and l1 let gradients reach the target too", function()
     local a, b = nn.randn(3, 4):requires_grad_(), nn.randn(3, 4):requires_grad_()
     nn.mse_loss(a, b):backward()
-    assert_close(b.grad, flat(-a.grad), 1e-6)
-    assert_close(a.grad, flat((a:detach() - b:detach()) * (2 / 12)), 1e-6)
+    assert_close(b.grad, H.flat(-a.grad), 1e-6)
+    assert_close(a.grad, H.flat((a:detach() - b:detach()) * (2 / 12)), 1e-6)
   end)
 
   it("bce_loss clamps the log at -100 as PyTorch", function()
@@ -213,17 +189,17 @@ describe("pointwise losses", function()
   end)
 
   it("check shapes and ranges", function()
-    assert_error(function() nn.mse_loss(nn.zeros(3, 4), nn.zeros(3)) end, "mse_loss:", "[3,4]", "[3]", "broadcast")
-    assert_error(function() nn.bce_loss(nn.zeros(3, 1), nn.zeros(3)) end, "bce_loss:", "[3,1]", "[3]", "same shape")
-    assert_error(function() nn.bce_with_logits(nn.zeros(3), nn.zeros(4)) end, "bce_with_logits:", "[3]", "[4]")
-    assert_error(function() nn.bce_loss(nn.tensor({0.5, 1.5}), nn.tensor({0, 1})) end,
+    H.assert_error(function() nn.mse_loss(nn.zeros(3, 4), nn.zeros(3)) end, "mse_loss:", "[3,4]", "[3]", "broadcast")
+    H.assert_error(function() nn.bce_loss(nn.zeros(3, 1), nn.zeros(3)) end, "bce_loss:", "[3,1]", "[3]", "same shape")
+    H.assert_error(function() nn.bce_with_logits(nn.zeros(3), nn.zeros(4)) end, "bce_with_logits:", "[3]", "[4]")
+    H.assert_error(function() nn.bce_loss(nn.tensor({0.5, 1.5}), nn.tensor({0, 1})) end,
                  "bce_loss:", "input", "[0, 1]", "1.5", "position 2")
-    assert_error(function() nn.bce_loss(nn.tensor({0.5, 0.5}), nn.tensor({0, -1})) end, "target", "-1")
-    assert_error(function() nn.bce_loss(nn.tensor({0.5, 0.5}), nn.tensor({0, 1}), {weight = nn.ones(3)}) end,
+    H.assert_error(function() nn.bce_loss(nn.tensor({0.5, 0.5}), nn.tensor({0, -1})) end, "target", "-1")
+    H.assert_error(function() nn.bce_loss(nn.tensor({0.5, 0.5}), nn.tensor({0, 1}), {weight = nn.ones(3)}) end,
                  "weight [3] cannot be broadcast", "[2]")
-    assert_error(function() nn.mse_loss(nn.zeros(2), nn.zeros(2), {reduction = "batchmean"}) end, "reduction")
-    assert_error(function() nn.mse_loss(nn.zeros(2), {1, 2}) end, "mse_loss:", "target must be a tensor")
-    assert_error(function() nn.l1_loss(nn.zeros(2), nn.zeros(2), {weight = nn.ones(2)}) end, "unknown option 'weight'")
+    H.assert_error(function() nn.mse_loss(nn.zeros(2), nn.zeros(2), {reduction = "batchmean"}) end, "reduction")
+    H.assert_error(function() nn.mse_loss(nn.zeros(2), {1, 2}) end, "mse_loss:", "target must be a tensor")
+    H.assert_error(function() nn.l1_loss(nn.zeros(2), nn.zeros(2), {weight = nn.ones(2)}) end, "unknown option 'weight'")
   end)
 
   it("kl_div 'batchmean' is the sum over the batch size, 'mean' over every element", function()
@@ -250,16 +226,16 @@ describe("distillation_loss", function()
 
   it("is the hard-label cross entropy when alpha is 0", function()
     local s, t = nn.randn(4, 5), nn.randn(4, 5)
-    assert_close(nn.distillation_loss(s, t, {1, 2, 3, 4}, {T = 3, alpha = 0}), flat(nn.cross_entropy(s, {1, 2, 3, 4})), 1e-6)
+    assert_close(nn.distillation_loss(s, t, {1, 2, 3, 4}, {T = 3, alpha = 0}), H.flat(nn.cross_entropy(s, {1, 2, 3, 4})), 1e-6)
   end)
 
   it("checks its arguments", function()
     local s = nn.zeros(2, 3)
-    assert_error(function() nn.distillation_loss(s, s, {1, 2}) end, "distillation_loss:", "T", "alpha", "required")
-    assert_error(function() nn.distillation_loss(s, nn.zeros(2, 4), {1, 2}, {T = 2, alpha = 0.5}) end, "[2,3]", "[2,4]")
-    assert_error(function() nn.distillation_loss(s, s, {1, 4}, {T = 2, alpha = 0.5}) end, "target 4 at position 2")
-    assert_error(function() nn.distillation_loss(s, s, {1, 2}, {T = 0, alpha = 0.5}) end, "T must be positive")
-    assert_error(function() nn.distillation_loss(s, s, {1, 2}, {T = 1, alpha = 2}) end, "alpha", "2")
+    H.assert_error(function() nn.distillation_loss(s, s, {1, 2}) end, "distillation_loss:", "T", "alpha", "required")
+    H.assert_error(function() nn.distillation_loss(s, nn.zeros(2, 4), {1, 2}, {T = 2, alpha = 0.5}) end, "[2,3]", "[2,4]")
+    H.assert_error(function() nn.distillation_loss(s, s, {1, 4}, {T = 2, alpha = 0.5}) end, "target 4 at position 2")
+    H.assert_error(function() nn.distillation_loss(s, s, {1, 2}, {T = 0, alpha = 0.5}) end, "T must be positive")
+    H.assert_error(function() nn.distillation_loss(s, s, {1, 2}, {T = 1, alpha = 2}) end, "alpha", "2")
   end)
 end)
 
@@ -284,9 +260,9 @@ describe("l1_penalty and l2_penalty", function()
   end)
 
   it("name the bad entry", function()
-    assert_error(function() nn.l2_penalty({nn.ones(2), 3}) end, "l2_penalty:", "params[2]", "number")
-    assert_error(function() nn.l1_penalty({nn.ones(2):long()}) end, "l1_penalty:", "params[1]", "int64")
-    assert_error(function() nn.l1_penalty("x") end, "l1_penalty:", "string")
+    H.assert_error(function() nn.l2_penalty({nn.ones(2), 3}) end, "l2_penalty:", "params[2]", "number")
+    H.assert_error(function() nn.l1_penalty({nn.ones(2):long()}) end, "l1_penalty:", "params[1]", "int64")
+    H.assert_error(function() nn.l1_penalty("x") end, "l1_penalty:", "string")
   end)
 end)
 

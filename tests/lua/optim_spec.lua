@@ -4,40 +4,17 @@
 -- schedulers' lr sequences, clip_grad_norm_ / clip_grad_value_, the
 -- kernel bindings and error messages.
 local nn = require "nn"
+local H = require "helpers"
 nn.optim = nn.optim or require "nn.optim"
 
 local REL, ABS = 1e-5, 1e-6 -- float32 rounding, accumulated over 10 steps
 
-local function reference()
-  local dir = os.getenv("NNLUA_SOURCE_DIR")
-  if not dir then
-    dir = debug.getinfo(1, "S").source:match("^@(.*)/tests/lua/[^/]*$") or "."
-  end
-  return dofile(dir .. "/tests/fixtures/optim/reference.lua")
-end
-local ref = reference()
-
--- fn must raise an error containing every fragment.
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert(not ok, "expected an error, got success")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    fragment = tostring(fragment)
-    assert(err:find(fragment, 1, true), ("error %q lacks %q"):format(err, fragment))
-  end
-  return err
-end
-
-local function flat(t)
-  if t:dim() == 0 then return {t:item()} end
-  return t:reshape(-1):totable()
-end
+local ref = H.reference("optim")
 
 -- got (tensor or list) matches the list want: each element within
 -- REL * |w| + ABS * max |want| (scale-aware for vectors of small values).
 local function assert_near(got, want, what, rel)
-  if nn.is_tensor(got) then got = flat(got) end
+  if nn.is_tensor(got) then got = H.flat(got) end
   assert(#got == #want, ("%s: %d values, expected %d"):format(what, #got, #want))
   local scale = 0
   for _, w in ipairs(want) do scale = math.max(scale, math.abs(w)) end
@@ -50,10 +27,6 @@ local function assert_near(got, want, what, rel)
   end
 end
 
-local function tensor_of(spec)
-  return nn.tensor(spec.data):reshape(spec.shape)
-end
-
 local function copy(t)
   if type(t) ~= "table" then return t end
   local c = {}
@@ -63,7 +36,7 @@ end
 
 -- Fresh leaf parameters w [3,4] and b [4] at the fixture's initial values.
 local function fresh_params()
-  return tensor_of(ref.params.w):requires_grad_(), tensor_of(ref.params.b):requires_grad_()
+  return H.from_spec(ref.params.w):requires_grad_(), H.from_spec(ref.params.b):requires_grad_()
 end
 
 -- Builds the optimizer of a trajectory case on params {w=, b=}.
@@ -151,8 +124,8 @@ describe("trajectories with gradients from autograd", function()
   local q = ref.quadratic
   for _, case in ipairs(q.cases) do
     it(describe_case(case), function()
-      local x, y = tensor_of(q.x), tensor_of(q.y)
-      local w, b = tensor_of(q.w):requires_grad_(), tensor_of(q.b):requires_grad_()
+      local x, y = H.from_spec(q.x), H.from_spec(q.y)
+      local w, b = H.from_spec(q.w):requires_grad_(), H.from_spec(q.b):requires_grad_()
       local opt = nn.optim[case.class]({w, b}, copy(case.options))
       for step = 1, #case.params do
         opt:zero_grad()
@@ -250,21 +223,21 @@ describe("state_dict", function()
     opt:step()
     local good = opt:state_dict()
     local other = nn.optim.SGD({nn.zeros(3):requires_grad_(), nn.zeros(2):requires_grad_()}, {lr = 0.1})
-    assert_error(function() other:load_state_dict(good) end, "SGD", "load_state_dict", "1", "2")
+    H.assert_error(function() other:load_state_dict(good) end, "SGD", "load_state_dict", "1", "2")
     local two = nn.optim.SGD({{params = {nn.zeros(3):requires_grad_()}}, {params = {nn.zeros(3):requires_grad_()}}},
                              {lr = 0.1})
-    assert_error(function() two:load_state_dict(good) end, "SGD", "parameter groups", "has 1", "optimizer 2")
+    H.assert_error(function() two:load_state_dict(good) end, "SGD", "parameter groups", "has 1", "optimizer 2")
     local small = nn.optim.SGD({nn.zeros(4):requires_grad_()}, {lr = 0.3})
-    assert_error(function() small:load_state_dict(good) end, "SGD", "state.1.momentum_buffer", "4", "[3]")
+    H.assert_error(function() small:load_state_dict(good) end, "SGD", "state.1.momentum_buffer", "4", "[3]")
     assert.are.equal(0.3, small.param_groups[1].lr) -- unchanged
     assert.is_nil(next(small.state))
     local adam = nn.optim.Adam({nn.zeros(3):requires_grad_()})
-    assert_error(function() adam:load_state_dict(good) end, "Adam", "momentum_buffer")
-    assert_error(function() opt:load_state_dict(42) end, "SGD", "load_state_dict")
+    H.assert_error(function() adam:load_state_dict(good) end, "Adam", "momentum_buffer")
+    H.assert_error(function() opt:load_state_dict(42) end, "SGD", "load_state_dict")
     local bad = {tensors = {["state.7.momentum_buffer"] = nn.zeros(3)}, param_groups = good.param_groups}
-    assert_error(function() opt:load_state_dict(bad) end, "SGD", "state.7.momentum_buffer")
+    H.assert_error(function() opt:load_state_dict(bad) end, "SGD", "state.7.momentum_buffer")
     local bad_lr = {tensors = {}, param_groups = {{params = {1}, lr = -1}}}
-    assert_error(function() opt:load_state_dict(bad_lr) end, "SGD", "lr", "-1")
+    H.assert_error(function() opt:load_state_dict(bad_lr) end, "SGD", "lr", "-1")
   end)
 end)
 
@@ -393,61 +366,61 @@ describe("optimizer errors", function()
   local p = nn.zeros(3):requires_grad_()
 
   it("SGD needs lr", function()
-    assert_error(function() nn.optim.SGD({p}) end, "SGD", "lr", "required")
-    assert_error(function() nn.optim.SGD({{params = {p}}}) end, "SGD", "lr", "group 1")
+    H.assert_error(function() nn.optim.SGD({p}) end, "SGD", "lr", "required")
+    H.assert_error(function() nn.optim.SGD({{params = {p}}}) end, "SGD", "lr", "group 1")
     local opt = nn.optim.SGD({{params = {p}, lr = 0.1}}) -- given by the group
     assert.are.equal(0.1, opt.param_groups[1].lr)
   end)
 
   it("rejects bad parameter lists", function()
-    assert_error(function() nn.optim.SGD({}, {lr = 0.1}) end, "SGD: optimizer got an empty parameter list")
-    assert_error(function() nn.optim.Adam({}) end, "Adam: optimizer got an empty parameter list")
-    assert_error(function() nn.optim.SGD(p, {lr = 0.1}) end, "SGD", "tensor")
-    assert_error(function() nn.optim.SGD(42, {lr = 0.1}) end, "SGD", "number")
-    assert_error(function() nn.optim.SGD({p, 7}, {lr = 0.1}) end, "SGD", "parameter 2", "tensor", "number")
-    assert_error(function() nn.optim.SGD({nn.tensor({1, 2}, "int64")}, {lr = 0.1}) end, "SGD", "float32", "int64")
+    H.assert_error(function() nn.optim.SGD({}, {lr = 0.1}) end, "SGD: optimizer got an empty parameter list")
+    H.assert_error(function() nn.optim.Adam({}) end, "Adam: optimizer got an empty parameter list")
+    H.assert_error(function() nn.optim.SGD(p, {lr = 0.1}) end, "SGD", "tensor")
+    H.assert_error(function() nn.optim.SGD(42, {lr = 0.1}) end, "SGD", "number")
+    H.assert_error(function() nn.optim.SGD({p, 7}, {lr = 0.1}) end, "SGD", "parameter 2", "tensor", "number")
+    H.assert_error(function() nn.optim.SGD({nn.tensor({1, 2}, "int64")}, {lr = 0.1}) end, "SGD", "float32", "int64")
     local nonleaf = p * 2
-    assert_error(function() nn.optim.SGD({nonleaf}, {lr = 0.1}) end, "SGD", "non-leaf")
-    assert_error(function() nn.optim.SGD({p, p}, {lr = 0.1}) end, "SGD", "parameter 2", "more than once")
-    assert_error(function() nn.optim.SGD({{params = {p}}, {params = {p}}}, {lr = 0.1}) end, "SGD",
+    H.assert_error(function() nn.optim.SGD({nonleaf}, {lr = 0.1}) end, "SGD", "non-leaf")
+    H.assert_error(function() nn.optim.SGD({p, p}, {lr = 0.1}) end, "SGD", "parameter 2", "more than once")
+    H.assert_error(function() nn.optim.SGD({{params = {p}}, {params = {p}}}, {lr = 0.1}) end, "SGD",
                  "group 2", "more than once")
-    assert_error(function() nn.optim.SGD({{lr = 0.1}}, {lr = 0.1}) end, "SGD", "group 1", "params")
-    assert_error(function() nn.optim.SGD({p}, 0.1) end, "SGD", "options", "number")
-    assert_error(function() nn.optim.SGD({nn.zeros(3, 2):t()}, {lr = 0.1}) end, "SGD", "contiguous")
+    H.assert_error(function() nn.optim.SGD({{lr = 0.1}}, {lr = 0.1}) end, "SGD", "group 1", "params")
+    H.assert_error(function() nn.optim.SGD({p}, 0.1) end, "SGD", "options", "number")
+    H.assert_error(function() nn.optim.SGD({nn.zeros(3, 2):t()}, {lr = 0.1}) end, "SGD", "contiguous")
   end)
 
   it("checks options as PyTorch does", function()
     local SGD, Adam = nn.optim.SGD, nn.optim.Adam
-    assert_error(function() SGD({p}, {lr = -0.1}) end, "SGD", "lr", "-0.1")
-    assert_error(function() SGD({p}, {lr = "fast"}) end, "SGD", "lr", "number", "string")
-    assert_error(function() SGD({p}, {lr = 0.1, momentum = -0.5}) end, "SGD", "momentum", "-0.5")
-    assert_error(function() SGD({p}, {lr = 0.1, weight_decay = -1}) end, "SGD", "weight_decay", "-1")
-    assert_error(function() SGD({p}, {lr = 0.1, nesterov = true}) end, "SGD", "nesterov", "momentum 0")
-    assert_error(function() SGD({p}, {lr = 0.1, momentum = 0.9, dampening = 0.1, nesterov = true}) end,
+    H.assert_error(function() SGD({p}, {lr = -0.1}) end, "SGD", "lr", "-0.1")
+    H.assert_error(function() SGD({p}, {lr = "fast"}) end, "SGD", "lr", "number", "string")
+    H.assert_error(function() SGD({p}, {lr = 0.1, momentum = -0.5}) end, "SGD", "momentum", "-0.5")
+    H.assert_error(function() SGD({p}, {lr = 0.1, weight_decay = -1}) end, "SGD", "weight_decay", "-1")
+    H.assert_error(function() SGD({p}, {lr = 0.1, nesterov = true}) end, "SGD", "nesterov", "momentum 0")
+    H.assert_error(function() SGD({p}, {lr = 0.1, momentum = 0.9, dampening = 0.1, nesterov = true}) end,
                  "SGD", "nesterov", "dampening 0.1")
-    assert_error(function() SGD({p}, {lr = 0.1, nesterov = 1}) end, "SGD", "nesterov", "true or false")
-    assert_error(function() SGD({p}, {lr = 0.1, learning_rate = 1}) end, "SGD", "unknown option 'learning_rate'")
-    assert_error(function() SGD({{params = {p}, lr = -2}}, {lr = 0.1}) end, "SGD", "lr", "-2", "group 1")
-    assert_error(function() Adam({p}, {lr = -1}) end, "Adam", "lr", "-1")
-    assert_error(function() Adam({p}, {eps = -1e-8}) end, "Adam", "eps", "-1e-08")
-    assert_error(function() Adam({p}, {betas = {1.0, 0.999}}) end, "Adam", "beta", "index 1", "1.0")
-    assert_error(function() Adam({p}, {betas = {0.9, -0.1}}) end, "Adam", "beta", "index 2", "-0.1")
-    assert_error(function() Adam({p}, {betas = 0.9}) end, "Adam", "betas", "number")
-    assert_error(function() Adam({p}, {betas = {0.9}}) end, "Adam", "betas", "1 values")
-    assert_error(function() Adam({p}, {weight_decay = -0.1}) end, "Adam", "weight_decay", "-0.1")
-    assert_error(function() Adam({p}, {amsgrad = "yes"}) end, "Adam", "amsgrad")
-    assert_error(function() nn.optim.AdamW({p}, {betas = {0.9, 1.5}}) end, "AdamW", "index 2", "1.5")
-    assert_error(function() nn.optim.RMSprop({p}, {alpha = -0.5}) end, "RMSprop", "alpha", "-0.5")
-    assert_error(function() nn.optim.RMSprop({p}, {momentum = -1}) end, "RMSprop", "momentum", "-1")
-    assert_error(function() nn.optim.RMSprop({p}, {eps = -1}) end, "RMSprop", "eps", "-1")
-    assert_error(function() nn.optim.Adagrad({p}, {lr_decay = -1}) end, "Adagrad", "lr_decay", "-1")
-    assert_error(function() nn.optim.Adagrad({p}, {initial_accumulator_value = -0.5}) end, "Adagrad",
+    H.assert_error(function() SGD({p}, {lr = 0.1, nesterov = 1}) end, "SGD", "nesterov", "true or false")
+    H.assert_error(function() SGD({p}, {lr = 0.1, learning_rate = 1}) end, "SGD", "unknown option 'learning_rate'")
+    H.assert_error(function() SGD({{params = {p}, lr = -2}}, {lr = 0.1}) end, "SGD", "lr", "-2", "group 1")
+    H.assert_error(function() Adam({p}, {lr = -1}) end, "Adam", "lr", "-1")
+    H.assert_error(function() Adam({p}, {eps = -1e-8}) end, "Adam", "eps", "-1e-08")
+    H.assert_error(function() Adam({p}, {betas = {1.0, 0.999}}) end, "Adam", "beta", "index 1", "1.0")
+    H.assert_error(function() Adam({p}, {betas = {0.9, -0.1}}) end, "Adam", "beta", "index 2", "-0.1")
+    H.assert_error(function() Adam({p}, {betas = 0.9}) end, "Adam", "betas", "number")
+    H.assert_error(function() Adam({p}, {betas = {0.9}}) end, "Adam", "betas", "1 values")
+    H.assert_error(function() Adam({p}, {weight_decay = -0.1}) end, "Adam", "weight_decay", "-0.1")
+    H.assert_error(function() Adam({p}, {amsgrad = "yes"}) end, "Adam", "amsgrad")
+    H.assert_error(function() nn.optim.AdamW({p}, {betas = {0.9, 1.5}}) end, "AdamW", "index 2", "1.5")
+    H.assert_error(function() nn.optim.RMSprop({p}, {alpha = -0.5}) end, "RMSprop", "alpha", "-0.5")
+    H.assert_error(function() nn.optim.RMSprop({p}, {momentum = -1}) end, "RMSprop", "momentum", "-1")
+    H.assert_error(function() nn.optim.RMSprop({p}, {eps = -1}) end, "RMSprop", "eps", "-1")
+    H.assert_error(function() nn.optim.Adagrad({p}, {lr_decay = -1}) end, "Adagrad", "lr_decay", "-1")
+    H.assert_error(function() nn.optim.Adagrad({p}, {initial_accumulator_value = -0.5}) end, "Adagrad",
                  "initial_accumulator_value", "-0.5")
-    assert_error(function() nn.optim.Adagrad({p}, {lr = 0 / 0}) end, "Adagrad", "lr", "nan")
+    H.assert_error(function() nn.optim.Adagrad({p}, {lr = 0 / 0}) end, "Adagrad", "lr", "nan")
   end)
 
   it("errors point at the caller", function()
-    local err = assert_error(function() local o = nn.optim.SGD({}, {lr = 1}); return o end, "SGD")
+    local err = H.assert_error(function() local o = nn.optim.SGD({}, {lr = 1}); return o end, "SGD")
     assert.truthy(err:find("optim_spec.lua", 1, true), err)
   end)
 end)
@@ -464,22 +437,22 @@ describe("kernel bindings", function()
 
   it("check their arguments", function()
     local p, g = nn.zeros(6), nn.zeros(6)
-    assert_error(function() nn._sgd_step(p, nn.zeros(5), nil, 0.1, 0, 0, false, 0, false) end,
+    H.assert_error(function() nn._sgd_step(p, nn.zeros(5), nil, 0.1, 0, 0, false, 0, false) end,
                  "_sgd_step", "grad", "5", "6")
-    assert_error(function() nn._sgd_step(nn.zeros(6):long(), g, nil, 0.1, 0, 0, false, 0, false) end,
+    H.assert_error(function() nn._sgd_step(nn.zeros(6):long(), g, nil, 0.1, 0, 0, false, 0, false) end,
                  "_sgd_step", "param", "float32", "int64")
-    assert_error(function() nn._sgd_step(nn.zeros(3, 2):t(), g, nil, 0.1, 0, 0, false, 0, false) end,
+    H.assert_error(function() nn._sgd_step(nn.zeros(3, 2):t(), g, nil, 0.1, 0, 0, false, 0, false) end,
                  "_sgd_step", "param", "contiguous")
-    assert_error(function() nn._sgd_step(p, g, nil, 0.1, 0.9, 0, false, 0, false) end,
+    H.assert_error(function() nn._sgd_step(p, g, nil, 0.1, 0.9, 0, false, 0, false) end,
                  "_sgd_step", "momentum", "buffer")
-    assert_error(function() nn._sgd_step(p, g, nil, "x", 0, 0, false, 0, false) end, "_sgd_step", "lr", "string")
-    assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(6), nil, 0, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
+    H.assert_error(function() nn._sgd_step(p, g, nil, "x", 0, 0, false, 0, false) end, "_sgd_step", "lr", "string")
+    H.assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(6), nil, 0, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
                  "_adam_step", "step", "0")
-    assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(7), nil, 1, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
+    H.assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(7), nil, 1, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
                  "_adam_step", "exp_avg_sq", "7", "6")
-    assert_error(function() nn._rmsprop_step(p, g, nn.zeros(6), nil, nil, 0.01, 0.99, 1e-8, 0, 0.5) end,
+    H.assert_error(function() nn._rmsprop_step(p, g, nn.zeros(6), nil, nil, 0.01, 0.99, 1e-8, 0, 0.5) end,
                  "_rmsprop_step", "momentum", "buffer")
-    assert_error(function() nn._adagrad_step(p, g, {}, 1, 0.01, 0, 0, 1e-10) end, "_adagrad_step", "sum", "table")
+    H.assert_error(function() nn._adagrad_step(p, g, {}, 1, 0.01, 0, 0, 1e-10) end, "_adagrad_step", "sum", "table")
   end)
 end)
 
@@ -524,14 +497,14 @@ describe("gradient clipping matches PyTorch", function()
   it("check their arguments", function()
     local p = nn.zeros(2):requires_grad_()
     p.grad = nn.ones(2)
-    assert_error(function() nn.clip_grad_norm_({p}, -1) end, "clip_grad_norm_", "max_norm", "-1")
-    assert_error(function() nn.clip_grad_norm_({p}) end, "clip_grad_norm_", "max_norm", "no value")
-    assert_error(function() nn.clip_grad_norm_({p}, 1, 0) end, "clip_grad_norm_", "norm_type", "0")
-    assert_error(function() nn.clip_grad_norm_({p}, 1, "max") end, "clip_grad_norm_", "norm_type", "max")
-    assert_error(function() nn.clip_grad_norm_({p, 3}, 1) end, "clip_grad_norm_", "parameter 2", "number")
-    assert_error(function() nn.clip_grad_norm_(5, 1) end, "clip_grad_norm_", "number")
-    assert_error(function() nn.clip_grad_value_({p}, -0.5) end, "clip_grad_value_", "-0.5")
-    assert_error(function() nn.clip_grad_value_({p, "x"}, 1) end, "clip_grad_value_", "parameter 2")
+    H.assert_error(function() nn.clip_grad_norm_({p}, -1) end, "clip_grad_norm_", "max_norm", "-1")
+    H.assert_error(function() nn.clip_grad_norm_({p}) end, "clip_grad_norm_", "max_norm", "no value")
+    H.assert_error(function() nn.clip_grad_norm_({p}, 1, 0) end, "clip_grad_norm_", "norm_type", "0")
+    H.assert_error(function() nn.clip_grad_norm_({p}, 1, "max") end, "clip_grad_norm_", "norm_type", "max")
+    H.assert_error(function() nn.clip_grad_norm_({p, 3}, 1) end, "clip_grad_norm_", "parameter 2", "number")
+    H.assert_error(function() nn.clip_grad_norm_(5, 1) end, "clip_grad_norm_", "number")
+    H.assert_error(function() nn.clip_grad_value_({p}, -0.5) end, "clip_grad_value_", "-0.5")
+    H.assert_error(function() nn.clip_grad_value_({p, "x"}, 1) end, "clip_grad_value_", "parameter 2")
     assert.are.same({1, 1}, p.grad:totable()) -- nothing clipped by a failed call
   end)
 end)
@@ -605,24 +578,24 @@ end)
 describe("scheduler errors", function()
   local opt = scheduler_optimizer({0.1, 0.01})
   it("check options", function()
-    assert_error(function() nn.optim.StepLR(opt) end, "StepLR", "step_size", "required")
-    assert_error(function() nn.optim.StepLR(opt, {step_size = 0}) end, "StepLR", "step_size", "0")
-    assert_error(function() nn.optim.StepLR(opt, {step_size = 2.5}) end, "StepLR", "step_size", "2.5")
-    assert_error(function() nn.optim.StepLR(opt, {step_size = 2, gama = 0.5}) end, "StepLR", "unknown option 'gama'")
-    assert_error(function() nn.optim.StepLR({}, {step_size = 2}) end, "StepLR", "optimizer", "table")
-    assert_error(function() nn.optim.ExponentialLR(opt) end, "ExponentialLR", "gamma")
-    assert_error(function() nn.optim.ExponentialLR(opt, {gamma = "x"}) end, "ExponentialLR", "gamma", "string")
-    assert_error(function() nn.optim.CosineAnnealingLR(opt, {}) end, "CosineAnnealingLR", "T_max")
-    assert_error(function() nn.optim.CosineAnnealingLR(opt, {T_max = -3}) end, "CosineAnnealingLR", "T_max", "-3")
+    H.assert_error(function() nn.optim.StepLR(opt) end, "StepLR", "step_size", "required")
+    H.assert_error(function() nn.optim.StepLR(opt, {step_size = 0}) end, "StepLR", "step_size", "0")
+    H.assert_error(function() nn.optim.StepLR(opt, {step_size = 2.5}) end, "StepLR", "step_size", "2.5")
+    H.assert_error(function() nn.optim.StepLR(opt, {step_size = 2, gama = 0.5}) end, "StepLR", "unknown option 'gama'")
+    H.assert_error(function() nn.optim.StepLR({}, {step_size = 2}) end, "StepLR", "optimizer", "table")
+    H.assert_error(function() nn.optim.ExponentialLR(opt) end, "ExponentialLR", "gamma")
+    H.assert_error(function() nn.optim.ExponentialLR(opt, {gamma = "x"}) end, "ExponentialLR", "gamma", "string")
+    H.assert_error(function() nn.optim.CosineAnnealingLR(opt, {}) end, "CosineAnnealingLR", "T_max")
+    H.assert_error(function() nn.optim.CosineAnnealingLR(opt, {T_max = -3}) end, "CosineAnnealingLR", "T_max", "-3")
     local R = nn.optim.ReduceLROnPlateau
-    assert_error(function() R(opt, {factor = 1}) end, "ReduceLROnPlateau", "factor", "1")
-    assert_error(function() R(opt, {mode = "avg"}) end, "ReduceLROnPlateau", "mode", "avg")
-    assert_error(function() R(opt, {threshold_mode = "pct"}) end, "ReduceLROnPlateau", "threshold_mode", "pct")
-    assert_error(function() R(opt, {patience = -1}) end, "ReduceLROnPlateau", "patience", "-1")
-    assert_error(function() R(opt, {min_lr = {0.1}}) end, "ReduceLROnPlateau", "2", "1")
-    assert_error(function() R(nil) end, "ReduceLROnPlateau", "optimizer", "nil")
+    H.assert_error(function() R(opt, {factor = 1}) end, "ReduceLROnPlateau", "factor", "1")
+    H.assert_error(function() R(opt, {mode = "avg"}) end, "ReduceLROnPlateau", "mode", "avg")
+    H.assert_error(function() R(opt, {threshold_mode = "pct"}) end, "ReduceLROnPlateau", "threshold_mode", "pct")
+    H.assert_error(function() R(opt, {patience = -1}) end, "ReduceLROnPlateau", "patience", "-1")
+    H.assert_error(function() R(opt, {min_lr = {0.1}}) end, "ReduceLROnPlateau", "2", "1")
+    H.assert_error(function() R(nil) end, "ReduceLROnPlateau", "optimizer", "nil")
     local r = R(opt)
-    assert_error(function() r:step() end, "ReduceLROnPlateau", "metric", "nil")
-    assert_error(function() r:load_state_dict(3) end, "ReduceLROnPlateau", "load_state_dict")
+    H.assert_error(function() r:step() end, "ReduceLROnPlateau", "metric", "nil")
+    H.assert_error(function() r:load_state_dict(3) end, "ReduceLROnPlateau", "load_state_dict")
   end)
 end)

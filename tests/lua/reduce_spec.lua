@@ -3,22 +3,7 @@
 -- indices, ties, dtypes, empty tensors, strided inputs, PyTorch reference
 -- values (tests/fixtures/reduce/reference.lua) and error messages.
 local nn = require "nn"
-
-local function assert_error(fn, ...)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  err = tostring(err)
-  for _, fragment in ipairs({...}) do
-    assert.is_truthy(err:find(tostring(fragment), 1, true),
-                     ("error %q lacks %q"):format(err, tostring(fragment)))
-  end
-end
-
--- Row-major values of t as a flat Lua array.
-local function flat(t)
-  if t:dim() == 0 then return {t:item()} end
-  return t:reshape(-1):totable()
-end
+local H = require "helpers"
 
 local function same_shape(t, shape)
   assert.are.same(shape, t.shape)
@@ -26,7 +11,7 @@ end
 
 -- Every value of t within rel of want (NaN matches NaN).
 local function assert_close(want, t, rel)
-  local got = flat(t)
+  local got = H.flat(t)
   assert.are.equal(#want, #got)
   for i = 1, #want do
     local w, g = want[i], got[i]
@@ -151,9 +136,9 @@ describe("max and min", function()
   end)
 
   it("refuse empty tensors, as PyTorch", function()
-    assert_error(function() return nn.zeros(0):max() end, "max", "empty", "[0]")
-    assert_error(function() return nn.zeros(0, 3):min(1) end, "min", "dim 1", "size 0")
-    assert_error(function() return nn.zeros(2, 0):argmax() end, "argmax", "[2,0]")
+    H.assert_error(function() return nn.zeros(0):max() end, "max", "empty", "[0]")
+    H.assert_error(function() return nn.zeros(0, 3):min(1) end, "min", "dim 1", "size 0")
+    H.assert_error(function() return nn.zeros(2, 0):argmax() end, "argmax", "[2,0]")
     local v, i = nn.zeros(0, 3):max(2)
     same_shape(v, {0})
     same_shape(i, {0})
@@ -288,30 +273,30 @@ end)
 
 describe("reduction errors", function()
   it("name the function and the 1-based dim range", function()
-    assert_error(function() return m23():sum(0) end, "sum", "dim 0", "1-based")
-    assert_error(function() return m23():mean(3) end, "mean", "dim 3", "2-D")
-    assert_error(function() return m23():max(-3) end, "max", "-3")
-    assert_error(function() return m23():argmin(5) end, "argmin", "5")
-    assert_error(function() return m23():norm(2, 3) end, "norm", "dim 3")
-    assert_error(function() return m23():var(0) end, "var", "dim 0")
+    H.assert_error(function() return m23():sum(0) end, "sum", "dim 0", "1-based")
+    H.assert_error(function() return m23():mean(3) end, "mean", "dim 3", "2-D")
+    H.assert_error(function() return m23():max(-3) end, "max", "-3")
+    H.assert_error(function() return m23():argmin(5) end, "argmin", "5")
+    H.assert_error(function() return m23():norm(2, 3) end, "norm", "dim 3")
+    H.assert_error(function() return m23():var(0) end, "var", "dim 0")
   end)
 
   it("reject non-tensors, bad dims and keepdims", function()
-    assert_error(function() return nn.sum({1, 2}) end, "sum", "tensor", "table")
-    assert_error(function() return nn.std(3) end, "std", "tensor", "number")
-    assert_error(function() return m23():sum(1.5) end, "sum", "dim", "integer")
-    assert_error(function() return m23():sum("x") end, "sum", "dim")
-    assert_error(function() return m23():sum(1, 1) end, "sum", "keepdim", "boolean")
-    assert_error(function() return m23():max(m23()) end, "max", "maximum")
+    H.assert_error(function() return nn.sum({1, 2}) end, "sum", "tensor", "table")
+    H.assert_error(function() return nn.std(3) end, "std", "tensor", "number")
+    H.assert_error(function() return m23():sum(1.5) end, "sum", "dim", "integer")
+    H.assert_error(function() return m23():sum("x") end, "sum", "dim")
+    H.assert_error(function() return m23():sum(1, 1) end, "sum", "keepdim", "boolean")
+    H.assert_error(function() return m23():max(m23()) end, "max", "maximum")
   end)
 
   it("reject a bad p and bad var options", function()
-    assert_error(function() return m23():norm(-1) end, "norm", "p", "-1")
-    assert_error(function() return m23():norm(0 / 0) end, "norm", "p")
-    assert_error(function() return m23():norm("nuc") end, "norm", "p", "string")
-    assert_error(function() return m23():var{unbaised = false} end, "var", "unbaised")
-    assert_error(function() return m23():std{unbiased = 1} end, "std", "unbiased", "boolean")
-    assert_error(function() return m23():var{correction = -1} end, "var", "correction")
+    H.assert_error(function() return m23():norm(-1) end, "norm", "p", "-1")
+    H.assert_error(function() return m23():norm(0 / 0) end, "norm", "p")
+    H.assert_error(function() return m23():norm("nuc") end, "norm", "p", "string")
+    H.assert_error(function() return m23():var{unbaised = false} end, "var", "unbaised")
+    H.assert_error(function() return m23():std{unbiased = 1} end, "std", "unbiased", "boolean")
+    H.assert_error(function() return m23():var{correction = -1} end, "var", "correction")
   end)
 
   it("leave the runtime working after a caught error", function()
@@ -355,7 +340,7 @@ describe("PyTorch reference values", function()
         if want.dtype == "float32" then
           assert_close(want.data, results[k], 1e-5)
         else
-          assert.are.same(want.data, flat(results[k]))
+          assert.are.same(want.data, H.flat(results[k]))
         end
       end
     end)
