@@ -8,6 +8,7 @@
 #define NN_TEST_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int check_failures, check_count;
@@ -38,6 +39,16 @@ static int check_failures, check_count;
     test();                                                                      \
     printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test);       \
   } while (0)
+
+/* Test data: xorshift64, uniform in [-1, 1). A test wanting other data
+ * sets rng_state first. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static inline double rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
+}
 
 static inline int check_summary(void) {
   printf("%d checks, %d failed\n", check_count, check_failures);

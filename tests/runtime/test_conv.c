@@ -18,14 +18,6 @@
 #include "nn_conv.h"
 #include "nn_threads.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double rnd(void) { /* xorshift64, uniform in [-1, 1) */
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
-}
-
 static float *random_floats(int64_t n) {
   float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
   for (int64_t i = 0; i < n; i++) p[i] = (float)rnd();

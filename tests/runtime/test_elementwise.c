@@ -11,14 +11,6 @@
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double rnd(void) { /* xorshift64, uniform in [-1, 1) */
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
-}
-
 /* Random contiguous tensor: floats in [-3, 3) (with some exact zeros and
  * integers so ties and sign(0) occur), int64 in [-4, 4], bools. */
 static nn_tensor *filled(nn_dtype dtype, int ndim, const int64_t *shape) {

@@ -9,10 +9,10 @@
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 12345;
-static int64_t rnd(int64_t n) { /* 0 .. n-1 */
-  rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (int64_t)((rng_state >> 33) % (uint64_t)n);
+/* Uniform in 0 .. n-1. */
+static int64_t below(int64_t n) {
+  int64_t k = (int64_t)((rnd() + 1) * 0.5 * (double)n);
+  return k < n ? k : n - 1;
 }
 
 static int64_t offset_of(const nn_tensor *t, const int64_t *pos) {
@@ -65,7 +65,7 @@ static void fill_distinct(nn_tensor *t) {
 static void fill_indices(nn_tensor *idx, int64_t size) {
   int64_t pos[NN_MAX_DIMS] = {0};
   if (empty_shape(idx->ndim, idx->shape)) return;
-  do set(idx, pos, (double)(1 + rnd(size)));
+  do set(idx, pos, (double)(1 + below(size)));
   while (next_pos(idx->ndim, idx->shape, pos));
 }
 
@@ -350,7 +350,7 @@ static void fill_unique_indices(nn_tensor *idx, int dim, int64_t size) {
     if (pos[dim] == 0) {
       for (int64_t i = 0; i < size; i++) line[i] = i + 1;
       for (int64_t i = size - 1; i > 0; i--) {
-        int64_t j = rnd(i + 1), tmp = line[i];
+        int64_t j = below(i + 1), tmp = line[i];
         line[i] = line[j], line[j] = tmp;
       }
     }
@@ -537,7 +537,7 @@ static void test_masked_select(void) {
       nn_tensor *t = strided ? make_strided(dt, 2, big) : make(dt, 2, big);
       nn_tensor *mask = strided ? make_strided(NN_BOOL, 2, big) : make(NN_BOOL, 2, big);
       int64_t pos[2] = {0};
-      do set(mask, pos, rnd(3) != 0);
+      do set(mask, pos, below(3) != 0);
       while (next_pos(2, big, pos));
       int64_t k = nn_masked_count(mask, 2, big);
       nn_tensor *out = nn_tensor_zeros(dt, 1, &k);

@@ -12,14 +12,6 @@
 
 #define MAXN 512
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double rnd(void) { /* xorshift64, uniform in [-1, 1) */
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
-}
-
 static void fill(float *x, int64_t n, double lo, double hi) {
   for (int64_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * (rnd() + 1) / 2);
 }

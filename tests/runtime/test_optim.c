@@ -11,14 +11,6 @@
 #define N 37     /* elements per parameter: not a multiple of any vector width */
 #define STEPS 6
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static double rnd(void) { /* xorshift64, uniform in [-1, 1) */
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / (double)(1ull << 52) - 1.0;
-}
-
 /* A parameter in float (for the kernel) and in double (the reference),
  * the gradients of every step, and up to three state arrays of each. */
 typedef struct problem {
