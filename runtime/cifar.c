@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,16 +12,6 @@
 /* Records are decoded through a stack buffer of this many. */
 #define CIFAR_CHUNK 64
 
-static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static nn_io_status fail(nn_io_status code, char *err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, NN_IO_ERRLEN, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
 nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
   FILE *fp;
   uint64_t size;
@@ -30,9 +19,9 @@ nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
   if (st) return (nn_io_status)st;
   fclose(fp);
   /* an empty file is a failed download or copy, not a batch of 0 */
-  if (size == 0) return fail(NN_IO_ERR_FORMAT, err, "'%s' is empty, not a CIFAR-10 batch", path);
+  if (size == 0) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is empty, not a CIFAR-10 batch", path);
   if (size % NN_CIFAR_RECORD != 0)
-    return fail(NN_IO_ERR_FORMAT, err,
+    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT,
                 "'%s': truncated or not a CIFAR-10 batch (size %" PRIu64
                 " bytes is not a multiple of the %d-byte record)",
                 path, size, NN_CIFAR_RECORD);
@@ -60,7 +49,7 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
   if (st) return (nn_io_status)st;
   if (n > 0 && size / NN_CIFAR_RECORD < (uint64_t)n) {
     fclose(fp);
-    return fail(NN_IO_ERR_FORMAT, err,
+    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT,
                 "'%s': truncated (%" PRIu64 " bytes, %" PRId64 " records expected)", path, size,
                 n);
   }
@@ -72,13 +61,13 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
     if (got != want) {
       int e = ferror(fp) ? errno : 0;
       fclose(fp);
-      if (e) return fail(NN_IO_ERR_SYS, err, "cannot read '%s': %s", path, strerror(e));
-      return fail(NN_IO_ERR_FORMAT, err, "'%s': truncated (file shrank while reading)", path);
+      if (e) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
+      return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': truncated (file shrank while reading)", path);
     }
     int64_t bad = decode(buf, m, x + done * NN_CIFAR_PIXELS, y + done);
     if (bad >= 0) {
       fclose(fp);
-      return fail(NN_IO_ERR_FORMAT, err, "'%s': record %" PRId64 " has label %d, expected 0..9",
+      return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': record %" PRId64 " has label %d, expected 0..9",
                   path, done + bad + 1, buf[bad * NN_CIFAR_RECORD]);
     }
     done += m;
