@@ -19,12 +19,13 @@ nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err) {
   if (st) return (nn_io_status)st;
   fclose(fp);
   /* an empty file is a failed download or copy, not a batch of 0 */
-  if (size == 0) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is empty, not a CIFAR-10 batch", path);
+  if (size == 0) return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                                   "'%s' is empty, not a CIFAR-10 batch", path);
   if (size % NN_CIFAR_RECORD != 0)
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT,
-                "'%s': truncated or not a CIFAR-10 batch (size %" PRIu64
-                " bytes is not a multiple of the %d-byte record)",
-                path, size, NN_CIFAR_RECORD);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': truncated or not a CIFAR-10 batch (size %" PRIu64
+                      " bytes is not a multiple of the %d-byte record)",
+                      path, size, NN_CIFAR_RECORD);
   *n = (int64_t)(size / NN_CIFAR_RECORD);
   return NN_IO_OK;
 }
@@ -49,9 +50,9 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
   if (st) return (nn_io_status)st;
   if (n > 0 && size / NN_CIFAR_RECORD < (uint64_t)n) {
     fclose(fp);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT,
-                "'%s': truncated (%" PRIu64 " bytes, %" PRId64 " records expected)", path, size,
-                n);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': truncated (%" PRIu64 " bytes, %" PRId64 " records expected)",
+                      path, size, n);
   }
   static _Thread_local unsigned char buf[CIFAR_CHUNK * NN_CIFAR_RECORD];
   for (int64_t done = 0; done < n;) {
@@ -61,14 +62,15 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
     if (got != want) {
       int e = ferror(fp) ? errno : 0;
       fclose(fp);
-      if (e) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
-      return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': truncated (file shrank while reading)", path);
+      if (e) return nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
+      return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': truncated (file shrank while reading)", path);
     }
     int64_t bad = decode(buf, m, x + done * NN_CIFAR_PIXELS, y + done);
     if (bad >= 0) {
       fclose(fp);
-      return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': record %" PRId64 " has label %d, expected 0..9",
-                  path, done + bad + 1, buf[bad * NN_CIFAR_RECORD]);
+      return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                        "'%s': record %" PRId64 " has label %d, expected 0..9",
+                        path, done + bad + 1, buf[bad * NN_CIFAR_RECORD]);
     }
     done += m;
   }

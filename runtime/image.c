@@ -31,19 +31,20 @@ static nn_io_status begin(png_image *img, const char *path, char *err) {
   size_t got = fread(sig, 1, sizeof sig, fp);
   int e = ferror(fp) ? errno : 0;
   fclose(fp);
-  if (e) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
+  if (e) return nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
   if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is not a PNG file (bad signature)", path);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is not a PNG file (bad signature)", path);
   if (!png_image_begin_read_from_file(img, path))
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': corrupt or truncated PNG (%s)", path, img->message);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': corrupt or truncated PNG (%s)", path, img->message);
   /* Without this libpng takes 16-bit samples that have no gAMA or sRGB
    * chunk for linear light and gamma-encodes them on the way to 8 bits
    * (32768 would load as 0.73); they are plain values like 8-bit ones. */
   img->flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   if (img->width > PNG_MAX_SIDE || img->height > PNG_MAX_SIDE) {
     png_image_free(img);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': image of %ux%u is too large", path, img->width,
-                img->height);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': image of %ux%u is too large", path, img->width,
+                      img->height);
   }
   img->format &= PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA;
   return NN_IO_OK;
@@ -66,19 +67,20 @@ nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *o
   if (st) return st;
   if ((int)PNG_IMAGE_SAMPLE_CHANNELS(img.format) != c || img.height != h || img.width != w) {
     png_image_free(&img);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' changed while being read", path);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' changed while being read", path);
   }
   size_t n = (size_t)c * (size_t)h * (size_t)w;
   size_t nbytes = n ? n : 1;
   unsigned char *buf = nn_alloc(nbytes);
   if (!buf) {
     png_image_free(&img);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_NOMEM, "'%s': out of memory for %zu pixels", path, n);
+    return nn_io_fail(err, NN_IO_ERR_NOMEM, "'%s': out of memory for %zu pixels", path, n);
   }
   /* background NULL: alpha is kept (it is in the format), never composed */
   if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
     nn_free(buf, nbytes);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': corrupt or truncated PNG (%s)", path, img.message);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': corrupt or truncated PNG (%s)", path, img.message);
   }
   /* interleaved [h,w,c] bytes -> planar [c,h,w] floats */
   size_t plane = (size_t)h * (size_t)w;
@@ -96,13 +98,14 @@ static const png_uint_32 FORMATS[5] = {
 
 nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const float *src,
                           char *err) {
-  if (c < 1 || c > 4) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_ARG, "%d channels, expected 1..4", c);
+  if (c < 1 || c > 4) return nn_io_fail(err, NN_IO_ERR_ARG, "%d channels, expected 1..4", c);
   if (h < 1 || w < 1 || h > PNG_MAX_SIDE || w > PNG_MAX_SIDE)
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_ARG, "image of %" PRId64 "x%" PRId64 " cannot be a PNG", h, w);
+    return nn_io_fail(err, NN_IO_ERR_ARG, "image of %" PRId64 "x%" PRId64 " cannot be a PNG", h, w);
   size_t plane = (size_t)h * (size_t)w;
   size_t nbytes = plane * (size_t)c;
   unsigned char *buf = nn_alloc(nbytes);
-  if (!buf) return (nn_io_status)nn_io_fail(err, NN_IO_ERR_NOMEM, "'%s': out of memory for %zu pixels", path, plane);
+  if (!buf) return nn_io_fail(err, NN_IO_ERR_NOMEM,
+                              "'%s': out of memory for %zu pixels", path, plane);
   for (int k = 0; k < c; k++) {
     const float *s = src + (size_t)k * plane;
     unsigned char *q = buf + k;
@@ -130,7 +133,8 @@ nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const f
   nn_free(buf, nbytes);
   if (!ok) {
     nn_io_writer_abort(&wr);
-    return (nn_io_status)nn_io_fail(err, NN_IO_ERR_SYS, "cannot write '%s': %s", path, e ? strerror(e) : img.message);
+    return nn_io_fail(err, NN_IO_ERR_SYS,
+                      "cannot write '%s': %s", path, e ? strerror(e) : img.message);
   }
   return (nn_io_status)nn_io_writer_commit(&wr, err);
 }

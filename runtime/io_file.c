@@ -16,7 +16,7 @@
 /* Conversions go through a stack buffer of this many bytes at a time. */
 #define IO_CHUNK 16384
 
-int nn_io_fail(char *err, int code, const char *fmt, ...) {
+nn_io_status nn_io_fail(char *err, nn_io_status code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, NN_IO_ERRLEN, fmt, ap);

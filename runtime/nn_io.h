@@ -163,7 +163,7 @@ int nn_npy_save(const char *path, const nn_tensor *t, char *err);
 /* ---- shared by the format files (io_file.c) ---- */
 
 /* Formats err and returns code. */
-int nn_io_fail(char *err, int code, const char *fmt, ...)
+nn_io_status nn_io_fail(char *err, nn_io_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Opens a regular file for reading and gets its size. */
 int nn_io_open_read(FILE **fp, uint64_t *size, const char *path, char *err);
