@@ -14,19 +14,7 @@ local ACTIVATIONS = {leaky_relu = true, elu = true, softmax = true, log_softmax 
 describe("PyTorch reference values", function()
   for _, c in ipairs(REF.cases) do
     if ACTIVATIONS[c.fn] then
-      it(("%s(%s)"):format(c.fn, c.args), function()
-        local env = setmetatable({}, {__index = _G})
-        for name, s in pairs(REF.inputs) do
-          local t = H.from_spec(s)
-          if c.grads[name] then t:requires_grad_() end
-          env[name] = t
-        end
-        local out = assert(load("return nn." .. c.fn .. "(" .. c.args .. ")", c.fn, "t", env))()
-        assert.are.same(c.out.shape, out.shape)
-        assert_close(out, c.out.data, 1e-4, "output")
-        out:backward(H.from_spec(c.gout))
-        for name, g in pairs(c.grads) do assert_close(env[name].grad, g.data, 1e-4, "gradient of " .. name) end
-      end)
+      it(("%s(%s)"):format(c.fn, c.args), function() H.run_fixture_case(REF, c) end)
     end
   end
 end)

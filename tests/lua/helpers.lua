@@ -121,6 +121,26 @@ function H.assert_flat_close(t, want, rel, what)
   H.assert_close(H.flat(t), want, rel, what)
 end
 
+-- Runs case c of a fixture file ref (tests/fixtures/loss/reference.lua):
+-- nn.<fn>(<args>) over fresh copies of ref.inputs, then backward,
+-- comparing the output and the listed gradients with PyTorch's.
+function H.run_fixture_case(ref, c)
+  local env = setmetatable({}, {__index = _G})
+  for name, s in pairs(ref.inputs) do
+    local t = H.from_spec(s)
+    if c.grads[name] then t:requires_grad_() end
+    env[name] = t
+  end
+  local out = assert(load("return nn." .. c.fn .. "(" .. c.args .. ")", c.fn, "t", env))()
+  H.assert_shape(out, c.out.shape)
+  H.assert_flat_close(out, c.out.data, 1e-4, "output")
+  if out:dim() == 0 then out:backward() else out:backward(H.from_spec(c.gout)) end
+  for name, g in pairs(c.grads) do
+    assert(env[name].grad, "no gradient for " .. name)
+    H.assert_flat_close(env[name].grad, g.data, 1e-4, "gradient of " .. name)
+  end
+end
+
 -- 1..n*m as an [n, m] float tensor (row-major), a handy known input.
 function H.grid(n, m, dtype)
   return nn.arange(1, n * m + 1):view(n, m):to(dtype or "float32")

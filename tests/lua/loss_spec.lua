@@ -16,31 +16,12 @@ local function all_finite(t)
   return true
 end
 
--- Runs a fixture case: nn.<fn>(<args>) over fresh copies of the inputs,
--- then backward, comparing the output and the listed gradients.
-local function run_case(c)
-  local env = setmetatable({}, {__index = _G})
-  for name, s in pairs(REF.inputs) do
-    local t = H.from_spec(s)
-    if c.grads[name] then t:requires_grad_() end
-    env[name] = t
-  end
-  local out = assert(load("return nn." .. c.fn .. "(" .. c.args .. ")", c.fn, "t", env))()
-  assert.are.same(c.out.shape, out.shape)
-  assert_close(out, c.out.data, 1e-4, "output")
-  if out:dim() == 0 then out:backward() else out:backward(H.from_spec(c.gout)) end
-  for name, g in pairs(c.grads) do
-    assert(env[name].grad, "no gradient for " .. name)
-    assert_close(env[name].grad, g.data, 1e-4, "gradient of " .. name)
-  end
-end
-
 local ACTIVATIONS = {leaky_relu = true, elu = true, softmax = true, log_softmax = true}
 
 describe("PyTorch reference values", function()
   for _, c in ipairs(REF.cases) do
     if not ACTIVATIONS[c.fn] then
-      it(("%s(%s)"):format(c.fn, c.args), function() run_case(c) end)
+      it(("%s(%s)"):format(c.fn, c.args), function() H.run_fixture_case(REF, c) end)
     end
   end
 end)
