@@ -1,4 +1,5 @@
--- Gradient checking: compares autograd's gradients with central finite
+-- Autograd helpers written in Lua: zero_grads (below), and gradient
+-- checking, which compares autograd's gradients with central finite
 -- differences, as torch.autograd.gradcheck in its fast mode: the output is
 -- projected on a fixed random direction v, so one backward pass gives the
 -- analytic gradient of sum(out * v) for every input element, and two
@@ -69,6 +70,22 @@ function M.gradcheck(fn, inputs, opts)
     end
   end
   return true
+end
+
+--- Zeroes the .grad of each tensor of params in place (keeping the
+-- buffers for the next backward), or drops them (p.grad = nil) when
+-- set_to_none is true or a table {set_to_none=true}: what Module and
+-- optimizer zero_grad do.
+function M.zero_grads(params, set_to_none)
+  if type(set_to_none) == "table" then set_to_none = set_to_none.set_to_none end
+  for _, p in ipairs(params) do
+    if set_to_none then
+      p.grad = nil
+    else
+      local g = p.grad
+      if g then g:zero_() end
+    end
+  end
 end
 
 return M

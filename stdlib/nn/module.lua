@@ -22,6 +22,7 @@
 
 local nn = package.loaded.nn or require "nn"
 local A = require "nn.args"
+local autograd = require "nn.autograd"
 
 local Module = {__name = "Module"}
 Module.__index = Module
@@ -305,15 +306,7 @@ end
 -- next backward), or drops them with zero_grad(true) or
 -- zero_grad{set_to_none=true} (as opt:zero_grad).
 function Module:zero_grad(set_to_none)
-  if type(set_to_none) == "table" then set_to_none = set_to_none.set_to_none end
-  for _, p in ipairs(self:parameters()) do
-    if set_to_none then
-      p.grad = nil
-    else
-      local g = p.grad
-      if g then g:zero_() end
-    end
-  end
+  autograd.zero_grads(self:parameters(), set_to_none)
 end
 
 --- Turns gradient tracking of every parameter on or off (freezing).

@@ -17,6 +17,7 @@
 -- (name -> tensor, ready for nn.save), everything else is plain Lua data.
 
 local core = require "nn.core"
+local zero_grads = require("nn.autograd").zero_grads
 
 local optim = {}
 
@@ -246,18 +247,7 @@ end
 --- opt:zero_grad([{set_to_none=true}]): zeroes every gradient in place,
 -- or drops them (p.grad = nil) with set_to_none.
 function Optimizer:zero_grad(opts)
-  local to_none = opts
-  if type(opts) == "table" then to_none = opts.set_to_none end
-  for _, group in ipairs(self.param_groups) do
-    for _, p in ipairs(group.params) do
-      if to_none then
-        p.grad = nil
-      else
-        local g = p.grad
-        if g then g:zero_() end
-      end
-    end
-  end
+  for _, group in ipairs(self.param_groups) do zero_grads(group.params, opts) end
 end
 
 --- opt:state_dict() -> {tensors=, scalars=, param_groups=}
