@@ -45,6 +45,19 @@ static int write_png(cairo_surface_t *surface, const char *path, char *err) {
   return nn_io_writer_commit(&w, err) ? -1 : 0;
 }
 
+/* Writes surface to path, unless drawing it failed (st), and frees it. */
+static int finish(cairo_surface_t *surface, cairo_status_t st, const char *path, char *err) {
+  int rc;
+  if (st != CAIRO_STATUS_SUCCESS) {
+    snprintf(err, NN_PLOT_ERRLEN, "cannot draw '%s': %s", path, cairo_status_to_string(st));
+    rc = -1;
+  } else {
+    rc = write_png(surface, path, err);
+  }
+  cairo_surface_destroy(surface);
+  return rc;
+}
+
 /* ---- text ---- */
 
 static void set_font(cairo_t *cr, double size, bool bold) {
@@ -312,15 +325,7 @@ int nn_plot_lines(const char *path, const nn_plot_series *series, int nseries,
     draw_text(cr, labels->ylabel, 10, f.top + f.height / 2, 0.5, 0, -M_PI / 2);
   cairo_status_t st = cairo_status(cr);
   cairo_destroy(cr);
-  int rc;
-  if (st != CAIRO_STATUS_SUCCESS) {
-    snprintf(err, NN_PLOT_ERRLEN, "cannot draw '%s': %s", path, cairo_status_to_string(st));
-    rc = -1;
-  } else {
-    rc = write_png(surface, path, err);
-  }
-  cairo_surface_destroy(surface);
-  return rc;
+  return finish(surface, st, path, err);
 }
 
 /* ---- image grid ---- */
@@ -417,15 +422,7 @@ int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, in
   if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(img);
   cairo_destroy(cr);
   cairo_surface_destroy(img);
-  int rc;
-  if (st != CAIRO_STATUS_SUCCESS) {
-    snprintf(err, NN_PLOT_ERRLEN, "cannot draw '%s': %s", path, cairo_status_to_string(st));
-    rc = -1;
-  } else {
-    rc = write_png(surface, path, err);
-  }
-  cairo_surface_destroy(surface);
-  return rc;
+  return finish(surface, st, path, err);
 }
 
 void nn_plot_release(void) {
