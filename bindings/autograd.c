@@ -8,30 +8,22 @@
 
 #include "nn_autograd.h"
 #include "nn_bind.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
-nn_node *nnb_record(lua_State *L, const char *fname, nn_grad_op op, nn_tensor *out, int ninputs,
+nn_node *nnb_record(lua_State *L, const char *fname, nn_op op, nn_tensor *out, int ninputs,
                     nn_tensor *const *inputs) {
-  if (!nn_grad_enabled() || out->dtype != NN_FLOAT32) return NULL;
-  bool wanted = false;
-  for (int i = 0; i < ninputs; i++) wanted = wanted || nn_tensor_needs_grad(inputs[i]);
-  if (!wanted) return NULL;
-  nn_node *node = nn_node_new(op, ninputs, inputs);
-  if (!node) nnb_error(L, fname, "out of memory recording the autograd graph");
-  nn_node_attach(node, out);
+  nn_node *node;
+  if (nn_record(&node, op, out, ninputs, inputs)) nnb_error(L, fname, "out of memory recording the autograd graph");
   return node;
 }
 
-void nnb_save_scalar(lua_State *L, const char *fname, nn_node *node, const nn_tensor *t) {
-  nn_tensor *copy = nn_tensor_empty(t->dtype, 0, NULL);
-  if (!copy) nnb_error(L, fname, "out of memory recording the autograd graph");
-  nn_copy(copy, t);
-  nn_node_save(node, copy);
-  nn_tensor_release(copy);
+void nnb_check_status(lua_State *L, const char *fname, nn_status st) {
+  if (st == NN_ERR_NOMEM) nnb_error(L, fname, "out of memory");
+  if (st != NN_OK) nnb_error(L, fname, "%s", nn_error_message());
 }
 
 void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out) {
-  if (!nn_node_save_output(node, out)) nnb_error(L, fname, "out of memory recording the autograd graph");
+  if (nn_node_save_output(node, out)) nnb_error(L, fname, "out of memory recording the autograd graph");
 }
 
 void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname) {
@@ -98,7 +90,7 @@ static int prop_is_leaf(lua_State *L) {
 static int prop_grad_fn(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "grad_fn");
   if (!t->grad_fn) return 0;
-  lua_pushstring(L, nn_grad_op_name(t->grad_fn->op));
+  lua_pushstring(L, nn_op_name(t->grad_fn->op));
   return 1;
 }
 

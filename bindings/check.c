@@ -7,7 +7,7 @@
 #include "nn_alloc.h"
 #include "nn_bind.h"
 #include "nn_index.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs) {
   lua_pushvalue(L, table);

@@ -171,7 +171,8 @@ int luaopen_nn_core(lua_State *L) {
 
   nnb_open_create(L, module, methods);
   nnb_open_shape(L, module, methods);
-  nnb_open_math(L, module, methods);
+  nnb_open_elementwise(L, module, methods);
+  nnb_open_matmul(L, module, methods);
   nnb_open_reduce(L, module, methods);
   nnb_open_index(L, module, methods);
   nnb_open_convert(L, module, methods);
@@ -182,10 +183,10 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_optim(L, module, methods);
   nnb_open_functional(L, module, methods);
   nnb_open_json(L, module, methods);
-  nnb_open_transform(L, module, methods);
+  nnb_open_transforms(L, module, methods);
   nnb_open_plot(L, module, methods);
   nnb_open_formats(L, module, methods);
-  nnb_open_format(L);
+  nnb_open_print(L);
   nnb_open_data(L, module, methods);
 
   /* __index closes over the method and property tables. */

@@ -103,7 +103,8 @@ void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p);
  * methods to the tensor method table (both given as absolute indices). */
 void nnb_open_create(lua_State *L, int module, int methods);
 void nnb_open_shape(lua_State *L, int module, int methods);
-void nnb_open_math(lua_State *L, int module, int methods);
+void nnb_open_elementwise(lua_State *L, int module, int methods);
+void nnb_open_matmul(lua_State *L, int module, int methods);
 void nnb_open_reduce(lua_State *L, int module, int methods);
 void nnb_open_index(lua_State *L, int module, int methods);
 void nnb_open_convert(lua_State *L, int module, int methods);
@@ -113,13 +114,13 @@ void nnb_open_conv(lua_State *L, int module, int methods);
 void nnb_open_optim(lua_State *L, int module, int methods);
 void nnb_open_functional(lua_State *L, int module, int methods);
 void nnb_open_json(lua_State *L, int module, int methods);
-void nnb_open_transform(lua_State *L, int module, int methods);
+void nnb_open_transforms(lua_State *L, int module, int methods);
 void nnb_open_plot(lua_State *L, int module, int methods);
 void nnb_open_formats(lua_State *L, int module, int methods);
 void nnb_open_loss(lua_State *L, int module, int methods);
 void nnb_open_data(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */
-void nnb_open_format(lua_State *L);
+void nnb_open_print(lua_State *L);
 
 /* t[i] and t[i] = v (tensor_index.c): __index's numeric branch and
  * __newindex, called with (t, i) and (t, i, v). */
@@ -129,12 +130,13 @@ int nnb_index_set(lua_State *L);
 /* Autograd recording (autograd.c). When gradients are wanted for some
  * input, creates the node of op on out and returns it so the caller can
  * save tensors and set params; NULL when nothing is recorded. */
-nn_node *nnb_record(lua_State *L, const char *fname, nn_grad_op op, nn_tensor *out, int ninputs,
+nn_node *nnb_record(lua_State *L, const char *fname, nn_op op, nn_tensor *out, int ninputs,
                     nn_tensor *const *inputs);
-/* Saves a copy of a (stack-allocated) scalar operand in node. */
-void nnb_save_scalar(lua_State *L, const char *fname, nn_node *node, const nn_tensor *t);
 /* Saves the op's own output in its node (see nn_node_save_output). */
 void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out);
+/* Raises "fname: out of memory" or the runtime's message (nn_fail) unless
+ * st is NN_OK. */
+void nnb_check_status(lua_State *L, const char *fname, nn_status st);
 /* Raises if t is part of a graph and would be modified in place. */
 void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname);
 

@@ -7,7 +7,7 @@
 
 #include "nn_bind.h"
 #include "nn_layers.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 static nn_tensor *check_float(lua_State *L, int idx, const char *fname, const char *what) {
   nn_tensor *t = nnb_check_tensor(L, idx, fname);
@@ -37,10 +37,10 @@ static int l_linear(lua_State *L) {
   memcpy(shape, x->shape, sizeof shape);
   shape[x->ndim - 1] = O;
   nn_tensor *y = nnb_new_tensor(L, "linear", NN_FLOAT32, x->ndim, shape);
-  nn_linear_forward(nn_tensor_data(y), nn_tensor_data(xc), nn_tensor_data(wc), bc ? nn_tensor_data(bc) : NULL,
+  nn_kernel_linear_forward(nn_tensor_data(y), nn_tensor_data(xc), nn_tensor_data(wc), bc ? nn_tensor_data(bc) : NULL,
                     nn_tensor_numel(x) / (K ? K : 1), K, O);
   if (K == 0) nn_fill(y, 0);
-  nn_node *node = nnb_record(L, "linear", NN_GRAD_LINEAR, y, 3, (nn_tensor *[]){x, w, b});
+  nn_node *node = nnb_record(L, "linear", NN_OP_LINEAR, y, 3, (nn_tensor *[]){x, w, b});
   if (node) {
     nn_node_save(node, xc);
     nn_node_save(node, wc);
@@ -75,9 +75,9 @@ static int l_dropout(lua_State *L) {
   nn_tensor *y = nnb_new_tensor(L, "dropout", NN_FLOAT32, x->ndim, x->shape);
   nn_tensor *mask = nnb_new_tensor(L, "dropout", NN_FLOAT32, x->ndim, x->shape);
   float scale = classic ? 1.0f : p < 1 ? (float)(1 / (1 - p)) : 0.0f;
-  nn_dropout_forward(nn_tensor_data(y), nn_tensor_data(mask), nn_tensor_data(xc), nn_tensor_numel(x), (float)p,
+  nn_kernel_dropout_forward(nn_tensor_data(y), nn_tensor_data(mask), nn_tensor_data(xc), nn_tensor_numel(x), (float)p,
                      scale, nnb_rng());
-  nn_node *node = nnb_record(L, "dropout", NN_GRAD_DROPOUT, y, 1, &x);
+  nn_node *node = nnb_record(L, "dropout", NN_OP_DROPOUT, y, 1, &x);
   if (node) nn_node_save(node, mask);
   lua_pop(L, 1);
   return 1;
@@ -120,7 +120,7 @@ static int l_batch_norm(lua_State *L) {
   nn_tensor *invstd = nnb_new_tensor(L, "batch_norm", NN_FLOAT32, 1, &C);
   float *mp = nn_tensor_data(mean), *ip = nn_tensor_data(invstd);
   if (training) {
-    nn_batch_norm_stats(mp, ip, nn_tensor_data(xc), N, C, S);
+    nn_kernel_batch_norm_stats(mp, ip, nn_tensor_data(xc), N, C, S);
     double unbias = (double)(N * S) / (double)(N * S - 1);
     for (int64_t c = 0; c < C; c++) {
       if (rmean) {
@@ -138,9 +138,9 @@ static int l_batch_norm(lua_State *L) {
     }
   }
   nn_tensor *y = nnb_new_tensor(L, "batch_norm", NN_FLOAT32, x->ndim, x->shape);
-  nn_batch_norm_forward(nn_tensor_data(y), nn_tensor_data(xc), mp, ip, w ? nn_tensor_data(w) : NULL,
+  nn_kernel_batch_norm_forward(nn_tensor_data(y), nn_tensor_data(xc), mp, ip, w ? nn_tensor_data(w) : NULL,
                         b ? nn_tensor_data(b) : NULL, N, C, S);
-  nn_node *node = nnb_record(L, "batch_norm", NN_GRAD_BATCH_NORM, y, 3, (nn_tensor *[]){x, w, b});
+  nn_node *node = nnb_record(L, "batch_norm", NN_OP_BATCH_NORM, y, 3, (nn_tensor *[]){x, w, b});
   if (node) {
     nn_node_save(node, xc);
     nn_node_save(node, mean);

@@ -5,7 +5,7 @@
  */
 #include <math.h>
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_iter.h"
 #include "nn_loss.h"
 
@@ -56,12 +56,12 @@ static void backward_pointwise(float (*df)(float, float), nn_tensor *gi, const n
 }
 
 /* LEAKY_RELU, ELU (x): saved x; scalars[0] = slope or alpha. */
-bool nn_backward_leaky_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (gi[0]) backward_pointwise(leaky_relu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
   return true;
 }
 
-bool nn_backward_elu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
   return true;
 }
@@ -150,10 +150,10 @@ static bool backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *co
   return true;
 }
 
-bool nn_backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_softmax_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_softmax(n, g, gi, false);
 }
 
-bool nn_backward_log_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_log_softmax_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_softmax(n, g, gi, true);
 }

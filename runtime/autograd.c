@@ -1,12 +1,12 @@
 /* The autograd engine: nodes, and the backward walk (see nn_autograd.h). */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "nn_alloc.h"
 #include "nn_autograd.h"
-#include "nn_grad_ops.h"
 #include "nn_iter.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 static bool grad_enabled = true;
 static bool detect_anomaly;
@@ -21,7 +21,9 @@ bool nn_tensor_needs_grad(const nn_tensor *t) {
   return t && (t->requires_grad || t->grad_fn);
 }
 
-nn_node *nn_node_new(nn_grad_op op, int ninputs, nn_tensor *const *inputs) {
+nn_node *nn_node_new(nn_op op, int ninputs, nn_tensor *const *inputs) {
+  assert(nn_op_info(op)->backward);
+  assert(nn_op_info(op)->ninputs < 0 || nn_op_info(op)->ninputs == ninputs);
   nn_node *node = nn_alloc_zeroed(sizeof *node);
   if (!node) return NULL;
   node->edges = nn_alloc_zeroed(sizeof *node->edges * (size_t)(ninputs ? ninputs : 1));
@@ -46,16 +48,37 @@ nn_node *nn_node_new(nn_grad_op op, int ninputs, nn_tensor *const *inputs) {
   return node;
 }
 
-void nn_node_save(nn_node *node, nn_tensor *t) {
-  nn_tensor_retain(t);
-  node->saved[node->nsaved++] = t;
+nn_status nn_record(nn_node **node, nn_op op, nn_tensor *out, int ninputs,
+                    nn_tensor *const *inputs) {
+  *node = NULL;
+  if (!grad_enabled || out->dtype != NN_FLOAT32) return NN_OK;
+  bool wanted = false;
+  for (int i = 0; i < ninputs; i++) wanted = wanted || nn_tensor_needs_grad(inputs[i]);
+  if (!wanted) return NN_OK;
+  if (!(*node = nn_node_new(op, ninputs, inputs))) return NN_ERR_NOMEM;
+  nn_node_attach(*node, out);
+  return NN_OK;
 }
 
-bool nn_node_save_output(nn_node *node, const nn_tensor *out) {
+nn_status nn_node_save(nn_node *node, const nn_tensor *t) {
+  assert(node->nsaved < NN_NODE_MAX_SAVED);
+  nn_tensor *kept = (nn_tensor *)t;
+  if (nn_tensor_is_borrowed(t)) {
+    if (!(kept = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+    nn_copy(kept, t);
+  } else {
+    nn_tensor_retain(kept);
+  }
+  node->saved[node->nsaved++] = kept;
+  return NN_OK;
+}
+
+nn_status nn_node_save_output(nn_node *node, const nn_tensor *out) {
+  assert(node->nsaved < NN_NODE_MAX_SAVED);
   nn_tensor *alias = nn_tensor_view(out, out->ndim, out->shape, out->stride, out->offset);
-  if (!alias) return false;
+  if (!alias) return NN_ERR_NOMEM;
   node->saved[node->nsaved++] = alias;
-  return true;
+  return NN_OK;
 }
 
 void nn_node_attach(nn_node *node, nn_tensor *out) {
@@ -184,7 +207,7 @@ static nn_backward_status run_node(nn_node *n) {
     grad_in[i] = wanted ? edge_target(&n->edges[i]) : NULL;
     if (wanted && !grad_in[i]) st = NN_BACKWARD_NO_MEMORY;
   }
-  if (st == NN_BACKWARD_OK && !nn_grad_backward_fn(n->op)(n, n->grad, grad_in)) st = NN_BACKWARD_NO_MEMORY;
+  if (st == NN_BACKWARD_OK && !nn_op_info(n->op)->backward(n, n->grad, grad_in)) st = NN_BACKWARD_NO_MEMORY;
   for (int i = 0; st == NN_BACKWARD_OK && detect_anomaly && i < n->ninputs; i++)
     if (grad_in[i] && nn_tensor_has_nonfinite(grad_in[i])) st = NN_BACKWARD_ANOMALY;
   if (grad_in != targets) nn_free(grad_in, bytes);
@@ -206,7 +229,7 @@ nn_backward_error nn_backward(nn_tensor *root, const nn_tensor *grad_root, bool 
   }
   for (size_t i = 0; i < all.count; i++)
     if (all.items[i]->released) {
-      err = (nn_backward_error){NN_BACKWARD_RELEASED, nn_grad_op_name(all.items[i]->op)};
+      err = (nn_backward_error){NN_BACKWARD_RELEASED, nn_op_name(all.items[i]->op)};
       goto done;
     }
   nn_node *top = root->grad_fn;
@@ -220,7 +243,7 @@ nn_backward_error nn_backward(nn_tensor *root, const nn_tensor *grad_root, bool 
     nn_node *n = ready.items[--ready.count];
     nn_backward_status st = run_node(n);
     if (st != NN_BACKWARD_OK) {
-      err = (nn_backward_error){st, nn_grad_op_name(n->op)};
+      err = (nn_backward_error){st, nn_op_name(n->op)};
       goto done;
     }
     nn_tensor_release(n->grad);
@@ -232,7 +255,7 @@ nn_backward_error nn_backward(nn_tensor *root, const nn_tensor *grad_root, bool 
     for (int i = 0; i < n->ninputs; i++) {
       nn_node *c = n->edges[i].fn;
       if (c && --c->deps == 0 && !list_push(&ready, c)) {
-        err = (nn_backward_error){NN_BACKWARD_NO_MEMORY, nn_grad_op_name(c->op)};
+        err = (nn_backward_error){NN_BACKWARD_NO_MEMORY, nn_op_name(c->op)};
         goto done;
       }
     }
@@ -254,5 +277,5 @@ void nn_accumulate(nn_tensor *dst, const nn_tensor *src) {
   nn_broadcast_strides(dst, src->ndim, src->shape, view.stride);
   memcpy(view.shape, src->shape, sizeof view.shape);
   view.ndim = src->ndim;
-  nn_binary(NN_BINARY_ADD, &view, &view, src);
+  nn_binary(NN_OP_ADD, &view, &view, src);
 }

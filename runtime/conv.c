@@ -30,7 +30,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_threads.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -530,7 +530,7 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
   return (size_t)need;
 }
 
-void nn_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
+void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch) {
   conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
   if (!use_direct(g, g->o)) {
@@ -549,7 +549,7 @@ void nn_conv2d_forward(float *out, const float *x, const float *w, const float *
   run_split(&job, pad_floats(&d), NULL);
 }
 
-void nn_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
+void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch) {
   if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
   bool direct = gx && use_direct(g, g->c);
@@ -571,7 +571,7 @@ void nn_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, cons
 
 /* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous);
  * params = stride h, w, padding h, w, dilation h, w. */
-bool nn_backward_conv2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *w = n->saved[1];
   nn_conv2d_geom geom = {
       .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
@@ -586,7 +586,7 @@ bool nn_backward_conv2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *
     int64_t size = (int64_t)floats;
     if (!(scratch = nn_tensor_empty(NN_FLOAT32, 1, &size))) return false;
   }
-  nn_conv2d_backward(gi[0] ? nn_tensor_data(gi[0]) : NULL, gi[1] ? nn_tensor_data(gi[1]) : NULL,
+  nn_kernel_conv2d_backward(gi[0] ? nn_tensor_data(gi[0]) : NULL, gi[1] ? nn_tensor_data(gi[1]) : NULL,
                      gi[2] ? nn_tensor_data(gi[2]) : NULL, nn_tensor_data(g), nn_tensor_data(x),
                      nn_tensor_data(w), &geom, scratch ? nn_tensor_data(scratch) : NULL);
   nn_tensor_release(scratch);

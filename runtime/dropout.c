@@ -3,11 +3,11 @@
  * scale (1/(1-p) for inverted dropout, 1 for the classic form); the mask
  * holds 0 or scale so the backward is one multiply.
  */
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_iter.h"
 #include "nn_layers.h"
 
-void nn_dropout_forward(float *y, float *mask, const float *x, int64_t n, float p, float scale,
+void nn_kernel_dropout_forward(float *y, float *mask, const float *x, int64_t n, float p, float scale,
                         nn_rng *rng) {
   nn_rng_uniform(rng, mask, n, 0.0f, 1.0f);
   for (int64_t i = 0; i < n; i++) {
@@ -17,7 +17,7 @@ void nn_dropout_forward(float *y, float *mask, const float *x, int64_t n, float 
 }
 
 /* Input x; saved mask (x's shape, contiguous): gx += g * mask. */
-bool nn_backward_dropout(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_dropout_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   const float *gp = nn_tensor_data(g), *m = nn_tensor_data(n->saved[0]);
   float *o = nn_tensor_data(gi[0]);

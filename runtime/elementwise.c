@@ -7,8 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_autograd.h"
+#include "nn_elementwise.h"
 #include "nn_iter.h"
-#include "nn_ops.h"
 
 typedef float (*f32_binary_fn)(float, float);
 typedef int64_t (*i64_binary_fn)(int64_t, int64_t);
@@ -158,66 +159,66 @@ static void k_abs_i64(void *o, const void *a, const int64_t *s, int64_t n) { run
 static void k_sign_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(sign_i64, o, a, s, n); }
 static void k_relu_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(relu_i64, o, a, s, n); }
 
+/* Kernels of the binary range of nn_op, indexed by op - NN_OP_BINARY_FIRST. */
 static const struct {
-  const char *name;
   binary_kernel f32, i64;
   bool comparison;
 } binary_ops[] = {
-    [NN_BINARY_ADD] = {"add", k_add_f32, k_add_i64, false},
-    [NN_BINARY_SUB] = {"sub", k_sub_f32, k_sub_i64, false},
-    [NN_BINARY_MUL] = {"mul", k_mul_f32, k_mul_i64, false},
-    [NN_BINARY_DIV] = {"div", k_div_f32, NULL, false}, /* true division */
-    [NN_BINARY_POW] = {"pow", k_pow_f32, k_pow_i64, false},
-    [NN_BINARY_MAXIMUM] = {"maximum", k_max_f32, k_max_i64, false},
-    [NN_BINARY_MINIMUM] = {"minimum", k_min_f32, k_min_i64, false},
-    [NN_BINARY_GT] = {"gt", k_gt_f32, k_gt_i64, true},
-    [NN_BINARY_LT] = {"lt", k_lt_f32, k_lt_i64, true},
-    [NN_BINARY_GE] = {"ge", k_ge_f32, k_ge_i64, true},
-    [NN_BINARY_LE] = {"le", k_le_f32, k_le_i64, true},
-    [NN_BINARY_EQ] = {"eq", k_eq_f32, k_eq_i64, true},
-    [NN_BINARY_NE] = {"ne", k_ne_f32, k_ne_i64, true},
+    [NN_OP_ADD - NN_OP_BINARY_FIRST] = {k_add_f32, k_add_i64, false},
+    [NN_OP_SUB - NN_OP_BINARY_FIRST] = {k_sub_f32, k_sub_i64, false},
+    [NN_OP_MUL - NN_OP_BINARY_FIRST] = {k_mul_f32, k_mul_i64, false},
+    [NN_OP_DIV - NN_OP_BINARY_FIRST] = {k_div_f32, NULL, false}, /* true division */
+    [NN_OP_POW - NN_OP_BINARY_FIRST] = {k_pow_f32, k_pow_i64, false},
+    [NN_OP_MAXIMUM - NN_OP_BINARY_FIRST] = {k_max_f32, k_max_i64, false},
+    [NN_OP_MINIMUM - NN_OP_BINARY_FIRST] = {k_min_f32, k_min_i64, false},
+    [NN_OP_GT - NN_OP_BINARY_FIRST] = {k_gt_f32, k_gt_i64, true},
+    [NN_OP_LT - NN_OP_BINARY_FIRST] = {k_lt_f32, k_lt_i64, true},
+    [NN_OP_GE - NN_OP_BINARY_FIRST] = {k_ge_f32, k_ge_i64, true},
+    [NN_OP_LE - NN_OP_BINARY_FIRST] = {k_le_f32, k_le_i64, true},
+    [NN_OP_EQ - NN_OP_BINARY_FIRST] = {k_eq_f32, k_eq_i64, true},
+    [NN_OP_NE - NN_OP_BINARY_FIRST] = {k_ne_f32, k_ne_i64, true},
 };
-_Static_assert(sizeof binary_ops / sizeof *binary_ops == NN_BINARY_COUNT,
+_Static_assert(sizeof binary_ops / sizeof *binary_ops == NN_OP_BINARY_LAST - NN_OP_BINARY_FIRST + 1,
                "every binary op needs a row");
 
+/* Kernels of the unary range, indexed by op - NN_OP_UNARY_FIRST. */
 static const struct {
-  const char *name;
   unary_kernel f32, i64;
 } unary_ops[] = {
-    [NN_UNARY_NEG] = {"neg", k_neg_f32, k_neg_i64},
-    [NN_UNARY_ABS] = {"abs", k_abs_f32, k_abs_i64},
-    [NN_UNARY_SIGN] = {"sign", k_sign_f32, k_sign_i64},
-    [NN_UNARY_RELU] = {"relu", k_relu_f32, k_relu_i64},
-    [NN_UNARY_EXP] = {"exp", k_exp_f32, NULL},
-    [NN_UNARY_LOG] = {"log", k_log_f32, NULL},
-    [NN_UNARY_SQRT] = {"sqrt", k_sqrt_f32, NULL},
-    [NN_UNARY_SIGMOID] = {"sigmoid", k_sigmoid_f32, NULL},
-    [NN_UNARY_TANH] = {"tanh", k_tanh_f32, NULL},
+    [NN_OP_NEG - NN_OP_UNARY_FIRST] = {k_neg_f32, k_neg_i64},
+    [NN_OP_ABS - NN_OP_UNARY_FIRST] = {k_abs_f32, k_abs_i64},
+    [NN_OP_SIGN - NN_OP_UNARY_FIRST] = {k_sign_f32, k_sign_i64},
+    [NN_OP_RELU - NN_OP_UNARY_FIRST] = {k_relu_f32, k_relu_i64},
+    [NN_OP_EXP - NN_OP_UNARY_FIRST] = {k_exp_f32, NULL},
+    [NN_OP_LOG - NN_OP_UNARY_FIRST] = {k_log_f32, NULL},
+    [NN_OP_SQRT - NN_OP_UNARY_FIRST] = {k_sqrt_f32, NULL},
+    [NN_OP_SIGMOID - NN_OP_UNARY_FIRST] = {k_sigmoid_f32, NULL},
+    [NN_OP_TANH - NN_OP_UNARY_FIRST] = {k_tanh_f32, NULL},
 };
-_Static_assert(sizeof unary_ops / sizeof *unary_ops == NN_UNARY_COUNT,
+_Static_assert(sizeof unary_ops / sizeof *unary_ops == NN_OP_UNARY_LAST - NN_OP_UNARY_FIRST + 1,
                "every unary op needs a row");
 
-const char *nn_binary_name(nn_binary_op op) { return binary_ops[op].name; }
-const char *nn_unary_name(nn_unary_op op) { return unary_ops[op].name; }
-bool nn_binary_is_comparison(nn_binary_op op) { return binary_ops[op].comparison; }
+bool nn_binary_is_comparison(nn_op op) { return binary_ops[op - NN_OP_BINARY_FIRST].comparison; }
 
-static binary_kernel binary_kernel_for(nn_binary_op op, nn_dtype dtype) {
-  return dtype == NN_FLOAT32 ? binary_ops[op].f32
-         : dtype == NN_INT64 ? binary_ops[op].i64
+static binary_kernel binary_kernel_for(nn_op op, nn_dtype dtype) {
+  int i = op - NN_OP_BINARY_FIRST;
+  return dtype == NN_FLOAT32 ? binary_ops[i].f32
+         : dtype == NN_INT64 ? binary_ops[i].i64
                              : NULL;
 }
 
-static unary_kernel unary_kernel_for(nn_unary_op op, nn_dtype dtype) {
-  return dtype == NN_FLOAT32 ? unary_ops[op].f32
-         : dtype == NN_INT64 ? unary_ops[op].i64
+static unary_kernel unary_kernel_for(nn_op op, nn_dtype dtype) {
+  int i = op - NN_OP_UNARY_FIRST;
+  return dtype == NN_FLOAT32 ? unary_ops[i].f32
+         : dtype == NN_INT64 ? unary_ops[i].i64
                              : NULL;
 }
 
-bool nn_binary_supports(nn_binary_op op, nn_dtype dtype) {
+bool nn_binary_supports(nn_op op, nn_dtype dtype) {
   return binary_kernel_for(op, dtype) != NULL;
 }
 
-bool nn_unary_supports(nn_unary_op op, nn_dtype dtype) {
+bool nn_unary_supports(nn_op op, nn_dtype dtype) {
   return unary_kernel_for(op, dtype) != NULL;
 }
 
@@ -228,7 +229,7 @@ static bool flat_operand(const nn_tensor *t, const nn_tensor *out) {
          !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
 }
 
-void nn_binary(nn_binary_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+void nn_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
   binary_kernel k = binary_kernel_for(op, a->dtype);
   if (nn_tensor_is_contiguous(out) && flat_operand(a, out) && (b->ndim == 0 || flat_operand(b, out))) {
     int64_t step[3] = {1, 1, b->ndim == 0 ? 0 : 1};
@@ -240,7 +241,7 @@ void nn_binary(nn_binary_op op, nn_tensor *out, const nn_tensor *a, const nn_ten
   while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n);
 }
 
-void nn_unary(nn_unary_op op, nn_tensor *out, const nn_tensor *a) {
+void nn_unary(nn_op op, nn_tensor *out, const nn_tensor *a) {
   unary_kernel k = unary_kernel_for(op, a->dtype);
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, a});
@@ -321,7 +322,7 @@ void nn_fill(nn_tensor *out, double value) {
   nn_copy(out, v);
 }
 
-void nn_where(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a,
+void nn_select(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a,
               const nn_tensor *b) {
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 4,
@@ -342,7 +343,7 @@ static const nn_tensor *scalar_init(nn_scalar *s, nn_dtype dtype) {
   s->storage.refcount = 1;
   s->tensor.storage = &s->storage;
   s->tensor.dtype = dtype;
-  s->tensor.refcount = 1;
+  s->tensor.refcount = 0; /* borrowed: see nn_tensor_is_borrowed */
   return &s->tensor;
 }
 
@@ -356,21 +357,76 @@ const nn_tensor *nn_scalar_i64(nn_scalar *s, int64_t value) {
   return scalar_init(s, NN_INT64);
 }
 
-/* ---- backward (nn_grad_ops.h) ----
+/* ---- entry points ---- */
+
+nn_status nn_apply_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  nn_binary(op, out, a, b);
+  if (nn_binary_is_comparison(op)) return NN_OK;
+  nn_node *node;
+  nn_status st = nn_record(&node, op, out, 2, (nn_tensor *[]){(nn_tensor *)a, (nn_tensor *)b});
+  if (!node || op == NN_OP_ADD || op == NN_OP_SUB) return st;
+  if (!st) st = nn_node_save(node, a);
+  if (!st) st = nn_node_save(node, b);
+  if (!st && op == NN_OP_POW) st = nn_node_save_output(node, out);
+  return st;
+}
+
+nn_status nn_apply_unary(nn_op op, nn_tensor *out, const nn_tensor *a) {
+  nn_unary(op, out, a);
+  nn_node *node;
+  nn_status st = nn_record(&node, op, out, 1, (nn_tensor *[]){(nn_tensor *)a});
+  if (st || !node) return st;
+  switch (op) {
+  case NN_OP_NEG:
+  case NN_OP_SIGN: return NN_OK; /* backwards that need no tensor */
+  case NN_OP_ABS:
+  case NN_OP_LOG: return nn_node_save(node, a);
+  default: return nn_node_save_output(node, out); /* relu, exp, sqrt, sigmoid, tanh */
+  }
+}
+
+/* Two passes, maximum then minimum, the second in place over out. */
+nn_status nn_clamp(nn_tensor *out, const nn_tensor *x, const nn_clamp_args *args) {
+  nn_scalar s;
+  const nn_tensor *in = x;
+  for (int i = 0; i < 2; i++) {
+    if (!(i == 0 ? args->has_lo : args->has_hi)) continue;
+    double v = i == 0 ? args->lo : args->hi;
+    const nn_tensor *bound = out->dtype == NN_FLOAT32 ? nn_scalar_f32(&s, (float)v)
+                                                      : nn_scalar_i64(&s, (int64_t)v);
+    nn_binary(i == 0 ? NN_OP_MAXIMUM : NN_OP_MINIMUM, out, in, bound);
+    in = out;
+  }
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_CLAMP, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (st || !node) return st;
+  node->args.clamp = *args;
+  return nn_node_save(node, x);
+}
+
+nn_status nn_where(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a, const nn_tensor *b) {
+  nn_select(out, mask, a, b);
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_WHERE, out, 3,
+                           (nn_tensor *[]){NULL, (nn_tensor *)a, (nn_tensor *)b});
+  if (st || !node) return st;
+  return nn_node_save(node, mask);
+}
+
+/* ---- backward ----
  * g is the contiguous float32 gradient of the output; gi[i] is the buffer
  * input i's gradient is added into (NULL: not wanted). A term is formed in
  * a scratch tensor of g's shape and summed into gi[i] by nn_accumulate,
  * which also sums over the dims an input was broadcast along. */
 
-#include "nn_grad_ops.h"
 
 static nn_tensor *scratch(const nn_tensor *g) {
   return nn_tensor_empty(NN_FLOAT32, g->ndim, g->shape);
 }
 
 /* gi += (a op1 b) op2 c; op2 is skipped when c is NULL. */
-static bool add_term(nn_tensor *gi, const nn_tensor *g, nn_binary_op op1, const nn_tensor *a,
-                     const nn_tensor *b, nn_binary_op op2, const nn_tensor *c) {
+static bool add_term(nn_tensor *gi, const nn_tensor *g, nn_op op1, const nn_tensor *a,
+                     const nn_tensor *b, nn_op op2, const nn_tensor *c) {
   if (!gi) return true;
   nn_tensor *t = scratch(g);
   if (!t) return false;
@@ -383,62 +439,62 @@ static bool add_term(nn_tensor *gi, const nn_tensor *g, nn_binary_op op1, const 
 
 static bool add_negated(nn_tensor *gi, const nn_tensor *g) {
   nn_scalar minus_one;
-  return add_term(gi, g, NN_BINARY_MUL, g, nn_scalar_f32(&minus_one, -1), NN_BINARY_ADD, NULL);
+  return add_term(gi, g, NN_OP_MUL, g, nn_scalar_f32(&minus_one, -1), NN_OP_ADD, NULL);
 }
 
-bool nn_backward_add(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_add_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   for (int i = 0; i < 2; i++)
     if (gi[i]) nn_accumulate(gi[i], g);
   return true;
 }
 
-bool nn_backward_sub(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_sub_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   if (gi[0]) nn_accumulate(gi[0], g);
   return add_negated(gi[1], g);
 }
 
-bool nn_backward_mul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_mul_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *a = n->saved[0], *b = n->saved[1];
-  return add_term(gi[0], g, NN_BINARY_MUL, g, b, 0, NULL) &&
-         add_term(gi[1], g, NN_BINARY_MUL, g, a, 0, NULL);
+  return add_term(gi[0], g, NN_OP_MUL, g, b, 0, NULL) &&
+         add_term(gi[1], g, NN_OP_MUL, g, a, 0, NULL);
 }
 
 /* d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(g*a/b)/b. */
-bool nn_backward_div(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_div_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *a = n->saved[0], *b = n->saved[1];
-  if (!add_term(gi[0], g, NN_BINARY_DIV, g, b, 0, NULL)) return false;
+  if (!add_term(gi[0], g, NN_OP_DIV, g, b, 0, NULL)) return false;
   if (!gi[1]) return true;
   nn_tensor *t = scratch(g);
   if (!t) return false;
   nn_scalar minus_one;
-  nn_binary(NN_BINARY_MUL, t, g, a);
-  nn_binary(NN_BINARY_DIV, t, t, b);
-  nn_binary(NN_BINARY_DIV, t, t, b);
-  nn_binary(NN_BINARY_MUL, t, t, nn_scalar_f32(&minus_one, -1));
+  nn_binary(NN_OP_MUL, t, g, a);
+  nn_binary(NN_OP_DIV, t, t, b);
+  nn_binary(NN_OP_DIV, t, t, b);
+  nn_binary(NN_OP_MUL, t, t, nn_scalar_f32(&minus_one, -1));
   nn_accumulate(gi[1], t);
   nn_tensor_release(t);
   return true;
 }
 
 /* d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a). */
-bool nn_backward_pow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_pow_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *a = n->saved[0], *b = n->saved[1], *out = n->saved[2];
   nn_tensor *t = scratch(g);
   if (!t) return false;
   nn_scalar one;
   if (gi[0]) {
-    nn_binary(NN_BINARY_SUB, t, b, nn_scalar_f32(&one, 1));
-    nn_binary(NN_BINARY_POW, t, a, t);
-    nn_binary(NN_BINARY_MUL, t, t, b);
-    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_binary(NN_OP_SUB, t, b, nn_scalar_f32(&one, 1));
+    nn_binary(NN_OP_POW, t, a, t);
+    nn_binary(NN_OP_MUL, t, t, b);
+    nn_binary(NN_OP_MUL, t, t, g);
     nn_accumulate(gi[0], t);
   }
   if (gi[1]) {
-    nn_unary(NN_UNARY_LOG, t, a); /* a broadcast to g's shape first */
-    nn_binary(NN_BINARY_MUL, t, t, out);
-    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_unary(NN_OP_LOG, t, a); /* a broadcast to g's shape first */
+    nn_binary(NN_OP_MUL, t, t, out);
+    nn_binary(NN_OP_MUL, t, t, g);
     nn_accumulate(gi[1], t);
   }
   nn_tensor_release(t);
@@ -448,20 +504,20 @@ bool nn_backward_pow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 /* The larger input takes the gradient; on a tie each takes half (as
  * PyTorch). win is GT for maximum, LT for minimum. */
 static bool backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi,
-                              nn_binary_op win) {
+                              nn_op win) {
   nn_tensor *mask = nn_tensor_empty(NN_BOOL, g->ndim, g->shape), *w = scratch(g), *t = scratch(g);
   bool ok = mask && w && t;
   for (int i = 0; ok && i < 2; i++) {
     if (!gi[i]) continue;
     const nn_tensor *self = n->saved[i], *other = n->saved[1 - i];
     nn_scalar half;
-    nn_binary(NN_BINARY_EQ, mask, self, other);
+    nn_binary(NN_OP_EQ, mask, self, other);
     nn_copy(w, mask);
-    nn_binary(NN_BINARY_MUL, w, w, nn_scalar_f32(&half, 0.5f));
+    nn_binary(NN_OP_MUL, w, w, nn_scalar_f32(&half, 0.5f));
     nn_binary(win, mask, self, other);
     nn_copy(t, mask);
-    nn_binary(NN_BINARY_ADD, t, t, w);
-    nn_binary(NN_BINARY_MUL, t, t, g);
+    nn_binary(NN_OP_ADD, t, t, w);
+    nn_binary(NN_OP_MUL, t, t, g);
     nn_accumulate(gi[i], t);
   }
   nn_tensor_release(mask);
@@ -470,30 +526,30 @@ static bool backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *c
   return ok;
 }
 
-bool nn_backward_maximum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  return backward_extremum(n, g, gi, NN_BINARY_GT);
+bool nn_maximum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_extremum(n, g, gi, NN_OP_GT);
 }
 
-bool nn_backward_minimum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  return backward_extremum(n, g, gi, NN_BINARY_LT);
+bool nn_minimum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_extremum(n, g, gi, NN_OP_LT);
 }
 
-bool nn_backward_neg(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_neg_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   return add_negated(gi[0], g);
 }
 
-bool nn_backward_sign(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_sign_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n, (void)g, (void)gi; /* the gradient is zero almost everywhere */
   return true;
 }
 
-bool nn_backward_abs(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_abs_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor *t = scratch(g);
   if (!t) return false;
-  nn_unary(NN_UNARY_SIGN, t, n->saved[0]);
-  nn_binary(NN_BINARY_MUL, t, t, g);
+  nn_unary(NN_OP_SIGN, t, n->saved[0]);
+  nn_binary(NN_OP_MUL, t, t, g);
   nn_accumulate(gi[0], t);
   nn_tensor_release(t);
   return true;
@@ -536,7 +592,7 @@ static void relu_backward_run(float *restrict o, const float *restrict g, const 
   }
 }
 
-bool nn_backward_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *y = n->saved[0];
   if (!gi[0]) return true;
   if (nn_tensor_is_contiguous(y) && nn_tensor_numel(gi[0]) == nn_tensor_numel(g))
@@ -547,25 +603,26 @@ bool nn_backward_relu(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi
 }
 
 /* PyTorch passes the gradient where lo <= x <= hi, bounds included. */
-bool nn_backward_clamp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  float lo = isnan(n->scalars[0]) ? -INFINITY : (float)n->scalars[0];
-  float hi = isnan(n->scalars[1]) ? INFINITY : (float)n->scalars[1];
+bool nn_clamp_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_clamp_args *a = &n->args.clamp;
+  float lo = a->has_lo ? (float)a->lo : -INFINITY;
+  float hi = a->has_hi ? (float)a->hi : INFINITY;
   if (gi[0]) pass_in_range(gi[0], g, n->saved[0], lo, hi, false);
   return true;
 }
 
-bool nn_backward_exp(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  return add_term(gi[0], g, NN_BINARY_MUL, g, n->saved[0], 0, NULL);
+bool nn_exp_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return add_term(gi[0], g, NN_OP_MUL, g, n->saved[0], 0, NULL);
 }
 
-bool nn_backward_log(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  return add_term(gi[0], g, NN_BINARY_DIV, g, n->saved[0], 0, NULL);
+bool nn_log_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return add_term(gi[0], g, NN_OP_DIV, g, n->saved[0], 0, NULL);
 }
 
 /* d sqrt(x) = 1 / (2 sqrt(x)). */
-bool nn_backward_sqrt(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_sqrt_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   nn_scalar half;
-  return add_term(gi[0], g, NN_BINARY_DIV, g, n->saved[0], NN_BINARY_MUL, nn_scalar_f32(&half, 0.5f));
+  return add_term(gi[0], g, NN_OP_DIV, g, n->saved[0], NN_OP_MUL, nn_scalar_f32(&half, 0.5f));
 }
 
 /* d sigmoid = s (1 - s); d tanh = 1 - t^2; both from the saved output. */
@@ -577,42 +634,42 @@ static bool backward_from_output(const nn_node *n, const nn_tensor *g, nn_tensor
   if (!t) return false;
   nn_scalar one;
   if (is_tanh) {
-    nn_binary(NN_BINARY_MUL, t, y, y);
-    nn_binary(NN_BINARY_SUB, t, nn_scalar_f32(&one, 1), t);
+    nn_binary(NN_OP_MUL, t, y, y);
+    nn_binary(NN_OP_SUB, t, nn_scalar_f32(&one, 1), t);
   } else {
-    nn_binary(NN_BINARY_SUB, t, nn_scalar_f32(&one, 1), y);
-    nn_binary(NN_BINARY_MUL, t, t, y);
+    nn_binary(NN_OP_SUB, t, nn_scalar_f32(&one, 1), y);
+    nn_binary(NN_OP_MUL, t, t, y);
   }
-  nn_binary(NN_BINARY_MUL, t, t, g);
+  nn_binary(NN_OP_MUL, t, t, g);
   nn_accumulate(gi[0], t);
   nn_tensor_release(t);
   return true;
 }
 
-bool nn_backward_sigmoid(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_sigmoid_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_from_output(n, g, gi, false);
 }
 
-bool nn_backward_tanh(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_tanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_from_output(n, g, gi, true);
 }
 
 /* where(mask, a, b): a's gradient where mask holds, b's elsewhere. */
-bool nn_backward_where(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_where_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   nn_scalar zero;
   const nn_tensor *z = nn_scalar_f32(&zero, 0), *mask = n->saved[0];
   for (int i = 1; i <= 2; i++) {
     if (!gi[i]) continue;
     nn_tensor *t = scratch(g);
     if (!t) return false;
-    nn_where(t, mask, i == 1 ? g : z, i == 1 ? z : g);
+    nn_select(t, mask, i == 1 ? g : z, i == 1 ? z : g);
     nn_accumulate(gi[i], t);
     nn_tensor_release(t);
   }
   return true;
 }
 
-bool nn_backward_copy(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_copy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   if (gi[0]) nn_accumulate(gi[0], g);
   return true;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nn_iter.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 /* One element of any dtype, for values converted once before a walk. */
 typedef union elem_cell {
@@ -302,17 +302,17 @@ void nn_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
 
 /* ---- backward (nn_grad_ops.h) ---- */
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 
 /* index_select: the gradient of each picked slice goes back to its slot
  * (repeated indices add up). Saved idx; params[0] = dim. */
-bool nn_backward_index_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_index_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (gi[0]) nn_index_add(gi[0], (int)n->params[0], n->saved[0], g);
   return true;
 }
 
 /* gather: scatter the gradient back, adding. Saved idx; params[0] = dim. */
-bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_gather_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (gi[0]) nn_scatter_add(gi[0], (int)n->params[0], n->saved[0], g);
   return true;
 }
@@ -320,7 +320,7 @@ bool nn_backward_gather(const nn_node *n, const nn_tensor *g, nn_tensor *const *
 /* masked_select: g's elements go back, in row-major order, to the places
  * the mask selected, in a tensor of the broadcast shape, which is then
  * summed down to the input's shape. Saved mask; params = ndim, shape. */
-bool nn_backward_masked_select(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_masked_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   int ndim = (int)n->params[0];
   nn_tensor *full = nn_tensor_zeros(NN_FLOAT32, ndim, n->params + 1);

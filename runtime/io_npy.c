@@ -12,7 +12,7 @@
 
 #include "nn_alloc.h"
 #include "nn_io.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 static const char npy_magic[6] = "\x93NUMPY";
 /* NumPy refuses headers over 10000 bytes by default; be a little kinder. */

@@ -6,11 +6,11 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_layers.h"
 
 /* x (M,K), w (O,K), b (O) -> y (M,O). */
-void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
+void nn_kernel_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
                        int64_t K, int64_t O) {
   if (b)
     for (int64_t i = 0; i < M; i++) memcpy(y + i * O, b, (size_t)O * sizeof *y);
@@ -25,7 +25,7 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
 
 /* Inputs x (M,K), w (O,K), b (O); saved x, w (contiguous);
  * g (M,O): gx += g w, gw += g^T x, gb += column sums of g. */
-bool nn_backward_linear(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_linear_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *w = n->saved[1];
   int64_t O = w->shape[0], K = w->shape[1], M = nn_tensor_numel(g) / (O ? O : 1);
   const float *gp = nn_tensor_data(g), *xp = nn_tensor_data(x), *wp = nn_tensor_data(w);

@@ -9,7 +9,7 @@
  */
 #include <math.h>
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_loss.h"
 
 /* ---- log-sum-exp of one row (C values st apart) ----
@@ -400,7 +400,7 @@ static float *data_or_null(const nn_tensor *t) { return t ? nn_tensor_data(t) : 
 /* The upstream gradient's step: per position for 'none', else one number. */
 static int64_t grad_step(int64_t reduction) { return reduction == NN_REDUCTION_NONE ? 1 : 0; }
 
-bool nn_backward_cross_entropy(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_cross_entropy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const int64_t *p = n->params;
   const float *x = nn_tensor_data(n->saved[0]), *lse = nn_tensor_data(n->saved[2]);
   const float *w = n->nsaved > 3 ? nn_tensor_data(n->saved[3]) : NULL;
@@ -416,7 +416,7 @@ bool nn_backward_cross_entropy(const nn_node *n, const nn_tensor *g, nn_tensor *
   return true;
 }
 
-bool nn_backward_nll_loss(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_nll_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const int64_t *p = n->params;
   if (!gi[0]) return true;
   const float *w = n->nsaved > 1 ? nn_tensor_data(n->saved[1]) : NULL;
@@ -426,7 +426,7 @@ bool nn_backward_nll_loss(const nn_node *n, const nn_tensor *g, nn_tensor *const
   return true;
 }
 
-bool nn_backward_distillation(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_distillation_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_kernel_distillation_backward(nn_tensor_data(gi[0]), *(const float *)nn_tensor_data(g),
                                   nn_tensor_data(n->saved[0]), nn_tensor_data(n->saved[1]),
@@ -454,7 +454,7 @@ static bool gradient_target(nn_tensor *gi, int ndim, const int64_t *shape, nn_te
 }
 
 /* MSE, L1, BCE, BCE_WITH_LOGITS, KL_DIV: one backward for all. */
-bool nn_backward_pointwise_loss(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_pointwise_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *y = n->saved[1];
   const float *w = n->params[2] >= 0 ? nn_tensor_data(n->saved[n->params[2]]) : NULL;
   const float *pw = n->params[3] >= 0 ? nn_tensor_data(n->saved[n->params[3]]) : NULL;
@@ -477,7 +477,7 @@ bool nn_backward_pointwise_loss(const nn_node *n, const nn_tensor *g, nn_tensor 
   return ok;
 }
 
-bool nn_backward_l1_penalty(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_l1_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0];
   if (gi[0])
     nn_kernel_abs_sum_backward(nn_tensor_data(gi[0]), *(const float *)nn_tensor_data(g),
@@ -485,7 +485,7 @@ bool nn_backward_l1_penalty(const nn_node *n, const nn_tensor *g, nn_tensor *con
   return true;
 }
 
-bool nn_backward_l2_penalty(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_l2_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0];
   if (gi[0])
     nn_kernel_square_sum_backward(nn_tensor_data(gi[0]), *(const float *)nn_tensor_data(g),

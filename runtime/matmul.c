@@ -1,7 +1,15 @@
-#include "nn_matmul.h"
-
+/*
+ * Matrix products: the GEMM kernel (cblas_sgemm for float32, a plain loop
+ * for int64), matmul's operand views, and the matmul and outer entry
+ * points with their backward.
+ */
 #include <assert.h>
 #include <cblas.h>
+#include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_autograd.h"
+#include "nn_matmul.h"
 
 /* How BLAS reads a [rows, cols] matrix with strides (rs, cs). */
 typedef struct blas_view {
@@ -108,16 +116,11 @@ static void matmul_beta(nn_tensor *out, const nn_tensor *a, const nn_tensor *b, 
   }
 }
 
-void nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+void nn_kernel_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
   matmul_beta(out, a, b, 0.0f);
 }
 
-/* ---- backward ---- */
-
-#include <string.h>
-
-#include "nn_alloc.h"
-#include "nn_grad_ops.h"
+/* ---- operand views ---- */
 
 nn_tensor nn_matmul_matrix_view(const nn_tensor *t, int at) {
   nn_tensor m = *t;
@@ -141,6 +144,81 @@ nn_tensor nn_matmul_batch_view(const nn_tensor *t, int nb, const int64_t *batch)
   v.ndim = nb + 2;
   return v;
 }
+
+/* ---- entry points ---- */
+
+bool nn_matmul_shape(const nn_tensor *a, const nn_tensor *b, int *ndim, int64_t *shape) {
+  nn_tensor am = nn_matmul_matrix_view(a, 0), bm = nn_matmul_matrix_view(b, 1);
+  int nb;
+  if (!nn_broadcast_shape(am.ndim - 2, am.shape, bm.ndim - 2, bm.shape, &nb, shape)) return false;
+  int n = nb;
+  if (a->ndim > 1) shape[n++] = am.shape[am.ndim - 2];
+  if (b->ndim > 1) shape[n++] = bm.shape[bm.ndim - 1];
+  *ndim = n;
+  return true;
+}
+
+/* The operand as a BLAS-readable matrix view: t itself, or a contiguous
+ * copy in *copy (released by the caller) when BLAS cannot read t. */
+static nn_status matrix_operand(const nn_tensor *t, int vector_at, nn_tensor **copy, nn_tensor *m) {
+  *copy = NULL;
+  *m = nn_matmul_matrix_view(t, vector_at);
+  if (t->dtype != NN_FLOAT32 || nn_matmul_blas_compatible(m)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *m = nn_matmul_matrix_view(*copy, vector_at);
+  return NN_OK;
+}
+
+nn_status nn_matmul(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  nn_tensor *ac = NULL, *bc = NULL, am, bm;
+  nn_status st = matrix_operand(a, 0, &ac, &am);
+  if (!st) st = matrix_operand(b, 1, &bc, &bm);
+  if (!st) {
+    /* out as [batch..., n, m]: the unit dims of 1-D operands put back. */
+    int nb = out->ndim - (a->ndim > 1) - (b->ndim > 1);
+    nn_tensor o = *out;
+    o.ndim = nb + 2;
+    o.shape[nb] = am.shape[am.ndim - 2];
+    o.shape[nb + 1] = bm.shape[bm.ndim - 1];
+    nn_contiguous_strides(o.ndim, o.shape, o.stride);
+    am = nn_matmul_batch_view(&am, nb, out->shape);
+    bm = nn_matmul_batch_view(&bm, nb, out->shape);
+    nn_kernel_matmul(&o, &am, &bm);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_MATMUL, out, 2, (nn_tensor *[]){(nn_tensor *)a, (nn_tensor *)b});
+    /* The backward reads the BLAS-readable operands. */
+    if (!st && node) st = nn_node_save(node, ac ? ac : a);
+    if (!st && node) st = nn_node_save(node, bc ? bc : b);
+  }
+  nn_tensor_release(ac);
+  nn_tensor_release(bc);
+  return st;
+}
+
+/* One 1-D operand as a 2-D view ([n, 1] when column, else [1, n]), its
+ * RESHAPE recorded so the gradient flows back to t. */
+static nn_status vector_view(const nn_tensor *t, bool column, nn_tensor **view) {
+  int64_t shape[2] = {column ? t->shape[0] : 1, column ? 1 : t->shape[0]};
+  int64_t stride[2] = {column ? t->stride[0] : 1, column ? 1 : t->stride[0]};
+  if (!(*view = nn_tensor_view(t, 2, shape, stride, t->offset))) return NN_ERR_NOMEM;
+  nn_node *node;
+  return nn_record(&node, NN_OP_RESHAPE, *view, 1, (nn_tensor *[]){(nn_tensor *)t});
+}
+
+nn_status nn_outer(nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
+  nn_tensor *col = NULL, *row = NULL;
+  nn_status st = vector_view(a, true, &col);
+  if (!st) st = vector_view(b, false, &row);
+  if (!st) st = nn_matmul(out, col, row);
+  nn_tensor_release(col);
+  nn_tensor_release(row);
+  return st;
+}
+
+/* out = a @ b: ga += g @ b^T, gb += a^T @ g (batch dims summed back to
+ * each operand's own). */
+/* ---- backward ---- */
 
 static nn_tensor transposed(nn_tensor t) {
   int d = t.ndim;
@@ -173,9 +251,8 @@ static bool accumulate_product(nn_tensor *gi, int at, const nn_tensor *x, const 
   return true;
 }
 
-/* out = a @ b: ga += g @ b^T, gb += a^T @ g (batch dims summed back to
- * each operand's own). */
-bool nn_backward_matmul(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+
+bool nn_matmul_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   nn_tensor a = nn_matmul_matrix_view(n->saved[0], 0), b = nn_matmul_matrix_view(n->saved[1], 1);
   int nb = n->out_ndim - (n->saved[0]->ndim == 1 ? 0 : 1) - (n->saved[1]->ndim == 1 ? 0 : 1);
   int64_t batch[NN_MAX_DIMS];

@@ -1,11 +1,13 @@
 /*
  * nn_autograd: define-by-run reverse mode.
  *
- * Every op that runs while gradients are wanted records a node: which op
- * (an nn_grad_op, whose row in grad_ops.c names its backward function),
- * an edge per input (to the node that produced it, or to the leaf tensor
- * whose .grad collects it), the tensors its backward needs, and small
- * parameters. The output tensor holds the node as its grad_fn.
+ * An op's entry point (nn_op.h) runs its kernel and, while gradients are
+ * wanted, records a node with nn_record: which op (its row in op.c names
+ * the backward), an edge per input (to the node that produced it, or to
+ * the leaf tensor whose .grad collects it), the tensors its backward needs
+ * and its typed arguments (node->args, a union with one struct per op
+ * family, each written and read only in that family's source file). The
+ * output tensor holds the node as its grad_fn.
  *
  * nn_backward walks the nodes reachable from a root in reverse
  * topological order. Each backward function ADDS its input gradients into
@@ -14,86 +16,24 @@
  * the graph is retained, each node drops its saved tensors once it has
  * run, so graph memory goes as soon as backward finishes; a second
  * backward through it is refused.
- *
- * Adding a differentiable op:
- *   1. add NN_GRAD_<OP> to nn_grad_op below, before NN_GRAD_COUNT;
- *   2. write its backward next to its forward (same file), with the
- *      nn_backward_fn signature, and declare it in nn_grad_ops.h;
- *   3. give it a row in grad_ops.c (the static_assert there checks);
- *   4. record it in its binding with nnb_record (bindings/autograd.c);
- *   5. test: gradcheck in tests/lua/autograd_spec.lua and PyTorch values.
  */
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_elementwise.h"
+#include "nn_op.h"
+#include "nn_status.h"
 #include "nn_tensor.h"
 
 #define NN_NODE_MAX_SAVED 4
 #define NN_NODE_MAX_PARAMS 16
 
-typedef enum nn_grad_op {
-  NN_GRAD_ADD,
-  NN_GRAD_SUB,
-  NN_GRAD_MUL,
-  NN_GRAD_DIV,
-  NN_GRAD_POW,
-  NN_GRAD_MAXIMUM,
-  NN_GRAD_MINIMUM,
-  NN_GRAD_NEG,
-  NN_GRAD_ABS,
-  NN_GRAD_SIGN,
-  NN_GRAD_RELU,
-  NN_GRAD_EXP,
-  NN_GRAD_LOG,
-  NN_GRAD_SQRT,
-  NN_GRAD_SIGMOID,
-  NN_GRAD_TANH,
-  NN_GRAD_CLAMP,
-  NN_GRAD_WHERE,
-  NN_GRAD_RESHAPE,  /* view, reshape, flatten, squeeze, unsqueeze */
-  NN_GRAD_PERMUTE,  /* transpose, permute: params = the permutation */
-  NN_GRAD_NARROW,   /* narrow, select, split: params = dim, start, len, dropped */
-  NN_GRAD_EXPAND,
-  NN_GRAD_COPY,     /* contiguous, clone, float copies */
-  NN_GRAD_CAT,      /* cat, stack: params = dim, stacked; saved[0] = lengths */
-  NN_GRAD_MATMUL,
-  NN_GRAD_SUM,
-  NN_GRAD_MEAN,
-  NN_GRAD_MAX_DIM,  /* max/min along a dim */
-  NN_GRAD_EXTREMUM, /* max/min of everything */
-  NN_GRAD_VAR,      /* var and std */
-  NN_GRAD_NORM,
-  /* layers (nn_functional: linear, dropout, batch norm) */
-  NN_GRAD_LINEAR,
-  NN_GRAD_DROPOUT,
-  NN_GRAD_BATCH_NORM,
-  /* indexing (index.c) */
-  NN_GRAD_INDEX_SELECT,
-  NN_GRAD_GATHER,
-  NN_GRAD_MASKED_SELECT,
-  /* convolution and pooling (conv.c, pool.c) */
-  NN_GRAD_CONV2D,
-  NN_GRAD_MAX_POOL2D,
-  NN_GRAD_AVG_POOL2D,
-  /* activations and losses (activation.c, loss.c) */
-  NN_GRAD_LEAKY_RELU,
-  NN_GRAD_ELU,
-  NN_GRAD_SOFTMAX,
-  NN_GRAD_LOG_SOFTMAX,
-  NN_GRAD_CROSS_ENTROPY,
-  NN_GRAD_NLL_LOSS,
-  NN_GRAD_MSE_LOSS,
-  NN_GRAD_L1_LOSS,
-  NN_GRAD_BCE_LOSS,
-  NN_GRAD_BCE_WITH_LOGITS,
-  NN_GRAD_KL_DIV,
-  NN_GRAD_DISTILLATION,
-  NN_GRAD_L1_PENALTY,
-  NN_GRAD_L2_PENALTY,
-  NN_GRAD_COUNT
-} nn_grad_op;
 
-typedef struct nn_node nn_node;
+/* Every op family's node arguments; each family's source writes and
+ * reads only its own member. */
+typedef union nn_op_args {
+  nn_clamp_args clamp;
+} nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects
  * its gradient; both NULL when that input needs no gradient. */
@@ -103,14 +43,15 @@ typedef struct nn_edge {
 } nn_edge;
 
 struct nn_node {
-  nn_grad_op op;
+  nn_op op;
   long refcount;
   int ninputs;
   nn_edge *edges;
   int nsaved;
   nn_tensor *saved[NN_NODE_MAX_SAVED];
-  int64_t params[NN_NODE_MAX_PARAMS]; /* op parameters: dims, offsets, ... */
-  double scalars[2];                  /* an op's numeric parameters */
+  nn_op_args args;                    /* the op's own arguments (its family's struct) */
+  int64_t params[NN_NODE_MAX_PARAMS]; /* being replaced by args */
+  double scalars[2];
   int out_ndim;                       /* the output's (and its gradient's) shape */
   int64_t out_shape[NN_MAX_DIMS];
   bool released;                      /* saved tensors dropped after backward */
@@ -121,13 +62,6 @@ struct nn_node {
   nn_node *release_next; /* the to-free list of nn_node_release */
 };
 
-/* Adds into grad_in[i] (NULL: input i needs none) the gradient of input i
- * given grad_out, the gradient of the node's output. Returns false only
- * when scratch memory runs out. */
-typedef bool (*nn_backward_fn)(const nn_node *node, const nn_tensor *grad_out,
-                               nn_tensor *const *grad_in);
-
-const char *nn_grad_op_name(nn_grad_op op);
 
 /* Gradient recording is on unless turned off (no_grad). */
 bool nn_grad_enabled(void);
@@ -135,16 +69,25 @@ void nn_set_grad_enabled(bool on);
 /* Does recording an op on this input make sense? */
 bool nn_tensor_needs_grad(const nn_tensor *t);
 
+/* When gradients are wanted for some input (recording on, out float32),
+ * makes a node for op the grad_fn of out and stores it in *node, which the
+ * caller then fills (nn_node_save, node->args); else *node = NULL.
+ * NN_ERR_NOMEM when the node cannot be allocated. */
+nn_status nn_record(nn_node **node, nn_op op, nn_tensor *out, int ninputs,
+                    nn_tensor *const *inputs);
+
 /* A node for op with ninputs inputs, edges taken from the inputs (which
  * may be NULL: constants). NULL on OOM. The caller sets saved tensors
  * with nn_node_save and params, then nn_node_attach to the output. */
-nn_node *nn_node_new(nn_grad_op op, int ninputs, nn_tensor *const *inputs);
-/* Keeps t (a reference) for the backward. */
-void nn_node_save(nn_node *node, nn_tensor *t);
+nn_node *nn_node_new(nn_op op, int ninputs, nn_tensor *const *inputs);
+/* Keeps t for the backward: a reference, or a copy of a borrowed scalar
+ * (nn_scalar_f32), which lives only as long as the caller's frame.
+ * NN_ERR_NOMEM when that copy cannot be made. */
+nn_status nn_node_save(nn_node *node, const nn_tensor *t);
 /* Keeps the op's own output for the backward, as a header without
  * history: saving out itself would make a cycle (out -> node -> out) that
- * no refcount frees. False on OOM. */
-bool nn_node_save_output(nn_node *node, const nn_tensor *out);
+ * no refcount frees. */
+nn_status nn_node_save_output(nn_node *node, const nn_tensor *out);
 /* Makes node the grad_fn of out (taking the caller's reference). */
 void nn_node_attach(nn_node *node, nn_tensor *out);
 void nn_node_release(nn_node *node);

@@ -37,7 +37,7 @@ typedef struct nn_conv2d_geom {
   int64_t dh, dw;     /* dilation */
 } nn_conv2d_geom;
 
-/* Floats of scratch nn_conv2d_forward and nn_conv2d_backward need. It
+/* Floats of scratch nn_kernel_conv2d_forward and nn_kernel_conv2d_backward need. It
  * grows with nn_get_num_threads() (each thread's share of the images has
  * its own), so size it right before the pass it serves. */
 size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g);
@@ -54,7 +54,7 @@ void nn_conv2d_use_direct(bool on);
  * w       [O, C, KH, KW]
  * bias    [O] or NULL
  * scratch nn_conv2d_scratch_floats(g) floats */
-void nn_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
+void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch);
 
 /* Adds the gradients of a convolution given gout, the output's gradient;
@@ -65,7 +65,7 @@ void nn_conv2d_forward(float *out, const float *x, const float *w, const float *
  * gout    [N, O, OH, OW]
  * x, w    the forward's inputs (x only read when gw, w only when gx)
  * scratch nn_conv2d_scratch_floats(g) floats */
-void nn_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
+void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch);
 
 /* ---- pooling (pool.c) ---- */
@@ -91,19 +91,19 @@ int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
  * among equal values the first in row-major order). idx, when not NULL,
  * receives each maximum's position in its plane (iy*W + ix), 0-based.
  * out [planes, OH, OW], idx [planes, OH, OW] or NULL, x [planes, H, W] */
-void nn_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g);
+void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g);
 /* gx[plane][idx] += gout: each output's gradient goes to its maximum.
  * gx [planes, H, W], gout and idx [planes, OH, OW] */
-void nn_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
+void nn_kernel_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
                             const nn_pool2d_geom *g);
 
 /* out = the mean of each window: the sum of its cells inside the input
  * over the divisor (g->divisor if set, else the window's cells inside the
  * padded input when count_include_pad, else its cells inside the input).
  * out [planes, OH, OW], x [planes, H, W] */
-void nn_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g);
+void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g);
 /* gx += each output's gradient over its divisor, on its window's cells.
  * gx [planes, H, W], gout [planes, OH, OW] */
-void nn_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g);
+void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g);
 
 #endif

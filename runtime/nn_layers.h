@@ -12,17 +12,17 @@
 #include "nn_random.h"
 
 /* y (M,O) = x (M,K) @ w(O,K)^T + b (O); b may be NULL. */
-void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
+void nn_kernel_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
                        int64_t K, int64_t O);
 
 /* mask (n) = 0 with probability p, else scale; y = x * mask. */
-void nn_dropout_forward(float *y, float *mask, const float *x, int64_t n, float p, float scale,
+void nn_kernel_dropout_forward(float *y, float *mask, const float *x, int64_t n, float p, float scale,
                         nn_rng *rng);
 
 /* Per-channel mean and biased variance of x (N,C,S), in double. */
-void nn_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S);
+void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S);
 /* y = (x - mean) * invstd * w + b per channel; w, b may be NULL. */
-void nn_batch_norm_forward(float *y, const float *x, const float *mean, const float *invstd,
+void nn_kernel_batch_norm_forward(float *y, const float *x, const float *mean, const float *invstd,
                            const float *w, const float *b, int64_t N, int64_t C, int64_t S);
 
 #endif

@@ -27,7 +27,7 @@ typedef struct nn_storage {
   long refcount;
 } nn_storage;
 
-struct nn_node;
+typedef struct nn_node nn_node; /* an autograd node (nn_autograd.h) */
 
 typedef struct nn_tensor {
   nn_storage *storage;
@@ -40,7 +40,7 @@ typedef struct nn_tensor {
   /* Autograd (nn_autograd.h): a leaf has requires_grad and no grad_fn. */
   bool requires_grad;
   struct nn_tensor *grad;  /* accumulated gradient of a leaf, or NULL */
-  struct nn_node *grad_fn; /* the node that produced this tensor, or NULL */
+  nn_node *grad_fn; /* the node that produced this tensor, or NULL */
 } nn_tensor;
 
 size_t nn_dtype_size(nn_dtype dtype);
@@ -59,6 +59,10 @@ nn_tensor *nn_tensor_zeros(nn_dtype dtype, int ndim, const int64_t *shape);
 /* New tensor header over base's storage with the given geometry. */
 nn_tensor *nn_tensor_view(const nn_tensor *base, int ndim, const int64_t *shape,
                           const int64_t *stride, int64_t offset);
+
+/* A borrowed tensor (an nn_scalar on the caller's stack, refcount 0) is
+ * never retained or released; whoever keeps one keeps a copy. */
+static inline bool nn_tensor_is_borrowed(const nn_tensor *t) { return t->refcount == 0; }
 
 void nn_tensor_retain(nn_tensor *t);
 /* Drops one reference; frees the header (and storage) at zero. NULL is ok. */

@@ -12,7 +12,7 @@
 
 #include <math.h>
 
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 
 int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
                          int64_t dilation, bool ceil_mode) {
@@ -115,7 +115,7 @@ static void max_pool_2x2(float *out, int64_t *idx, const float *x, const nn_pool
   }
 }
 
-void nn_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
+void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
   if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&
       g->dh == 1 && g->dw == 1 && 2 * g->oh <= g->h && 2 * g->ow <= g->w &&
       g->h * g->w < INT32_MAX) {
@@ -145,7 +145,7 @@ void nn_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_po
   }
 }
 
-void nn_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
+void nn_kernel_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
                             const nn_pool2d_geom *g) {
   int64_t per_out = g->oh * g->ow, per_in = g->h * g->w;
   for (int64_t p = 0; p < g->planes; p++) {
@@ -175,7 +175,7 @@ static avg_window avg_window_at(const nn_pool2d_geom *g, int64_t oy, int64_t ox)
   return a;
 }
 
-void nn_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) {
+void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) {
   for (int64_t p = 0; p < g->planes; p++) {
     const float *xp = x + p * g->h * g->w;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -189,7 +189,7 @@ void nn_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) 
   }
 }
 
-void nn_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
+void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
   for (int64_t p = 0; p < g->planes; p++) {
     float *gp = gx + p * g->h * g->w;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -216,17 +216,17 @@ static nn_pool2d_geom pool_geom(const nn_node *n, const nn_tensor *gx) {
 }
 
 /* MAX_POOL2D: saved the int64 indices [.., OH, OW] of the maxima. */
-bool nn_backward_max_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_max_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_pool2d_geom geom = pool_geom(n, gi[0]);
-  nn_max_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
+  nn_kernel_max_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
                          &geom);
   return true;
 }
 
 /* AVG_POOL2D: params = kernel h, w, stride h, w, padding h, w,
  * count_include_pad, divisor (0: none). */
-bool nn_backward_avg_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_pool2d_geom geom = pool_geom(n, gi[0]);
   geom.kh = n->params[0], geom.kw = n->params[1];
@@ -235,6 +235,6 @@ bool nn_backward_avg_pool2d(const nn_node *n, const nn_tensor *g, nn_tensor *con
   geom.dh = geom.dw = 1;
   geom.count_include_pad = n->params[6] != 0;
   geom.divisor = n->params[7];
-  nn_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), &geom);
+  nn_kernel_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), &geom);
   return true;
 }

@@ -2,8 +2,8 @@
  * Backward of sum and mean: every input element receives the gradient of
  * the output element it was reduced into (times 1/count for mean).
  */
-#include "nn_grad_ops.h"
-#include "nn_ops.h"
+#include "nn_autograd.h"
+#include "nn_elementwise.h"
 
 /* g viewed with the reduced dim kept as size 1, so it broadcasts to the
  * input's shape. params: dim (-1: all), keepdim. */
@@ -21,22 +21,22 @@ static nn_tensor broadcastable_grad(const nn_node *n, const nn_tensor *g, const 
   return v;
 }
 
-bool nn_backward_sum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_sum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor v = broadcastable_grad(n, g, gi[0]);
-  nn_binary(NN_BINARY_ADD, gi[0], gi[0], &v);
+  nn_binary(NN_OP_ADD, gi[0], gi[0], &v);
   return true;
 }
 
 /* scalars[0] = 1 / (number of elements averaged per output). */
-bool nn_backward_mean(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_mean_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor *scaled = nn_tensor_empty(NN_FLOAT32, g->ndim, g->shape);
   if (!scaled) return false;
   nn_scalar s;
-  nn_binary(NN_BINARY_MUL, scaled, g, nn_scalar_f32(&s, (float)n->scalars[0]));
+  nn_binary(NN_OP_MUL, scaled, g, nn_scalar_f32(&s, (float)n->scalars[0]));
   nn_tensor v = broadcastable_grad(n, scaled, gi[0]);
-  nn_binary(NN_BINARY_ADD, gi[0], gi[0], &v);
+  nn_binary(NN_OP_ADD, gi[0], gi[0], &v);
   nn_tensor_release(scaled);
   return true;
 }
@@ -66,7 +66,7 @@ static nn_tensor kept_dim_view(const nn_node *n, const nn_tensor *t, const nn_te
 /* max/min along a dim: the gradient goes to the element each index names.
  * Input t; saved indices (1-based int64, the output's shape); params =
  * dim, keepdim. */
-bool nn_backward_max_dim(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_max_dim_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor idx = kept_dim_view(n, n->saved[0], gi[0]), gv = kept_dim_view(n, g, gi[0]);
   nn_scatter_add(gi[0], (int)n->params[0], &idx, &gv);
@@ -75,21 +75,21 @@ bool nn_backward_max_dim(const nn_node *n, const nn_tensor *g, nn_tensor *const 
 
 /* max/min of everything: the gradient is shared evenly by the elements
  * equal to the result, as PyTorch. Saved t, the result. */
-bool nn_backward_extremum(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_extremum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   const nn_tensor *t = n->saved[0], *value = n->saved[1];
   nn_tensor *mask = nn_tensor_empty(NN_BOOL, t->ndim, t->shape);
   nn_tensor *share = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
   bool ok = mask && share;
   if (ok) {
-    nn_binary(NN_BINARY_EQ, mask, t, value);
+    nn_binary(NN_OP_EQ, mask, t, value);
     nn_copy(share, mask);
     double count = 0;
     const float *s = nn_tensor_data(share);
     for (int64_t i = 0; i < nn_tensor_numel(share); i++) count += s[i];
     nn_scalar c;
-    nn_binary(NN_BINARY_MUL, share, share, g);
-    nn_binary(NN_BINARY_DIV, share, share, nn_scalar_f32(&c, (float)(count > 0 ? count : 1)));
+    nn_binary(NN_OP_MUL, share, share, g);
+    nn_binary(NN_OP_DIV, share, share, nn_scalar_f32(&c, (float)(count > 0 ? count : 1)));
     nn_accumulate(gi[0], share);
   }
   nn_tensor_release(mask);
@@ -110,7 +110,7 @@ static nn_tensor *kept_mean(const nn_node *n, const nn_tensor *t) {
 /* var: g * 2 (x - mean) / (K - correction); std: g (x - mean) / ((K -
  * correction) std). Input t; saved t, and for std the result; params =
  * dim, keepdim, is_std; scalars[0] = K - correction. */
-bool nn_backward_var(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_var_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   const nn_tensor *t = n->saved[0];
   bool is_std = n->params[2] != 0;
@@ -119,12 +119,12 @@ bool nn_backward_var(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
   if (ok) {
     nn_scalar s;
     nn_tensor gv = kept_dim_view(n, g, t);
-    nn_binary(NN_BINARY_SUB, d, t, mean);
-    nn_binary(NN_BINARY_MUL, d, d, &gv);
-    nn_binary(NN_BINARY_MUL, d, d, nn_scalar_f32(&s, (float)((is_std ? 1.0 : 2.0) / n->scalars[0])));
+    nn_binary(NN_OP_SUB, d, t, mean);
+    nn_binary(NN_OP_MUL, d, d, &gv);
+    nn_binary(NN_OP_MUL, d, d, nn_scalar_f32(&s, (float)((is_std ? 1.0 : 2.0) / n->scalars[0])));
     if (is_std) {
       nn_tensor sv = kept_dim_view(n, n->saved[1], t);
-      nn_binary(NN_BINARY_DIV, d, d, &sv);
+      nn_binary(NN_OP_DIV, d, d, &sv);
     }
     nn_accumulate(gi[0], d);
   }
@@ -137,7 +137,7 @@ bool nn_backward_var(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
  * evenly by the elements of largest |x|, signed; p = 0: no gradient.
  * Zero norms give zero gradients. Input t; saved t, the result; params =
  * dim, keepdim; scalars[0] = p. */
-bool nn_backward_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   double p = n->scalars[0];
   if (!gi[0] || p == 0) return true;
   const nn_tensor *t = n->saved[0];
@@ -151,33 +151,33 @@ bool nn_backward_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi
       nn_tensor *mask = nn_tensor_empty(NN_BOOL, t->ndim, t->shape);
       nn_tensor *count = nn_tensor_empty(NN_FLOAT32, nv.ndim, nv.shape);
       if (mask && count) {
-        nn_unary(NN_UNARY_ABS, w, t);
-        nn_binary(NN_BINARY_EQ, mask, w, &nv);
+        nn_unary(NN_OP_ABS, w, t);
+        nn_binary(NN_OP_EQ, mask, w, &nv);
         nn_copy(w, mask);
         nn_reduce(NN_REDUCE_SUM, count, NULL, w, (int)n->params[0], 0);
-        nn_unary(NN_UNARY_SIGN, d, t);
-        nn_binary(NN_BINARY_MUL, d, d, w);
-        nn_binary(NN_BINARY_DIV, d, d, count);
+        nn_unary(NN_OP_SIGN, d, t);
+        nn_binary(NN_OP_MUL, d, d, w);
+        nn_binary(NN_OP_DIV, d, d, count);
       } else {
         ok = false;
       }
       nn_tensor_release(mask);
       nn_tensor_release(count);
     } else if (p == 1) {
-      nn_unary(NN_UNARY_SIGN, d, t);
+      nn_unary(NN_OP_SIGN, d, t);
     } else { /* x |x|^(p-2) / norm^(p-1) */
-      nn_unary(NN_UNARY_ABS, w, t);
-      nn_binary(NN_BINARY_POW, w, w, nn_scalar_f32(&s, (float)(p - 2)));
-      nn_binary(NN_BINARY_MUL, d, t, w);
-      nn_binary(NN_BINARY_POW, w, &nv, nn_scalar_f32(&s, (float)(p - 1)));
-      nn_binary(NN_BINARY_DIV, d, d, w);
+      nn_unary(NN_OP_ABS, w, t);
+      nn_binary(NN_OP_POW, w, w, nn_scalar_f32(&s, (float)(p - 2)));
+      nn_binary(NN_OP_MUL, d, t, w);
+      nn_binary(NN_OP_POW, w, &nv, nn_scalar_f32(&s, (float)(p - 1)));
+      nn_binary(NN_OP_DIV, d, d, w);
     }
     if (ok) {
       /* Where the norm is 0 the quotient is NaN; PyTorch's gradient is 0. */
       float *dp = nn_tensor_data(d);
       for (int64_t i = 0; i < nn_tensor_numel(d); i++)
         if (dp[i] != dp[i]) dp[i] = 0;
-      nn_binary(NN_BINARY_MUL, d, d, &gv);
+      nn_binary(NN_OP_MUL, d, d, &gv);
       nn_accumulate(gi[0], d);
     }
   }

@@ -104,19 +104,19 @@ static void check_conv(const nn_conv2d_geom *g) {
   float *scratch = malloc(sizeof(float) * (nn_conv2d_scratch_floats(g) + 1));
   float *out = malloc(sizeof(float) * (size_t)(on + 1));
   for (int64_t i = 0; i < on; i++) out[i] = NAN; /* a cell not written shows */
-  nn_conv2d_forward(out, x, w, b, g, scratch);
+  nn_kernel_conv2d_forward(out, x, w, b, g, scratch);
   double err = max_err(out, ref, on);
   CHECK(err < 1e-5);
   if (!(err < 1e-5)) fprintf(stderr, "  case %s: forward error %g\n", conv_case_name, err);
   for (int64_t i = 0; i < on; i++) ref[i] -= b[(i / (g->oh * g->ow)) % g->o];
-  nn_conv2d_forward(out, x, w, NULL, g, scratch);
+  nn_kernel_conv2d_forward(out, x, w, NULL, g, scratch);
   CHECK(max_err(out, ref, on) < 1e-5);
 
   /* Gradient buffers start from random values: the backward adds. */
   float *gx0 = random_floats(xn), *gw0 = random_floats(wn), *gb0 = random_floats(g->o);
   for (int wanted = 1; wanted < 8; wanted++) {
     float *gx = copy_floats(gx0, xn), *gw = copy_floats(gw0, wn), *gb = copy_floats(gb0, g->o);
-    nn_conv2d_backward(wanted & 1 ? gx : NULL, wanted & 2 ? gw : NULL, wanted & 4 ? gb : NULL,
+    nn_kernel_conv2d_backward(wanted & 1 ? gx : NULL, wanted & 2 ? gw : NULL, wanted & 4 ? gb : NULL,
                        gout, x, w, g, scratch);
     double *ex = malloc(sizeof(double) * (size_t)(xn + 1)), *ew = malloc(sizeof(double) * (size_t)(wn + 1));
     double *eb = malloc(sizeof(double) * (size_t)(g->o + 1));
@@ -241,7 +241,7 @@ static void test_conv_node_out_of_memory(void) {
   for (int64_t i = 0; i < nn_tensor_numel(w); i++) pw[i] = (float)rnd();
   for (int64_t i = 0; i < nn_tensor_numel(gout); i++) pg[i] = (float)rnd();
   x->requires_grad = w->requires_grad = true;
-  nn_node *node = nn_node_new(NN_GRAD_CONV2D, 3, (nn_tensor *[]){x, w, NULL});
+  nn_node *node = nn_node_new(NN_OP_CONV2D, 3, (nn_tensor *[]){x, w, NULL});
   nn_node_save(node, x);
   nn_node_save(node, w);
   int64_t params[] = {g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
@@ -269,7 +269,7 @@ static void test_conv_node_out_of_memory(void) {
   float *gx = calloc((size_t)nn_tensor_numel(x), sizeof(float));
   float *gw = calloc((size_t)nn_tensor_numel(w), sizeof(float));
   float *scratch = malloc(sizeof(float) * (nn_conv2d_scratch_floats(&g) + 1));
-  nn_conv2d_backward(gx, gw, NULL, pg, px, pw, &g, scratch);
+  nn_kernel_conv2d_backward(gx, gw, NULL, pg, px, pw, &g, scratch);
   CHECK(x->grad && w->grad && !memcmp(gx, nn_tensor_data(x->grad), sizeof(float) * (size_t)nn_tensor_numel(x)));
   CHECK(w->grad && !memcmp(gw, nn_tensor_data(w->grad), sizeof(float) * (size_t)nn_tensor_numel(w)));
   free(gx), free(gw), free(scratch);
@@ -318,8 +318,8 @@ static void check_max_pool(const nn_pool2d_geom *g, const float *x) {
   int64_t *ridx = malloc(sizeof(int64_t) * (size_t)on), *idx = malloc(sizeof(int64_t) * (size_t)on);
   float *out = malloc(sizeof(float) * (size_t)on), *out2 = malloc(sizeof(float) * (size_t)on);
   naive_max(ref, ridx, x, g);
-  nn_max_pool2d_forward(out, idx, x, g);
-  nn_max_pool2d_forward(out2, NULL, x, g); /* without indices: same values */
+  nn_kernel_max_pool2d_forward(out, idx, x, g);
+  nn_kernel_max_pool2d_forward(out2, NULL, x, g); /* without indices: same values */
   bool same = true;
   for (int64_t i = 0; i < on; i++) {
     bool eq = (isnan(ref[i]) && isnan(out[i])) || out[i] == ref[i];
@@ -335,7 +335,7 @@ static void check_max_pool(const nn_pool2d_geom *g, const float *x) {
   double *egx = malloc(sizeof(double) * (size_t)xn);
   for (int64_t i = 0; i < xn; i++) egx[i] = gx[i];
   for (int64_t i = 0; i < on; i++) egx[i / (g->oh * g->ow) * g->h * g->w + ridx[i]] += gout[i];
-  nn_max_pool2d_backward(gx, gout, idx, g);
+  nn_kernel_max_pool2d_backward(gx, gout, idx, g);
   CHECK(max_err(gx, egx, xn) < 1e-6);
   free(ref), free(ridx), free(idx), free(out), free(out2), free(gout), free(gx), free(egx);
 }
@@ -381,7 +381,7 @@ static void test_max_pool_special(void) {
   check_max_pool(&fast, x);
   float out[4];
   int64_t idx[4];
-  nn_max_pool2d_forward(out, idx, x, &fast);
+  nn_kernel_max_pool2d_forward(out, idx, x, &fast);
   CHECK(out[0] == -INFINITY && idx[0] == 0);
   CHECK(isnan(out[1]) && idx[1] == 3);
   CHECK(isnan(out[2]) && idx[2] == 13); /* the last NaN */
@@ -426,7 +426,7 @@ static void check_avg_pool(const nn_pool2d_geom *g) {
   float *x = random_floats(xn), *out = malloc(sizeof(float) * (size_t)on);
   double *ref = malloc(sizeof(double) * (size_t)on);
   naive_avg(ref, x, g);
-  nn_avg_pool2d_forward(out, x, g);
+  nn_kernel_avg_pool2d_forward(out, x, g);
   CHECK(max_err(out, ref, on) < 1e-6);
   /* backward = the transpose of the forward's linear map: probe it with
    * one-hot output gradients through the naive forward of one-hot inputs */
@@ -440,7 +440,7 @@ static void check_avg_pool(const nn_pool2d_geom *g) {
     egx[i] = gx[i];
     for (int64_t k = 0; k < on; k++) egx[i] += ref[k] * gout[k];
   }
-  nn_avg_pool2d_backward(gx, gout, g);
+  nn_kernel_avg_pool2d_backward(gx, gout, g);
   CHECK(max_err(gx, egx, xn) < 1e-6);
   free(x), free(out), free(ref), free(gout), free(gx), free(egx), free(hot);
 }

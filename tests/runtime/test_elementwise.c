@@ -1,13 +1,13 @@
 /* nn_ops against naive loops: every binary and unary op in every dtype it
  * supports, on contiguous, transposed (strided), broadcast (stride 0),
  * scalar and in-place operands, plus nn_copy's dtype conversions, nn_fill
- * and nn_where. */
+ * and nn_select. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -65,21 +65,21 @@ static bool close_enough(double got, double want) {
 
 /* ---- the naive reference ---- */
 
-static double ref_binary_f32(nn_binary_op op, float a, float b) {
+static double ref_binary_f32(nn_op op, float a, float b) {
   switch (op) {
-  case NN_BINARY_ADD: return (float)(a + b);
-  case NN_BINARY_SUB: return (float)(a - b);
-  case NN_BINARY_MUL: return (float)(a * b);
-  case NN_BINARY_DIV: return (float)(a / b);
-  case NN_BINARY_POW: return (float)pow(a, b);
-  case NN_BINARY_MAXIMUM: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
-  case NN_BINARY_MINIMUM: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
-  case NN_BINARY_GT: return a > b;
-  case NN_BINARY_LT: return a < b;
-  case NN_BINARY_GE: return a >= b;
-  case NN_BINARY_LE: return a <= b;
-  case NN_BINARY_EQ: return a == b;
-  case NN_BINARY_NE: return a != b;
+  case NN_OP_ADD: return (float)(a + b);
+  case NN_OP_SUB: return (float)(a - b);
+  case NN_OP_MUL: return (float)(a * b);
+  case NN_OP_DIV: return (float)(a / b);
+  case NN_OP_POW: return (float)pow(a, b);
+  case NN_OP_MAXIMUM: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+  case NN_OP_MINIMUM: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
+  case NN_OP_GT: return a > b;
+  case NN_OP_LT: return a < b;
+  case NN_OP_GE: return a >= b;
+  case NN_OP_LE: return a <= b;
+  case NN_OP_EQ: return a == b;
+  case NN_OP_NE: return a != b;
   default: return NAN;
   }
 }
@@ -91,45 +91,45 @@ static int64_t ref_pow_i64(int64_t a, int64_t b) {
   return r;
 }
 
-static int64_t ref_binary_i64(nn_binary_op op, int64_t a, int64_t b) {
+static int64_t ref_binary_i64(nn_op op, int64_t a, int64_t b) {
   switch (op) {
-  case NN_BINARY_ADD: return a + b;
-  case NN_BINARY_SUB: return a - b;
-  case NN_BINARY_MUL: return a * b;
-  case NN_BINARY_POW: return ref_pow_i64(a, b);
-  case NN_BINARY_MAXIMUM: return a > b ? a : b;
-  case NN_BINARY_MINIMUM: return a < b ? a : b;
-  case NN_BINARY_GT: return a > b;
-  case NN_BINARY_LT: return a < b;
-  case NN_BINARY_GE: return a >= b;
-  case NN_BINARY_LE: return a <= b;
-  case NN_BINARY_EQ: return a == b;
-  case NN_BINARY_NE: return a != b;
+  case NN_OP_ADD: return a + b;
+  case NN_OP_SUB: return a - b;
+  case NN_OP_MUL: return a * b;
+  case NN_OP_POW: return ref_pow_i64(a, b);
+  case NN_OP_MAXIMUM: return a > b ? a : b;
+  case NN_OP_MINIMUM: return a < b ? a : b;
+  case NN_OP_GT: return a > b;
+  case NN_OP_LT: return a < b;
+  case NN_OP_GE: return a >= b;
+  case NN_OP_LE: return a <= b;
+  case NN_OP_EQ: return a == b;
+  case NN_OP_NE: return a != b;
   default: return -999;
   }
 }
 
-static double ref_unary_f32(nn_unary_op op, float a) {
+static double ref_unary_f32(nn_op op, float a) {
   switch (op) {
-  case NN_UNARY_NEG: return -a;
-  case NN_UNARY_ABS: return fabsf(a);
-  case NN_UNARY_SIGN: return a > 0 ? 1 : a < 0 ? -1 : 0;
-  case NN_UNARY_RELU: return a > 0 ? a : 0;
-  case NN_UNARY_EXP: return (float)exp(a);
-  case NN_UNARY_LOG: return (float)log(a);
-  case NN_UNARY_SQRT: return (float)sqrt(a);
-  case NN_UNARY_SIGMOID: return (float)(1 / (1 + exp(-(double)a)));
-  case NN_UNARY_TANH: return (float)tanh(a);
+  case NN_OP_NEG: return -a;
+  case NN_OP_ABS: return fabsf(a);
+  case NN_OP_SIGN: return a > 0 ? 1 : a < 0 ? -1 : 0;
+  case NN_OP_RELU: return a > 0 ? a : 0;
+  case NN_OP_EXP: return (float)exp(a);
+  case NN_OP_LOG: return (float)log(a);
+  case NN_OP_SQRT: return (float)sqrt(a);
+  case NN_OP_SIGMOID: return (float)(1 / (1 + exp(-(double)a)));
+  case NN_OP_TANH: return (float)tanh(a);
   default: return NAN;
   }
 }
 
-static int64_t ref_unary_i64(nn_unary_op op, int64_t a) {
+static int64_t ref_unary_i64(nn_op op, int64_t a) {
   switch (op) {
-  case NN_UNARY_NEG: return -a;
-  case NN_UNARY_ABS: return a < 0 ? -a : a;
-  case NN_UNARY_SIGN: return (a > 0) - (a < 0);
-  case NN_UNARY_RELU: return a > 0 ? a : 0;
+  case NN_OP_NEG: return -a;
+  case NN_OP_ABS: return a < 0 ? -a : a;
+  case NN_OP_SIGN: return (a > 0) - (a < 0);
+  case NN_OP_RELU: return a > 0 ? a : 0;
   default: return -999;
   }
 }
@@ -173,7 +173,7 @@ static nn_tensor *output(nn_dtype dt, bool strided) {
   return v;
 }
 
-static bool check_binary_case(nn_binary_op op, nn_dtype dt, nn_tensor *out, const nn_tensor *a,
+static bool check_binary_case(nn_op op, nn_dtype dt, nn_tensor *out, const nn_tensor *a,
                               const nn_tensor *b, const nn_tensor *a_ref) {
   /* a_ref: a's values before the op (differs from a when in place) */
   nn_binary(op, out, a, b);
@@ -188,13 +188,13 @@ static bool check_binary_case(nn_binary_op op, nn_dtype dt, nn_tensor *out, cons
       ok = nn_binary_is_comparison(op) ? got == (double)want : at_i64(out, 2, out->shape, i) == want;
     }
     if (!ok)
-      fprintf(stderr, "  %s/%s element %lld: got %g\n", nn_binary_name(op), nn_dtype_name(dt), (long long)i, got);
+      fprintf(stderr, "  %s/%s element %lld: got %g\n", nn_op_name(op), nn_dtype_name(dt), (long long)i, got);
   }
   return ok;
 }
 
 static void test_binary_ops(void) {
-  for (int op = 0; op < NN_BINARY_COUNT; op++)
+  for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_BINARY_LAST; op++)
     for (int dt = 0; dt < 2; dt++) {
       if (!nn_binary_supports(op, dt)) continue;
       nn_dtype od = nn_binary_is_comparison(op) ? NN_BOOL : (nn_dtype)dt;
@@ -202,7 +202,7 @@ static void test_binary_ops(void) {
         for (int lb = 0; lb < LAYOUT_COUNT; lb++) {
           if (la == LAYOUT_SCALAR && lb == LAYOUT_SCALAR) continue;
           nn_tensor *a = operand(dt, la), *b = operand(dt, lb);
-          if (op == NN_BINARY_POW && dt == NN_INT64) { /* exponents in [-1, 6] */
+          if (op == NN_OP_POW && dt == NN_INT64) { /* exponents in [-1, 6] */
             int64_t *p = (int64_t *)b->storage->data, n = (int64_t)(b->storage->nbytes / 8);
             for (int64_t i = 0; i < n; i++) p[i] = (p[i] + 4) % 8 - 1;
           }
@@ -222,9 +222,9 @@ static void test_binary_ops(void) {
 
 /* out == a: the in-place form every a.add_(b) uses. */
 static void test_binary_in_place(void) {
-  for (int op = 0; op < NN_BINARY_COUNT; op++)
+  for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_BINARY_LAST; op++)
     for (int dt = 0; dt < 2; dt++) {
-      if (!nn_binary_supports(op, dt) || nn_binary_is_comparison(op) || op == NN_BINARY_POW) continue;
+      if (!nn_binary_supports(op, dt) || nn_binary_is_comparison(op) || op == NN_OP_POW) continue;
       for (int la = LAYOUT_CONTIGUOUS; la <= LAYOUT_TRANSPOSED; la++)
         for (int lb = 0; lb < LAYOUT_COUNT; lb++) {
           nn_tensor *a = operand(dt, la), *b = operand(dt, lb);
@@ -245,22 +245,22 @@ static void test_scalars_and_special_values(void) {
   memcpy(nn_tensor_data(a), v, sizeof v);
   nn_tensor *o = nn_tensor_empty(NN_FLOAT32, 1, SHAPE(6));
   float *r = nn_tensor_data(o);
-  nn_binary(NN_BINARY_MAXIMUM, o, a, nn_scalar_f32(&s, 0));
+  nn_binary(NN_OP_MAXIMUM, o, a, nn_scalar_f32(&s, 0));
   CHECK(r[0] == 1.5f && r[1] == 0 && r[3] == INFINITY && isnan(r[4]) && r[5] == 0); /* NaN propagates */
-  nn_binary(NN_BINARY_MINIMUM, o, a, nn_scalar_f32(&s, 0));
+  nn_binary(NN_OP_MINIMUM, o, a, nn_scalar_f32(&s, 0));
   CHECK(r[0] == 0 && r[1] == -2 && r[3] == 0 && isnan(r[4]) && r[5] == -0.5f);
-  nn_binary(NN_BINARY_DIV, o, a, nn_scalar_f32(&s, 0));
+  nn_binary(NN_OP_DIV, o, a, nn_scalar_f32(&s, 0));
   CHECK(r[0] == INFINITY && r[1] == -INFINITY && isnan(r[2]));
-  nn_binary(NN_BINARY_POW, o, a, nn_scalar_f32(&s, 2));
+  nn_binary(NN_OP_POW, o, a, nn_scalar_f32(&s, 2));
   CHECK(r[0] == 2.25f && r[1] == 4 && r[2] == 0 && r[3] == INFINITY && isnan(r[4]));
-  nn_binary(NN_BINARY_POW, o, a, nn_scalar_f32(&s, 0.5f));
+  nn_binary(NN_OP_POW, o, a, nn_scalar_f32(&s, 0.5f));
   CHECK_NEAR(r[0], sqrt(1.5), 1e-6);
   CHECK(isnan(r[1]));
-  nn_binary(NN_BINARY_SUB, o, nn_scalar_f32(&s, 10), a); /* scalar on the left */
+  nn_binary(NN_OP_SUB, o, nn_scalar_f32(&s, 10), a); /* scalar on the left */
   CHECK(r[0] == 8.5f && r[1] == 12 && r[3] == -INFINITY);
-  nn_unary(NN_UNARY_RELU, o, a);
+  nn_unary(NN_OP_RELU, o, a);
   CHECK(r[1] == 0 && r[0] == 1.5f && isnan(r[4])); /* relu keeps NaN, as PyTorch */
-  nn_unary(NN_UNARY_SIGMOID, o, a);
+  nn_unary(NN_OP_SIGMOID, o, a);
   CHECK(r[3] == 1 && r[2] == 0.5f);
   nn_tensor_release(o);
   nn_tensor_release(a);
@@ -271,20 +271,20 @@ static void test_scalars_and_special_values(void) {
   memcpy(nn_tensor_data(i), iv, sizeof iv);
   nn_tensor *io = nn_tensor_empty(NN_INT64, 1, SHAPE(3));
   int64_t *ir = nn_tensor_data(io);
-  nn_binary(NN_BINARY_ADD, io, i, nn_scalar_i64(&s, 1));
+  nn_binary(NN_OP_ADD, io, i, nn_scalar_i64(&s, 1));
   CHECK(ir[0] == INT64_MIN && ir[1] == 4 && ir[2] == -1);
-  nn_binary(NN_BINARY_POW, io, i, nn_scalar_i64(&s, 39));
+  nn_binary(NN_OP_POW, io, i, nn_scalar_i64(&s, 39));
   CHECK(ir[1] == 4052555153018976267LL && ir[2] == -549755813888LL);
-  nn_binary(NN_BINARY_POW, io, i, nn_scalar_i64(&s, -1));
+  nn_binary(NN_OP_POW, io, i, nn_scalar_i64(&s, -1));
   CHECK(ir[0] == 0 && ir[1] == 0 && ir[2] == 0);
-  nn_unary(NN_UNARY_NEG, io, i);
+  nn_unary(NN_OP_NEG, io, i);
   CHECK(ir[0] == -INT64_MAX && ir[2] == 2);
   nn_tensor_release(i);
   nn_tensor_release(io);
 }
 
 static void test_unary_ops(void) {
-  for (int op = 0; op < NN_UNARY_COUNT; op++)
+  for (nn_op op = NN_OP_UNARY_FIRST; op <= NN_OP_UNARY_LAST; op++)
     for (int dt = 0; dt < 2; dt++) {
       if (!nn_unary_supports(op, dt)) continue;
       for (int la = 0; la < LAYOUT_COUNT; la++)
@@ -298,7 +298,7 @@ static void test_unary_ops(void) {
             else
               ok = at_i64(out, 2, out->shape, i) == ref_unary_i64(op, at_i64(a, 2, out->shape, i));
           }
-          if (!ok) fprintf(stderr, "  %s/%s on %s\n", nn_unary_name(op), nn_dtype_name(dt), layout_names[la]);
+          if (!ok) fprintf(stderr, "  %s/%s on %s\n", nn_op_name(op), nn_dtype_name(dt), layout_names[la]);
           CHECK(ok);
           nn_tensor_release(a);
           nn_tensor_release(out);
@@ -308,25 +308,25 @@ static void test_unary_ops(void) {
 
 static void test_op_table(void) {
   /* the float-only ops are exactly the documented ones */
-  CHECK(!nn_binary_supports(NN_BINARY_DIV, NN_INT64) && nn_binary_supports(NN_BINARY_DIV, NN_FLOAT32));
-  CHECK(nn_binary_supports(NN_BINARY_POW, NN_INT64));
-  for (int op = 0; op < NN_BINARY_COUNT; op++) {
+  CHECK(!nn_binary_supports(NN_OP_DIV, NN_INT64) && nn_binary_supports(NN_OP_DIV, NN_FLOAT32));
+  CHECK(nn_binary_supports(NN_OP_POW, NN_INT64));
+  for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_BINARY_LAST; op++) {
     CHECK(!nn_binary_supports(op, NN_BOOL));
     CHECK(nn_binary_supports(op, NN_FLOAT32));
-    CHECK(nn_binary_name(op) && *nn_binary_name(op));
+    CHECK(nn_op_name(op) && *nn_op_name(op));
   }
-  for (int op = 0; op < NN_UNARY_COUNT; op++) {
+  for (nn_op op = NN_OP_UNARY_FIRST; op <= NN_OP_UNARY_LAST; op++) {
     CHECK(nn_unary_supports(op, NN_FLOAT32));
-    CHECK(nn_unary_supports(op, NN_INT64) == (op < NN_UNARY_EXP));
-    CHECK(nn_unary_name(op) && *nn_unary_name(op));
+    CHECK(nn_unary_supports(op, NN_INT64) == (op >= NN_OP_UNARY_FIRST && op < NN_OP_EXP));
+    CHECK(nn_op_name(op) && *nn_op_name(op));
   }
-  CHECK(strcmp(nn_binary_name(NN_BINARY_ADD), "add") == 0);
-  CHECK(strcmp(nn_unary_name(NN_UNARY_SIGMOID), "sigmoid") == 0);
-  CHECK(nn_binary_is_comparison(NN_BINARY_GT) && nn_binary_is_comparison(NN_BINARY_NE));
-  CHECK(!nn_binary_is_comparison(NN_BINARY_MAXIMUM));
+  CHECK(strcmp(nn_op_name(NN_OP_ADD), "add") == 0);
+  CHECK(strcmp(nn_op_name(NN_OP_SIGMOID), "sigmoid") == 0);
+  CHECK(nn_binary_is_comparison(NN_OP_GT) && nn_binary_is_comparison(NN_OP_NE));
+  CHECK(!nn_binary_is_comparison(NN_OP_MAXIMUM));
 }
 
-/* ---- nn_copy, nn_fill, nn_where ---- */
+/* ---- nn_copy, nn_fill, nn_select ---- */
 
 static void test_copy_conversions(void) {
   float fv[] = {2.7f, -2.7f, 0.0f, -0.0f, NAN, INFINITY, -INFINITY, 0.25f, 1e20f, -3.0f};
@@ -427,7 +427,7 @@ static void test_where(void) {
         for (int lb = 1; lb < LAYOUT_COUNT; lb += 2) {
           nn_tensor *m = operand(NN_BOOL, lm), *a = operand(dt, la), *b = operand(dt, lb);
           nn_tensor *out = output(dt, (lm + la) % 2);
-          nn_where(out, m, a, b);
+          nn_select(out, m, a, b);
           bool ok = true;
           for (int64_t i = 0; i < 20 && ok; i++) {
             double want = at(m, 2, out->shape, i) != 0 ? at(a, 2, out->shape, i) : at(b, 2, out->shape, i);

@@ -5,7 +5,7 @@
 #include "check.h"
 #include "nn_alloc.h"
 #include "nn_index.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 /* ---- helpers ---- */
 

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "nn_alloc.h"
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_loss.h"
 
 #define MAXN 512
@@ -392,10 +392,10 @@ static void test_pointwise_node(void) {
                .params = {NN_LOSS_MSE, NN_REDUCTION_MEAN, -1, -1, 2, 1, 4}};
   nn_tensor *gi[2] = {gx, gy};
   nn_alloc_fail_after(1);
-  CHECK(!nn_backward_pointwise_loss(&n, g, gi));
+  CHECK(!nn_pointwise_loss_backward(&n, g, gi));
   nn_alloc_fail_after(0);
   CHECK(*(float *)nn_tensor_data(gy) == 0);
-  CHECK(nn_backward_pointwise_loss(&n, g, gi));
+  CHECK(nn_pointwise_loss_backward(&n, g, gi));
   /* d/dy mean((x - y)^2) = -2/4 sum(x - 0.5) = -2/4 * 4 = -2; d/dx_i = (x_i - 0.5) / 2 */
   CHECK_NEAR(*(float *)nn_tensor_data(gy), -2, 1e-6);
   CHECK_NEAR(((float *)nn_tensor_data(gx))[3], 1.25, 1e-6);

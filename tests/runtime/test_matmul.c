@@ -1,4 +1,4 @@
-/* nn_matmul against a naive triple loop: plain, transposed A and B,
+/* nn_kernel_matmul against a naive triple loop: plain, transposed A and B,
  * row-strided (narrowed) operands, batched, broadcast batch (stride 0) on
  * either side, 1xK / Kx1 / k=0 / empty edge shapes, and int64. */
 #include <math.h>
@@ -36,7 +36,7 @@ static double elem(const nn_tensor *t, const int64_t *idx) {
                                 : (double)((const int64_t *)nn_tensor_data(t))[off];
 }
 
-/* Runs nn_matmul into a fresh out (pre-filled with garbage, so a kernel
+/* Runs nn_kernel_matmul into a fresh out (pre-filled with garbage, so a kernel
  * that skips writing is caught) and compares with the naive loop. */
 static bool check_product(const nn_tensor *a, const nn_tensor *b) {
   int d = a->ndim;
@@ -49,7 +49,7 @@ static bool check_product(const nn_tensor *a, const nn_tensor *b) {
     if (a->dtype == NN_FLOAT32) ((float *)nn_tensor_data(out))[i] = NAN;
     else ((int64_t *)nn_tensor_data(out))[i] = 12345;
   }
-  nn_matmul(out, a, b);
+  nn_kernel_matmul(out, a, b);
   int64_t n = shape[d - 2], m = shape[d - 1], k = a->shape[d - 1];
   bool ok = true;
   for (int64_t flat = 0; flat < numel && ok; flat++) {

@@ -16,7 +16,7 @@
 
 #include "nn_bind.h"
 #include "nn_loss.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 /* ---- options ---- */
 
@@ -174,7 +174,7 @@ static double opt_number(lua_State *L, int idx, double dflt, const char *what, c
 typedef void (*activation_fn)(nn_tensor *y, const nn_tensor *x, float a);
 
 /* y = f(x, a) elementwise, recorded with x saved and a as scalars[0]. */
-static int activation(lua_State *L, activation_fn f, nn_grad_op op, double a, const char *fname) {
+static int activation(lua_State *L, activation_fn f, nn_op op, double a, const char *fname) {
   nn_tensor *x = nnb_check_tensor(L, 1, fname);
   const nn_tensor *in = nnb_push_as(L, fname, 1, NN_FLOAT32, false);
   nn_tensor *out = nnb_new_tensor(L, fname, NN_FLOAT32, x->ndim, x->shape);
@@ -190,13 +190,13 @@ static int activation(lua_State *L, activation_fn f, nn_grad_op op, double a, co
 /* leaky_relu(x, negative_slope = 0.01) */
 static int l_leaky_relu(lua_State *L) {
   double slope = opt_number(L, 2, 0.01, "negative_slope", "leaky_relu");
-  return activation(L, nn_leaky_relu_forward, NN_GRAD_LEAKY_RELU, slope, "leaky_relu");
+  return activation(L, nn_leaky_relu_forward, NN_OP_LEAKY_RELU, slope, "leaky_relu");
 }
 
 /* elu(x, alpha = 1) */
 static int l_elu(lua_State *L) {
   double alpha = opt_number(L, 2, 1.0, "alpha", "elu");
-  return activation(L, nn_elu_forward, NN_GRAD_ELU, alpha, "elu");
+  return activation(L, nn_elu_forward, NN_OP_ELU, alpha, "elu");
 }
 
 /* softmax(x, dim = -1), log_softmax(x, dim = -1) */
@@ -209,7 +209,7 @@ static int softmax(lua_State *L, bool logp, const char *fname) {
   for (int i = 0; i < dim; i++) M *= x->shape[i];
   for (int i = dim + 1; i < x->ndim; i++) S *= x->shape[i];
   nn_kernel_softmax_forward(nn_tensor_data(out), nn_tensor_data(xc), M, C, S, logp);
-  nn_node *node = nnb_record(L, fname, logp ? NN_GRAD_LOG_SOFTMAX : NN_GRAD_SOFTMAX, out, 1, &x);
+  nn_node *node = nnb_record(L, fname, logp ? NN_OP_LOG_SOFTMAX : NN_OP_SOFTMAX, out, 1, &x);
   if (node) {
     nnb_save_output(L, fname, node, out);
     node->params[0] = dim;
@@ -372,7 +372,7 @@ static int class_loss(lua_State *L, bool nll, const char *fname) {
                                             g.N, g.C, g.S, eps, ignore);
   bool mean = o.reduction == NN_REDUCTION_MEAN;
   if (!none) *(float *)nn_tensor_data(out) = (float)(mean ? total / wsum : total);
-  nn_node *node = nnb_record(L, fname, nll ? NN_GRAD_NLL_LOSS : NN_GRAD_CROSS_ENTROPY, out, 2,
+  nn_node *node = nnb_record(L, fname, nll ? NN_OP_NLL_LOSS : NN_OP_CROSS_ENTROPY, out, 2,
                              (nn_tensor *[]){x, probs ? t : NULL});
   if (node) {
     if (!nll) nn_node_save(node, xc);
@@ -435,7 +435,7 @@ static nn_tensor *push_weight_option(lua_State *L, int slot, const char *name, i
   return push_expanded(L, slot, ndim, shape, fname);
 }
 
-static int pointwise_loss(lua_State *L, nn_pointwise_loss kind, nn_grad_op op, unsigned allowed, const char *fname) {
+static int pointwise_loss(lua_State *L, nn_pointwise_loss kind, nn_op op, unsigned allowed, const char *fname) {
   nn_tensor *x = nnb_check_tensor(L, 1, fname), *y = nnb_to_tensor(L, 2);
   if (!y) nnb_error(L, fname, "target must be a tensor, got %s", luaL_typename(L, 2));
   loss_opts o;
@@ -483,24 +483,24 @@ static int pointwise_loss(lua_State *L, nn_pointwise_loss kind, nn_grad_op op, u
 }
 
 static int l_mse_loss(lua_State *L) {
-  return pointwise_loss(L, NN_LOSS_MSE, NN_GRAD_MSE_LOSS, OPT_REDUCTION, "mse_loss");
+  return pointwise_loss(L, NN_LOSS_MSE, NN_OP_MSE_LOSS, OPT_REDUCTION, "mse_loss");
 }
 
 static int l_l1_loss(lua_State *L) {
-  return pointwise_loss(L, NN_LOSS_L1, NN_GRAD_L1_LOSS, OPT_REDUCTION, "l1_loss");
+  return pointwise_loss(L, NN_LOSS_L1, NN_OP_L1_LOSS, OPT_REDUCTION, "l1_loss");
 }
 
 static int l_bce_loss(lua_State *L) {
-  return pointwise_loss(L, NN_LOSS_BCE, NN_GRAD_BCE_LOSS, OPT_REDUCTION | OPT_WEIGHT, "bce_loss");
+  return pointwise_loss(L, NN_LOSS_BCE, NN_OP_BCE_LOSS, OPT_REDUCTION | OPT_WEIGHT, "bce_loss");
 }
 
 static int l_bce_with_logits(lua_State *L) {
-  return pointwise_loss(L, NN_LOSS_BCE_LOGITS, NN_GRAD_BCE_WITH_LOGITS, OPT_REDUCTION | OPT_WEIGHT | OPT_POS_WEIGHT,
+  return pointwise_loss(L, NN_LOSS_BCE_LOGITS, NN_OP_BCE_WITH_LOGITS, OPT_REDUCTION | OPT_WEIGHT | OPT_POS_WEIGHT,
                         "bce_with_logits");
 }
 
 static int l_kl_div(lua_State *L) {
-  return pointwise_loss(L, NN_LOSS_KL_DIV, NN_GRAD_KL_DIV, OPT_REDUCTION | OPT_BATCHMEAN | OPT_LOG_TARGET, "kl_div");
+  return pointwise_loss(L, NN_LOSS_KL_DIV, NN_OP_KL_DIV, OPT_REDUCTION | OPT_BATCHMEAN | OPT_LOG_TARGET, "kl_div");
 }
 
 /* ---- distillation ---- */
@@ -528,7 +528,7 @@ static int l_distillation_loss(lua_State *L) {
   double loss = nn_kernel_distillation_forward(data_of(p), data_of(lse), data_of(sc), data_of(tc), nn_tensor_data(y),
                                                g.N, g.C, (float)o.T, (float)o.alpha);
   nn_tensor *out = push_scalar(L, loss, fname);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_DISTILLATION, out, 1, &s);
+  nn_node *node = nnb_record(L, fname, NN_OP_DISTILLATION, out, 1, &s);
   if (node) {
     nn_node_save(node, sc);
     nn_node_save(node, p);
@@ -572,12 +572,12 @@ static int penalty(lua_State *L, bool l2, const char *fname) {
     int64_t cnt = nn_tensor_numel(pc);
     double v = l2 ? nn_kernel_square_sum(nn_tensor_data(pc), cnt) : nn_kernel_abs_sum(nn_tensor_data(pc), cnt);
     nn_tensor *term = push_scalar(L, v, fname); /* 5 */
-    nn_node *node = nnb_record(L, fname, l2 ? NN_GRAD_L2_PENALTY : NN_GRAD_L1_PENALTY, term, 1, &p);
+    nn_node *node = nnb_record(L, fname, l2 ? NN_OP_L2_PENALTY : NN_OP_L1_PENALTY, term, 1, &p);
     if (node) nn_node_save(node, pc);
     if (i > 1) {
       nn_tensor *acc = nnb_to_tensor(L, 2);
       nn_tensor *sum = push_scalar(L, *(float *)nn_tensor_data(acc) + (double)*(float *)nn_tensor_data(term), fname);
-      nnb_record(L, fname, NN_GRAD_ADD, sum, 2, (nn_tensor *[]){acc, term});
+      nnb_record(L, fname, NN_OP_ADD, sum, 2, (nn_tensor *[]){acc, term});
     }
     lua_replace(L, 2);
     lua_settop(L, 2);

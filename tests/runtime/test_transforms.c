@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "nn_random.h"
-#include "nn_transform.h"
+#include "nn_transforms.h"
 
 enum { N = 3, C = 2, H = 5, W = 7 };
 #define IDX(s, c, i, j) ((((s) * C + (c)) * H + (i)) * W + (j))

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 /* t:size() / t:stride(): the whole array, or one dim's entry. */
 static int dims_or_one(lua_State *L, const char *fname, bool strides) {
@@ -53,7 +53,7 @@ static int l_is_contiguous(lua_State *L) {
 static nn_tensor *push_contiguous(lua_State *L, int idx, const char *fname) {
   nn_tensor *t = nnb_check_tensor(L, idx, fname);
   nn_tensor *c = nnb_push_as(L, fname, idx, t->dtype, true);
-  if (c != t) nnb_record(L, fname, NN_GRAD_COPY, c, 1, &t);
+  if (c != t) nnb_record(L, fname, NN_OP_COPY, c, 1, &t);
   return c;
 }
 
@@ -61,7 +61,7 @@ static nn_tensor *push_contiguous(lua_State *L, int idx, const char *fname) {
 static nn_tensor *push_reshaped(lua_State *L, nn_tensor *t, int ndim, const int64_t *shape,
                                 const int64_t *stride, const char *fname) {
   nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
-  nnb_record(L, fname, NN_GRAD_RESHAPE, v, 1, &t);
+  nnb_record(L, fname, NN_OP_RESHAPE, v, 1, &t);
   return v;
 }
 
@@ -124,7 +124,7 @@ static void push_permuted(lua_State *L, nn_tensor *t, const int *perm, const cha
     stride[i] = t->stride[perm[i]];
   }
   nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, stride, t->offset);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_PERMUTE, v, 1, &t);
+  nn_node *node = nnb_record(L, fname, NN_OP_PERMUTE, v, 1, &t);
   for (int i = 0; node && i < t->ndim; i++) node->params[i] = perm[i];
 }
 
@@ -274,7 +274,7 @@ static void push_expanded(lua_State *L, nn_tensor *t, int ndim, const int64_t *w
     stride[i] = (j < 0 || have != shape[i]) ? 0 : t->stride[j];
   }
   nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
-  nnb_record(L, fname, NN_GRAD_EXPAND, v, 1, &t);
+  nnb_record(L, fname, NN_OP_EXPAND, v, 1, &t);
 }
 
 static int l_expand(lua_State *L) {
@@ -326,7 +326,7 @@ static void record_cat(lua_State *L, nn_tensor *out, int list, int n, int d, boo
   int64_t count = n;
   nn_tensor *lens = nnb_new_tensor(L, fname, NN_INT64, 1, &count);
   for (int i = 0; i < n; i++) ((int64_t *)nn_tensor_data(lens))[i] = stacked ? 1 : inputs[i]->shape[d];
-  nn_node *node = nnb_record(L, fname, NN_GRAD_CAT, out, n, inputs);
+  nn_node *node = nnb_record(L, fname, NN_OP_CAT, out, n, inputs);
   if (node) {
     nn_node_save(node, lens);
     node->params[0] = d;
@@ -411,7 +411,7 @@ static void push_pieces(lua_State *L, nn_tensor *t, int d, const int64_t *lens, 
     memcpy(shape, t->shape, sizeof shape);
     shape[d] = lens[i];
     nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
-    nn_node *node = nnb_record(L, fname, NN_GRAD_NARROW, v, 1, &t);
+    nn_node *node = nnb_record(L, fname, NN_OP_NARROW, v, 1, &t);
     if (node) {
       node->params[0] = d;
       node->params[1] = start;

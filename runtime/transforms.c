@@ -3,7 +3,7 @@
  * (rotation, zoom), padded crops and per-channel normalization over a
  * whole batch, each sample with its own parameters.
  */
-#include "nn_transform.h"
+#include "nn_transforms.h"
 
 #include <assert.h>
 #include <math.h>

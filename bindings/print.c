@@ -182,7 +182,7 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-void nnb_open_format(lua_State *L) {
+void nnb_open_print(lua_State *L) {
   luaL_getmetatable(L, NNB_TENSOR_MT);
   lua_pushcfunction(L, l_tostring);
   lua_setfield(L, -2, "__tostring");

@@ -6,7 +6,7 @@
 #include <inttypes.h>
 
 #include "nn_bind.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 
 static int l_item(lua_State *L) {
@@ -47,7 +47,7 @@ static int l_clone(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "clone");
   nn_tensor *c = nnb_new_tensor(L, "clone", t->dtype, t->ndim, t->shape);
   nn_copy(c, t);
-  nnb_record(L, "clone", NN_GRAD_COPY, c, 1, &t);
+  nnb_record(L, "clone", NN_OP_COPY, c, 1, &t);
   return 1;
 }
 

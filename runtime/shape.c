@@ -6,16 +6,16 @@
  */
 #include <string.h>
 
-#include "nn_grad_ops.h"
-#include "nn_ops.h"
+#include "nn_autograd.h"
+#include "nn_elementwise.h"
 
 /* dst[...] += src[...], same shape. */
 static void add_into(nn_tensor *dst, const nn_tensor *src) {
-  nn_binary(NN_BINARY_ADD, dst, dst, src);
+  nn_binary(NN_OP_ADD, dst, dst, src);
 }
 
 /* g read with the input's shape: both are contiguous with equal numel. */
-bool nn_backward_reshape(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_reshape_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   if (!gi[0]) return true;
   nn_tensor view = *g;
@@ -27,7 +27,7 @@ bool nn_backward_reshape(const nn_node *n, const nn_tensor *g, nn_tensor *const 
 }
 
 /* Output dim i was input dim perm[i]: view gi permuted the same way. */
-bool nn_backward_permute(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_permute_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor view = *gi[0];
   for (int i = 0; i < g->ndim; i++) {
@@ -54,14 +54,14 @@ static nn_tensor slice_of(const nn_tensor *t, int dim, int64_t start, int64_t le
   return s;
 }
 
-bool nn_backward_narrow(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_narrow_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   nn_tensor s = slice_of(gi[0], (int)n->params[0], n->params[1], n->params[2], n->params[3] != 0);
   add_into(&s, g);
   return true;
 }
 
-bool nn_backward_expand(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_expand_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   if (gi[0]) nn_accumulate(gi[0], g);
   return true;
@@ -69,7 +69,7 @@ bool nn_backward_expand(const nn_node *n, const nn_tensor *g, nn_tensor *const *
 
 /* Input i's gradient is its slice of g; lengths (int64) were saved since
  * an input that needs no gradient has no buffer to read its length from. */
-bool nn_backward_cat(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_cat_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   int dim = (int)n->params[0];
   bool stacked = n->params[1] != 0;
   const int64_t *lens = nn_tensor_data(n->saved[0]);

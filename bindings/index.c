@@ -21,7 +21,7 @@
 
 #include "nn_bind.h"
 #include "nn_index.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 
 /* Name used in the errors of t[i] and t[i] = v. */
 #define INDEX_FNAME "tensor"
@@ -172,7 +172,7 @@ static nn_tensor *clone_self(lua_State *L, const nn_tensor *t, const char *fname
 static void push_slice(lua_State *L, nn_tensor *t, const nn_tensor *v, int dim, int64_t start,
                        int64_t len, bool dropped, const char *fname) {
   nn_tensor *view = nnb_new_view(L, fname, t, v->ndim, v->shape, v->stride, v->offset);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_NARROW, view, 1, &t);
+  nn_node *node = nnb_record(L, fname, NN_OP_NARROW, view, 1, &t);
   if (node) {
     node->params[0] = dim;
     node->params[1] = start;
@@ -282,7 +282,7 @@ static int index_select(lua_State *L, const char *fname) {
   shape[dim] = nn_tensor_numel(idx);
   nn_tensor *out = nnb_new_tensor(L, fname, t->dtype, t->ndim, shape);
   nn_index_select(out, t, dim, idx);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_INDEX_SELECT, out, 1, &t);
+  nn_node *node = nnb_record(L, fname, NN_OP_INDEX_SELECT, out, 1, &t);
   if (node) {
     nn_node_save(node, idx);
     node->params[0] = dim;
@@ -302,7 +302,7 @@ static int l_gather(lua_State *L) {
   check_index_values(L, idx, dim, t->shape[dim], "gather");
   nn_tensor *out = nnb_new_tensor(L, "gather", t->dtype, idx->ndim, idx->shape);
   nn_gather(out, t, dim, idx);
-  nn_node *node = nnb_record(L, "gather", NN_GRAD_GATHER, out, 1, &t);
+  nn_node *node = nnb_record(L, "gather", NN_OP_GATHER, out, 1, &t);
   if (node) {
     nn_node_save(node, idx);
     node->params[0] = dim;
@@ -436,7 +436,7 @@ static int masked_fill(lua_State *L, bool inplace, const char *fname) {
   mask = operand_for(L, 2, t, NN_BOOL, fname);
   nn_masked_fill(t, mask, value); /* value is read once, before any write */
   /* The gradient reaches orig where the mask is false: a where(). */
-  nn_node *node = inplace ? NULL : nnb_record(L, fname, NN_GRAD_WHERE, t, 3, (nn_tensor *[]){NULL, NULL, orig});
+  nn_node *node = inplace ? NULL : nnb_record(L, fname, NN_OP_WHERE, t, 3, (nn_tensor *[]){NULL, NULL, orig});
   if (node) nn_node_save(node, mask);
   lua_settop(L, 1);
   return 1;
@@ -461,7 +461,7 @@ static int l_masked_select(lua_State *L) {
   int64_t k = nn_masked_count(mask, ndim, shape);
   nn_tensor *out = nnb_new_tensor(L, "masked_select", t->dtype, 1, &k);
   nn_masked_select(out, t, mask, ndim, shape);
-  nn_node *node = nnb_record(L, "masked_select", NN_GRAD_MASKED_SELECT, out, 1, &t);
+  nn_node *node = nnb_record(L, "masked_select", NN_OP_MASKED_SELECT, out, 1, &t);
   if (node) {
     nn_node_save(node, mask);
     node->params[0] = ndim;

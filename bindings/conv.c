@@ -206,10 +206,10 @@ static int l_conv2d(lua_State *L) {
   int64_t floats = (int64_t)nn_conv2d_scratch_floats(&g);
   if (floats > 0 && !(scratch = nn_tensor_empty(NN_FLOAT32, 1, &floats)))
     nnb_error(L, fname, "out of memory for %.3g MB of scratch", (double)floats * 4 / 1e6);
-  nn_conv2d_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),
+  nn_kernel_conv2d_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),
                     bc ? nn_tensor_data(bc) : NULL, &g, scratch ? nn_tensor_data(scratch) : NULL);
   nn_tensor_release(scratch);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_CONV2D, out, 3, (nn_tensor *[]){x, w, b});
+  nn_node *node = nnb_record(L, fname, NN_OP_CONV2D, out, 3, (nn_tensor *[]){x, w, b});
   if (node) {
     nn_node_save(node, xc);
     nn_node_save(node, wc);
@@ -292,7 +292,7 @@ static int l_max_pool2d(lua_State *L) {
   nn_tensor *out = new_pool_output(L, x, &g, fname);
   /* Recorded first: the indices the backward needs are then written by
    * the forward itself, straight into a tensor the node owns. */
-  nn_node *node = nnb_record(L, fname, NN_GRAD_MAX_POOL2D, out, 1, &x);
+  nn_node *node = nnb_record(L, fname, NN_OP_MAX_POOL2D, out, 1, &x);
   nn_tensor *idx = NULL;
   if (node) {
     if (!(idx = nn_tensor_empty(NN_INT64, out->ndim, out->shape)))
@@ -300,7 +300,7 @@ static int l_max_pool2d(lua_State *L) {
     nn_node_save(node, idx);
     nn_tensor_release(idx);
   }
-  nn_max_pool2d_forward(nn_tensor_data(out), idx ? nn_tensor_data(idx) : NULL,
+  nn_kernel_max_pool2d_forward(nn_tensor_data(out), idx ? nn_tensor_data(idx) : NULL,
                         nn_tensor_data(xc), &g);
   return 1;
 }
@@ -320,8 +320,8 @@ static int l_avg_pool2d(lua_State *L) {
   nn_tensor *x = nnb_to_tensor(L, 1);
   nn_tensor *xc = nnb_push_as(L, fname, 1, NN_FLOAT32, true);
   nn_tensor *out = new_pool_output(L, x, &g, fname);
-  nn_avg_pool2d_forward(nn_tensor_data(out), nn_tensor_data(xc), &g);
-  nn_node *node = nnb_record(L, fname, NN_GRAD_AVG_POOL2D, out, 1, &x);
+  nn_kernel_avg_pool2d_forward(nn_tensor_data(out), nn_tensor_data(xc), &g);
+  nn_node *node = nnb_record(L, fname, NN_OP_AVG_POOL2D, out, 1, &x);
   if (node) {
     int64_t params[] = {g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.count_include_pad, g.divisor};
     memcpy(node->params, params, sizeof params);

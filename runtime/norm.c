@@ -7,10 +7,10 @@
 #include <math.h>
 
 #include "nn_alloc.h"
-#include "nn_grad_ops.h"
+#include "nn_autograd.h"
 #include "nn_layers.h"
 
-void nn_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S) {
+void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S) {
   double count = (double)(N * S);
   for (int64_t c = 0; c < C; c++) {
     double sum = 0, sq = 0;
@@ -28,7 +28,7 @@ void nn_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int
   }
 }
 
-void nn_batch_norm_forward(float *y, const float *x, const float *mean, const float *invstd,
+void nn_kernel_batch_norm_forward(float *y, const float *x, const float *mean, const float *invstd,
                            const float *w, const float *b, int64_t N, int64_t C, int64_t S) {
   for (int64_t i = 0; i < N; i++)
     for (int64_t c = 0; c < C; c++) {
@@ -42,7 +42,7 @@ void nn_batch_norm_forward(float *y, const float *x, const float *mean, const fl
 
 /* Inputs x (N,C,S), w (C), b (C); saved x, mean, invstd, and w (if any);
  * params[0] = training (batch statistics, whose own gradient flows back). */
-bool nn_backward_batch_norm(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0];
   const float *xp = nn_tensor_data(x), *gp = nn_tensor_data(g);
   const float *mean = nn_tensor_data(n->saved[1]), *invstd = nn_tensor_data(n->saved[2]);

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 #include "nn_reduce.h"
 
 /* The reduction's dim (0-based, -1 for all) and keepdim, read from
@@ -86,32 +86,32 @@ static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, con
 static void record(lua_State *L, nn_reduce_op op, nn_tensor *out, nn_tensor *indices, nn_tensor *in,
                    reduce_args a, double param, const char *fname) {
   static const int grad_ops[NN_REDUCE_COUNT] = {
-      [NN_REDUCE_SUM] = NN_GRAD_SUM, [NN_REDUCE_MEAN] = NN_GRAD_MEAN,
-      [NN_REDUCE_MAX] = NN_GRAD_MAX_DIM, [NN_REDUCE_MIN] = NN_GRAD_MAX_DIM,
+      [NN_REDUCE_SUM] = NN_OP_SUM, [NN_REDUCE_MEAN] = NN_OP_MEAN,
+      [NN_REDUCE_MAX] = NN_OP_MAX_DIM, [NN_REDUCE_MIN] = NN_OP_MAX_DIM,
       [NN_REDUCE_ARGMAX] = -1, [NN_REDUCE_ARGMIN] = -1,
-      [NN_REDUCE_VAR] = NN_GRAD_VAR, [NN_REDUCE_STD] = NN_GRAD_VAR,
-      [NN_REDUCE_NORM] = NN_GRAD_NORM,
+      [NN_REDUCE_VAR] = NN_OP_VAR, [NN_REDUCE_STD] = NN_OP_VAR,
+      [NN_REDUCE_NORM] = NN_OP_NORM,
   };
   bool all = a.dim < 0 || in->ndim == 0;
   int gop = grad_ops[op];
   if (gop < 0 || !out) return;
-  if (gop == NN_GRAD_MAX_DIM && (all || !indices)) gop = NN_GRAD_EXTREMUM;
-  nn_node *node = nnb_record(L, fname, (nn_grad_op)gop, out, 1, &in);
+  if (gop == NN_OP_MAX_DIM && (all || !indices)) gop = NN_OP_EXTREMUM;
+  nn_node *node = nnb_record(L, fname, (nn_op)gop, out, 1, &in);
   if (!node) return;
   node->params[0] = all ? -1 : a.dim;
   node->params[1] = a.keepdim;
   int64_t count = all ? nn_tensor_numel(in) : in->shape[a.dim];
   switch (gop) {
-  case NN_GRAD_MEAN: node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN; break;
-  case NN_GRAD_MAX_DIM: nn_node_save(node, indices); break;
-  case NN_GRAD_EXTREMUM: nn_node_save(node, in); nnb_save_output(L, fname, node, out); break;
-  case NN_GRAD_VAR:
+  case NN_OP_MEAN: node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN; break;
+  case NN_OP_MAX_DIM: nn_node_save(node, indices); break;
+  case NN_OP_EXTREMUM: nn_node_save(node, in); nnb_save_output(L, fname, node, out); break;
+  case NN_OP_VAR:
     nn_node_save(node, in);
     node->params[2] = op == NN_REDUCE_STD;
     node->scalars[0] = (double)count - param;
     if (op == NN_REDUCE_STD) nnb_save_output(L, fname, node, out);
     break;
-  case NN_GRAD_NORM:
+  case NN_OP_NORM:
     nn_node_save(node, in);
     nnb_save_output(L, fname, node, out);
     node->scalars[0] = param;
@@ -138,7 +138,7 @@ static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, co
   record(L, op, values, indices, t, a, param, fname);
   if (indices) { /* the runtime counts from 0, Lua from 1 */
     nn_scalar one;
-    nn_binary(NN_BINARY_ADD, indices, indices, nn_scalar_i64(&one, 1));
+    nn_binary(NN_OP_ADD, indices, indices, nn_scalar_i64(&one, 1));
   }
   return want_values + want_indices;
 }

@@ -21,7 +21,7 @@
 
 #include "nn_bind.h"
 #include "nn_random.h"
-#include "nn_transform.h"
+#include "nn_transforms.h"
 
 /* An image batch seen as [N,C,H,W]. */
 typedef struct batch {
@@ -308,7 +308,7 @@ static int l_normalize(lua_State *L) {
   return 1;
 }
 
-void nnb_open_transform(lua_State *L, int module, int methods) {
+void nnb_open_transforms(lua_State *L, int module, int methods) {
   (void)methods;
   static const luaL_Reg funcs[] = {
       {"_hflip", l_hflip},

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_ops.h"
+#include "nn_elementwise.h"
 #include "nn_random.h"
 
 /* PyTorch's default seed, so unseeded runs are repeatable as in PyTorch. */
@@ -408,7 +408,7 @@ static int l_bernoulli_(lua_State *L) {
   nn_tensor *t = nnb_to_tensor(L, 1);
   nn_scalar s;
   nn_tensor *mask = nnb_new_tensor(L, "bernoulli_", NN_BOOL, t->ndim, t->shape);
-  nn_binary(NN_BINARY_LT, mask, t, nn_scalar_f32(&s, p));
+  nn_binary(NN_OP_LT, mask, t, nn_scalar_f32(&s, p));
   nn_copy(t, mask);
   lua_settop(L, 1);
   return 1;
