@@ -266,3 +266,64 @@ nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname) 
   if (strcmp(s, "long") == 0) return NN_INT64;
   nnb_error(L, fname, "unknown dtype '%s' (expected 'float32', 'int64' or 'bool')", s);
 }
+
+/* ---- options tables ---- */
+
+int nnb_check_options(lua_State *L, int idx, const char *const *known, const char *fname) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  if (!lua_istable(L, idx) || nnb_to_tensor(L, idx))
+    nnb_error(L, fname, "options must be a table, got %s", luaL_typename(L, idx));
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int i = 0;
+    while (key && known[i] && strcmp(known[i], key)) i++;
+    if (key && known[i]) continue;
+    char list[256] = "";
+    for (int k = 0; known[k]; k++) {
+      if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
+      strncat(list, known[k], sizeof list - strlen(list) - 1);
+    }
+    if (key) nnb_error(L, fname, "unknown option '%s' (options: %s)", key, list);
+    nnb_error(L, fname, "option names must be strings, got a %s key (options: %s)", luaL_typename(L, -1), list);
+  }
+  return idx;
+}
+
+/* Pushes opts[key]; false (nothing pushed) when opts is 0 or the value nil. */
+static bool push_option(lua_State *L, int opts, const char *key) {
+  if (!opts) return false;
+  if (lua_getfield(L, opts, key) != LUA_TNIL) return true;
+  lua_pop(L, 1);
+  return false;
+}
+
+bool nnb_opt_bool(lua_State *L, int opts, const char *key, bool dflt, const char *fname) {
+  if (!push_option(L, opts, key)) return dflt;
+  if (!lua_isboolean(L, -1)) nnb_error(L, fname, "option %s must be a boolean, got %s", key, luaL_typename(L, -1));
+  bool v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+double nnb_opt_number(lua_State *L, int opts, const char *key, double dflt, const char *fname) {
+  if (!push_option(L, opts, key)) return dflt;
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    nnb_error(L, fname, "option %s must be a number, got %s", key, luaL_typename(L, -1));
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+int64_t nnb_opt_int(lua_State *L, int opts, const char *key, int64_t dflt, const char *fname) {
+  if (!push_option(L, opts, key)) return dflt;
+  int64_t v = nnb_check_int(L, -1, fname, key);
+  lua_pop(L, 1);
+  return v;
+}
+
+void nnb_check_float32(lua_State *L, const nn_tensor *t, const char *what, const char *fname) {
+  if (t->dtype != NN_FLOAT32) nnb_error(L, fname, "%s must be float32, got %s", what, nn_dtype_name(t->dtype));
+}

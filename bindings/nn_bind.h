@@ -83,6 +83,17 @@ int nnb_dim_index(lua_State *L, int64_t dim, int ndim, const char *fname);
  * stand for an inferred size (returned as -1). */
 int nnb_check_shape(lua_State *L, int idx, int last, int64_t *shape,
                     const char *fname, bool allow_infer);
+/* The options table at idx as an absolute index, or 0 when idx is none or
+ * nil; raises unless it is a table whose every key is in known (a
+ * NULL-terminated list): "unknown option 'k' (options: a, b)". */
+int nnb_check_options(lua_State *L, int idx, const char *const *known, const char *fname);
+/* opts[key] of a table from nnb_check_options (0: none), or dflt when
+ * absent; raises "option key must be a boolean/number/integer, got T". */
+bool nnb_opt_bool(lua_State *L, int opts, const char *key, bool dflt, const char *fname);
+double nnb_opt_number(lua_State *L, int opts, const char *key, double dflt, const char *fname);
+int64_t nnb_opt_int(lua_State *L, int opts, const char *key, int64_t dflt, const char *fname);
+/* Raises "fname: what must be float32, got int64" unless t is float32. */
+void nnb_check_float32(lua_State *L, const nn_tensor *t, const char *what, const char *fname);
 /* dtype name at idx ('float32', 'int64', 'bool'), or dflt when none. */
 nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname);
 /* The generator behind nn.manual_seed and every random op. */
