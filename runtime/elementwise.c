@@ -64,6 +64,8 @@ static float log_f32(float a) { return logf(a); }
 static float sqrt_f32(float a) { return sqrtf(a); }
 static float sigmoid_f32(float a) { return 1.0f / (1.0f + expf(-a)); }
 static float tanh_f32(float a) { return tanhf(a); }
+static float sin_f32(float a) { return sinf(a); }
+static float cos_f32(float a) { return cosf(a); }
 static int64_t neg_i64(int64_t a) { return (int64_t)(0 - (uint64_t)a); }
 static int64_t abs_i64(int64_t a) { return a < 0 ? neg_i64(a) : a; }
 static int64_t sign_i64(int64_t a) { return (a > 0) - (a < 0); }
@@ -154,6 +156,8 @@ static void k_log_f32(void *o, const void *a, const int64_t *s, int64_t n) { run
 static void k_sqrt_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sqrt_f32, o, a, s, n); }
 static void k_sigmoid_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sigmoid_f32, o, a, s, n); }
 static void k_tanh_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(tanh_f32, o, a, s, n); }
+static void k_sin_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sin_f32, o, a, s, n); }
+static void k_cos_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(cos_f32, o, a, s, n); }
 static void k_neg_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(neg_i64, o, a, s, n); }
 static void k_abs_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(abs_i64, o, a, s, n); }
 static void k_sign_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(sign_i64, o, a, s, n); }
@@ -194,6 +198,8 @@ static const struct {
     [NN_OP_SQRT - NN_OP_UNARY_FIRST] = {k_sqrt_f32, NULL},
     [NN_OP_SIGMOID - NN_OP_UNARY_FIRST] = {k_sigmoid_f32, NULL},
     [NN_OP_TANH - NN_OP_UNARY_FIRST] = {k_tanh_f32, NULL},
+    [NN_OP_SIN - NN_OP_UNARY_FIRST] = {k_sin_f32, NULL},
+    [NN_OP_COS - NN_OP_UNARY_FIRST] = {k_cos_f32, NULL},
 };
 _Static_assert(sizeof unary_ops / sizeof *unary_ops == NN_OP_UNARY_LAST - NN_OP_UNARY_FIRST + 1,
                "every unary op needs a row");
@@ -380,7 +386,9 @@ nn_status nn_apply_unary(nn_op op, nn_tensor *out, const nn_tensor *a) {
   case NN_OP_NEG:
   case NN_OP_SIGN: return NN_OK; /* backwards that need no tensor */
   case NN_OP_ABS:
-  case NN_OP_LOG: return nn_node_save(node, a);
+  case NN_OP_LOG:
+  case NN_OP_SIN:
+  case NN_OP_COS: return nn_node_save(node, a);
   default: return nn_node_save_output(node, out); /* relu, exp, sqrt, sigmoid, tanh */
   }
 }
@@ -652,6 +660,27 @@ bool nn_sigmoid_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const 
 
 bool nn_tanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_from_output(n, g, gi, true);
+}
+
+/* d sin(x) = cos(x); d cos(x) = -sin(x); from the saved input. */
+static bool backward_trig(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi, bool is_cos) {
+  if (!gi[0]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_unary(is_cos ? NN_OP_SIN : NN_OP_COS, t, n->saved[0]);
+  if (is_cos) nn_unary(NN_OP_NEG, t, t);
+  nn_binary(NN_OP_MUL, t, t, g);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+bool nn_sin_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_trig(n, g, gi, false);
+}
+
+bool nn_cos_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  return backward_trig(n, g, gi, true);
 }
 
 /* where(mask, a, b): a's gradient where mask holds, b's elsewhere. */

@@ -48,6 +48,8 @@ typedef enum nn_op {
   NN_OP_SQRT,
   NN_OP_SIGMOID,
   NN_OP_TANH,
+  NN_OP_SIN,
+  NN_OP_COS,
   /* other elementwise ops (elementwise.c) */
   NN_OP_CLAMP,
   NN_OP_WHERE,
@@ -102,7 +104,7 @@ typedef enum nn_op {
 #define NN_OP_BINARY_FIRST NN_OP_ADD
 #define NN_OP_BINARY_LAST NN_OP_NE
 #define NN_OP_UNARY_FIRST NN_OP_NEG
-#define NN_OP_UNARY_LAST NN_OP_TANH
+#define NN_OP_UNARY_LAST NN_OP_COS
 static inline bool nn_op_is_binary(nn_op op) {
   return op >= NN_OP_BINARY_FIRST && op <= NN_OP_BINARY_LAST;
 }
@@ -143,6 +145,8 @@ bool nn_log_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 bool nn_sqrt_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_sigmoid_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_tanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_sin_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_cos_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_clamp_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_where_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_reshape_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

@@ -3,8 +3,18 @@
  *
  * A tensor is (storage, offset, shape, strides, dtype). Views share the
  * storage and bump its refcount, so a view may outlive the tensor it came
- * from. Offsets and strides count elements, not bytes. Everything here is
- * 0-based; the bindings turn Lua's 1-based indices into these.
+ * from. Offsets and strides count elements, not bytes.
+ *
+ * The index rule, followed by the whole runtime:
+ *   - dims and positions passed as C integers are 0-based (the bindings
+ *     turn Lua's 1-based dims and positions into these, in one helper);
+ *   - index-valued tensors — user indices (index_select, gather, scatter),
+ *     class labels, returned argmax/max indices — are 1-based, as users
+ *     see them: the kernel that produces one writes it 1-based, the kernel
+ *     that reads one converts it (nn_index_to_0based); nothing shifts a
+ *     whole tensor in a separate pass;
+ *   - positions a node keeps for its own backward only (max-pool's argmax
+ *     inside a plane) are internal and 0-based.
  *
  * Functions that allocate return NULL when memory runs out; none of them
  * raises or aborts. Preconditions (valid dims, shapes that fit) are the

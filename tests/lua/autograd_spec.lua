@@ -37,6 +37,8 @@ describe("gradcheck of each op", function()
     sqrt = function(a) return a:sqrt() end,
     sigmoid = function(a) return a:sigmoid() end,
     tanh = function(a) return a:tanh() end,
+    sin = function(a) return a:sin() end,
+    cos = function(a) return (a * 2):cos() end,
     clamp = function(a) return a:clamp(0.9, 1.4) end,
     where = function(a, b) return nn.where(a:gt(1), a, b) end,
     view = function(a) return a:view(3, 2) * nn.arange(6):view(3, 2) end,

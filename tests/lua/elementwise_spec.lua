@@ -28,7 +28,7 @@ describe("unary functions", function()
   local x, pos = T(u.input), T(u.positive)
 
   it("match PyTorch on contiguous and strided inputs", function()
-    for _, name in ipairs{"neg", "abs", "sign", "relu", "exp", "sigmoid", "tanh", "log", "sqrt"} do
+    for _, name in ipairs{"neg", "abs", "sign", "relu", "exp", "sigmoid", "tanh", "sin", "cos", "log", "sqrt"} do
       local input = (name == "log" or name == "sqrt") and pos or x
       local want = T(u[name])
       H.assert_close(input[name](input), want, 1e-6, name)
@@ -40,7 +40,7 @@ describe("unary functions", function()
   end)
 
   it("in-place forms modify and return self", function()
-    for _, name in ipairs{"neg", "abs", "relu", "exp", "sigmoid", "tanh", "log", "sqrt"} do
+    for _, name in ipairs{"neg", "abs", "relu", "exp", "sigmoid", "tanh", "sin", "cos", "log", "sqrt"} do
       local input = (name == "log" or name == "sqrt") and pos or x
       local c = input:clone()
       local r = c[name .. "_"](c)
@@ -66,6 +66,7 @@ describe("unary functions", function()
     assert.are.equal("float32", e.dtype)
     H.assert_close(e, {1, math.exp(1)}, 1e-6)
     assert.are.equal("float32", nn.tensor{true}:sqrt().dtype)
+    H.assert_close(nn.tensor({0, 1}, "int64"):cos(), {1, math.cos(1)}, 1e-6)
     local b = nn.tensor{true, false}:neg()
     assert.are.equal("int64", b.dtype)
     H.assert_values(b, {-1, 0})

@@ -1,12 +1,14 @@
-/* nn_ops against naive loops: every binary and unary op in every dtype it
- * supports, on contiguous, transposed (strided), broadcast (stride 0),
- * scalar and in-place operands, plus nn_copy's dtype conversions, nn_fill
- * and nn_select. */
+/* The elementwise kernels against naive loops: every binary and unary op
+ * in every dtype it supports, on contiguous, transposed (strided),
+ * broadcast (stride 0), scalar and in-place operands, plus nn_copy's dtype
+ * conversions, nn_fill and nn_select; and the entry points (nn_apply_*,
+ * nn_clamp, nn_where) with the gradients their recorded nodes give. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
+#include "nn_autograd.h"
 #include "nn_elementwise.h"
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
@@ -120,6 +122,8 @@ static double ref_unary_f32(nn_op op, float a) {
   case NN_OP_SQRT: return (float)sqrt(a);
   case NN_OP_SIGMOID: return (float)(1 / (1 + exp(-(double)a)));
   case NN_OP_TANH: return (float)tanh(a);
+  case NN_OP_SIN: return (float)sin(a);
+  case NN_OP_COS: return (float)cos(a);
   default: return NAN;
   }
 }
@@ -439,6 +443,84 @@ static void test_where(void) {
         }
 }
 
+/* ---- entry points and their backward ---- */
+
+/* A float32 leaf [3] that requires grad. */
+static nn_tensor *leaf3(float a, float b, float c) {
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, 1, SHAPE(3));
+  float *p = nn_tensor_data(t);
+  p[0] = a, p[1] = b, p[2] = c;
+  t->requires_grad = true;
+  return t;
+}
+
+/* Backward from out with a gradient of ones, then releases out. */
+static void backward_ones(nn_tensor *out) {
+  CHECK(out->grad_fn != NULL);
+  nn_tensor *ones = nn_tensor_empty(NN_FLOAT32, out->ndim, out->shape);
+  nn_fill(ones, 1);
+  CHECK(nn_backward(out, ones, false).status == NN_BACKWARD_OK);
+  nn_tensor_release(ones);
+  nn_tensor_release(out);
+}
+
+static bool grad_is(nn_tensor *t, float a, float b, float c) {
+  const float *g = t->grad ? nn_tensor_data(t->grad) : NULL;
+  bool ok = g && fabsf(g[0] - a) < 1e-6f && fabsf(g[1] - b) < 1e-6f && fabsf(g[2] - c) < 1e-6f;
+  nn_tensor_release(t->grad);
+  t->grad = NULL;
+  return ok;
+}
+
+static nn_tensor *out3(void) { return nn_tensor_empty(NN_FLOAT32, 1, SHAPE(3)); }
+
+static void test_entry_points(void) {
+  nn_tensor *x = leaf3(0.5f, -1, 2), *y = leaf3(2, 3, -0.5f), *out = out3();
+  CHECK(nn_apply_binary(NN_OP_MUL, out, x, y) == NN_OK);
+  CHECK(((float *)nn_tensor_data(out))[2] == -1);
+  backward_ones(out);
+  CHECK(grad_is(x, 2, 3, -0.5f) && grad_is(y, 0.5f, -1, 2));
+  /* a borrowed scalar operand: the node keeps its own copy */
+  nn_scalar two;
+  CHECK(nn_apply_binary(NN_OP_POW, out = out3(), x, nn_scalar_f32(&two, 2)) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, 1, -2, 4));
+  /* comparisons record nothing */
+  nn_tensor *mask = nn_tensor_empty(NN_BOOL, 1, SHAPE(3));
+  CHECK(nn_apply_binary(NN_OP_GT, mask, x, y) == NN_OK && mask->grad_fn == NULL);
+  CHECK(nn_apply_unary(NN_OP_SIN, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, cosf(0.5f), cosf(-1), cosf(2)));
+  CHECK(nn_apply_unary(NN_OP_COS, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, -sinf(0.5f), -sinf(-1), -sinf(2)));
+  CHECK(nn_apply_unary(NN_OP_RELU, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, 1, 0, 1));
+  /* clamp passes the gradient inside [lo, hi], bounds included */
+  CHECK(nn_clamp(out = out3(), x, &(nn_clamp_args){true, true, -1, 1}) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, 1, 1, 0));
+  CHECK(nn_clamp(out = out3(), x, &(nn_clamp_args){.has_hi = true, .hi = 0}) == NN_OK);
+  CHECK(((float *)nn_tensor_data(out))[0] == 0);
+  backward_ones(out);
+  CHECK(grad_is(x, 0, 1, 0));
+  /* where sends the gradient to a where the mask holds, else to b */
+  bool *m = nn_tensor_data(mask);
+  m[0] = true, m[1] = false, m[2] = true;
+  CHECK(nn_where(out = out3(), mask, x, y) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, 1, 0, 1) && grad_is(y, 0, 1, 0));
+  /* nothing is recorded with recording off */
+  nn_set_grad_enabled(false);
+  CHECK(nn_apply_unary(NN_OP_EXP, out = out3(), x) == NN_OK && out->grad_fn == NULL);
+  nn_set_grad_enabled(true);
+  nn_tensor_release(out);
+  nn_tensor_release(mask);
+  nn_tensor_release(x);
+  nn_tensor_release(y);
+}
+
 int main(void) {
   uint64_t live0 = nn_memory_stats_get().live_count;
   RUN(test_op_table);
@@ -450,6 +532,7 @@ int main(void) {
   RUN(test_copy_layouts);
   RUN(test_fill);
   RUN(test_where);
+  RUN(test_entry_points);
   CHECK(nn_memory_stats_get().live_count == live0); /* every test released what it made */
   return check_summary();
 }

@@ -1,11 +1,13 @@
 /* nn_kernel_matmul against a naive triple loop: plain, transposed A and B,
  * row-strided (narrowed) operands, batched, broadcast batch (stride 0) on
- * either side, 1xK / Kx1 / k=0 / empty edge shapes, and int64. */
+ * either side, 1xK / Kx1 / k=0 / empty edge shapes, and int64; the matmul
+ * and outer entry points with PyTorch's shape rules and their gradients. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
+#include "nn_autograd.h"
 #include "nn_matmul.h"
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
@@ -172,6 +174,73 @@ static void test_blas_compatible(void) {
   nn_tensor_release(t);
 }
 
+/* ---- entry points ---- */
+
+static nn_tensor *leaf(int ndim, const int64_t *shape) {
+  nn_tensor *t = filled(NN_FLOAT32, ndim, shape);
+  t->requires_grad = true;
+  return t;
+}
+
+/* The output of nn_matmul(a, b) (or nn_outer), sized by nn_matmul_shape. */
+static nn_tensor *product(const nn_tensor *a, const nn_tensor *b, bool outer) {
+  int ndim = 2;
+  int64_t shape[NN_MAX_DIMS] = {a->shape[0], b->shape[0]};
+  if (!outer) CHECK(nn_matmul_shape(a, b, &ndim, shape));
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, ndim, shape);
+  CHECK((outer ? nn_outer(out, a, b) : nn_matmul(out, a, b)) == NN_OK);
+  return out;
+}
+
+/* d sum(a @ b) / da[i, k] = sum_j b[k, j]; / db[k, j] = sum_i a[i, k]. */
+static void test_matmul_entry(void) {
+  nn_tensor *a = leaf(2, SHAPE(3, 4)), *b = leaf(2, SHAPE(4, 2));
+  nn_tensor *out = product(a, b, false);
+  CHECK(out->ndim == 2 && out->shape[0] == 3 && out->shape[1] == 2 && check_product(a, b));
+  nn_tensor *ones = nn_tensor_empty(NN_FLOAT32, 2, out->shape);
+  nn_fill(ones, 1);
+  CHECK(nn_backward(out, ones, false).status == NN_BACKWARD_OK);
+  bool ok = a->grad && b->grad;
+  for (int i = 0; ok && i < 3; i++)
+    for (int k = 0; k < 4; k++)
+      ok = fabs(elem(a->grad, (int64_t[]){i, k}) - (elem(b, (int64_t[]){k, 0}) + elem(b, (int64_t[]){k, 1}))) < 1e-5;
+  for (int k = 0; ok && k < 4; k++) {
+    double col = 0;
+    for (int i = 0; i < 3; i++) col += elem(a, (int64_t[]){i, k});
+    ok = fabs(elem(b->grad, (int64_t[]){k, 0}) - col) < 1e-5;
+  }
+  CHECK(ok);
+  nn_tensor_release(ones);
+  nn_tensor_release(out);
+  /* a 1-D operand drops its unit dim: [4] @ [2, 4, 2] -> [2, 2] */
+  nn_tensor *v = leaf(1, SHAPE(4)), *batch = leaf(3, SHAPE(2, 4, 2));
+  out = product(v, batch, false);
+  CHECK(out->ndim == 2 && out->shape[0] == 2 && out->shape[1] == 2);
+  nn_tensor_release(out);
+  /* a strided operand BLAS cannot read is copied first: same result */
+  nn_tensor *base = filled(NN_FLOAT32, 2, SHAPE(4, 6));
+  nn_tensor *strided = view_of(base, 2, SHAPE(4, 2), SHAPE(6, 3), 0);
+  out = product(a, strided, false);
+  double want = 0;
+  for (int k = 0; k < 4; k++) want += elem(a, (int64_t[]){1, k}) * elem(strided, (int64_t[]){k, 1});
+  CHECK(fabs(elem(out, (int64_t[]){1, 1}) - want) < 1e-5);
+  nn_tensor_release(out);
+  /* outer: the gradient reaches both vectors through the reshape views */
+  nn_tensor *u = leaf(1, SHAPE(3));
+  out = product(u, v, true);
+  CHECK(out->shape[0] == 3 && out->shape[1] == 4);
+  CHECK(fabs(elem(out, (int64_t[]){2, 1}) - elem(u, (int64_t[]){2}) * elem(v, (int64_t[]){1})) < 1e-6);
+  ones = nn_tensor_empty(NN_FLOAT32, 2, out->shape);
+  nn_fill(ones, 1);
+  CHECK(nn_backward(out, ones, false).status == NN_BACKWARD_OK);
+  double vsum = 0;
+  for (int j = 0; j < 4; j++) vsum += elem(v, (int64_t[]){j});
+  CHECK(u->grad && fabs(elem(u->grad, (int64_t[]){0}) - vsum) < 1e-5);
+  CHECK(v->grad != NULL);
+  nn_tensor *all[] = {ones, out, a, b, v, batch, strided, u};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) nn_tensor_release(all[i]);
+}
+
 int main(void) {
   rng_state = 0x2545F4914F6CDD1Dull; /* the data these tests were written with */
   uint64_t live0 = nn_memory_stats_get().live_count;
@@ -179,6 +248,7 @@ int main(void) {
   RUN(test_edge_shapes);
   RUN(test_batched);
   RUN(test_blas_compatible);
+  RUN(test_matmul_entry);
   CHECK(nn_memory_stats_get().live_count == live0);
   return check_summary();
 }
