@@ -95,9 +95,10 @@ typedef struct nn_reduce_args {
  * The entry point: nn_reduce, then, when a gradient is wanted, the node.
  *   values   nn_reduce_shape(in, dim, keepdim), dtype
  *            nn_reduce_value_dtype(op, in->dtype); NULL for argmax/argmin
- *   indices  same shape, int64, 1-based; required for argmax/argmin;
- *            for max/min over a dim, optional (without it, or over every
- *            element, the node shares the gradient among the equal maxima)
+ *   indices  same shape, int64, 1-based; required for argmax/argmin and
+ *            for max/min over a dim (its node saves them); optional for
+ *            max/min over every element (its node shares the gradient
+ *            among the equal extremes); NULL for the other ops
  *   in       a dtype the op supports (nn_reduce_supports)
  * Nodes: sum, mean: NN_OP_SUM/MEAN; max/min: NN_OP_MAX_DIM (saves the
  * indices) or NN_OP_EXTREMUM; var/std: NN_OP_VAR; norm: NN_OP_NORM;

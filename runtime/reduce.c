@@ -337,9 +337,9 @@ static double norm_value(double d, double p) {
   return pow(d, 1.0 / p);
 }
 
-/* Output j0 + j from state j; indices count from 1 (the runtime
- * boundary's rule for index-valued tensors). var divides by max(0, K - correction) as
- * PyTorch does, so one element unbiased gives 0/0 = NaN. */
+/* Output j0 + j from state j; indices count from 1, the runtime
+ * boundary's rule for index-valued tensors. var divides by max(0, K -
+ * correction) as PyTorch does, so one element unbiased gives 0/0 = NaN. */
 static void store(const dest *o, const accs *A, int64_t j, int64_t j0) {
   if (o->idx) *(int64_t *)(o->idx + (j0 + j) * o->istep) = A->at[j] + 1;
   if (!o->val) return;
@@ -525,7 +525,8 @@ nn_status nn_apply_reduce(nn_tensor *values, nn_tensor *indices, const nn_tensor
   nn_op op = reduce_ops[args->op].node;
   if (op == NN_OP_COUNT || !values) return NN_OK;
   bool all = args->dim < 0 || in->ndim == 0;
-  if (op == NN_OP_MAX_DIM && (all || !indices)) op = NN_OP_EXTREMUM;
+  if (op == NN_OP_MAX_DIM && all) op = NN_OP_EXTREMUM;
+  assert(op != NN_OP_MAX_DIM || indices); /* the node saves them */
   nn_node *node;
   nn_status st = nn_record(&node, op, values, 1, (nn_tensor *[]){(nn_tensor *)in});
   if (st || !node) return st;
