@@ -22,23 +22,16 @@
  * argmax and argmin of nothing raise, as PyTorch; sum of nothing is 0 and
  * mean NaN.
  */
-#include <math.h>
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_elementwise.h"
 #include "nn_reduce.h"
 
 /* The reduction's dim (0-based, -1 for all) and keepdim, read from
  * positions idx and idx + 1. */
-typedef struct reduce_args {
-  int dim;
-  bool keepdim;
-} reduce_args;
-
-static reduce_args check_dim_keepdim(lua_State *L, int idx, const nn_tensor *t,
-                                     const char *fname) {
-  reduce_args a = {-1, false};
+static nn_reduce_args check_dim_keepdim(lua_State *L, int idx, const nn_tensor *t,
+                                        const char *fname) {
+  nn_reduce_args a = {.dim = -1, .keepdim = false};
   if (nnb_to_tensor(L, idx))
     nnb_error(L, fname, "dim must be an integer, got a tensor%s", strcmp(fname, "max") == 0
               ? " (nn.maximum(a, b) is the elementwise maximum)" : strcmp(fname, "min") == 0
@@ -52,21 +45,8 @@ static reduce_args check_dim_keepdim(lua_State *L, int idx, const nn_tensor *t,
   return a;
 }
 
-/* Shape of the result: dim (or every dim) dropped, or kept as size 1. */
-static int result_shape(const nn_tensor *t, reduce_args a, int64_t *shape) {
-  int n = 0;
-  for (int d = 0; d < t->ndim; d++) {
-    if (a.dim < 0 || d == a.dim) {
-      if (a.keepdim) shape[n++] = 1;
-    } else {
-      shape[n++] = t->shape[d];
-    }
-  }
-  return n;
-}
-
 /* max/min/argmax/argmin have no value for nothing: PyTorch raises too. */
-static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, const char *fname) {
+static void check_not_empty(lua_State *L, const nn_tensor *t, nn_reduce_args a, const char *fname) {
   char s[128];
   nnb_shape_str(s, sizeof s, t->ndim, t->shape);
   if (a.dim < 0 && nn_tensor_numel(t) == 0)
@@ -76,70 +56,26 @@ static void check_not_empty(lua_State *L, const nn_tensor *t, reduce_args a, con
     nnb_error(L, fname, "cannot reduce dim %d of %s: it has size 0", a.dim + 1, s);
 }
 
-/* Runs op on the tensor at 1 with the parsed arguments and pushes the
- * results: values, indices or both (max/min with a dim). Returns their
- * count. */
-/* Puts a differentiable reduction in the autograd graph. The backward of
- * sum and mean spreads the output's gradient over the elements reduced
- * into it; max/min send it to their maxima; var, std and norm use their
- * derivatives (reduce_backward.c). */
-static void record(lua_State *L, nn_reduce_op op, nn_tensor *out, nn_tensor *indices, nn_tensor *in,
-                   reduce_args a, double param, const char *fname) {
-  static const int grad_ops[NN_REDUCE_COUNT] = {
-      [NN_REDUCE_SUM] = NN_OP_SUM, [NN_REDUCE_MEAN] = NN_OP_MEAN,
-      [NN_REDUCE_MAX] = NN_OP_MAX_DIM, [NN_REDUCE_MIN] = NN_OP_MAX_DIM,
-      [NN_REDUCE_ARGMAX] = -1, [NN_REDUCE_ARGMIN] = -1,
-      [NN_REDUCE_VAR] = NN_OP_VAR, [NN_REDUCE_STD] = NN_OP_VAR,
-      [NN_REDUCE_NORM] = NN_OP_NORM,
-  };
-  bool all = a.dim < 0 || in->ndim == 0;
-  int gop = grad_ops[op];
-  if (gop < 0 || !out) return;
-  if (gop == NN_OP_MAX_DIM && (all || !indices)) gop = NN_OP_EXTREMUM;
-  nn_node *node = nnb_record(L, fname, (nn_op)gop, out, 1, &in);
-  if (!node) return;
-  node->params[0] = all ? -1 : a.dim;
-  node->params[1] = a.keepdim;
-  int64_t count = all ? nn_tensor_numel(in) : in->shape[a.dim];
-  switch (gop) {
-  case NN_OP_MEAN: node->scalars[0] = count > 0 ? 1.0 / (double)count : NAN; break;
-  case NN_OP_MAX_DIM: nn_node_save(node, indices); break;
-  case NN_OP_EXTREMUM: nn_node_save(node, in); nnb_save_output(L, fname, node, out); break;
-  case NN_OP_VAR:
-    nn_node_save(node, in);
-    node->params[2] = op == NN_REDUCE_STD;
-    node->scalars[0] = (double)count - param;
-    if (op == NN_REDUCE_STD) nnb_save_output(L, fname, node, out);
-    break;
-  case NN_OP_NORM:
-    nn_node_save(node, in);
-    nnb_save_output(L, fname, node, out);
-    node->scalars[0] = param;
-    break;
-  default: break;
-  }
-}
-
-static int reduce(lua_State *L, nn_reduce_op op, reduce_args a, double param, const char *fname) {
+/* Runs op on the tensor at 1 with the checked arguments (the runtime
+ * records its node) and pushes the results: values, indices or both
+ * (max/min with a dim). Returns their count. */
+static int reduce(lua_State *L, nn_reduce_op op, nn_reduce_args a, double param, const char *fname) {
   /* A 0-dim tensor takes dim 1 or -1 (as PyTorch) and reduces to itself. */
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
   if (nn_reduce_needs_elements(op)) check_not_empty(L, t, a, fname);
   const nn_tensor *in = nn_reduce_supports(op, t->dtype) ? t
                         : nnb_push_as(L, fname, 1, NN_FLOAT32, false);
   int64_t shape[NN_MAX_DIMS];
-  int ndim = result_shape(t, a, shape);
+  int ndim = nn_reduce_shape(t, a.dim, a.keepdim, shape);
   bool want_values = nn_reduce_has_values(op);
   /* max/min over everything give the value alone, as PyTorch. */
   bool want_indices = nn_reduce_has_indices(op) && (!want_values || a.dim >= 0);
   nn_tensor *values = want_values
       ? nnb_new_tensor(L, fname, nn_reduce_value_dtype(op, in->dtype), ndim, shape) : NULL;
   nn_tensor *indices = want_indices ? nnb_new_tensor(L, fname, NN_INT64, ndim, shape) : NULL;
-  nn_reduce(op, values, indices, in, a.dim, param);
-  record(L, op, values, indices, t, a, param, fname);
-  if (indices) { /* the runtime counts from 0, Lua from 1 */
-    nn_scalar one;
-    nn_binary(NN_OP_ADD, indices, indices, nn_scalar_i64(&one, 1));
-  }
+  a.op = op;
+  a.param = param;
+  nnb_check_status(L, fname, nn_apply_reduce(values, indices, in, &a));
   return want_values + want_indices;
 }
 

@@ -22,6 +22,7 @@
 
 #include "nn_elementwise.h"
 #include "nn_op.h"
+#include "nn_reduce.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
 
@@ -33,6 +34,7 @@
  * reads only its own member. */
 typedef union nn_op_args {
   nn_clamp_args clamp;
+  nn_reduce_args reduce;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

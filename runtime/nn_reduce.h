@@ -6,13 +6,15 @@
  *   1. add NN_REDUCE_<OP> to the enum below, before NN_REDUCE_COUNT;
  *   2. give it a row in the op table in reduce.c (the static_assert there
  *      fails until you do): its name, the reducer per input dtype (NULL:
- *      the bindings convert the input to float32 first) and whether it
- *      writes values, indices or both;
+ *      the bindings convert the input to float32 first), whether it
+ *      writes values, indices or both, and its node op (nn_op.h) if it is
+ *      differentiable, whose backward goes in reduce_backward.c;
  *   3. if its value dtype is new, teach nn_reduce_value_dtype;
- *   4. expose it in bindings/tensor_reduce.c;
+ *   4. expose it in bindings/reduce.c;
  *   5. test it: tests/runtime/test_reduce.c against a naive loop (contiguous,
- *      transposed, expanded inputs, every dtype), tests/lua/reduce_spec.lua
- *      for the API, and a PyTorch reference case in
+ *      transposed, expanded inputs, every dtype) and through
+ *      nn_apply_reduce and nn_backward, tests/lua/reduce_spec.lua for the
+ *      API, and a PyTorch reference case in
  *      tests/fixtures/gen_reduce_fixtures.py.
  *
  * Numerics: float sums accumulate in double (eight partial sums on
@@ -25,6 +27,7 @@
 #ifndef NN_REDUCE_H
 #define NN_REDUCE_H
 
+#include "nn_status.h"
 #include "nn_tensor.h"
 
 typedef enum nn_reduce_op {
@@ -55,13 +58,17 @@ nn_dtype nn_reduce_value_dtype(nn_reduce_op op, nn_dtype dtype);
  * is no identity to return for nothing.) */
 bool nn_reduce_needs_elements(nn_reduce_op op);
 
+/* Shape of the result of reducing in over dim (0-based, -1: every dim):
+ * dim dropped, or kept as size 1 with keepdim. Returns its ndim. */
+int nn_reduce_shape(const nn_tensor *in, int dim, bool keepdim, int64_t *shape);
+
 /*
  * Reduces in over dim (0-based), or over every element when dim is -1 or
- * in is 0-dim.
+ * in is 0-dim. A primitive: records nothing (nn_apply_reduce does).
  *   values  the results, dtype nn_reduce_value_dtype(op, in->dtype); NULL
  *           for argmax/argmin
- *   indices int64, 0-based position of the extreme along dim (the flat
- *           row-major index for a full reduction); required for
+ *   indices int64, 1-based position of the extreme along dim (the flat
+ *           row-major index, from 1, for a full reduction); required for
  *           argmax/argmin, optional (NULL) for max/min, NULL otherwise
  *   in      any strides (transposed, narrowed, stride-0 expanded)
  *   param   see the enum (ignored by the other ops)
@@ -75,5 +82,29 @@ bool nn_reduce_needs_elements(nn_reduce_op op);
  */
 void nn_reduce(nn_reduce_op op, nn_tensor *values, nn_tensor *indices,
                const nn_tensor *in, int dim, double param);
+
+/* A reduction's arguments, kept by its node (node->args.reduce). */
+typedef struct nn_reduce_args {
+  nn_reduce_op op;
+  int dim;      /* 0-based; -1: every element */
+  bool keepdim; /* the reduced dim(s) stay as size 1 */
+  double param; /* var/std: the correction; norm: p; ignored otherwise */
+} nn_reduce_args;
+
+/*
+ * The entry point: nn_reduce, then, when a gradient is wanted, the node.
+ *   values   nn_reduce_shape(in, dim, keepdim), dtype
+ *            nn_reduce_value_dtype(op, in->dtype); NULL for argmax/argmin
+ *   indices  same shape, int64, 1-based; required for argmax/argmin and
+ *            for max/min over a dim (its node saves them); optional for
+ *            max/min over every element (its node shares the gradient
+ *            among the equal extremes); NULL for the other ops
+ *   in       a dtype the op supports (nn_reduce_supports)
+ * Nodes: sum, mean: NN_OP_SUM/MEAN; max/min: NN_OP_MAX_DIM (saves the
+ * indices) or NN_OP_EXTREMUM; var/std: NN_OP_VAR; norm: NN_OP_NORM;
+ * argmax/argmin record nothing. NN_ERR_NOMEM when the node cannot be kept.
+ */
+nn_status nn_apply_reduce(nn_tensor *values, nn_tensor *indices, const nn_tensor *in,
+                          const nn_reduce_args *args);
 
 #endif

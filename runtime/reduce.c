@@ -11,6 +11,9 @@
  *            of [N,K]), the input is read row after row, in memory order,
  *            each row adding into the block's states.
  *
+ * nn_apply_reduce, at the end, runs one and records its node; the
+ * backward functions are in reduce_backward.c.
+ *
  * As in elementwise.c the loops are static inline and take their
  * per-element function as a constant pointer, so it is inlined.
  */
@@ -20,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "nn_autograd.h"
 #include "nn_iter.h"
 
 enum { BLOCK_COLS = 256 };
@@ -273,20 +277,23 @@ static const reducer r_min_i64 = {run_min_i64, blk_min_i64, false};
 static const reducer r_max_bool = {run_max_bool, blk_max_bool, false};
 static const reducer r_min_bool = {run_min_bool, blk_min_bool, false};
 
+/* node: the op its autograd node records (max/min of everything record
+ * NN_OP_EXTREMUM instead); NN_OP_COUNT: not differentiable. */
 static const struct {
   const char *name;
   const reducer *by_dtype[NN_DTYPE_COUNT]; /* NULL: convert to float32 */
   bool values, indices;
+  nn_op node;
 } reduce_ops[] = {
-    [NN_REDUCE_SUM] = {"sum", {[NN_FLOAT32] = &r_sum_f32, [NN_INT64] = &r_sum_i64, [NN_BOOL] = &r_sum_bool}, true, false},
-    [NN_REDUCE_MEAN] = {"mean", {[NN_FLOAT32] = &r_sum_f32}, true, false},
-    [NN_REDUCE_MAX] = {"max", {[NN_FLOAT32] = &r_max_f32, [NN_INT64] = &r_max_i64, [NN_BOOL] = &r_max_bool}, true, true},
-    [NN_REDUCE_MIN] = {"min", {[NN_FLOAT32] = &r_min_f32, [NN_INT64] = &r_min_i64, [NN_BOOL] = &r_min_bool}, true, true},
-    [NN_REDUCE_ARGMAX] = {"argmax", {[NN_FLOAT32] = &r_max_f32, [NN_INT64] = &r_max_i64, [NN_BOOL] = &r_max_bool}, false, true},
-    [NN_REDUCE_ARGMIN] = {"argmin", {[NN_FLOAT32] = &r_min_f32, [NN_INT64] = &r_min_i64, [NN_BOOL] = &r_min_bool}, false, true},
-    [NN_REDUCE_VAR] = {"var", {[NN_FLOAT32] = &r_var}, true, false},
-    [NN_REDUCE_STD] = {"std", {[NN_FLOAT32] = &r_var}, true, false},
-    [NN_REDUCE_NORM] = {"norm", {[NN_FLOAT32] = &r_norm}, true, false},
+    [NN_REDUCE_SUM] = {"sum", {[NN_FLOAT32] = &r_sum_f32, [NN_INT64] = &r_sum_i64, [NN_BOOL] = &r_sum_bool}, true, false, NN_OP_SUM},
+    [NN_REDUCE_MEAN] = {"mean", {[NN_FLOAT32] = &r_sum_f32}, true, false, NN_OP_MEAN},
+    [NN_REDUCE_MAX] = {"max", {[NN_FLOAT32] = &r_max_f32, [NN_INT64] = &r_max_i64, [NN_BOOL] = &r_max_bool}, true, true, NN_OP_MAX_DIM},
+    [NN_REDUCE_MIN] = {"min", {[NN_FLOAT32] = &r_min_f32, [NN_INT64] = &r_min_i64, [NN_BOOL] = &r_min_bool}, true, true, NN_OP_MAX_DIM},
+    [NN_REDUCE_ARGMAX] = {"argmax", {[NN_FLOAT32] = &r_max_f32, [NN_INT64] = &r_max_i64, [NN_BOOL] = &r_max_bool}, false, true, NN_OP_COUNT},
+    [NN_REDUCE_ARGMIN] = {"argmin", {[NN_FLOAT32] = &r_min_f32, [NN_INT64] = &r_min_i64, [NN_BOOL] = &r_min_bool}, false, true, NN_OP_COUNT},
+    [NN_REDUCE_VAR] = {"var", {[NN_FLOAT32] = &r_var}, true, false, NN_OP_VAR},
+    [NN_REDUCE_STD] = {"std", {[NN_FLOAT32] = &r_var}, true, false, NN_OP_VAR},
+    [NN_REDUCE_NORM] = {"norm", {[NN_FLOAT32] = &r_norm}, true, false, NN_OP_NORM},
 };
 _Static_assert(sizeof reduce_ops / sizeof *reduce_ops == NN_REDUCE_COUNT,
                "every reduction needs a row");
@@ -330,10 +337,11 @@ static double norm_value(double d, double p) {
   return pow(d, 1.0 / p);
 }
 
-/* Output j0 + j from state j. var divides by max(0, K - correction) as
- * PyTorch does, so one element unbiased gives 0/0 = NaN. */
+/* Output j0 + j from state j; indices count from 1, the runtime
+ * boundary's rule for index-valued tensors. var divides by max(0, K -
+ * correction) as PyTorch does, so one element unbiased gives 0/0 = NaN. */
 static void store(const dest *o, const accs *A, int64_t j, int64_t j0) {
-  if (o->idx) *(int64_t *)(o->idx + (j0 + j) * o->istep) = A->at[j];
+  if (o->idx) *(int64_t *)(o->idx + (j0 + j) * o->istep) = A->at[j] + 1;
   if (!o->val) return;
   char *out = o->val + (j0 + j) * o->vstep;
   double v = A->d[j], dof = fmax(0.0, (double)o->K - o->param);
@@ -491,4 +499,48 @@ void nn_reduce(nn_reduce_op op, nn_tensor *values, nn_tensor *indices,
     reduce_all(op, r, values, indices, in, param);
   else
     reduce_dim(op, r, values, indices, in, dim, param);
+}
+
+int nn_reduce_shape(const nn_tensor *in, int dim, bool keepdim, int64_t *shape) {
+  int n = 0;
+  for (int d = 0; d < in->ndim; d++) {
+    if (dim < 0 || d == dim) {
+      if (keepdim) shape[n++] = 1;
+    } else {
+      shape[n++] = in->shape[d];
+    }
+  }
+  return n;
+}
+
+/* ---- the entry point ---- */
+
+/* What each backward reads (reduce_backward.c): the node's dim (-1 for a
+ * full reduction) and keepdim; max/min along a dim the 1-based indices;
+ * max/min of everything the input and the result; var/std the input (std
+ * also its result); norm the input and the result. */
+nn_status nn_apply_reduce(nn_tensor *values, nn_tensor *indices, const nn_tensor *in,
+                          const nn_reduce_args *args) {
+  nn_reduce(args->op, values, indices, in, args->dim, args->param);
+  nn_op op = reduce_ops[args->op].node;
+  if (op == NN_OP_COUNT || !values) return NN_OK;
+  bool all = args->dim < 0 || in->ndim == 0;
+  if (op == NN_OP_MAX_DIM && all) op = NN_OP_EXTREMUM;
+  assert(op != NN_OP_MAX_DIM || indices); /* the node saves them */
+  nn_node *node;
+  nn_status st = nn_record(&node, op, values, 1, (nn_tensor *[]){(nn_tensor *)in});
+  if (st || !node) return st;
+  node->args.reduce = *args;
+  if (all) node->args.reduce.dim = -1;
+  switch (op) {
+  case NN_OP_MAX_DIM: return nn_node_save(node, indices);
+  case NN_OP_VAR:
+    if ((st = nn_node_save(node, in))) return st;
+    return args->op == NN_REDUCE_STD ? nn_node_save_output(node, values) : NN_OK;
+  case NN_OP_EXTREMUM:
+  case NN_OP_NORM:
+    if ((st = nn_node_save(node, in))) return st;
+    return nn_node_save_output(node, values);
+  default: return NN_OK; /* sum, mean */
+  }
 }

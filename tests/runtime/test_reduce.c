@@ -1,11 +1,14 @@
 /* nn_reduce against naive loops: every op, every dim, contiguous,
- * transposed, narrowed and stride-0 expanded inputs, every dtype. */
+ * transposed, narrowed and stride-0 expanded inputs, every dtype. Then the
+ * entry point nn_apply_reduce: the node each reduction records, and its
+ * backward through nn_backward. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
+#include "nn_autograd.h"
 #include "nn_reduce.h"
 
 /* ---- building tensors ---- */
@@ -47,7 +50,7 @@ static double get(const nn_tensor *t, const int64_t *idx) {
 
 /* op over the elements of in at positions idx with idx[dim] = 0..K-1 (all
  * elements in row-major order when dim < 0). Returns the value and, for
- * the extremes, the 0-based position. */
+ * the extremes, the 0-based position (the kernel reports it plus 1). */
 static double naive(nn_reduce_op op, const nn_tensor *in, int dim, const int64_t *at,
                     double param, int64_t *pos) {
   int64_t idx[NN_MAX_DIMS] = {0};
@@ -151,7 +154,7 @@ static void check_op(nn_reduce_op op, const nn_tensor *in, int dim, bool keepdim
         CHECK_NEAR(got, want, tol * (1 + fabs(want)));
       }
     }
-    if (indices) CHECK(get(indices, oidx) == (double)pos);
+    if (indices) CHECK(get(indices, oidx) == (double)(pos + 1)); /* 1-based */
   }
   nn_tensor_release(values);
   nn_tensor_release(indices);
@@ -249,7 +252,7 @@ static void test_zero_dim(void) {
   nn_reduce(NN_REDUCE_SUM, v, NULL, s, 0, 0);
   CHECK(*(float *)nn_tensor_data(v) == -2.5f);
   nn_reduce(NN_REDUCE_MAX, v, i, s, 0, 0);
-  CHECK(*(float *)nn_tensor_data(v) == -2.5f && *(int64_t *)nn_tensor_data(i) == 0);
+  CHECK(*(float *)nn_tensor_data(v) == -2.5f && *(int64_t *)nn_tensor_data(i) == 1);
   nn_reduce(NN_REDUCE_NORM, v, NULL, s, -1, 1);
   CHECK(*(float *)nn_tensor_data(v) == 2.5f);
   nn_tensor_release(s);
@@ -285,17 +288,18 @@ static void test_ties(void) {
   nn_tensor *i0 = nn_tensor_empty(NN_INT64, 0, NULL);
   const int64_t *p2 = nn_tensor_data(i2), *p4 = nn_tensor_data(i4);
   nn_reduce(NN_REDUCE_ARGMAX, NULL, i2, a, 1, 0);
-  CHECK(p2[0] == 1 && p2[1] == 1);
+  CHECK(p2[0] == 2 && p2[1] == 2);
   nn_reduce(NN_REDUCE_ARGMIN, NULL, i2, a, 1, 0);
-  CHECK(p2[0] == 3 && p2[1] == 0);
+  CHECK(p2[0] == 4 && p2[1] == 1);
   nn_reduce(NN_REDUCE_ARGMAX, NULL, i4, a, 0, 0); /* block walk */
-  CHECK(p4[0] == 0 && p4[1] == 0 && p4[2] == 0 && p4[3] == 1);
+  CHECK(p4[0] == 1 && p4[1] == 1 && p4[2] == 1 && p4[3] == 2);
   nn_reduce(NN_REDUCE_ARGMAX, NULL, i0, a, -1, 0);
-  CHECK(*(int64_t *)nn_tensor_data(i0) == 1);
+  CHECK(*(int64_t *)nn_tensor_data(i0) == 2);
   nn_reduce(NN_REDUCE_ARGMIN, NULL, i0, a, -1, 0);
-  CHECK(*(int64_t *)nn_tensor_data(i0) == 3);
+  CHECK(*(int64_t *)nn_tensor_data(i0) == 4);
   /* ties across the runs of a full reduction: [3,10] narrowed from
-   * [3,12] is three runs of 10; 5 first appears at (1,8), again at (2,3) */
+   * [3,12] is three runs of 10; 5 first appears at (1,8), again at (2,3):
+   * flat 1-based index 8 */
   nn_tensor *wide = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){3, 12});
   float *pw = nn_tensor_data(wide);
   pw[7] = 5;
@@ -304,9 +308,9 @@ static void test_ties(void) {
   pw[24 + 1] = -1;
   nn_tensor *view = nn_tensor_view(wide, 2, (int64_t[]){3, 10}, (int64_t[]){12, 1}, 0);
   nn_reduce(NN_REDUCE_ARGMAX, NULL, i0, view, -1, 0);
-  CHECK(*(int64_t *)nn_tensor_data(i0) == 7);
+  CHECK(*(int64_t *)nn_tensor_data(i0) == 8);
   nn_reduce(NN_REDUCE_ARGMIN, NULL, i0, view, -1, 0);
-  CHECK(*(int64_t *)nn_tensor_data(i0) == 21);
+  CHECK(*(int64_t *)nn_tensor_data(i0) == 22);
   nn_tensor_release(view);
   nn_tensor_release(wide);
   nn_tensor_release(a);
@@ -330,28 +334,28 @@ static void test_nan(void) {
   for (int m = 0; m < 2; m++) {
     nn_reduce_op op = m ? NN_REDUCE_MIN : NN_REDUCE_MAX;
     nn_reduce(op, v2, i2, a, 1, 0);
-    CHECK(isnan(pv2[0]) && pi2[0] == 1 && isnan(pv2[1]) && pi2[1] == 0);
+    CHECK(isnan(pv2[0]) && pi2[0] == 2 && isnan(pv2[1]) && pi2[1] == 1);
     nn_reduce(op, v3, i3, a, 0, 0);
-    CHECK(isnan(pv3[0]) && pi3[0] == 1 && isnan(pv3[1]) && pi3[1] == 0);
-    CHECK(pv3[2] == (m ? 5 : 7) && pi3[2] == (m ? 0 : 1));
+    CHECK(isnan(pv3[0]) && pi3[0] == 2 && isnan(pv3[1]) && pi3[1] == 1);
+    CHECK(pv3[2] == (m ? 5 : 7) && pi3[2] == (m ? 1 : 2));
     nn_reduce(op, v0, i0, a, -1, 0);
-    CHECK(isnan(*(float *)nn_tensor_data(v0)) && *(int64_t *)nn_tensor_data(i0) == 1);
+    CHECK(isnan(*(float *)nn_tensor_data(v0)) && *(int64_t *)nn_tensor_data(i0) == 2);
   }
   nn_reduce(NN_REDUCE_SUM, v0, NULL, a, -1, 0);
   CHECK(isnan(*(float *)nn_tensor_data(v0)));
   /* a contiguous run long enough for the lane search: max at 2, NaNs at
-   * 13 and 17 */
+   * 13 and 17 (0-based; the indices report 3 and 14) */
   float w[20];
   for (int k = 0; k < 20; k++) w[k] = (float)(k % 5);
   w[2] = 9;
   nn_tensor *long_run = f32_from(1, (int64_t[]){20}, w);
   nn_reduce(NN_REDUCE_MAX, v0, i0, long_run, 0, 0);
-  CHECK(*(float *)nn_tensor_data(v0) == 9 && *(int64_t *)nn_tensor_data(i0) == 2);
+  CHECK(*(float *)nn_tensor_data(v0) == 9 && *(int64_t *)nn_tensor_data(i0) == 3);
   ((float *)nn_tensor_data(long_run))[13] = NAN;
   ((float *)nn_tensor_data(long_run))[17] = NAN;
   for (int m = 0; m < 2; m++) {
     nn_reduce(m ? NN_REDUCE_MIN : NN_REDUCE_MAX, v0, i0, long_run, 0, 0);
-    CHECK(isnan(*(float *)nn_tensor_data(v0)) && *(int64_t *)nn_tensor_data(i0) == 13);
+    CHECK(isnan(*(float *)nn_tensor_data(v0)) && *(int64_t *)nn_tensor_data(i0) == 14);
   }
   nn_reduce(NN_REDUCE_NORM, v0, NULL, long_run, 0, INFINITY);
   CHECK(isnan(*(float *)nn_tensor_data(v0)));
@@ -473,6 +477,253 @@ static void test_table(void) {
   CHECK(nn_reduce_has_indices(NN_REDUCE_MAX) && !nn_reduce_has_values(NN_REDUCE_ARGMAX));
 }
 
+/* ---- the entry point and the backward ---- */
+
+/* A float32 leaf that requires grad, holding v. */
+static nn_tensor *leaf(int ndim, const int64_t *shape, const float *v) {
+  nn_tensor *x = f32_from(ndim, shape, v);
+  x->requires_grad = true;
+  return x;
+}
+
+/* Allocates the outputs of args over in (values unless argmax/argmin,
+ * indices when want_indices), runs nn_apply_reduce and checks its status. */
+static void apply(nn_tensor **values, nn_tensor **indices, const nn_tensor *in,
+                  nn_reduce_args args, bool want_indices) {
+  int64_t shape[NN_MAX_DIMS];
+  int ndim = nn_reduce_shape(in, args.dim, args.keepdim, shape);
+  *values = nn_reduce_has_values(args.op)
+      ? nn_tensor_empty(nn_reduce_value_dtype(args.op, in->dtype), ndim, shape) : NULL;
+  if (indices) *indices = want_indices ? nn_tensor_empty(NN_INT64, ndim, shape) : NULL;
+  CHECK(nn_apply_reduce(*values, indices ? *indices : NULL, in, &args) == NN_OK);
+}
+
+/* Runs backward from out with gradient gv (out's shape) and returns the
+ * gradient that reached x (NULL if none). */
+static const float *grad_of(nn_tensor *out, const float *gv, const nn_tensor *x) {
+  nn_tensor *g = f32_from(out->ndim, out->shape, gv);
+  CHECK(nn_backward(out, g, false).status == NN_BACKWARD_OK);
+  nn_tensor_release(g);
+  return x->grad ? nn_tensor_data(x->grad) : NULL;
+}
+
+static void check_floats(const float *got, const float *want, int n, double tol) {
+  CHECK(got != NULL);
+  for (int i = 0; got && i < n; i++) CHECK_NEAR(got[i], want[i], tol);
+}
+
+static const float m23[] = {1, 5, 3, 4, 2, 6}; /* {{1,5,3},{4,2,6}} */
+
+static void test_shape(void) {
+  nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 3, (int64_t[]){2, 3, 4});
+  int64_t s[NN_MAX_DIMS];
+  CHECK(nn_reduce_shape(x, 1, false, s) == 2 && s[0] == 2 && s[1] == 4);
+  CHECK(nn_reduce_shape(x, 2, true, s) == 3 && s[0] == 2 && s[1] == 3 && s[2] == 1);
+  CHECK(nn_reduce_shape(x, -1, false, s) == 0);
+  CHECK(nn_reduce_shape(x, -1, true, s) == 3 && s[0] == 1 && s[1] == 1 && s[2] == 1);
+  nn_tensor_release(x);
+}
+
+/* sum over a dim spreads each output's gradient over its row; mean also
+ * divides by the count; both over everything too. */
+static void test_apply_sum_mean(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *x = leaf(2, (int64_t[]){2, 3}, m23), *out;
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_SUM, .dim = 0}, false);
+  CHECK(out->ndim == 1 && out->shape[0] == 3);
+  check_floats(nn_tensor_data(out), (float[]){5, 7, 9}, 3, 0);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_SUM);
+  check_floats(grad_of(out, (float[]){1, 2, 3}, x), (float[]){1, 2, 3, 1, 2, 3}, 6, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(2, (int64_t[]){2, 3}, m23);
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_MEAN, .dim = 1, .keepdim = true}, false);
+  CHECK(out->ndim == 2 && out->shape[0] == 2 && out->shape[1] == 1);
+  check_floats(nn_tensor_data(out), (float[]){3, 4}, 2, 1e-6);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_MEAN);
+  check_floats(grad_of(out, (float[]){3, 6}, x), (float[]){1, 1, 1, 2, 2, 2}, 6, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(2, (int64_t[]){2, 3}, m23);
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_MEAN, .dim = -1}, false);
+  CHECK(out->ndim == 0 && *(float *)nn_tensor_data(out) == 3.5f);
+  const float *g = grad_of(out, (float[]){6}, x);
+  check_floats(g, (float[]){1, 1, 1, 1, 1, 1}, 6, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count); /* nothing leaks */
+}
+
+/* max/min along a dim: 1-based indices, saved by the node, and the
+ * gradient goes to the element each names. */
+static void test_apply_max_dim(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *x = leaf(2, (int64_t[]){2, 3}, m23), *out, *idx;
+  apply(&out, &idx, x, (nn_reduce_args){.op = NN_REDUCE_MAX, .dim = 1}, true);
+  check_floats(nn_tensor_data(out), (float[]){5, 6}, 2, 0);
+  const int64_t *pi = nn_tensor_data(idx);
+  CHECK(pi[0] == 2 && pi[1] == 3);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_MAX_DIM && out->grad_fn->saved[0] == idx);
+  check_floats(grad_of(out, (float[]){10, 20}, x), (float[]){0, 10, 0, 0, 0, 20}, 6, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(idx);
+  nn_tensor_release(x);
+
+  x = leaf(2, (int64_t[]){2, 3}, m23);
+  apply(&out, &idx, x, (nn_reduce_args){.op = NN_REDUCE_MIN, .dim = 0, .keepdim = true}, true);
+  check_floats(nn_tensor_data(out), (float[]){1, 2, 3}, 3, 0);
+  pi = nn_tensor_data(idx);
+  CHECK(idx->ndim == 2 && pi[0] == 1 && pi[1] == 2 && pi[2] == 1);
+  check_floats(grad_of(out, (float[]){1, 2, 3}, x), (float[]){1, 0, 3, 0, 2, 0}, 6, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(idx);
+  nn_tensor_release(x);
+
+  /* argmax records nothing; its indices count from 1 too */
+  x = leaf(2, (int64_t[]){2, 3}, m23);
+  apply(&out, &idx, x, (nn_reduce_args){.op = NN_REDUCE_ARGMAX, .dim = 0}, true);
+  pi = nn_tensor_data(idx);
+  CHECK(!out && !idx->grad_fn && pi[0] == 2 && pi[1] == 1 && pi[2] == 2);
+  nn_tensor_release(idx);
+  apply(&out, &idx, x, (nn_reduce_args){.op = NN_REDUCE_ARGMIN, .dim = -1}, true);
+  CHECK(*(int64_t *)nn_tensor_data(idx) == 1);
+  nn_tensor_release(idx);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
+/* max/min of everything: the gradient is shared by the equal maxima. */
+static void test_apply_extremum(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *x = leaf(1, (int64_t[]){4}, (float[]){1, 3, -2, 3}), *out;
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_MAX, .dim = -1}, false);
+  CHECK(out->ndim == 0 && *(float *)nn_tensor_data(out) == 3);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_EXTREMUM);
+  check_floats(grad_of(out, (float[]){6}, x), (float[]){0, 3, 0, 3}, 4, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+  /* a 0-dim input reduces to itself over dim 0, as everything */
+  x = leaf(0, NULL, (float[]){-2});
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_MIN, .dim = 0}, false);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_EXTREMUM && out->grad_fn->args.reduce.dim == -1);
+  check_floats(grad_of(out, (float[]){5}, x), (float[]){5}, 1, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
+/* var: 2 (x - mean) / (K - correction); std: (x - mean) / ((K -
+ * correction) std); both per output when over a dim. */
+static void test_apply_var(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  const float v[] = {1, 2, 3, 4};
+  nn_tensor *x = leaf(1, (int64_t[]){4}, v), *out;
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_VAR, .dim = -1, .param = 1}, false);
+  CHECK_NEAR(*(float *)nn_tensor_data(out), 5.0 / 3, 1e-6);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_VAR);
+  check_floats(grad_of(out, (float[]){1}, x), (float[]){-1, -1.0f / 3, 1.0f / 3, 1}, 4, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(1, (int64_t[]){4}, v);
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_STD, .dim = 0, .param = 1}, false);
+  double sd = sqrt(5.0 / 3);
+  CHECK_NEAR(*(float *)nn_tensor_data(out), sd, 1e-6);
+  float want[4];
+  for (int i = 0; i < 4; i++) want[i] = (float)((v[i] - 2.5) / (3 * sd));
+  check_floats(grad_of(out, (float[]){1}, x), want, 4, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  /* population variance of each row of [2,3] */
+  x = leaf(2, (int64_t[]){2, 3}, m23);
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_VAR, .dim = 1, .param = 0}, false);
+  check_floats(nn_tensor_data(out), (float[]){8.0f / 3, 8.0f / 3}, 2, 1e-6);
+  /* 2 (x - mean) / 3 times the row's gradient (1, then 3) */
+  check_floats(grad_of(out, (float[]){1, 3}, x),
+               (float[]){-4.0f / 3, 4.0f / 3, 0, 0, -4, 4}, 6, 1e-5);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
+/* p-norms: x / norm for p = 2, sign(x) for p = 1, the signed share of the
+ * largest |x| for p = inf, nothing for p = 0. */
+static void test_apply_norm(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *x = leaf(1, (int64_t[]){2}, (float[]){3, -4}), *out;
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_NORM, .dim = -1, .param = 2}, false);
+  CHECK_NEAR(*(float *)nn_tensor_data(out), 5, 1e-6);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_NORM);
+  check_floats(grad_of(out, (float[]){2}, x), (float[]){1.2f, -1.6f}, 2, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(2, (int64_t[]){2, 3}, (float[]){-4, 4, 1, 0, 2, -1});
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_NORM, .dim = 1, .param = INFINITY}, false);
+  check_floats(nn_tensor_data(out), (float[]){4, 2}, 2, 0);
+  check_floats(grad_of(out, (float[]){1, 1}, x), (float[]){-0.5f, 0.5f, 0, 0, 1, 0}, 6, 1e-6);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(2, (int64_t[]){2, 3}, (float[]){-4, 4, 1, 0, 2, -1});
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_NORM, .dim = 0, .keepdim = true, .param = 1}, false);
+  check_floats(nn_tensor_data(out), (float[]){4, 6, 2}, 3, 0);
+  check_floats(grad_of(out, (float[]){1, 2, 3}, x), (float[]){-1, 2, 3, 0, 2, -3}, 6, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+
+  x = leaf(1, (int64_t[]){3}, (float[]){0, 2, -1});
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_NORM, .dim = -1, .param = 0}, false);
+  CHECK(*(float *)nn_tensor_data(out) == 2);
+  check_floats(grad_of(out, (float[]){1}, x), (float[]){0, 0, 0}, 3, 0);
+  nn_tensor_release(out);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
+/* No node without a gradient to want (no requires_grad, grad mode off, an
+ * integer result); NN_ERR_NOMEM when the node cannot be allocated. */
+static void test_apply_records_only_when_wanted(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *x = f32_from(2, (int64_t[]){2, 3}, m23), *out, *idx;
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_SUM, .dim = 1}, false);
+  CHECK(!out->grad_fn);
+  nn_tensor_release(out);
+  x->requires_grad = true;
+  nn_set_grad_enabled(false);
+  apply(&out, NULL, x, (nn_reduce_args){.op = NN_REDUCE_SUM, .dim = 1}, false);
+  CHECK(!out->grad_fn);
+  nn_tensor_release(out);
+  nn_set_grad_enabled(true);
+  nn_tensor *xi = nn_tensor_empty(NN_INT64, 1, (int64_t[]){3});
+  memcpy(nn_tensor_data(xi), (int64_t[]){4, 9, 9}, 3 * sizeof(int64_t));
+  apply(&out, &idx, xi, (nn_reduce_args){.op = NN_REDUCE_MAX, .dim = 0}, true);
+  CHECK(!out->grad_fn && *(int64_t *)nn_tensor_data(out) == 9 && *(int64_t *)nn_tensor_data(idx) == 2);
+  nn_tensor_release(out);
+  nn_tensor_release(idx);
+  nn_tensor_release(xi);
+
+  /* each allocation of the node (the node, its edges, the saved output's
+   * header) failing in turn */
+  nn_reduce_args a = {.op = NN_REDUCE_NORM, .dim = 1, .param = 2};
+  nn_status st = NN_ERR_NOMEM;
+  int failures = 0;
+  for (uint64_t n = 1; n < 10 && st == NN_ERR_NOMEM; n++) {
+    out = nn_tensor_empty(NN_FLOAT32, 1, (int64_t[]){2});
+    nn_alloc_fail_after(n);
+    st = nn_apply_reduce(out, NULL, x, &a);
+    nn_alloc_fail_after(0);
+    failures += st == NN_ERR_NOMEM;
+    nn_tensor_release(out);
+  }
+  CHECK(failures > 0 && st == NN_OK);
+  nn_tensor_release(x);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
 int main(void) {
   rng_state = 88172645463325252ull; /* the data these tests were written with */
   RUN(test_table);
@@ -489,5 +740,12 @@ int main(void) {
   RUN(test_var_single);
   RUN(test_large_sums);
   RUN(test_int_exact);
+  RUN(test_shape);
+  RUN(test_apply_sum_mean);
+  RUN(test_apply_max_dim);
+  RUN(test_apply_extremum);
+  RUN(test_apply_var);
+  RUN(test_apply_norm);
+  RUN(test_apply_records_only_when_wanted);
   return check_summary();
 }
