@@ -1,6 +1,7 @@
 /* PNG plots (runtime/plot.c): files are PNGs of the expected size, odd
  * data draws, failed writes name the path and leave nothing behind, and
- * an allocation failure is reported. */
+ * an allocation failure is reported; series values from tensors and the
+ * default x (1..n). */
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
