@@ -96,18 +96,11 @@ static const char *check_name(lua_State *L, const char *fname, const char *what)
   return name;
 }
 
-/* Counts and checks the table of tensors at idx. */
-static int count_tensors(lua_State *L, int idx) {
+/* Number of entries of the table at idx. */
+static int count_entries(lua_State *L, int idx) {
   int n = 0;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    const char *name = check_name(L, "save", "tensor table");
-    if (!nnb_to_tensor(L, -1))
-      nnb_error(L, "save", "value for '%s' must be a tensor, got %s", name,
-                luaL_typename(L, -1));
-    lua_pop(L, 1);
-    n++;
-  }
+  while (lua_next(L, idx)) lua_pop(L, 1), n++;
   return n;
 }
 
@@ -124,14 +117,18 @@ static nn_st_item *collect_items(lua_State *L, int *count) {
   if (!lua_istable(L, 1))
     nnb_error(L, "save", "argument 1 must be a tensor or a table of tensors, got %s",
               luaL_typename(L, 1));
-  int n = count_tensors(L, 1), i = 0;
+  int n = count_entries(L, 1);
   nn_st_item *items = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *items, 0);
+  *count = 0;
   lua_pushnil(L);
   while (lua_next(L, 1)) {
-    items[i++] = (nn_st_item){lua_tostring(L, -2), nnb_to_tensor(L, -1), 0, 0};
+    const char *name = check_name(L, "save", "tensor table");
+    if (!nnb_to_tensor(L, -1))
+      nnb_error(L, "save", "value for '%s' must be a tensor, got %s", name,
+                luaL_typename(L, -1));
+    items[(*count)++] = (nn_st_item){name, nnb_to_tensor(L, -1), 0, 0};
     lua_pop(L, 1);
   }
-  *count = n;
   return items;
 }
 
@@ -141,20 +138,15 @@ static nn_st_meta *collect_metadata(lua_State *L, int *count) {
   if (lua_isnoneornil(L, 3)) return NULL;
   if (!lua_istable(L, 3))
     nnb_error(L, "save", "metadata (argument 3) must be a table, got %s", luaL_typename(L, 3));
-  int n = 0;
+  int n = count_entries(L, 3);
+  nn_st_meta *meta = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *meta, 0);
   lua_pushnil(L);
   while (lua_next(L, 3)) {
     const char *key = check_name(L, "save", "metadata");
     if (lua_type(L, -1) != LUA_TSTRING)
       nnb_error(L, "save", "metadata value for '%s' must be a string, got %s", key,
                 luaL_typename(L, -1));
-    lua_pop(L, 1);
-    n++;
-  }
-  nn_st_meta *meta = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *meta, 0);
-  lua_pushnil(L);
-  while (lua_next(L, 3)) {
-    meta[(*count)++] = (nn_st_meta){lua_tostring(L, -2), lua_tostring(L, -1)};
+    meta[(*count)++] = (nn_st_meta){key, lua_tostring(L, -1)};
     lua_pop(L, 1);
   }
   return meta;

@@ -79,12 +79,9 @@ static double *read_numbers(lua_State *L, int idx, int64_t *n, const char *fname
       nnb_error(L, fname, "%s must be a 1-D tensor, got shape %s", what,
                 nnb_shape_str(buf, sizeof buf, t->ndim, t->shape));
     }
-    nn_tensor *c = nnb_push_as(L, fname, idx, NN_FLOAT32, true);
-    *n = c->shape[0];
+    *n = t->shape[0];
     double *out = lua_newuserdatauv(L, (size_t)(*n ? *n : 1) * sizeof(double), 0);
-    const float *src = nn_tensor_data(c);
-    for (int64_t i = 0; i < *n; i++) out[i] = src[i];
-    lua_remove(L, -2); /* the float32 copy */
+    nn_plot_tensor_values(out, t);
     return out;
   }
   if (!lua_istable(L, idx))
@@ -105,7 +102,7 @@ static double *read_numbers(lua_State *L, int idx, int64_t *n, const char *fname
 }
 
 /* Fills s from the series table at idx (the k-th, 1-based); leaves its
- * buffers on the stack. x defaults to 1..#y. */
+ * y and x buffers (nil for no x) on the stack. */
 static void read_series(lua_State *L, int idx, int k, nn_plot_series *s, const char *fname) {
   char what[64];
   if (!lua_istable(L, idx))
@@ -121,13 +118,8 @@ static void read_series(lua_State *L, int idx, int k, nn_plot_series *s, const c
   s->y = read_numbers(L, -1, &s->n, fname, what);
   lua_remove(L, -2);
   if (s->n == 0) nnb_error(L, fname, "series %d is empty (no y values)", k);
-  if (lua_getfield(L, idx, "x") == LUA_TNIL) {
-    lua_pop(L, 1);
-    double *x = lua_newuserdatauv(L, (size_t)s->n * sizeof(double), 0);
-    for (int64_t i = 0; i < s->n; i++) x[i] = (double)(i + 1);
-    s->x = x;
-    return;
-  }
+  s->x = NULL; /* the runtime's 1..n; the nil stays as its stack slot */
+  if (lua_getfield(L, idx, "x") == LUA_TNIL) return;
   int64_t nx;
   snprintf(what, sizeof what, "series %d x", k);
   s->x = read_numbers(L, -1, &nx, fname, what);

@@ -14,13 +14,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nn_tensor.h"
+
 #define NN_PLOT_ERRLEN 512
 
 /* One line of a chart: n points (x[i], y[i]); NaN or infinite values
- * break the line. name may be NULL (no legend entry). */
+ * break the line. name may be NULL (no legend entry); x may be NULL for
+ * the points 1..n. */
 typedef struct nn_plot_series {
   const char *name;
-  const double *x; /* (n) */
+  const double *x; /* (n), or NULL */
   const double *y; /* (n) */
   int64_t n;
 } nn_plot_series;
@@ -30,6 +33,11 @@ typedef struct nn_plot_labels {
   const char *title, *xlabel, *ylabel;
   int width, height; /* pixels; 0 -> 800 x 500 */
 } nn_plot_labels;
+
+/* out[i] = t[i] for a 1-D tensor t of any dtype and strides (out holds
+ * t->shape[0] values): series data from tensors. Values go through
+ * float32, as every tensor is plotted: large int64 values round. */
+void nn_plot_tensor_values(double *out, const nn_tensor *t);
 
 /* Draws the series (nseries >= 1, each n >= 1) with axes, nice ticks,
  * grid, labels and a legend. Returns 0, or -1 with err set. */

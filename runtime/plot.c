@@ -24,6 +24,21 @@ static const double palette[10][3] = {
     {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498}, {0.737, 0.741, 0.133},
     {0.090, 0.745, 0.812}};
 
+/* ---- series values from tensors ---- */
+
+void nn_plot_tensor_values(double *out, const nn_tensor *t) {
+  const char *base = nn_tensor_data(t);
+  int64_t step = t->stride[0] * (int64_t)nn_dtype_size(t->dtype);
+  for (int64_t i = 0; i < t->shape[0]; i++) {
+    const char *p = base + i * step;
+    switch (t->dtype) {
+    case NN_FLOAT32: out[i] = *(const float *)p; break;
+    case NN_INT64: out[i] = (float)*(const int64_t *)p; break; /* as float32, see nn_plot.h */
+    default: out[i] = *(const bool *)p ? 1.0 : 0.0; break;
+    }
+  }
+}
+
 /* ---- atomic PNG writing ---- */
 
 static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsigned int len) {
@@ -153,6 +168,9 @@ static double py(const frame *f, double y) {
   return f->top + f->height - INSET - (y - f->y.lo) / (f->y.hi - f->y.lo) * (f->height - 2 * INSET);
 }
 
+/* x of point i: the series' own, or i + 1 when it has none. */
+static double xat(const nn_plot_series *s, int64_t i) { return s->x ? s->x[i] : (double)(i + 1); }
+
 /* Ranges of the finite values over all series; whether every x is an
  * integer. */
 static void data_ranges(const nn_plot_series *s, int ns, double *xr, double *yr, bool *xint) {
@@ -160,7 +178,7 @@ static void data_ranges(const nn_plot_series *s, int ns, double *xr, double *yr,
   *xint = true;
   for (int k = 0; k < ns; k++)
     for (int64_t i = 0; i < s[k].n; i++) {
-      double x = s[k].x[i], y = s[k].y[i];
+      double x = xat(&s[k], i), y = s[k].y[i];
       if (!isfinite(x) || !isfinite(y)) continue;
       xr[0] = fmin(xr[0], x), xr[1] = fmax(xr[1], x);
       yr[0] = fmin(yr[0], y), yr[1] = fmax(yr[1], y);
@@ -212,11 +230,11 @@ static void draw_series(cairo_t *cr, const frame *f, const nn_plot_series *s, co
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
   bool pen = false;
   for (int64_t i = 0; i < s->n; i++) {
-    if (!isfinite(s->x[i]) || !isfinite(s->y[i])) {
+    if (!isfinite(xat(s, i)) || !isfinite(s->y[i])) {
       pen = false;
       continue;
     }
-    double x = px(f, s->x[i]), y = py(f, s->y[i]);
+    double x = px(f, xat(s, i)), y = py(f, s->y[i]);
     if (pen) cairo_line_to(cr, x, y);
     else cairo_move_to(cr, x, y);
     pen = true;
@@ -224,9 +242,9 @@ static void draw_series(cairo_t *cr, const frame *f, const nn_plot_series *s, co
   cairo_stroke(cr);
   if (s->n <= 50)
     for (int64_t i = 0; i < s->n; i++) {
-      if (!isfinite(s->x[i]) || !isfinite(s->y[i])) continue;
+      if (!isfinite(xat(s, i)) || !isfinite(s->y[i])) continue;
       cairo_new_sub_path(cr);
-      cairo_arc(cr, px(f, s->x[i]), py(f, s->y[i]), 3, 0, 2 * M_PI);
+      cairo_arc(cr, px(f, xat(s, i)), py(f, s->y[i]), 3, 0, 2 * M_PI);
       cairo_fill(cr);
     }
   cairo_restore(cr);
@@ -239,10 +257,10 @@ static int64_t covered(const frame *f, const nn_plot_series *s, int ns, double x
   int64_t hits = 0;
   for (int k = 0; k < ns; k++)
     for (int64_t i = 0; i < s[k].n; i++) {
-      if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i])) continue;
-      double ax = px(f, s[k].x[i]), ay = py(f, s[k].y[i]), bx = ax, by = ay;
-      bool seg = i + 1 < s[k].n && isfinite(s[k].x[i + 1]) && isfinite(s[k].y[i + 1]);
-      if (seg) bx = px(f, s[k].x[i + 1]), by = py(f, s[k].y[i + 1]);
+      if (!isfinite(xat(&s[k], i)) || !isfinite(s[k].y[i])) continue;
+      double ax = px(f, xat(&s[k], i)), ay = py(f, s[k].y[i]), bx = ax, by = ay;
+      bool seg = i + 1 < s[k].n && isfinite(xat(&s[k], i + 1)) && isfinite(s[k].y[i + 1]);
+      if (seg) bx = px(f, xat(&s[k], i + 1)), by = py(f, s[k].y[i + 1]);
       for (int j = 0; j < (seg ? 8 : 1); j++) {
         double x = ax + (bx - ax) * j / 8, y = ay + (by - ay) * j / 8;
         hits += x >= x0 - 4 && x <= x0 + w + 4 && y >= y0 - 4 && y <= y0 + h + 4;

@@ -1,6 +1,7 @@
 /* PNG plots (runtime/plot.c): files are PNGs of the expected size, odd
  * data draws, failed writes name the path and leave nothing behind, and
- * an allocation failure is reported. */
+ * an allocation failure is reported; series values from tensors and the
+ * default x (1..n). */
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
@@ -46,6 +47,39 @@ static void test_lines(void) {
   nn_plot_labels tiny = {NULL, NULL, NULL, 60, 60};
   CHECK(nn_plot_lines(tmp("d.png"), &one, 1, &tiny, err) == -1);
   CHECK(strstr(err, "60x60") != NULL);
+}
+
+/* A series without x is drawn at 1..n, pixel for pixel. */
+static void test_default_x(void) {
+  double x[4] = {1, 2, 3, 4}, y[4] = {0.5, NAN, 0.25, 2};
+  nn_plot_series given = {"s", x, y, 4}, implied = {"s", NULL, y, 4};
+  nn_plot_labels labels = {"t", NULL, NULL, 0, 0};
+  char err[NN_PLOT_ERRLEN];
+  CHECK(nn_plot_lines(tmp("x1.png"), &given, 1, &labels, err) == 0);
+  CHECK(nn_plot_lines(tmp("x2.png"), &implied, 1, &labels, err) == 0);
+  size_t n = 0;
+  unsigned char *png = read_bytes(tmp("x1.png"), &n);
+  CHECK(png && same_file(tmp("x2.png"), png, n));
+  free(png);
+}
+
+/* Tensor values as doubles: strided float32, int64 through float32, bool. */
+static void test_tensor_values(void) {
+  nn_tensor *f = nn_tensor_empty(NN_FLOAT32, 1, (int64_t[]){6});
+  for (int i = 0; i < 6; i++) ((float *)nn_tensor_data(f))[i] = 0.1f * (float)i;
+  nn_tensor *odd = nn_tensor_view(f, 1, (int64_t[]){3}, (int64_t[]){2}, 1);
+  double out[3];
+  nn_plot_tensor_values(out, odd);
+  CHECK(out[0] == (double)0.1f && out[1] == (double)(0.1f * 3) && out[2] == (double)(0.1f * 5));
+  nn_tensor *i = nn_tensor_empty(NN_INT64, 1, (int64_t[]){2});
+  ((int64_t *)nn_tensor_data(i))[0] = -7, ((int64_t *)nn_tensor_data(i))[1] = 16777217;
+  nn_plot_tensor_values(out, i);
+  CHECK(out[0] == -7 && out[1] == 16777216);
+  nn_tensor *b = nn_tensor_empty(NN_BOOL, 1, (int64_t[]){2});
+  ((bool *)nn_tensor_data(b))[0] = true, ((bool *)nn_tensor_data(b))[1] = false;
+  nn_plot_tensor_values(out, b);
+  CHECK(out[0] == 1 && out[1] == 0);
+  nn_tensor_release(odd), nn_tensor_release(f), nn_tensor_release(i), nn_tensor_release(b);
 }
 
 static void test_images(void) {
@@ -94,6 +128,8 @@ static void cleanup(void) {
 int main(void) {
   if (!make_tmpdir("plot")) return 1;
   RUN(test_lines);
+  RUN(test_default_x);
+  RUN(test_tensor_values);
   RUN(test_images);
   RUN(test_write_errors);
   cleanup();
