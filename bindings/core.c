@@ -181,7 +181,9 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_loss(L, module, methods);
   nnb_open_conv(L, module, methods);
   nnb_open_optim(L, module, methods);
-  nnb_open_functional(L, module, methods);
+  nnb_open_linear(L, module, methods);
+  nnb_open_dropout(L, module, methods);
+  nnb_open_norm(L, module, methods);
   nnb_open_json(L, module, methods);
   nnb_open_transforms(L, module, methods);
   nnb_open_plot(L, module, methods);

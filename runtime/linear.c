@@ -6,8 +6,9 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "nn_alloc.h"
 #include "nn_autograd.h"
-#include "nn_layers.h"
+#include "nn_linear.h"
 
 /* x (M,K), w (O,K), b (O) -> y (M,O). */
 void nn_kernel_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t M,
@@ -21,6 +22,40 @@ void nn_kernel_linear_forward(float *y, const float *x, const float *w, const fl
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)O, (int)K, 1.0f, x, (int)K, w,
               (int)K, b ? 1.0f : 0.0f, y, (int)O);
+}
+
+/* t itself when contiguous, else a contiguous copy in *copy (released by
+ * the caller; NULL when none was made). A NULL t stays NULL. */
+static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
+  *copy = NULL;
+  *c = t;
+  if (!t || nn_tensor_is_contiguous(t)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *c = *copy;
+  return NN_OK;
+}
+
+nn_status nn_linear(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b) {
+  nn_tensor *copies[3] = {NULL, NULL, NULL};
+  const nn_tensor *xc, *wc, *bc;
+  nn_status st = contiguous(x, &copies[0], &xc);
+  if (!st) st = contiguous(w, &copies[1], &wc);
+  if (!st) st = contiguous(b, &copies[2], &bc);
+  if (!st) {
+    int64_t O = w->shape[0], K = w->shape[1];
+    nn_kernel_linear_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),
+                             bc ? nn_tensor_data(bc) : NULL, nn_tensor_numel(x) / (K ? K : 1), K, O);
+    /* With K = 0 the row count above is 0 and the kernel writes nothing. */
+    if (K == 0) nn_fill(out, 0);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_LINEAR, out, 3, (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+    /* The backward reads the contiguous operands. */
+    if (!st && node) st = nn_node_save(node, xc);
+    if (!st && node) st = nn_node_save(node, wc);
+  }
+  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  return st;
 }
 
 /* Inputs x (M,K), w (O,K), b (O); saved x, w (contiguous);

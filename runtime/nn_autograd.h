@@ -20,7 +20,9 @@
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_dropout.h"
 #include "nn_elementwise.h"
+#include "nn_norm.h"
 #include "nn_op.h"
 #include "nn_reduce.h"
 #include "nn_status.h"
@@ -35,6 +37,8 @@
 typedef union nn_op_args {
   nn_clamp_args clamp;
   nn_reduce_args reduce;
+  nn_dropout_args dropout;
+  nn_batch_norm_args batch_norm;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

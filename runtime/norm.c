@@ -8,7 +8,7 @@
 
 #include "nn_alloc.h"
 #include "nn_autograd.h"
-#include "nn_layers.h"
+#include "nn_norm.h"
 
 void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S) {
   double count = (double)(N * S);
@@ -40,15 +40,85 @@ void nn_kernel_batch_norm_forward(float *y, const float *x, const float *mean, c
     }
 }
 
+/* t itself when contiguous, else a contiguous copy in *copy (released by
+ * the caller; NULL when none was made). */
+static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
+  *copy = NULL;
+  *c = t;
+  if (nn_tensor_is_contiguous(t)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *c = *copy;
+  return NN_OK;
+}
+
+/* Training: the batch's mean and invstd (x contiguous), and the running
+ * statistics given moved towards them, with the unbiased variance. */
+static void batch_statistics(float *mean, float *invstd, const float *x, int64_t N, int64_t C, int64_t S,
+                             nn_tensor *running_mean, nn_tensor *running_var, const nn_batch_norm_args *args) {
+  nn_kernel_batch_norm_stats(mean, invstd, x, N, C, S);
+  double momentum = args->momentum, unbias = (double)(N * S) / (double)(N * S - 1);
+  float *rm = running_mean ? nn_tensor_data(running_mean) : NULL;
+  float *rv = running_var ? nn_tensor_data(running_var) : NULL;
+  for (int64_t c = 0; c < C; c++) {
+    if (rm) rm[c] = (float)((1 - momentum) * rm[c] + momentum * mean[c]);
+    if (rv) rv[c] = (float)((1 - momentum) * rv[c] + momentum * invstd[c] * unbias);
+    invstd[c] = (float)(1 / sqrt((double)invstd[c] + args->eps));
+  }
+}
+
+/* Eval: the running statistics as mean and invstd. */
+static void running_statistics(float *mean, float *invstd, const nn_tensor *running_mean,
+                               const nn_tensor *running_var, int64_t C, double eps) {
+  const float *rm = nn_tensor_data(running_mean), *rv = nn_tensor_data(running_var);
+  for (int64_t c = 0; c < C; c++) {
+    mean[c] = rm[c];
+    invstd[c] = (float)(1 / sqrt((double)rv[c] + eps));
+  }
+}
+
+nn_status nn_batch_norm(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                        nn_tensor *running_mean, nn_tensor *running_var,
+                        const nn_batch_norm_args *args) {
+  if (!args->training && (!running_mean || !running_var))
+    return nn_fail("eval mode needs running_mean and running_var");
+  int64_t N = x->shape[0], C = x->shape[1], S = nn_shape_numel(x->ndim - 2, x->shape + 2);
+  nn_tensor *copy = NULL, *mean = nn_tensor_empty(NN_FLOAT32, 1, &C), *invstd = nn_tensor_empty(NN_FLOAT32, 1, &C);
+  const nn_tensor *xc;
+  nn_status st = mean && invstd ? contiguous(x, &copy, &xc) : NN_ERR_NOMEM;
+  if (!st) {
+    float *mp = nn_tensor_data(mean), *ip = nn_tensor_data(invstd);
+    if (args->training)
+      batch_statistics(mp, ip, nn_tensor_data(xc), N, C, S, running_mean, running_var, args);
+    else
+      running_statistics(mp, ip, running_mean, running_var, C, args->eps);
+    nn_kernel_batch_norm_forward(nn_tensor_data(out), nn_tensor_data(xc), mp, ip, w ? nn_tensor_data(w) : NULL,
+                                 b ? nn_tensor_data(b) : NULL, N, C, S);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_BATCH_NORM, out, 3, (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+    if (!st && node) {
+      node->args.batch_norm = *args;
+      st = nn_node_save(node, xc);
+      if (!st) st = nn_node_save(node, mean);
+      if (!st) st = nn_node_save(node, invstd);
+      if (!st && w) st = nn_node_save(node, w);
+    }
+  }
+  nn_tensor_release(copy);
+  nn_tensor_release(mean);
+  nn_tensor_release(invstd);
+  return st;
+}
+
 /* Inputs x (N,C,S), w (C), b (C); saved x, mean, invstd, and w (if any);
- * params[0] = training (batch statistics, whose own gradient flows back). */
+ * args.batch_norm.training: batch statistics, whose own gradient flows back. */
 bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0];
   const float *xp = nn_tensor_data(x), *gp = nn_tensor_data(g);
   const float *mean = nn_tensor_data(n->saved[1]), *invstd = nn_tensor_data(n->saved[2]);
   const float *w = n->nsaved > 3 ? nn_tensor_data(n->saved[3]) : NULL;
   int64_t N = x->shape[0], C = x->shape[1], S = nn_tensor_numel(x) / (N * C > 0 ? N * C : 1);
-  bool training = n->params[0] != 0;
+  bool training = n->args.batch_norm.training;
   double count = (double)(N * S);
   for (int64_t c = 0; c < C; c++) {
     /* sum(g) and sum(g * xhat) over the channel. */

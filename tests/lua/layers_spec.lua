@@ -1,7 +1,8 @@
 -- Layer classes and loss modules: outputs and gradients against PyTorch
 -- (tests/fixtures/module/reference.lua, from gen_module_fixtures.py),
--- default initializations, nn.init, dropout's modes, printing and the
--- error messages of constructors and forwards.
+-- default initializations, nn.init, printing and the error messages of
+-- constructors and forwards. Dropout's modes: dropout_spec.lua; BatchNorm's
+-- running statistics: norm_spec.lua; nn.linear: linear_spec.lua.
 local nn = require "nn"
 local H = require "helpers"
 
@@ -198,73 +199,6 @@ describe("nn.init", function()
     H.assert_error(function() nn.init.xavier_uniform_(nn.empty(5)) end, "xavier_uniform_", "[5]")
     H.assert_error(function() nn.init.normal_(nn.tensor({1, 2}, "int64")) end, "normal_", "int64")
     H.assert_error(function() nn.init.zeros_(3) end, "zeros_", "number")
-  end)
-end)
-
-describe("Dropout", function()
-  it("inverted: zeroes about p, scales survivors by 1/(1-p), identity in eval", function()
-    nn.manual_seed(9)
-    local d = nn.Dropout(0.25)
-    local y = d(nn.ones(200, 100))
-    local zeros = y:eq(0):sum():item()
-    assert.is_true(math.abs(zeros / 20000 - 0.25) < 0.02)
-    H.assert_close(y:max(), 1 / 0.75, 1e-6)
-    d:eval()
-    local x = nn.randn(3, 4)
-    H.assert_values(d(x), x)
-  end)
-
-  it("classic: survivors unscaled in training, times 1-p in eval", function()
-    nn.manual_seed(10)
-    local d = nn.Dropout(0.4, {mode = "classic"})
-    local y = d(nn.ones(100, 100))
-    H.assert_values(y:max(), 1)
-    assert.is_true(math.abs(y:eq(0):sum():item() / 10000 - 0.4) < 0.03)
-    d:eval()
-    H.assert_close(d(nn.ones(2, 2)), {{0.6, 0.6}, {0.6, 0.6}}, 1e-6)
-  end)
-
-  it("passes the gradient through the kept elements", function()
-    nn.manual_seed(11)
-    local x = nn.ones(10, 10):requires_grad_()
-    local y = nn.Dropout(0.5)(x)
-    y:sum():backward()
-    H.assert_values(x.grad, y:detach())
-  end)
-
-  it("p = 0 keeps everything, p = 1 drops everything", function()
-    local x = nn.randn(4, 4)
-    H.assert_values(nn.Dropout(0)(x), x)
-    H.assert_values(nn.Dropout(1)(x), nn.zeros(4, 4))
-  end)
-end)
-
-describe("BatchNorm", function()
-  it("counts batches and updates the running statistics only in training", function()
-    nn.manual_seed(12)
-    local bn = nn.BatchNorm1d(2)
-    local x = nn.randn(8, 2)
-    bn(x)
-    bn(x)
-    assert.are.equal(2, bn.num_batches_tracked:item())
-    local mean = bn.running_mean:clone()
-    bn:eval()
-    bn(x)
-    assert.are.equal(2, bn.num_batches_tracked:item())
-    H.assert_values(bn.running_mean, mean)
-  end)
-
-  it("refuses a single value per channel in training", function()
-    H.assert_error(function() nn.BatchNorm1d(3)(nn.randn(1, 3)) end, "batch_norm", "[1,3]")
-  end)
-
-  it("reset_running_stats", function()
-    local bn = nn.BatchNorm2d(2)
-    bn(nn.randn(3, 2, 2, 2))
-    bn:reset_running_stats()
-    H.assert_values(bn.running_mean, {0, 0})
-    H.assert_values(bn.running_var, {1, 1})
-    assert.are.equal(0, bn.num_batches_tracked:item())
   end)
 end)
 
