@@ -20,8 +20,10 @@
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_conv.h"
 #include "nn_elementwise.h"
 #include "nn_op.h"
+#include "nn_pool.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
 
@@ -33,6 +35,8 @@
  * reads only its own member. */
 typedef union nn_op_args {
   nn_clamp_args clamp;
+  nn_conv2d_args conv2d;
+  nn_pool2d_args pool2d;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects
