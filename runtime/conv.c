@@ -23,6 +23,9 @@
  * convolution (K = 288, P = 196) and twice as slow for its first (K = 9,
  * where moving [O, N*P] back into NCHW order costs more than the GEMM),
  * and its scratch grows with the batch.
+ *
+ * The entry point nn_conv2d (at the end, with the node's backward) makes
+ * the operands contiguous, takes the scratch and records the node.
  */
 #include "nn_conv.h"
 
@@ -576,20 +579,15 @@ void nn_conv2d_pad_same(nn_conv2d_args *args, int64_t kh, int64_t kw) {
   args->pw = args->total_pw / 2;
 }
 
-/* The geometry from the operands' shapes; the backward rebuilds it from
- * the saved ones. */
-static nn_conv2d_geom geometry(const int64_t *xs, const int64_t *ws, const nn_conv2d_args *a) {
+nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                  const nn_conv2d_args *a) {
+  const int64_t *xs = x->shape, *ws = w->shape;
   return (nn_conv2d_geom){
       .n = xs[0], .c = xs[1], .h = xs[2], .w = xs[3], .o = ws[0], .kh = ws[2], .kw = ws[3],
       .oh = nn_conv_out_size(xs[2], ws[2], a->sh, a->total_ph, a->dh),
       .ow = nn_conv_out_size(xs[3], ws[3], a->sw, a->total_pw, a->dw),
       .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
   };
-}
-
-nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
-                                  const nn_conv2d_args *args) {
-  return geometry(x->shape, w->shape, args);
 }
 
 /* t itself when contiguous, else a contiguous copy in *copy (released by
@@ -616,7 +614,7 @@ static float *data_or_null(const nn_tensor *t) { return t ? nn_tensor_data(t) : 
 
 nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                     const nn_conv2d_args *args) {
-  nn_conv2d_geom g = geometry(x->shape, w->shape, args);
+  nn_conv2d_geom g = nn_conv2d_geometry(x, w, args);
   nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
   const nn_tensor *xc, *wc, *bc;
   nn_status st = contiguous(x, &copies[0], &xc);
@@ -642,11 +640,11 @@ nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, cons
 
 /* ---- autograd ---- */
 
-/* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous);
- * args.conv2d. */
+/* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous),
+ * whose shapes and args.conv2d give the geometry. */
 bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *w = n->saved[1];
-  nn_conv2d_geom geom = geometry(x->shape, w->shape, &n->args.conv2d);
+  nn_conv2d_geom geom = nn_conv2d_geometry(x, w, &n->args.conv2d);
   nn_tensor *scratch = NULL;
   if ((gi[0] || gi[1]) && scratch_of(nn_conv2d_scratch_floats(&geom), &scratch)) return false;
   nn_kernel_conv2d_backward(data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]),
