@@ -122,6 +122,7 @@ void nnb_open_convert(lua_State *L, int module, int methods);
 void nnb_open_io(lua_State *L, int module, int methods);
 void nnb_open_autograd(lua_State *L, int module, int methods);
 void nnb_open_conv(lua_State *L, int module, int methods);
+void nnb_open_pool(lua_State *L, int module, int methods);
 void nnb_open_optim(lua_State *L, int module, int methods);
 void nnb_open_linear(lua_State *L, int module, int methods);
 void nnb_open_dropout(lua_State *L, int module, int methods);

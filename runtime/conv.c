@@ -23,6 +23,9 @@
  * convolution (K = 288, P = 196) and twice as slow for its first (K = 9,
  * where moving [O, N*P] back into NCHW order costs more than the GEMM),
  * and its scratch grows with the batch.
+ *
+ * The entry point nn_conv2d (at the end, with the node's backward) makes
+ * the operands contiguous, takes the scratch and records the node.
  */
 #include "nn_conv.h"
 
@@ -567,28 +570,86 @@ void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gou
   run_split(&job, pad_floats(&d), NULL);
 }
 
+/* ---- entry point ---- */
+
+void nn_conv2d_pad_same(nn_conv2d_args *args, int64_t kh, int64_t kw) {
+  args->total_ph = args->dh * (kh - 1);
+  args->total_pw = args->dw * (kw - 1);
+  args->ph = args->total_ph / 2;
+  args->pw = args->total_pw / 2;
+}
+
+nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                  const nn_conv2d_args *a) {
+  const int64_t *xs = x->shape, *ws = w->shape;
+  return (nn_conv2d_geom){
+      .n = xs[0], .c = xs[1], .h = xs[2], .w = xs[3], .o = ws[0], .kh = ws[2], .kw = ws[3],
+      .oh = nn_conv_out_size(xs[2], ws[2], a->sh, a->total_ph, a->dh),
+      .ow = nn_conv_out_size(xs[3], ws[3], a->sw, a->total_pw, a->dw),
+      .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+  };
+}
+
+/* t itself when contiguous, else a contiguous copy in *copy (released by
+ * the caller). */
+static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
+  *copy = NULL;
+  *c = t;
+  if (!t || nn_tensor_is_contiguous(t)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *c = *copy;
+  return NN_OK;
+}
+
+/* A float32 scratch tensor of floats floats, NULL when none is needed. */
+static nn_status scratch_of(size_t floats, nn_tensor **scratch) {
+  int64_t size = (int64_t)floats;
+  *scratch = NULL;
+  if (floats > 0 && !(*scratch = nn_tensor_empty(NN_FLOAT32, 1, &size))) return NN_ERR_NOMEM;
+  return NN_OK;
+}
+
+static float *data_or_null(const nn_tensor *t) { return t ? nn_tensor_data(t) : NULL; }
+
+nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                    const nn_conv2d_args *args) {
+  nn_conv2d_geom g = nn_conv2d_geometry(x, w, args);
+  nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
+  const nn_tensor *xc, *wc, *bc;
+  nn_status st = contiguous(x, &copies[0], &xc);
+  if (!st) st = contiguous(w, &copies[1], &wc);
+  if (!st) st = contiguous(b, &copies[2], &bc);
+  if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
+  if (!st) {
+    nn_kernel_conv2d_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),
+                             data_or_null(bc), &g, data_or_null(scratch));
+    nn_node *node;
+    st = nn_record(&node, NN_OP_CONV2D, out, 3,
+                   (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+    if (!st && node) {
+      node->args.conv2d = *args;
+      st = nn_node_save(node, xc);
+      if (!st) st = nn_node_save(node, wc);
+    }
+  }
+  nn_tensor_release(scratch);
+  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  return st;
+}
+
 /* ---- autograd ---- */
 
-/* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous);
- * params = stride h, w, padding h, w, dilation h, w. */
+/* CONV2D node: inputs x, w, bias (NULL: none); saved x, w (contiguous),
+ * whose shapes and args.conv2d give the geometry. */
 bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *w = n->saved[1];
-  nn_conv2d_geom geom = {
-      .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
-      .o = w->shape[0], .kh = w->shape[2], .kw = w->shape[3],
-      .oh = n->out_shape[2], .ow = n->out_shape[3],
-      .sh = n->params[0], .sw = n->params[1], .ph = n->params[2], .pw = n->params[3],
-      .dh = n->params[4], .dw = n->params[5],
-  };
+  nn_conv2d_geom geom = nn_conv2d_geometry(x, w, &n->args.conv2d);
   nn_tensor *scratch = NULL;
-  size_t floats = nn_conv2d_scratch_floats(&geom);
-  if ((gi[0] || gi[1]) && floats > 0) {
-    int64_t size = (int64_t)floats;
-    if (!(scratch = nn_tensor_empty(NN_FLOAT32, 1, &size))) return false;
-  }
-  nn_kernel_conv2d_backward(gi[0] ? nn_tensor_data(gi[0]) : NULL, gi[1] ? nn_tensor_data(gi[1]) : NULL,
-                     gi[2] ? nn_tensor_data(gi[2]) : NULL, nn_tensor_data(g), nn_tensor_data(x),
-                     nn_tensor_data(w), &geom, scratch ? nn_tensor_data(scratch) : NULL);
+  if ((gi[0] || gi[1]) && scratch_of(nn_conv2d_scratch_floats(&geom), &scratch)) return false;
+  nn_kernel_conv2d_backward(data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]),
+                            nn_tensor_data(g), nn_tensor_data(x), nn_tensor_data(w), &geom,
+                            data_or_null(scratch));
   nn_tensor_release(scratch);
   return true;
 }

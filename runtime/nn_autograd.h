@@ -20,10 +20,12 @@
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_conv.h"
 #include "nn_dropout.h"
 #include "nn_elementwise.h"
 #include "nn_norm.h"
 #include "nn_op.h"
+#include "nn_pool.h"
 #include "nn_reduce.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
@@ -39,6 +41,8 @@ typedef union nn_op_args {
   nn_reduce_args reduce;
   nn_dropout_args dropout;
   nn_batch_norm_args batch_norm;
+  nn_conv2d_args conv2d;
+  nn_pool2d_args pool2d;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

@@ -1,18 +1,19 @@
 /*
- * nn_conv: 2-D convolution (conv.c) and pooling (pool.c), forward and
- * backward, on contiguous float32 NCHW tensors.
+ * nn_conv: 2-D convolution (conv.c), forward and backward, on float32
+ * NCHW tensors: the entry point nn_conv2d and the pointer kernels under it
+ * (contiguous operands). Pooling is nn_pool.h.
  *
  * Letters mean the same everywhere: N images of C channels, H x W in;
  * O output channels, KH x KW kernel; OH x OW out; K = C*KH*KW (one
  * column of the unfolded input) and P = OH*OW (positions of one image).
- * Padding is the zero (conv) or ignored (pool) border before the first
- * row and column; the output size implies the border after, so the
+ * Padding is the zero border before the first row and column; the output size implies the border after, so the
  * asymmetric padding of padding='same' with an even kernel needs nothing
  * special.
  *
- * Kernels trust their caller: the bindings check every size first (output
- * sizes >= 1, windows that fit), and the geometry is consistent. Backward
- * functions ADD into their gradient buffers.
+ * Kernels and the entry point trust their caller: the bindings check
+ * every size first (output sizes >= 1 from nn_conv2d_geometry, GEMM
+ * dims < 2^31), and the geometry is consistent. Backward functions ADD
+ * into their gradient buffers.
  */
 #ifndef NN_CONV_H
 #define NN_CONV_H
@@ -20,6 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "nn_status.h"
+#include "nn_tensor.h"
 
 /* One output dim: floor((in + pad_total - dilation*(k-1) - 1) / stride) + 1,
  * which is <= 0 when the dilated kernel does not fit the padded input. */
@@ -68,42 +72,31 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch);
 
-/* ---- pooling (pool.c) ---- */
+/* ---- entry point: run the convolution, record the node ---- */
 
-typedef struct nn_pool2d_geom {
-  int64_t planes, h, w; /* input [planes = N*C, H, W] */
-  int64_t oh, ow;       /* output [planes, OH, OW] */
-  int64_t kh, kw;       /* window */
-  int64_t sh, sw;       /* stride */
-  int64_t ph, pw;       /* padding, at most half the window */
-  int64_t dh, dw;       /* dilation (max pooling only; 1 for average) */
-  bool count_include_pad; /* average: padded cells count in the divisor */
-  int64_t divisor;        /* average: fixed divisor, 0 for none */
-} nn_pool2d_geom;
+/* conv2d's options; the node keeps them as its arguments. */
+typedef struct nn_conv2d_args {
+  int64_t sh, sw;             /* stride */
+  int64_t ph, pw;             /* zero rows above / columns left of the input */
+  int64_t total_ph, total_pw; /* zero rows (columns) on both sides together */
+  int64_t dh, dw;             /* dilation */
+} nn_conv2d_args;
 
-/* One pooled dim as PyTorch: floor (or ceil with ceil_mode) of
- * (in + 2*pad - dilation*(k-1) - 1) / stride, plus 1; in ceil mode the
- * last window must start inside the input or its left padding. */
-int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
-                         int64_t dilation, bool ceil_mode);
+/* padding='same' for a kh x kw kernel (stride 1): a dilated kernel's
+ * reach in total, the odd row and column after, as PyTorch. */
+void nn_conv2d_pad_same(nn_conv2d_args *args, int64_t kh, int64_t kw);
 
-/* out = the maximum of each window (padding never wins; NaN does, and
- * among equal values the first in row-major order). idx, when not NULL,
- * receives each maximum's position in its plane (iy*W + ix), 0-based.
- * out [planes, OH, OW], idx [planes, OH, OW] or NULL, x [planes, H, W] */
-void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g);
-/* gx[plane][idx] += gout: each output's gradient goes to its maximum.
- * gx [planes, H, W], gout and idx [planes, OH, OW] */
-void nn_kernel_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
-                            const nn_pool2d_geom *g);
+/* The geometry of conv2d(x [N, C, H, W], w [O, C, KH, KW]) with args;
+ * its oh or ow is < 1 when the dilated kernel does not fit the padded
+ * input (the caller refuses that). */
+nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                  const nn_conv2d_args *args);
 
-/* out = the mean of each window: the sum of its cells inside the input
- * over the divisor (g->divisor if set, else the window's cells inside the
- * padded input when count_include_pad, else its cells inside the input).
- * out [planes, OH, OW], x [planes, H, W] */
-void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g);
-/* gx += each output's gradient over its divisor, on its window's cells.
- * gx [planes, H, W], gout [planes, OH, OW] */
-void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g);
+/* out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C, KH, KW]) + b [O]
+ * (b may be NULL), all float32, out contiguous and sized by
+ * nn_conv2d_geometry. Non-contiguous operands are copied first; the
+ * contiguous x and w are saved for the backward. */
+nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
+                    const nn_conv2d_args *args);
 
 #endif

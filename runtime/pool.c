@@ -1,5 +1,5 @@
 /*
- * 2-D max and average pooling over planes [N*C, H, W] (nn_conv.h has the
+ * 2-D max and average pooling over planes [N*C, H, W] (nn_pool.h has the
  * shapes), with PyTorch's window rules: output sizes from
  * nn_pool_out_size, windows clipped to the input (max) or to the padded
  * input (average's count_include_pad divisor).
@@ -8,7 +8,7 @@
  * scatter of the output gradient; the 2x2, stride 2 window of most CNNs
  * has its own loop.
  */
-#include "nn_conv.h"
+#include "nn_pool.h"
 
 #include <math.h>
 
@@ -203,38 +203,92 @@ void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d
   }
 }
 
-/* ---- autograd ----
- * Both nodes take one input; its gradient buffer gives H and W, the
- * node's output shape OH and OW. */
+/* ---- entry points ---- */
 
-static nn_pool2d_geom pool_geom(const nn_node *n, const nn_tensor *gx) {
-  int d = gx->ndim;
-  nn_pool2d_geom g = {.h = gx->shape[d - 2], .w = gx->shape[d - 1],
-                      .oh = n->out_shape[d - 2], .ow = n->out_shape[d - 1]};
-  g.planes = g.h > 0 && g.w > 0 ? nn_tensor_numel(gx) / (g.h * g.w) : 0;
+nn_pool2d_geom nn_pool2d_geometry(const nn_tensor *x, const nn_pool2d_args *a) {
+  int d = x->ndim;
+  nn_pool2d_geom g = {.h = x->shape[d - 2], .w = x->shape[d - 1], .kh = a->kh, .kw = a->kw,
+                      .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+                      .count_include_pad = a->count_include_pad, .divisor = a->divisor};
+  g.planes = x->shape[d - 3] * (d == 4 ? x->shape[0] : 1);
+  g.oh = nn_pool_out_size(g.h, a->kh, a->sh, a->ph, a->dh, a->ceil_mode);
+  g.ow = nn_pool_out_size(g.w, a->kw, a->sw, a->pw, a->dw, a->ceil_mode);
   return g;
 }
 
-/* MAX_POOL2D: saved the int64 indices [.., OH, OW] of the maxima. */
+/* x itself when contiguous, else a contiguous copy in *copy (released by
+ * the caller). */
+static nn_status contiguous(const nn_tensor *x, nn_tensor **copy, const nn_tensor **c) {
+  *copy = NULL;
+  *c = x;
+  if (nn_tensor_is_contiguous(x)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(x->dtype, x->ndim, x->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, x);
+  *c = *copy;
+  return NN_OK;
+}
+
+nn_status nn_max_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args *args) {
+  nn_pool2d_geom g = nn_pool2d_geometry(x, args);
+  nn_tensor *copy, *idx = NULL;
+  const nn_tensor *xc;
+  nn_node *node = NULL;
+  nn_status st = contiguous(x, &copy, &xc);
+  /* Recorded first: the positions the backward needs are then written by
+   * the forward itself, straight into a tensor the node owns. */
+  if (!st) st = nn_record(&node, NN_OP_MAX_POOL2D, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (!st && node) {
+    node->args.pool2d = *args;
+    if (!(idx = nn_tensor_empty(NN_INT64, out->ndim, out->shape))) st = NN_ERR_NOMEM;
+    if (!st) st = nn_node_save(node, idx);
+  }
+  if (!st)
+    nn_kernel_max_pool2d_forward(nn_tensor_data(out), idx ? nn_tensor_data(idx) : NULL,
+                                 nn_tensor_data(xc), &g);
+  nn_tensor_release(idx);
+  nn_tensor_release(copy);
+  return st;
+}
+
+nn_status nn_avg_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args *args) {
+  nn_pool2d_geom g = nn_pool2d_geometry(x, args);
+  nn_tensor *copy;
+  const nn_tensor *xc;
+  nn_status st = contiguous(x, &copy, &xc);
+  if (!st) {
+    nn_kernel_avg_pool2d_forward(nn_tensor_data(out), nn_tensor_data(xc), &g);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_AVG_POOL2D, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+    if (!st && node) node->args.pool2d = *args;
+  }
+  nn_tensor_release(copy);
+  return st;
+}
+
+/* ---- autograd ----
+ * Both nodes take one input, whose gradient buffer has its shape, and
+ * keep args.pool2d. */
+
+/* No planes when the input has no cells: its windows, all padding, send
+ * nothing back (and the positions saved for them point nowhere). */
+static nn_pool2d_geom backward_geom(const nn_node *n, const nn_tensor *gx) {
+  nn_pool2d_geom g = nn_pool2d_geometry(gx, &n->args.pool2d);
+  if (nn_tensor_numel(gx) == 0) g.planes = 0;
+  return g;
+}
+
+/* MAX_POOL2D: saved the int64 positions [.., OH, OW] of the maxima. */
 bool nn_max_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
-  nn_pool2d_geom geom = pool_geom(n, gi[0]);
-  nn_kernel_max_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
-                         &geom);
+  nn_pool2d_geom geom = backward_geom(n, gi[0]);
+  nn_kernel_max_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g),
+                                nn_tensor_data(n->saved[0]), &geom);
   return true;
 }
 
-/* AVG_POOL2D: params = kernel h, w, stride h, w, padding h, w,
- * count_include_pad, divisor (0: none). */
 bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
-  nn_pool2d_geom geom = pool_geom(n, gi[0]);
-  geom.kh = n->params[0], geom.kw = n->params[1];
-  geom.sh = n->params[2], geom.sw = n->params[3];
-  geom.ph = n->params[4], geom.pw = n->params[5];
-  geom.dh = geom.dw = 1;
-  geom.count_include_pad = n->params[6] != 0;
-  geom.divisor = n->params[7];
+  nn_pool2d_geom geom = backward_geom(n, gi[0]);
   nn_kernel_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), &geom);
   return true;
 }
