@@ -21,7 +21,9 @@
 #define NN_AUTOGRAD_H
 
 #include "nn_elementwise.h"
+#include "nn_index.h"
 #include "nn_op.h"
+#include "nn_shape.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
 
@@ -33,6 +35,11 @@
  * reads only its own member. */
 typedef union nn_op_args {
   nn_clamp_args clamp;
+  nn_permute_args permute;
+  nn_narrow_args narrow;
+  nn_cat_args cat;
+  nn_index_args index; /* index_select, gather */
+  nn_masked_select_args masked_select;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "nn_alloc.h"
 #include "nn_index.h"
+#include "nn_shape.h"
 #include "nn_elementwise.h"
 
 /* ---- helpers ---- */
@@ -213,13 +214,13 @@ static void check_index_select(const nn_tensor *t, int dim, const nn_tensor *idx
   shape[dim] = nn_tensor_numel(idx);
   nn_tensor *out = nn_tensor_zeros(t->dtype, t->ndim, shape);
   nn_tensor *want = nn_tensor_zeros(t->dtype, t->ndim, shape);
-  nn_index_select(out, t, dim, idx);
+  nn_kernel_index_select(out, t, dim, idx);
   naive_index_select(want, t, dim, idx);
   CHECK(same_values(out, want));
   /* into a strided output too */
   if (t->ndim >= 2) {
     nn_tensor *sout = make_strided(t->dtype, t->ndim, shape);
-    nn_index_select(sout, t, dim, idx);
+    nn_kernel_index_select(sout, t, dim, idx);
     CHECK(same_values(sout, want));
     nn_tensor_release(sout);
   }
@@ -260,7 +261,7 @@ static void test_index_select(void) {
   int64_t *ip = nn_tensor_data(idx);
   ip[0] = 3, ip[1] = 1, ip[2] = 3;
   nn_tensor *out = nn_tensor_zeros(NN_FLOAT32, 2, s2);
-  nn_index_select(out, t, 0, idx);
+  nn_kernel_index_select(out, t, 0, idx);
   const float *o = nn_tensor_data(out);
   CHECK(o[0] == 9 && o[1] == 11 && o[2] == 1 && o[3] == 3 && o[4] == 9 && o[5] == 11);
   nn_tensor_release(t), nn_tensor_release(idx), nn_tensor_release(out);
@@ -281,7 +282,7 @@ static void naive_gather(nn_tensor *out, const nn_tensor *t, int dim, const nn_t
 static void check_gather(const nn_tensor *t, int dim, const nn_tensor *idx) {
   nn_tensor *out = nn_tensor_zeros(t->dtype, idx->ndim, idx->shape);
   nn_tensor *want = nn_tensor_zeros(t->dtype, idx->ndim, idx->shape);
-  nn_gather(out, t, dim, idx);
+  nn_kernel_gather(out, t, dim, idx);
   naive_gather(want, t, dim, idx);
   CHECK(same_values(out, want));
   nn_tensor_release(out), nn_tensor_release(want);
@@ -322,7 +323,7 @@ static void test_gather(void) {
   for (int i = 0; i < 4; i++) tp[i] = (float)(i + 1);
   ip[0] = 1, ip[1] = 1, ip[2] = 2, ip[3] = 1;
   nn_tensor *out = nn_tensor_zeros(NN_FLOAT32, 2, s2);
-  nn_gather(out, t, 1, idx);
+  nn_kernel_gather(out, t, 1, idx);
   const float *o = nn_tensor_data(out);
   CHECK(o[0] == 1 && o[1] == 1 && o[2] == 4 && o[3] == 3);
   nn_tensor_release(t), nn_tensor_release(idx), nn_tensor_release(out);
@@ -487,7 +488,7 @@ static void test_masked_fill(void) {
         if (mp[pos[1]]) set(want, pos, 1);
       while (next_pos(3, shape, pos));
       nn_scalar sc;
-      nn_masked_fill(t, mask, nn_scalar_i64(&sc, 1));
+      nn_kernel_masked_fill(t, mask, nn_scalar_i64(&sc, 1));
       CHECK(same_values(t, want));
       nn_tensor_release(mask), nn_tensor_release(want), nn_tensor_release(t);
     }
@@ -498,7 +499,7 @@ static void test_masked_fill(void) {
   nn_tensor *mask = nn_tensor_zeros(NN_BOOL, 1, &n);
   ((bool *)nn_tensor_data(mask))[1] = true;
   nn_scalar sc;
-  nn_masked_fill(t, mask, nn_scalar_f32(&sc, -2.5f));
+  nn_kernel_masked_fill(t, mask, nn_scalar_f32(&sc, -2.5f));
   const int64_t *tp = nn_tensor_data(t);
   CHECK(tp[0] == 0 && tp[1] == -2 && tp[2] == 0);
   nn_tensor_release(t), nn_tensor_release(mask);
@@ -518,7 +519,7 @@ static void test_masked_select(void) {
     } while (next_pos(3, shape, pos));
     CHECK(k == want_k && k > 0);
     nn_tensor *out = nn_tensor_zeros(dt, 1, &k);
-    nn_masked_select(out, t, mask, 3, shape);
+    nn_kernel_masked_select(out, t, mask, 3, shape);
     int64_t j = 0;
     bool ok = true;
     memset(pos, 0, sizeof pos);
@@ -541,7 +542,7 @@ static void test_masked_select(void) {
       while (next_pos(2, big, pos));
       int64_t k = nn_masked_count(mask, 2, big);
       nn_tensor *out = nn_tensor_zeros(dt, 1, &k);
-      nn_masked_select(out, t, mask, 2, big);
+      nn_kernel_masked_select(out, t, mask, 2, big);
       nn_tensor *want = nn_tensor_zeros(dt, 2, big);
       nn_copy(want, t);
       int64_t j = 0;
@@ -555,7 +556,7 @@ static void test_masked_select(void) {
       while (next_pos(2, big, pos));
       CHECK(ok && j == k);
       nn_scalar sc;
-      nn_masked_fill(t, mask, nn_scalar_i64(&sc, -7));
+      nn_kernel_masked_fill(t, mask, nn_scalar_i64(&sc, -7));
       CHECK(same_values(t, want));
       nn_tensor_release(t), nn_tensor_release(mask), nn_tensor_release(out), nn_tensor_release(want);
     }
