@@ -139,18 +139,6 @@ static nn_tensor *operand_for(lua_State *L, int idx, const nn_tensor *dst, nn_dt
   return c;
 }
 
-/* view = src without its leading size-1 dims (a borrowed header, see
- * nn_index.h), so t[i] = u:narrow(1, j, 1) fits a row as in PyTorch. */
-static void strip_leading_ones(nn_tensor *view, const nn_tensor *src) {
-  int lead = 0;
-  while (lead < src->ndim && src->shape[lead] == 1) lead++;
-  *view = *src;
-  view->ndim = src->ndim - lead;
-  memmove(view->shape, src->shape + lead, (size_t)view->ndim * sizeof *src->shape);
-  memmove(view->stride, src->stride + lead, (size_t)view->ndim * sizeof *src->stride);
-}
-
-
 /* Replaces the tensor at slot 1 with a contiguous copy (for the
  * out-of-place forms of in-place ops) and returns it. */
 static nn_tensor *clone_self(lua_State *L, const nn_tensor *t, const char *fname) {
@@ -205,13 +193,13 @@ int nnb_index_set(lua_State *L) {
     if (!src)
       nnb_error(L, INDEX_FNAME, "cannot assign a %s to t[%" PRId64
                 "] (expected a number, boolean or tensor)", luaL_typename(L, 3), given);
-    strip_leading_ones(&stripped, src);
+    nn_view_drop_leading_ones(&stripped, src);
     if (!broadcasts_to(&stripped, row.ndim, row.shape))
       nnb_error(L, INDEX_FNAME, "cannot assign a tensor of shape %s to t[%" PRId64
                 "] of shape %s", nnb_shape_str(a, sizeof a, src->ndim, src->shape), given,
                 nnb_shape_str(b, sizeof b, row.ndim, row.shape));
-    strip_leading_ones(&stripped, operand_for(L, 3, t, src->dtype, INDEX_FNAME));
-    v = &stripped;
+    nn_view_drop_leading_ones(&stripped, operand_for(L, 3, t, src->dtype, INDEX_FNAME));
+    v = &stripped; /* so t[i] = u:narrow(1, j, 1) fits a row, as in PyTorch */
   }
   nn_copy(&row, v);
   return 0;

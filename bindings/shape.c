@@ -7,6 +7,7 @@
  * storage (push_view) and the entry point shapes it.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn_bind.h"
@@ -243,60 +244,42 @@ static nn_tensor **check_tensor_list(lua_State *L, const char *fname, int *n, nn
   if (*n == 0) nnb_error(L, fname, "expects a non-empty list of tensors");
   lua_settop(L, 2); /* the list, the dim */
   nn_tensor **ts = lua_newuserdatauv(L, sizeof *ts * (size_t)*n, 0);
+  *dtype = NN_BOOL; /* the lowest: promotes to any */
   for (int i = 0; i < *n; i++) {
     lua_geti(L, 1, i + 1);
     if (!(ts[i] = nnb_to_tensor(L, -1)))
       nnb_error(L, fname, "element %d of the list must be a tensor, got %s", i + 1, luaL_typename(L, -1));
-    *dtype = i == 0 ? ts[i]->dtype : nn_dtype_promote(*dtype, ts[i]->dtype);
+    *dtype = nn_dtype_promote(*dtype, ts[i]->dtype);
     lua_pop(L, 1); /* still referenced by the list */
   }
   return ts;
 }
 
-static int l_cat(lua_State *L) {
+/* cat(list [, dim]) joins along an existing dim, stack(list [, dim])
+ * along a new one. */
+static int join(lua_State *L, bool stacked, const char *fname) {
   int n;
   nn_dtype dtype;
-  nn_tensor **ts = check_tensor_list(L, "cat", &n, &dtype), *first = ts[0];
-  if (first->ndim == 0) nnb_error(L, "cat", "zero-dim tensors cannot be concatenated; use stack");
-  int d = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim, "cat");
+  nn_tensor **ts = check_tensor_list(L, fname, &n, &dtype), *first = ts[0];
+  if (!stacked && first->ndim == 0) nnb_error(L, fname, "zero-dim tensors cannot be concatenated; use stack");
+  if (stacked && first->ndim == NN_MAX_DIMS) nnb_error(L, fname, "the result would have more than %d dims", NN_MAX_DIMS);
+  nn_cat_args args = {lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim + stacked, fname), stacked};
   int64_t shape[NN_MAX_DIMS];
-  memcpy(shape, first->shape, sizeof shape);
-  shape[d] = 0;
-  char a[128], b[128];
-  for (int i = 0; i < n; i++) {
-    nn_tensor *t = ts[i];
-    bool ok = t->ndim == first->ndim;
-    for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->shape[k] == first->shape[k];
-    if (!ok)
-      nnb_error(L, "cat", "tensor %d has shape %s, but tensor 1 has %s (they may differ only in dim %d)", i + 1,
-                nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, first->ndim, first->shape),
-                d + 1);
-    shape[d] += t->shape[d];
+  int bad = nn_cat_shape(n, ts, &args, shape);
+  if (bad >= 0) {
+    char a[128], b[128], only[48] = "";
+    if (!stacked) snprintf(only, sizeof only, " (they may differ only in dim %d)", args.dim + 1);
+    nnb_error(L, fname, "tensor %d has shape %s, but tensor 1 has %s%s", bad + 1,
+              nnb_shape_str(a, sizeof a, ts[bad]->ndim, ts[bad]->shape),
+              nnb_shape_str(b, sizeof b, first->ndim, first->shape), only);
   }
-  nn_tensor *out = nnb_new_tensor(L, "cat", dtype, first->ndim, shape);
-  nnb_check_status(L, "cat", nn_cat(out, n, ts, &(nn_cat_args){.dim = d, .stacked = false}));
+  nn_tensor *out = nnb_new_tensor(L, fname, dtype, first->ndim + stacked, shape);
+  nnb_check_status(L, fname, nn_cat(out, n, ts, &args));
   return 1;
 }
 
-static int l_stack(lua_State *L) {
-  int n;
-  nn_dtype dtype;
-  nn_tensor **ts = check_tensor_list(L, "stack", &n, &dtype), *first = ts[0];
-  if (first->ndim == NN_MAX_DIMS) nnb_error(L, "stack", "the result would have more than %d dims", NN_MAX_DIMS);
-  int d = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim + 1, "stack");
-  char a[128], b[128];
-  for (int i = 1; i < n; i++) {
-    nn_tensor *t = ts[i];
-    if (t->ndim != first->ndim || memcmp(t->shape, first->shape, sizeof(int64_t) * (size_t)t->ndim))
-      nnb_error(L, "stack", "tensor %d has shape %s, but tensor 1 has %s", i + 1,
-                nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, first->ndim, first->shape));
-  }
-  int64_t shape[NN_MAX_DIMS];
-  for (int k = 0, j = 0; k <= first->ndim; k++) shape[k] = k == d ? n : first->shape[j++];
-  nn_tensor *out = nnb_new_tensor(L, "stack", dtype, first->ndim + 1, shape);
-  nnb_check_status(L, "stack", nn_cat(out, n, ts, &(nn_cat_args){.dim = d, .stacked = true}));
-  return 1;
-}
+static int l_cat(lua_State *L) { return join(L, false, "cat"); }
+static int l_stack(lua_State *L) { return join(L, true, "stack"); }
 
 /* split(size, dim) pieces of `size` (the last may be smaller), or
  * split({s1, s2, ...}, dim) pieces of those sizes: a Lua array of views. */

@@ -25,6 +25,8 @@ void nn_view_select(nn_tensor *view, const nn_tensor *t, int dim, int64_t i);
 /* view = t with dim cut to positions start .. start+len-1. */
 void nn_view_narrow(nn_tensor *view, const nn_tensor *t, int dim, int64_t start,
                     int64_t len);
+/* view = t without its leading size-1 dims. */
+void nn_view_drop_leading_ones(nn_tensor *view, const nn_tensor *t);
 
 /* ---- view entry points: out (over t's storage) gets the geometry ---- */
 
@@ -72,6 +74,11 @@ typedef struct nn_cat_args {
   int dim;      /* out's dim the inputs are laid along */
   bool stacked; /* stack: each input is one slice of out, dim inserted */
 } nn_cat_args;
+/* The shape of cat/stack's out (inputs[0]'s ndim, + 1 when stacked)
+ * into shape. -1 when the inputs fit, else the index of the first that
+ * does not: for cat, one whose ndim or size at a dim other than dim
+ * differs from inputs[0]'s; for stack, any shape but inputs[0]'s. */
+int nn_cat_shape(int n, nn_tensor *const *inputs, const nn_cat_args *args, int64_t *shape);
 /* cat: out = inputs[0..n) one after another along dim; each input has
  * out's shape but its own size at dim. stack: input i is out's slice i
  * along dim (n = out.shape[dim]), every input of out's shape without dim.

@@ -36,6 +36,16 @@ void nn_view_narrow(nn_tensor *view, const nn_tensor *t, int dim, int64_t start,
   view->shape[dim] = len;
 }
 
+void nn_view_drop_leading_ones(nn_tensor *view, const nn_tensor *t) {
+  int lead = 0;
+  while (lead < t->ndim && t->shape[lead] == 1) lead++;
+  *view = *t;
+  view->refcount = 1;
+  view->ndim = t->ndim - lead;
+  memmove(view->shape, t->shape + lead, (size_t)view->ndim * sizeof *t->shape);
+  memmove(view->stride, t->stride + lead, (size_t)view->ndim * sizeof *t->stride);
+}
+
 /* The slice [start, start+len) of dim `dim` of t, with that dim dropped
  * when `dropped` (then len is 1): a select. */
 static nn_tensor slice_of(const nn_tensor *t, int dim, int64_t start, int64_t len, bool dropped) {
@@ -159,6 +169,23 @@ nn_status nn_clone(nn_tensor *out, const nn_tensor *t) {
   nn_copy(out, t);
   nn_node *node;
   return nn_record(&node, NN_OP_COPY, out, 1, (nn_tensor *[]){(nn_tensor *)t});
+}
+
+int nn_cat_shape(int n, nn_tensor *const *inputs, const nn_cat_args *args, int64_t *shape) {
+  const nn_tensor *first = inputs[0];
+  int d = args->dim;
+  for (int i = 0; i < n; i++) {
+    const nn_tensor *t = inputs[i];
+    bool fits = t->ndim == first->ndim;
+    for (int k = 0; fits && k < t->ndim; k++)
+      fits = t->shape[k] == first->shape[k] || (k == d && !args->stacked);
+    if (!fits) return i;
+  }
+  for (int k = 0, j = 0; k < first->ndim + args->stacked; k++)
+    shape[k] = k == d && args->stacked ? n : first->shape[j++];
+  if (!args->stacked)
+    for (int i = 1; i < n; i++) shape[d] += inputs[i]->shape[d];
+  return -1;
 }
 
 nn_status nn_cat(nn_tensor *out, int n, nn_tensor *const *inputs, const nn_cat_args *args) {
