@@ -4,10 +4,12 @@
  * expand, the recorded copy (contiguous, clone) and cat/stack.
  *
  * A view op writes the view's geometry into out, a tensor header over t's
- * storage that the caller made beforehand (any geometry: the binding
- * pushes its userdata first), and records the node. The caller has
- * checked the arguments (dims in range, sizes that fit); these functions
- * only assert them. Dims and positions are 0-based.
+ * storage that the caller made beforehand with any geometry (the binding
+ * pushes nnb_new_view(L, fname, t, 0, NULL, NULL, 0), its userdata first;
+ * C code calls nn_tensor_view(t, 0, NULL, NULL, 0)), and records the node
+ * (out's grad_fn). The caller has checked the arguments (dims in range,
+ * sizes that fit); these functions only assert them. Dims and positions
+ * are 0-based.
  */
 #ifndef NN_SHAPE_H
 #define NN_SHAPE_H
