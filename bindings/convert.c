@@ -7,6 +7,7 @@
 
 #include "nn_bind.h"
 #include "nn_elementwise.h"
+#include "nn_shape.h"
 
 
 static int l_item(lua_State *L) {
@@ -46,8 +47,7 @@ static int l_totable(lua_State *L) {
 static int l_clone(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "clone");
   nn_tensor *c = nnb_new_tensor(L, "clone", t->dtype, t->ndim, t->shape);
-  nn_copy(c, t);
-  nnb_record(L, "clone", NN_OP_COPY, c, 1, &t);
+  nnb_check_status(L, "clone", nn_clone(c, t));
   return 1;
 }
 
@@ -101,12 +101,7 @@ static int l_zero_(lua_State *L) {
 /* The tensor itself when it has the dtype already (as PyTorch), else a
  * converted copy. */
 static int convert_to(lua_State *L, nn_dtype dtype, const char *fname) {
-  nn_tensor *t = nnb_check_tensor(L, 1, fname);
-  if (t->dtype == dtype) {
-    lua_settop(L, 1);
-    return 1;
-  }
-  nn_copy(nnb_new_tensor(L, fname, dtype, t->ndim, t->shape), t);
+  nnb_push_as(L, fname, 1, dtype, false);
   return 1;
 }
 

@@ -6,8 +6,9 @@
  * Positions given as numbers (t[i], select, narrow) are 1-based, negative
  * ones counting from the end; to_position is the one place they become
  * 0-based. Index TENSORS stay 1-based all the way into the kernels, which
- * shift each value (nn_index.h); every value is checked here first with
- * nn_index_find_invalid, so a bad index raises before anything is written.
+ * shift each value (nn_index.h); the runtime checks every value first
+ * (nn_index_check), so a bad index raises before anything is written.
+ * select, narrow and t[i] are views made by runtime/shape.c (nn_narrow).
  *
  * Anything that writes in place (t[i] = v, scatter_, scatter_add_,
  * index_add_, masked_fill_) refuses a tensor whose elements share memory
@@ -20,8 +21,9 @@
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_index.h"
 #include "nn_elementwise.h"
+#include "nn_index.h"
+#include "nn_shape.h"
 
 /* Name used in the errors of t[i] and t[i] = v. */
 #define INDEX_FNAME "tensor"
@@ -81,15 +83,6 @@ static nn_tensor *check_index_arg(lua_State *L, int idx, bool allow_array, const
   return t;
 }
 
-/* Every value of idx is a valid 1-based position along dim of size. */
-static void check_index_values(lua_State *L, const nn_tensor *idx, int dim, int64_t size,
-                               const char *fname) {
-  int64_t bad;
-  if (nn_index_find_invalid(idx, size, &bad))
-    nnb_error(L, fname, "index %" PRId64 " is out of range for dim %d of size %" PRId64
-              " (indices are 1-based: 1..%" PRId64 ")", bad, dim + 1, size, size);
-}
-
 /* gather/scatter: idx has t's ndim and fits in t on every dim but dim. */
 static void check_index_fits(lua_State *L, const nn_tensor *idx, const nn_tensor *t, int dim,
                              const char *fname) {
@@ -146,18 +139,6 @@ static nn_tensor *operand_for(lua_State *L, int idx, const nn_tensor *dst, nn_dt
   return c;
 }
 
-/* view = src without its leading size-1 dims (a borrowed header, see
- * nn_index.h), so t[i] = u:narrow(1, j, 1) fits a row as in PyTorch. */
-static void strip_leading_ones(nn_tensor *view, const nn_tensor *src) {
-  int lead = 0;
-  while (lead < src->ndim && src->shape[lead] == 1) lead++;
-  *view = *src;
-  view->ndim = src->ndim - lead;
-  memmove(view->shape, src->shape + lead, (size_t)view->ndim * sizeof *src->shape);
-  memmove(view->stride, src->stride + lead, (size_t)view->ndim * sizeof *src->stride);
-}
-
-
 /* Replaces the tensor at slot 1 with a contiguous copy (for the
  * out-of-place forms of in-place ops) and returns it. */
 static nn_tensor *clone_self(lua_State *L, const nn_tensor *t, const char *fname) {
@@ -167,18 +148,12 @@ static nn_tensor *clone_self(lua_State *L, const nn_tensor *t, const char *fname
   return c;
 }
 
-/* Pushes the view v of t (a select when dropped, else a narrow of len
- * along dim) and records it for autograd. */
-static void push_slice(lua_State *L, nn_tensor *t, const nn_tensor *v, int dim, int64_t start,
-                       int64_t len, bool dropped, const char *fname) {
-  nn_tensor *view = nnb_new_view(L, fname, t, v->ndim, v->shape, v->stride, v->offset);
-  nn_node *node = nnb_record(L, fname, NN_OP_NARROW, view, 1, &t);
-  if (node) {
-    node->params[0] = dim;
-    node->params[1] = start;
-    node->params[2] = len;
-    node->params[3] = dropped;
-  }
+/* Pushes the view of t that args cut (a select when dropped, else a
+ * narrow), recorded for autograd. */
+static int push_slice(lua_State *L, nn_tensor *t, nn_narrow_args args, const char *fname) {
+  nn_tensor *v = nnb_new_view(L, fname, t, 0, NULL, NULL, 0); /* nn_narrow shapes it */
+  nnb_check_status(L, fname, nn_narrow(v, t, &args));
+  return 1;
 }
 
 /* ---- t[i] and t[i] = v ---- */
@@ -189,10 +164,10 @@ int nnb_index_get(lua_State *L) {
   nn_tensor *t = check_indexable(L, 1, INDEX_FNAME);
   int64_t i = to_position(L, nnb_check_int(L, 2, INDEX_FNAME, "index"), 0, t->shape[0], false,
                           "index", INDEX_FNAME);
-  nn_tensor row;
+  if (t->ndim > 1) return push_slice(L, t, (nn_narrow_args){0, i, 1, true}, INDEX_FNAME);
+  nn_tensor row; /* a number, as Torch7 */
   nn_view_select(&row, t, 0, i);
-  if (row.ndim == 0) nnb_push_element(L, &row, nn_tensor_data(&row)); /* a number, as Torch7 */
-  else push_slice(L, t, &row, 0, i, 1, true, INDEX_FNAME);
+  nnb_push_element(L, &row, nn_tensor_data(&row));
   return 1;
 }
 
@@ -218,13 +193,13 @@ int nnb_index_set(lua_State *L) {
     if (!src)
       nnb_error(L, INDEX_FNAME, "cannot assign a %s to t[%" PRId64
                 "] (expected a number, boolean or tensor)", luaL_typename(L, 3), given);
-    strip_leading_ones(&stripped, src);
+    nn_view_drop_leading_ones(&stripped, src);
     if (!broadcasts_to(&stripped, row.ndim, row.shape))
       nnb_error(L, INDEX_FNAME, "cannot assign a tensor of shape %s to t[%" PRId64
                 "] of shape %s", nnb_shape_str(a, sizeof a, src->ndim, src->shape), given,
                 nnb_shape_str(b, sizeof b, row.ndim, row.shape));
-    strip_leading_ones(&stripped, operand_for(L, 3, t, src->dtype, INDEX_FNAME));
-    v = &stripped;
+    nn_view_drop_leading_ones(&stripped, operand_for(L, 3, t, src->dtype, INDEX_FNAME));
+    v = &stripped; /* so t[i] = u:narrow(1, j, 1) fits a row, as in PyTorch */
   }
   nn_copy(&row, v);
   return 0;
@@ -239,10 +214,7 @@ static int l_select(lua_State *L) {
   int dim = nnb_check_dim(L, 2, t->ndim, "select");
   int64_t i = to_position(L, nnb_check_int(L, 3, "select", "index"), dim, t->shape[dim], false,
                           "index", "select");
-  nn_tensor v;
-  nn_view_select(&v, t, dim, i);
-  push_slice(L, t, &v, dim, i, 1, true, "select");
-  return 1;
+  return push_slice(L, t, (nn_narrow_args){dim, i, 1, true}, "select");
 }
 
 /* t:narrow(dim, start, length): positions start .. start+length-1, a view. */
@@ -257,10 +229,7 @@ static int l_narrow(lua_State *L) {
   if (len > size - start)
     nnb_error(L, "narrow", "start %" PRId64 " with length %" PRId64
               " runs past the end of dim %d of size %" PRId64, given, len, dim + 1, size);
-  nn_tensor v;
-  nn_view_narrow(&v, t, dim, start, len);
-  push_slice(L, t, &v, dim, start, len, false, "narrow");
-  return 1;
+  return push_slice(L, t, (nn_narrow_args){dim, start, len, false}, "narrow");
 }
 
 /* ---- index, gather, scatter ---- */
@@ -276,17 +245,11 @@ static int index_select(lua_State *L, const char *fname) {
     nnb_error(L, fname, "index must be 1-D, got shape %s",
               nnb_shape_str(a, sizeof a, idx->ndim, idx->shape));
   }
-  check_index_values(L, idx, dim, t->shape[dim], fname);
   int64_t shape[NN_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);
   shape[dim] = nn_tensor_numel(idx);
   nn_tensor *out = nnb_new_tensor(L, fname, t->dtype, t->ndim, shape);
-  nn_index_select(out, t, dim, idx);
-  nn_node *node = nnb_record(L, fname, NN_OP_INDEX_SELECT, out, 1, &t);
-  if (node) {
-    nn_node_save(node, idx);
-    node->params[0] = dim;
-  }
+  nnb_check_status(L, fname, nn_index_select(out, t, idx, &(nn_index_args){dim}));
   return 1;
 }
 
@@ -299,14 +262,8 @@ static int l_gather(lua_State *L) {
   int dim = nnb_check_dim(L, 2, t->ndim, "gather");
   nn_tensor *idx = check_index_arg(L, 3, false, "gather");
   check_index_fits(L, idx, t, dim, "gather");
-  check_index_values(L, idx, dim, t->shape[dim], "gather");
   nn_tensor *out = nnb_new_tensor(L, "gather", t->dtype, idx->ndim, idx->shape);
-  nn_gather(out, t, dim, idx);
-  nn_node *node = nnb_record(L, "gather", NN_OP_GATHER, out, 1, &t);
-  if (node) {
-    nn_node_save(node, idx);
-    node->params[0] = dim;
-  }
+  nnb_check_status(L, "gather", nn_gather(out, t, idx, &(nn_index_args){dim}));
   return 1;
 }
 
@@ -358,7 +315,7 @@ static int scatter(lua_State *L, bool inplace, bool add, const char *fname) {
     check_addable(L, t, fname);
     if (!src) nnb_error(L, fname, "src must be a tensor with the index's dims");
   }
-  check_index_values(L, idx, dim, t->shape[dim], fname);
+  nnb_check_status(L, fname, nn_index_check(idx, dim, t->shape[dim]));
   if (inplace) nnb_check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   idx = operand_for(L, 3, t, NN_INT64, fname);
@@ -395,7 +352,7 @@ static int index_add(lua_State *L, bool inplace, const char *fname) {
               nnb_shape_str(a, sizeof a, src->ndim, src->shape),
               nnb_shape_str(b, sizeof b, t->ndim, want));
   check_addable(L, t, fname);
-  check_index_values(L, idx, dim, t->shape[dim], fname);
+  nnb_check_status(L, fname, nn_index_check(idx, dim, t->shape[dim]));
   if (inplace) nnb_check_writable(L, t, fname);
   else t = clone_self(L, t, fname);
   idx = operand_for(L, 3, t, NN_INT64, fname);
@@ -430,15 +387,13 @@ static int masked_fill(lua_State *L, bool inplace, const char *fname) {
       nnb_error(L, fname, "value tensor must be 0-dim, got shape %s",
                 nnb_shape_str(a, sizeof a, value->ndim, value->shape));
   }
-  nn_tensor *orig = t;
-  if (inplace) nnb_check_writable(L, t, fname);
-  else t = clone_self(L, t, fname);
-  mask = operand_for(L, 2, t, NN_BOOL, fname);
-  nn_masked_fill(t, mask, value); /* value is read once, before any write */
-  /* The gradient reaches orig where the mask is false: a where(). */
-  nn_node *node = inplace ? NULL : nnb_record(L, fname, NN_OP_WHERE, t, 3, (nn_tensor *[]){NULL, NULL, orig});
-  if (node) nn_node_save(node, mask);
-  lua_settop(L, 1);
+  if (inplace) {
+    nnb_check_writable(L, t, fname);
+    mask = operand_for(L, 2, t, NN_BOOL, fname);
+  }
+  nn_tensor *out = inplace ? t : nnb_new_tensor(L, fname, t->dtype, t->ndim, t->shape);
+  nnb_check_status(L, fname, nn_masked_fill(out, t, mask, value));
+  if (inplace) lua_settop(L, 1);
   return 1;
 }
 
@@ -460,13 +415,7 @@ static int l_masked_select(lua_State *L) {
   }
   int64_t k = nn_masked_count(mask, ndim, shape);
   nn_tensor *out = nnb_new_tensor(L, "masked_select", t->dtype, 1, &k);
-  nn_masked_select(out, t, mask, ndim, shape);
-  nn_node *node = nnb_record(L, "masked_select", NN_OP_MASKED_SELECT, out, 1, &t);
-  if (node) {
-    nn_node_save(node, mask);
-    node->params[0] = ndim;
-    for (int i = 0; i < ndim; i++) node->params[1 + i] = shape[i];
-  }
+  nnb_check_status(L, "masked_select", nn_masked_select(out, t, mask));
   return 1;
 }
 

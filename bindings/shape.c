@@ -1,14 +1,17 @@
 /*
- * Shape and view ops: size/dim/numel, view/reshape, transpose/permute,
+ * Shape and view ops from Lua: size/dim/numel, view/reshape, transpose/permute,
  * squeeze/unsqueeze/flatten, expand, contiguous, and cat/stack/split/chunk.
  * Views share storage with their base; only reshape of a non-viewable
- * tensor, contiguous, cat and stack copy.
+ * tensor, contiguous, cat and stack copy. The geometry and the recording
+ * are runtime/shape.c's: a view op pushes a header over its input's
+ * storage (push_view) and the entry point shapes it.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn_bind.h"
-#include "nn_elementwise.h"
+#include "nn_shape.h"
 
 /* t:size() / t:stride(): the whole array, or one dim's entry. */
 static int dims_or_one(lua_State *L, const char *fname, bool strides) {
@@ -49,20 +52,21 @@ static int l_is_contiguous(lua_State *L) {
   return 1;
 }
 
-/* Pushes t itself when contiguous, else a contiguous copy. */
-static nn_tensor *push_contiguous(lua_State *L, int idx, const char *fname) {
-  nn_tensor *t = nnb_check_tensor(L, idx, fname);
-  nn_tensor *c = nnb_push_as(L, fname, idx, t->dtype, true);
-  if (c != t) nnb_record(L, fname, NN_OP_COPY, c, 1, &t);
-  return c;
+/* Pushes a header over t's storage, for a view entry point to shape. */
+static nn_tensor *push_view(lua_State *L, const nn_tensor *t, const char *fname) {
+  return nnb_new_view(L, fname, t, 0, NULL, NULL, 0);
 }
 
-/* Pushes a view of t that autograd sees as a reshape. */
-static nn_tensor *push_reshaped(lua_State *L, nn_tensor *t, int ndim, const int64_t *shape,
-                                const int64_t *stride, const char *fname) {
-  nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
-  nnb_record(L, fname, NN_OP_RESHAPE, v, 1, &t);
-  return v;
+/* Pushes the tensor at idx itself when contiguous, else a contiguous copy. */
+static nn_tensor *push_contiguous(lua_State *L, int idx, const char *fname) {
+  nn_tensor *t = nnb_check_tensor(L, idx, fname);
+  if (nn_tensor_is_contiguous(t)) {
+    lua_pushvalue(L, idx);
+    return t;
+  }
+  nn_tensor *c = nnb_new_tensor(L, fname, t->dtype, t->ndim, t->shape);
+  nnb_check_status(L, fname, nn_clone(c, t));
+  return c;
 }
 
 static int l_contiguous(lua_State *L) {
@@ -80,52 +84,59 @@ static int target_shape(lua_State *L, const nn_tensor *t, int64_t *shape, const 
     else known *= shape[i];
   }
   char a[128], b[128];
-  if (infer >= 0) {
-    if (known == 0 || numel % known != 0)
-      nnb_error(L, fname, "shape %s is invalid for a tensor of %" PRId64 " elements %s",
-                nnb_shape_str(a, sizeof a, ndim, shape), numel, nnb_shape_str(b, sizeof b, t->ndim, t->shape));
-    shape[infer] = numel / known;
-  } else if (known != numel) {
+  if (infer >= 0 ? known == 0 || numel % known != 0 : known != numel)
     nnb_error(L, fname, "shape %s is invalid for a tensor of %" PRId64 " elements %s",
               nnb_shape_str(a, sizeof a, ndim, shape), numel, nnb_shape_str(b, sizeof b, t->ndim, t->shape));
-  }
+  if (infer >= 0) shape[infer] = numel / known;
   return ndim;
 }
 
-static int l_view(lua_State *L) {
-  nn_tensor *t = nnb_check_tensor(L, 1, "view");
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  int ndim = target_shape(L, t, shape, "view");
-  char a[128], b[128];
-  if (!nn_view_strides(t, ndim, shape, stride))
-    nnb_error(L, "view", "cannot view a non-contiguous %s tensor as %s; use reshape (it copies)",
-              nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, ndim, shape));
-  push_reshaped(L, t, ndim, shape, stride, "view");
+/* Pushes the tensor at 1 read as shape: a view, or when copy_ok
+ * (reshape, flatten) a view of a contiguous copy where no view can be. */
+static int push_reshaped(lua_State *L, int ndim, const int64_t *shape, bool copy_ok, const char *fname) {
+  nn_tensor *t = nnb_to_tensor(L, 1);
+  int64_t stride[NN_MAX_DIMS];
+  if (!nn_view_strides(t, ndim, shape, stride)) {
+    char a[128], b[128];
+    if (!copy_ok)
+      nnb_error(L, fname, "cannot view a non-contiguous %s tensor as %s; use reshape (it copies)",
+                nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, ndim, shape));
+    t = push_contiguous(L, 1, fname);
+  }
+  nnb_check_status(L, fname, nn_reshape(push_view(L, t, fname), t, ndim, shape));
   return 1;
+}
+
+static int l_view(lua_State *L) {
+  int64_t shape[NN_MAX_DIMS];
+  int ndim = target_shape(L, nnb_check_tensor(L, 1, "view"), shape, "view");
+  return push_reshaped(L, ndim, shape, false, "view");
 }
 
 static int l_reshape(lua_State *L) {
-  nn_tensor *t = nnb_check_tensor(L, 1, "reshape");
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  int ndim = target_shape(L, t, shape, "reshape");
-  if (!nn_view_strides(t, ndim, shape, stride)) {
-    t = push_contiguous(L, 1, "reshape");
-    nn_contiguous_strides(ndim, shape, stride);
-  }
-  push_reshaped(L, t, ndim, shape, stride, "reshape");
-  return 1;
+  int64_t shape[NN_MAX_DIMS];
+  int ndim = target_shape(L, nnb_check_tensor(L, 1, "reshape"), shape, "reshape");
+  return push_reshaped(L, ndim, shape, true, "reshape");
 }
 
-/* Pushes a view of t with its dims reordered: new dim i is old perm[i]. */
-static void push_permuted(lua_State *L, nn_tensor *t, const int *perm, const char *fname) {
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  for (int i = 0; i < t->ndim; i++) {
-    shape[i] = t->shape[perm[i]];
-    stride[i] = t->stride[perm[i]];
+/* flatten([start_dim=1 [, end_dim=-1]]): merges dims start..end; a view
+ * when the layout allows, else a copy (as reshape). */
+static int l_flatten(lua_State *L) {
+  nn_tensor *t = nnb_check_tensor(L, 1, "flatten");
+  int start = 0, end = 0;
+  if (t->ndim > 0) {
+    start = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, t->ndim, "flatten");
+    end = lua_isnoneornil(L, 3) ? t->ndim - 1 : nnb_check_dim(L, 3, t->ndim, "flatten");
+    if (start > end) nnb_error(L, "flatten", "start dim %d comes after end dim %d", start + 1, end + 1);
   }
-  nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, stride, t->offset);
-  nn_node *node = nnb_record(L, fname, NN_OP_PERMUTE, v, 1, &t);
-  for (int i = 0; node && i < t->ndim; i++) node->params[i] = perm[i];
+  int64_t shape[NN_MAX_DIMS];
+  int ndim = nn_flatten_shape(t, start, end, shape);
+  return push_reshaped(L, ndim, shape, true, "flatten");
+}
+
+static int push_permuted(lua_State *L, nn_tensor *t, const nn_permute_args *args, const char *fname) {
+  nnb_check_status(L, fname, nn_permute(push_view(L, t, fname), t, args));
+  return 1;
 }
 
 static int l_transpose(lua_State *L) {
@@ -135,21 +146,18 @@ static int l_transpose(lua_State *L) {
     return 1;
   }
   int d1 = nnb_check_dim(L, 2, t->ndim, "transpose"), d2 = nnb_check_dim(L, 3, t->ndim, "transpose");
-  int perm[NN_MAX_DIMS];
-  for (int i = 0; i < t->ndim; i++) perm[i] = i;
-  perm[d1] = d2;
-  perm[d2] = d1;
-  push_permuted(L, t, perm, "transpose");
-  return 1;
+  nn_permute_args a;
+  for (int i = 0; i < t->ndim; i++) a.perm[i] = i;
+  a.perm[d1] = d2;
+  a.perm[d2] = d1;
+  return push_permuted(L, t, &a, "transpose");
 }
 
 /* t:t(): transpose of a tensor of at most 2 dims. */
 static int l_t(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "t");
   if (t->ndim > 2) nnb_error(L, "t", "expects a tensor of at most 2 dims, got %d; use transpose", t->ndim);
-  int perm[2] = {t->ndim == 2 ? 1 : 0, 0};
-  push_permuted(L, t, perm, "t");
-  return 1;
+  return push_permuted(L, t, &(nn_permute_args){{t->ndim == 2 ? 1 : 0, 0}}, "t");
 }
 
 static int l_permute(lua_State *L) {
@@ -158,55 +166,30 @@ static int l_permute(lua_State *L) {
   bool table = lua_istable(L, 2);
   int n = table ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
   if (n != t->ndim) nnb_error(L, "permute", "got %d dims for a %d-D tensor", n, t->ndim);
-  int perm[NN_MAX_DIMS];
+  nn_permute_args a;
   bool seen[NN_MAX_DIMS] = {false};
   for (int i = 0; i < n; i++) {
     if (table) lua_geti(L, 2, i + 1);
     else lua_pushvalue(L, i + 2);
-    perm[i] = nnb_check_dim(L, -1, t->ndim, "permute");
+    a.perm[i] = nnb_check_dim(L, -1, t->ndim, "permute");
     lua_pop(L, 1);
-    if (seen[perm[i]]) nnb_error(L, "permute", "dim %d appears twice", perm[i] + 1);
-    seen[perm[i]] = true;
+    if (seen[a.perm[i]]) nnb_error(L, "permute", "dim %d appears twice", a.perm[i] + 1);
+    seen[a.perm[i]] = true;
   }
-  push_permuted(L, t, perm, "permute");
-  return 1;
-}
-
-/* Pushes a view of t without dim d. */
-static void push_without_dim(lua_State *L, nn_tensor *t, int d, const char *fname) {
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  int n = 0;
-  for (int i = 0; i < t->ndim; i++) {
-    if (i == d) continue;
-    shape[n] = t->shape[i];
-    stride[n++] = t->stride[i];
-  }
-  push_reshaped(L, t, n, shape, stride, fname);
+  return push_permuted(L, t, &a, "permute");
 }
 
 static int l_squeeze(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "squeeze");
+  int d = -1; /* every size-1 dim */
   if (!lua_isnoneornil(L, 2)) {
-    if (t->ndim == 0) {
-      lua_settop(L, 1);
-      return 1;
-    }
-    int d = nnb_check_dim(L, 2, t->ndim, "squeeze");
-    if (t->shape[d] != 1) {
+    if (t->ndim > 0) d = nnb_check_dim(L, 2, t->ndim, "squeeze");
+    if (d < 0 || t->shape[d] != 1) {
       lua_settop(L, 1); /* as PyTorch: squeezing a dim that is not 1 is a no-op */
       return 1;
     }
-    push_without_dim(L, t, d, "squeeze");
-    return 1;
   }
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  int n = 0;
-  for (int i = 0; i < t->ndim; i++) {
-    if (t->shape[i] == 1) continue;
-    shape[n] = t->shape[i];
-    stride[n++] = t->stride[i];
-  }
-  push_reshaped(L, t, n, shape, stride, "squeeze");
+  nnb_check_status(L, "squeeze", nn_squeeze(push_view(L, t, "squeeze"), t, d));
   return 1;
 }
 
@@ -214,67 +197,27 @@ static int l_unsqueeze(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "unsqueeze");
   if (t->ndim == NN_MAX_DIMS) nnb_error(L, "unsqueeze", "a tensor can have at most %d dims", NN_MAX_DIMS);
   int d = nnb_check_dim(L, 2, t->ndim + 1, "unsqueeze");
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  for (int i = 0, j = 0; i <= t->ndim; i++) {
-    if (i == d) {
-      shape[i] = 1;
-      stride[i] = j < t->ndim ? t->stride[j] * t->shape[j] : 1;
-    } else {
-      shape[i] = t->shape[j];
-      stride[i] = t->stride[j++];
-    }
-  }
-  push_reshaped(L, t, t->ndim + 1, shape, stride, "unsqueeze");
+  nnb_check_status(L, "unsqueeze", nn_unsqueeze(push_view(L, t, "unsqueeze"), t, d));
   return 1;
-}
-
-/* flatten([start_dim=1 [, end_dim=-1]]): merges dims start..end; a view
- * when the layout allows, else a copy (as reshape). */
-static int l_flatten(lua_State *L) {
-  nn_tensor *t = nnb_check_tensor(L, 1, "flatten");
-  if (t->ndim == 0) {
-    int64_t one = 1, s = 1;
-    push_reshaped(L, t, 1, &one, &s, "flatten");
-    return 1;
-  }
-  int start = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, t->ndim, "flatten");
-  int end = lua_isnoneornil(L, 3) ? t->ndim - 1 : nnb_check_dim(L, 3, t->ndim, "flatten");
-  if (start > end) nnb_error(L, "flatten", "start dim %d comes after end dim %d", start + 1, end + 1);
-  lua_settop(L, 1);
-  lua_createtable(L, t->ndim, 0);
-  int n = 0;
-  for (int i = 0; i < t->ndim; i++) {
-    if (i > start && i <= end) continue;
-    int64_t size = t->shape[i];
-    if (i == start) size = nn_shape_numel(end - start + 1, t->shape + start);
-    lua_pushinteger(L, size);
-    lua_rawseti(L, -2, ++n);
-  }
-  return l_reshape(L);
 }
 
 /* expand(sizes): size-1 dims repeat without copying (stride 0); -1 keeps
  * a size; new leading dims may be added. */
-static void push_expanded(lua_State *L, nn_tensor *t, int ndim, const int64_t *want, const char *fname) {
+static int push_expanded(lua_State *L, nn_tensor *t, int ndim, const int64_t *want, const char *fname) {
   char a[128], b[128];
   if (ndim < t->ndim)
     nnb_error(L, fname, "cannot expand %s to fewer dims %s", nnb_shape_str(a, sizeof a, t->ndim, t->shape),
               nnb_shape_str(b, sizeof b, ndim, want));
-  int64_t shape[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  int lead = ndim - t->ndim;
-  for (int i = 0; i < ndim; i++) {
-    int j = i - lead;
+  for (int i = 0, j = t->ndim - ndim; i < ndim; i++, j++) {
     int64_t have = j >= 0 ? t->shape[j] : 1;
-    shape[i] = want[i] == -1 ? have : want[i];
     if (want[i] == -1 && j < 0)
       nnb_error(L, fname, "size -1 is not allowed for the new leading dim %d", i + 1);
-    if (have != shape[i] && have != 1)
+    if (want[i] != -1 && have != want[i] && have != 1)
       nnb_error(L, fname, "cannot expand %s to %s: dim %d has size %" PRId64 ", not 1",
                 nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, ndim, want), j + 1, have);
-    stride[i] = (j < 0 || have != shape[i]) ? 0 : t->stride[j];
   }
-  nn_tensor *v = nnb_new_view(L, fname, t, ndim, shape, stride, t->offset);
-  nnb_record(L, fname, NN_OP_EXPAND, v, 1, &t);
+  nnb_check_status(L, fname, nn_expand(push_view(L, t, fname), t, ndim, want));
+  return 1;
 }
 
 static int l_expand(lua_State *L) {
@@ -283,147 +226,63 @@ static int l_expand(lua_State *L) {
   int ndim = nnb_check_shape(L, 2, lua_gettop(L), want, "expand", true);
   for (int i = 0; i < ndim; i++)
     if (want[i] < -1) nnb_error(L, "expand", "size %" PRId64 " is negative", want[i]);
-  push_expanded(L, t, ndim, want, "expand");
-  return 1;
+  return push_expanded(L, t, ndim, want, "expand");
 }
 
 static int l_expand_as(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "expand_as"), *other = nnb_check_tensor(L, 2, "expand_as");
-  push_expanded(L, t, other->ndim, other->shape, "expand_as");
-  return 1;
+  return push_expanded(L, t, other->ndim, other->shape, "expand_as");
 }
 
 /* ---- joining and splitting ---- */
 
-/* Checks a Lua array of tensors at idx; returns the count and the common
+/* The tensors of the Lua array at 1, in a pushed array, and their common
  * dtype. */
-static int check_tensor_list(lua_State *L, int idx, const char *fname, nn_dtype *dtype) {
-  if (!lua_istable(L, idx)) nnb_error(L, fname, "argument 1 must be a list of tensors, got %s", luaL_typename(L, idx));
-  int n = (int)luaL_len(L, idx);
-  if (n == 0) nnb_error(L, fname, "expects a non-empty list of tensors");
-  for (int i = 1; i <= n; i++) {
-    lua_geti(L, idx, i);
-    nn_tensor *t = nnb_to_tensor(L, -1);
-    if (!t) nnb_error(L, fname, "element %d of the list must be a tensor, got %s", i, luaL_typename(L, -1));
-    *dtype = i == 1 ? t->dtype : nn_dtype_promote(*dtype, t->dtype);
-    lua_pop(L, 1);
+static nn_tensor **check_tensor_list(lua_State *L, const char *fname, int *n, nn_dtype *dtype) {
+  if (!lua_istable(L, 1)) nnb_error(L, fname, "argument 1 must be a list of tensors, got %s", luaL_typename(L, 1));
+  *n = (int)luaL_len(L, 1);
+  if (*n == 0) nnb_error(L, fname, "expects a non-empty list of tensors");
+  lua_settop(L, 2); /* the list, the dim */
+  nn_tensor **ts = lua_newuserdatauv(L, sizeof *ts * (size_t)*n, 0);
+  *dtype = NN_BOOL; /* the lowest: promotes to any */
+  for (int i = 0; i < *n; i++) {
+    lua_geti(L, 1, i + 1);
+    if (!(ts[i] = nnb_to_tensor(L, -1)))
+      nnb_error(L, fname, "element %d of the list must be a tensor, got %s", i + 1, luaL_typename(L, -1));
+    *dtype = nn_dtype_promote(*dtype, ts[i]->dtype);
+    lua_pop(L, 1); /* still referenced by the list */
   }
-  return n;
+  return ts;
 }
 
-static nn_tensor *list_item(lua_State *L, int idx, int i) {
-  lua_geti(L, idx, i);
-  nn_tensor *t = nnb_to_tensor(L, -1);
-  lua_pop(L, 1); /* still referenced by the list */
-  return t;
-}
-
-/* Records cat/stack of the list's n tensors along d on out. */
-static void record_cat(lua_State *L, nn_tensor *out, int list, int n, int d, bool stacked, const char *fname) {
-  if (!nn_grad_enabled()) return;
-  nn_tensor **inputs = lua_newuserdatauv(L, sizeof *inputs * (size_t)n, 0);
-  for (int i = 0; i < n; i++) inputs[i] = list_item(L, list, i + 1);
-  int64_t count = n;
-  nn_tensor *lens = nnb_new_tensor(L, fname, NN_INT64, 1, &count);
-  for (int i = 0; i < n; i++) ((int64_t *)nn_tensor_data(lens))[i] = stacked ? 1 : inputs[i]->shape[d];
-  nn_node *node = nnb_record(L, fname, NN_OP_CAT, out, n, inputs);
-  if (node) {
-    nn_node_save(node, lens);
-    node->params[0] = d;
-    node->params[1] = stacked;
-  }
-  lua_pop(L, 2);
-}
-
-/* Copies each tensor of the list into consecutive slices of out along d. */
-static void copy_slices(nn_tensor *out, lua_State *L, int list, int n, int d, bool stacked) {
-  int64_t pos = 0;
-  for (int i = 1; i <= n; i++) {
-    nn_tensor *t = list_item(L, list, i), slice = *out;
-    int64_t len = stacked ? 1 : t->shape[d];
-    slice.offset = out->offset + pos * out->stride[d];
-    slice.shape[d] = len;
-    if (stacked) { /* drop the new dim so t broadcasts into the slice */
-      for (int k = d; k < out->ndim - 1; k++) {
-        slice.shape[k] = slice.shape[k + 1];
-        slice.stride[k] = slice.stride[k + 1];
-      }
-      slice.ndim--;
-    }
-    nn_copy(&slice, t);
-    pos += len;
-  }
-}
-
-static int l_cat(lua_State *L) {
+/* cat(list [, dim]) joins along an existing dim, stack(list [, dim])
+ * along a new one. */
+static int join(lua_State *L, bool stacked, const char *fname) {
+  int n;
   nn_dtype dtype;
-  int n = check_tensor_list(L, 1, "cat", &dtype);
-  nn_tensor *first = list_item(L, 1, 1);
-  if (first->ndim == 0) nnb_error(L, "cat", "zero-dim tensors cannot be concatenated; use stack");
-  int d = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim, "cat");
+  nn_tensor **ts = check_tensor_list(L, fname, &n, &dtype), *first = ts[0];
+  if (!stacked && first->ndim == 0) nnb_error(L, fname, "zero-dim tensors cannot be concatenated; use stack");
+  if (stacked && first->ndim == NN_MAX_DIMS) nnb_error(L, fname, "the result would have more than %d dims", NN_MAX_DIMS);
+  nn_cat_args args = {lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim + stacked, fname), stacked};
   int64_t shape[NN_MAX_DIMS];
-  memcpy(shape, first->shape, sizeof shape);
-  shape[d] = 0;
-  char a[128], b[128];
-  for (int i = 1; i <= n; i++) {
-    nn_tensor *t = list_item(L, 1, i);
-    bool ok = t->ndim == first->ndim;
-    for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->shape[k] == first->shape[k];
-    if (!ok)
-      nnb_error(L, "cat", "tensor %d has shape %s, but tensor 1 has %s (they may differ only in dim %d)", i,
-                nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, first->ndim, first->shape),
-                d + 1);
-    shape[d] += t->shape[d];
+  int bad = nn_cat_shape(n, ts, &args, shape);
+  if (bad >= 0) {
+    char a[128], b[128], only[48] = "";
+    if (!stacked) snprintf(only, sizeof only, " (they may differ only in dim %d)", args.dim + 1);
+    nnb_error(L, fname, "tensor %d has shape %s, but tensor 1 has %s%s", bad + 1,
+              nnb_shape_str(a, sizeof a, ts[bad]->ndim, ts[bad]->shape),
+              nnb_shape_str(b, sizeof b, first->ndim, first->shape), only);
   }
-  nn_tensor *out = nnb_new_tensor(L, "cat", dtype, first->ndim, shape);
-  copy_slices(out, L, 1, n, d, false);
-  record_cat(L, out, 1, n, d, false, "cat");
+  nn_tensor *out = nnb_new_tensor(L, fname, dtype, first->ndim + stacked, shape);
+  nnb_check_status(L, fname, nn_cat(out, n, ts, &args));
   return 1;
 }
 
-static int l_stack(lua_State *L) {
-  nn_dtype dtype;
-  int n = check_tensor_list(L, 1, "stack", &dtype);
-  nn_tensor *first = list_item(L, 1, 1);
-  if (first->ndim == NN_MAX_DIMS) nnb_error(L, "stack", "the result would have more than %d dims", NN_MAX_DIMS);
-  int d = lua_isnoneornil(L, 2) ? 0 : nnb_check_dim(L, 2, first->ndim + 1, "stack");
-  char a[128], b[128];
-  for (int i = 2; i <= n; i++) {
-    nn_tensor *t = list_item(L, 1, i);
-    if (t->ndim != first->ndim || memcmp(t->shape, first->shape, sizeof(int64_t) * (size_t)t->ndim))
-      nnb_error(L, "stack", "tensor %d has shape %s, but tensor 1 has %s", i,
-                nnb_shape_str(a, sizeof a, t->ndim, t->shape), nnb_shape_str(b, sizeof b, first->ndim, first->shape));
-  }
-  int64_t shape[NN_MAX_DIMS];
-  for (int k = 0, j = 0; k <= first->ndim; k++) shape[k] = k == d ? n : first->shape[j++];
-  nn_tensor *out = nnb_new_tensor(L, "stack", dtype, first->ndim + 1, shape);
-  copy_slices(out, L, 1, n, d, true);
-  record_cat(L, out, 1, n, d, true, "stack");
-  return 1;
-}
-
-/* Pushes a Lua array of views of t along d with the given lengths. */
-static void push_pieces(lua_State *L, nn_tensor *t, int d, const int64_t *lens, int n, const char *fname) {
-  lua_createtable(L, n, 0);
-  int64_t start = 0;
-  for (int i = 0; i < n; i++) {
-    int64_t shape[NN_MAX_DIMS];
-    memcpy(shape, t->shape, sizeof shape);
-    shape[d] = lens[i];
-    nn_tensor *v = nnb_new_view(L, fname, t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
-    nn_node *node = nnb_record(L, fname, NN_OP_NARROW, v, 1, &t);
-    if (node) {
-      node->params[0] = d;
-      node->params[1] = start;
-      node->params[2] = lens[i];
-    }
-    lua_rawseti(L, -2, i + 1);
-    start += lens[i];
-  }
-}
+static int l_cat(lua_State *L) { return join(L, false, "cat"); }
+static int l_stack(lua_State *L) { return join(L, true, "stack"); }
 
 /* split(size, dim) pieces of `size` (the last may be smaller), or
- * split({s1, s2, ...}, dim) pieces of those sizes. */
+ * split({s1, s2, ...}, dim) pieces of those sizes: a Lua array of views. */
 static int l_split(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "split");
   if (t->ndim == 0) nnb_error(L, "split", "a 0-dim tensor cannot be split");
@@ -451,7 +310,13 @@ static int l_split(lua_State *L) {
   }
   if (!size && sum != total)
     nnb_error(L, "split", "sizes add up to %" PRId64 ", but dim %d has size %" PRId64, sum, d + 1, total);
-  push_pieces(L, t, d, lens, (int)n, "split");
+  lua_createtable(L, (int)n, 0);
+  nn_narrow_args a = {.dim = d};
+  for (int i = 0; i < n; a.start += lens[i++]) {
+    a.len = lens[i];
+    nnb_check_status(L, "split", nn_narrow(push_view(L, t, "split"), t, &a));
+    lua_rawseti(L, -2, i + 1);
+  }
   return 1;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Indexing kernels (see nn_index.h). Gather, index_select, scatter and
+ * Indexing kernels and entry points (see nn_index.h). Gather, index_select, scatter and
  * their adding forms share one trick, the one PyTorch's TensorIterator uses: the tensor
  * indexed along dim is walked with its stride along dim set to 0, so the
  * shared strided iterator yields the start of the right row and each
@@ -10,8 +10,9 @@
 #include <assert.h>
 #include <string.h>
 
-#include "nn_iter.h"
+#include "nn_autograd.h"
 #include "nn_elementwise.h"
+#include "nn_iter.h"
 
 /* One element of any dtype, for values converted once before a walk. */
 typedef union elem_cell {
@@ -38,30 +39,6 @@ static void convert_to_cell(elem_cell *cell, nn_dtype dtype, const nn_tensor *va
   nn_copy(&dst, value);
 }
 
-/* ---- borrowed views ---- */
-
-void nn_view_select(nn_tensor *view, const nn_tensor *t, int dim, int64_t i) {
-  assert(dim >= 0 && dim < t->ndim && i >= 0 && i < t->shape[dim]);
-  *view = *t;
-  view->refcount = 1;
-  view->offset = t->offset + i * t->stride[dim];
-  for (int d = dim; d < t->ndim - 1; d++) {
-    view->shape[d] = t->shape[d + 1];
-    view->stride[d] = t->stride[d + 1];
-  }
-  view->ndim = t->ndim - 1;
-}
-
-void nn_view_narrow(nn_tensor *view, const nn_tensor *t, int dim, int64_t start,
-                    int64_t len) {
-  assert(dim >= 0 && dim < t->ndim && start >= 0 && len >= 0 &&
-         start + len <= t->shape[dim]);
-  *view = *t;
-  view->refcount = 1;
-  view->offset = t->offset + start * t->stride[dim];
-  view->shape[dim] = len;
-}
-
 /* ---- checks ---- */
 
 bool nn_has_internal_overlap(const nn_tensor *t) {
@@ -85,6 +62,13 @@ bool nn_index_find_invalid(const nn_tensor *idx, int64_t size, int64_t *bad) {
     }
   }
   return false;
+}
+
+nn_status nn_index_check(const nn_tensor *idx, int dim, int64_t size) {
+  int64_t bad;
+  if (!nn_index_find_invalid(idx, size, &bad)) return NN_OK;
+  return nn_fail("index %lld is out of range for dim %d of size %lld (indices are 1-based: 1..%lld)",
+                 (long long)bad, dim + 1, (long long)size, (long long)size);
 }
 
 /* ---- take: gather and index_select ---- */
@@ -129,7 +113,7 @@ static void take_along(nn_tensor *out, const nn_tensor *t, int dim, const nn_ten
     take_run(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n, t->stride[dim], es);
 }
 
-void nn_index_select(nn_tensor *out, const nn_tensor *t, int dim, const nn_tensor *idx) {
+void nn_kernel_index_select(nn_tensor *out, const nn_tensor *t, int dim, const nn_tensor *idx) {
   assert(t->ndim >= 1 && idx->ndim <= 1 && out->ndim == t->ndim);
   /* The index runs along dim only: stride 0 everywhere else. */
   int64_t idx_stride[NN_MAX_DIMS] = {0};
@@ -137,7 +121,7 @@ void nn_index_select(nn_tensor *out, const nn_tensor *t, int dim, const nn_tenso
   take_along(out, t, dim, idx, idx_stride);
 }
 
-void nn_gather(nn_tensor *out, const nn_tensor *t, int dim, const nn_tensor *idx) {
+void nn_kernel_gather(nn_tensor *out, const nn_tensor *t, int dim, const nn_tensor *idx) {
   assert(t->ndim >= 1 && idx->ndim == t->ndim && out->ndim == t->ndim);
   take_along(out, t, dim, idx, idx->stride);
 }
@@ -229,7 +213,7 @@ static inline void fill_run(char *o, const bool *m, const int64_t *step, int64_t
   }
 }
 
-void nn_masked_fill(nn_tensor *t, const nn_tensor *mask, const nn_tensor *value) {
+void nn_kernel_masked_fill(nn_tensor *t, const nn_tensor *mask, const nn_tensor *value) {
   assert(mask->dtype == NN_BOOL && value->ndim == 0);
   elem_cell cell;
   convert_to_cell(&cell, t->dtype, value);
@@ -281,7 +265,7 @@ static inline int64_t select_run(char *o, int64_t j, int64_t k, int64_t ostep,
   return j;
 }
 
-void nn_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
+void nn_kernel_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
                       int ndim, const int64_t *shape) {
   assert(out->ndim == 1 && mask->dtype == NN_BOOL && out->dtype == t->dtype);
   int64_t es = (int64_t)nn_dtype_size(t->dtype);
@@ -300,33 +284,81 @@ void nn_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
   assert(j == k);
 }
 
-/* ---- backward (nn_grad_ops.h) ---- */
+/* ---- entry points ---- */
 
-#include "nn_autograd.h"
+nn_status nn_index_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *idx,
+                          const nn_index_args *args) {
+  nn_status st = nn_index_check(idx, args->dim, t->shape[args->dim]);
+  if (st) return st;
+  nn_kernel_index_select(out, t, args->dim, idx);
+  nn_node *node;
+  st = nn_record(&node, NN_OP_INDEX_SELECT, out, 1, (nn_tensor *[]){(nn_tensor *)t});
+  if (st || !node) return st;
+  node->args.index = *args;
+  return nn_node_save(node, idx);
+}
+
+nn_status nn_gather(nn_tensor *out, const nn_tensor *t, const nn_tensor *idx,
+                    const nn_index_args *args) {
+  nn_status st = nn_index_check(idx, args->dim, t->shape[args->dim]);
+  if (st) return st;
+  nn_kernel_gather(out, t, args->dim, idx);
+  nn_node *node;
+  st = nn_record(&node, NN_OP_GATHER, out, 1, (nn_tensor *[]){(nn_tensor *)t});
+  if (st || !node) return st;
+  node->args.index = *args;
+  return nn_node_save(node, idx);
+}
+
+nn_status nn_masked_select(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask) {
+  nn_masked_select_args a;
+  bool ok = nn_broadcast_shape(t->ndim, t->shape, mask->ndim, mask->shape, &a.ndim, a.shape);
+  assert(ok);
+  (void)ok;
+  nn_kernel_masked_select(out, t, mask, a.ndim, a.shape);
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_MASKED_SELECT, out, 1, (nn_tensor *[]){(nn_tensor *)t});
+  if (st || !node) return st;
+  node->args.masked_select = a;
+  return nn_node_save(node, mask);
+}
+
+nn_status nn_masked_fill(nn_tensor *out, const nn_tensor *t, const nn_tensor *mask,
+                         const nn_tensor *value) {
+  if (out != t) nn_copy(out, t);
+  nn_kernel_masked_fill(out, mask, value);
+  if (out == t) return NN_OK;
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_WHERE, out, 3, (nn_tensor *[]){NULL, NULL, (nn_tensor *)t});
+  if (st || !node) return st;
+  return nn_node_save(node, mask);
+}
+
+/* ---- backward ---- */
 
 /* index_select: the gradient of each picked slice goes back to its slot
- * (repeated indices add up). Saved idx; params[0] = dim. */
+ * (repeated indices add up). Saved idx. */
 bool nn_index_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) nn_index_add(gi[0], (int)n->params[0], n->saved[0], g);
+  if (gi[0]) nn_index_add(gi[0], n->args.index.dim, n->saved[0], g);
   return true;
 }
 
-/* gather: scatter the gradient back, adding. Saved idx; params[0] = dim. */
+/* gather: scatter the gradient back, adding. Saved idx. */
 bool nn_gather_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) nn_scatter_add(gi[0], (int)n->params[0], n->saved[0], g);
+  if (gi[0]) nn_scatter_add(gi[0], n->args.index.dim, n->saved[0], g);
   return true;
 }
 
 /* masked_select: g's elements go back, in row-major order, to the places
  * the mask selected, in a tensor of the broadcast shape, which is then
- * summed down to the input's shape. Saved mask; params = ndim, shape. */
+ * summed down to the input's shape. Saved mask. */
 bool nn_masked_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
-  int ndim = (int)n->params[0];
-  nn_tensor *full = nn_tensor_zeros(NN_FLOAT32, ndim, n->params + 1);
+  const nn_masked_select_args *a = &n->args.masked_select;
+  nn_tensor *full = nn_tensor_zeros(NN_FLOAT32, a->ndim, a->shape);
   if (!full) return false;
   nn_iter it;
-  nn_iter_init_tensors(&it, ndim, n->params + 1, 2, (const nn_tensor *[]){full, n->saved[0]});
+  nn_iter_init_tensors(&it, a->ndim, a->shape, 2, (const nn_tensor *[]){full, n->saved[0]});
   const float *src = nn_tensor_data(g);
   while (nn_iter_next(&it))
     for (int64_t i = 0; i < it.n; i++)

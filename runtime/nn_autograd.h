@@ -23,10 +23,12 @@
 #include "nn_conv.h"
 #include "nn_dropout.h"
 #include "nn_elementwise.h"
+#include "nn_index.h"
 #include "nn_norm.h"
 #include "nn_op.h"
 #include "nn_pool.h"
 #include "nn_reduce.h"
+#include "nn_shape.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
 
@@ -43,6 +45,11 @@ typedef union nn_op_args {
   nn_batch_norm_args batch_norm;
   nn_conv2d_args conv2d;
   nn_pool2d_args pool2d;
+  nn_permute_args permute;
+  nn_narrow_args narrow;
+  nn_cat_args cat;
+  nn_index_args index; /* index_select, gather */
+  nn_masked_select_args masked_select;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

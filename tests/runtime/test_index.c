@@ -1,9 +1,11 @@
 /* Indexing kernels against naive loops over explicit multi-indices, on
- * contiguous and strided (transposed, narrowed, expanded) operands. */
+ * contiguous and strided (transposed, narrowed, expanded) operands; the
+ * entry points (index checks, recording) forward and backward. */
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
+#include "nn_autograd.h"
 #include "nn_index.h"
 #include "nn_elementwise.h"
 
@@ -119,44 +121,6 @@ static bool same_values(const nn_tensor *a, const nn_tensor *b) {
   return true;
 }
 
-/* ---- borrowed views ---- */
-
-static void test_view_select_narrow(void) {
-  int64_t shape[3] = {2, 3, 4};
-  nn_tensor *t = make(NN_FLOAT32, 3, shape);
-  for (int dim = 0; dim < 3; dim++)
-    for (int64_t i = 0; i < shape[dim]; i++) {
-      nn_tensor v;
-      nn_view_select(&v, t, dim, i);
-      CHECK(v.ndim == 2 && v.storage == t->storage);
-      int64_t pos[2] = {0}, full[3];
-      do {
-        for (int d = 0, k = 0; d < 3; d++) full[d] = d == dim ? i : pos[k++];
-        CHECK(get(&v, pos) == get(t, full));
-      } while (next_pos(2, v.shape, pos));
-    }
-  nn_tensor v;
-  nn_view_narrow(&v, t, 2, 1, 2);
-  CHECK(v.ndim == 3 && v.shape[2] == 2 && v.shape[1] == 3);
-  int64_t pos[3] = {0};
-  do {
-    int64_t full[3] = {pos[0], pos[1], pos[2] + 1};
-    CHECK(get(&v, pos) == get(t, full));
-  } while (next_pos(3, v.shape, pos));
-  /* select of a 1-D tensor is 0-dim; a select of a transpose follows it */
-  int64_t n = 5;
-  nn_tensor *u = make(NN_INT64, 1, &n);
-  nn_view_select(&v, u, 0, 3);
-  CHECK(v.ndim == 0 && get(&v, NULL) == 7);
-  nn_tensor *tt = transposed(t, 0, 2);
-  nn_view_select(&v, tt, 0, 1); /* tt[1] = t[:, :, 1] transposed */
-  int64_t p2[2] = {2, 1}, p3[3] = {1, 2, 1};
-  CHECK(get(&v, p2) == get(t, p3));
-  nn_tensor_release(tt);
-  nn_tensor_release(u);
-  nn_tensor_release(t);
-}
-
 /* ---- checks ---- */
 
 static void test_find_invalid_and_overlap(void) {
@@ -213,13 +177,13 @@ static void check_index_select(const nn_tensor *t, int dim, const nn_tensor *idx
   shape[dim] = nn_tensor_numel(idx);
   nn_tensor *out = nn_tensor_zeros(t->dtype, t->ndim, shape);
   nn_tensor *want = nn_tensor_zeros(t->dtype, t->ndim, shape);
-  nn_index_select(out, t, dim, idx);
+  nn_kernel_index_select(out, t, dim, idx);
   naive_index_select(want, t, dim, idx);
   CHECK(same_values(out, want));
   /* into a strided output too */
   if (t->ndim >= 2) {
     nn_tensor *sout = make_strided(t->dtype, t->ndim, shape);
-    nn_index_select(sout, t, dim, idx);
+    nn_kernel_index_select(sout, t, dim, idx);
     CHECK(same_values(sout, want));
     nn_tensor_release(sout);
   }
@@ -260,7 +224,7 @@ static void test_index_select(void) {
   int64_t *ip = nn_tensor_data(idx);
   ip[0] = 3, ip[1] = 1, ip[2] = 3;
   nn_tensor *out = nn_tensor_zeros(NN_FLOAT32, 2, s2);
-  nn_index_select(out, t, 0, idx);
+  nn_kernel_index_select(out, t, 0, idx);
   const float *o = nn_tensor_data(out);
   CHECK(o[0] == 9 && o[1] == 11 && o[2] == 1 && o[3] == 3 && o[4] == 9 && o[5] == 11);
   nn_tensor_release(t), nn_tensor_release(idx), nn_tensor_release(out);
@@ -281,7 +245,7 @@ static void naive_gather(nn_tensor *out, const nn_tensor *t, int dim, const nn_t
 static void check_gather(const nn_tensor *t, int dim, const nn_tensor *idx) {
   nn_tensor *out = nn_tensor_zeros(t->dtype, idx->ndim, idx->shape);
   nn_tensor *want = nn_tensor_zeros(t->dtype, idx->ndim, idx->shape);
-  nn_gather(out, t, dim, idx);
+  nn_kernel_gather(out, t, dim, idx);
   naive_gather(want, t, dim, idx);
   CHECK(same_values(out, want));
   nn_tensor_release(out), nn_tensor_release(want);
@@ -322,7 +286,7 @@ static void test_gather(void) {
   for (int i = 0; i < 4; i++) tp[i] = (float)(i + 1);
   ip[0] = 1, ip[1] = 1, ip[2] = 2, ip[3] = 1;
   nn_tensor *out = nn_tensor_zeros(NN_FLOAT32, 2, s2);
-  nn_gather(out, t, 1, idx);
+  nn_kernel_gather(out, t, 1, idx);
   const float *o = nn_tensor_data(out);
   CHECK(o[0] == 1 && o[1] == 1 && o[2] == 4 && o[3] == 3);
   nn_tensor_release(t), nn_tensor_release(idx), nn_tensor_release(out);
@@ -487,7 +451,7 @@ static void test_masked_fill(void) {
         if (mp[pos[1]]) set(want, pos, 1);
       while (next_pos(3, shape, pos));
       nn_scalar sc;
-      nn_masked_fill(t, mask, nn_scalar_i64(&sc, 1));
+      nn_kernel_masked_fill(t, mask, nn_scalar_i64(&sc, 1));
       CHECK(same_values(t, want));
       nn_tensor_release(mask), nn_tensor_release(want), nn_tensor_release(t);
     }
@@ -498,7 +462,7 @@ static void test_masked_fill(void) {
   nn_tensor *mask = nn_tensor_zeros(NN_BOOL, 1, &n);
   ((bool *)nn_tensor_data(mask))[1] = true;
   nn_scalar sc;
-  nn_masked_fill(t, mask, nn_scalar_f32(&sc, -2.5f));
+  nn_kernel_masked_fill(t, mask, nn_scalar_f32(&sc, -2.5f));
   const int64_t *tp = nn_tensor_data(t);
   CHECK(tp[0] == 0 && tp[1] == -2 && tp[2] == 0);
   nn_tensor_release(t), nn_tensor_release(mask);
@@ -518,7 +482,7 @@ static void test_masked_select(void) {
     } while (next_pos(3, shape, pos));
     CHECK(k == want_k && k > 0);
     nn_tensor *out = nn_tensor_zeros(dt, 1, &k);
-    nn_masked_select(out, t, mask, 3, shape);
+    nn_kernel_masked_select(out, t, mask, 3, shape);
     int64_t j = 0;
     bool ok = true;
     memset(pos, 0, sizeof pos);
@@ -541,7 +505,7 @@ static void test_masked_select(void) {
       while (next_pos(2, big, pos));
       int64_t k = nn_masked_count(mask, 2, big);
       nn_tensor *out = nn_tensor_zeros(dt, 1, &k);
-      nn_masked_select(out, t, mask, 2, big);
+      nn_kernel_masked_select(out, t, mask, 2, big);
       nn_tensor *want = nn_tensor_zeros(dt, 2, big);
       nn_copy(want, t);
       int64_t j = 0;
@@ -555,7 +519,7 @@ static void test_masked_select(void) {
       while (next_pos(2, big, pos));
       CHECK(ok && j == k);
       nn_scalar sc;
-      nn_masked_fill(t, mask, nn_scalar_i64(&sc, -7));
+      nn_kernel_masked_fill(t, mask, nn_scalar_i64(&sc, -7));
       CHECK(same_values(t, want));
       nn_tensor_release(t), nn_tensor_release(mask), nn_tensor_release(out), nn_tensor_release(want);
     }
@@ -566,8 +530,129 @@ static void test_masked_select(void) {
   nn_tensor_release(mask);
 }
 
+/* ---- entry points: checks, recording, backward ---- */
+
+/* A float32 leaf requiring grad with the given values. */
+static nn_tensor *leaf_of(int ndim, const int64_t *shape, const float *values) {
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
+  memcpy(nn_tensor_data(t), values, (size_t)nn_tensor_numel(t) * sizeof(float));
+  t->requires_grad = true;
+  return t;
+}
+
+static nn_tensor *index_of(int ndim, const int64_t *shape, const int64_t *values) {
+  nn_tensor *t = nn_tensor_empty(NN_INT64, ndim, shape);
+  memcpy(nn_tensor_data(t), values, (size_t)nn_tensor_numel(t) * sizeof(int64_t));
+  return t;
+}
+
+/* Backward from out with gradient 1, 2, 3, ...; then x's gradient is want. */
+static bool backward_gives(nn_tensor *out, const nn_tensor *x, const float *want) {
+  nn_tensor *g = nn_tensor_empty(NN_FLOAT32, out->ndim, out->shape);
+  for (int64_t i = 0; i < nn_tensor_numel(g); i++) ((float *)nn_tensor_data(g))[i] = (float)(i + 1);
+  bool ok = nn_backward(out, g, false).status == NN_BACKWARD_OK && x->grad;
+  for (int64_t i = 0; ok && i < nn_tensor_numel(x); i++) ok = ((float *)nn_tensor_data(x->grad))[i] == want[i];
+  nn_tensor_release(g);
+  return ok;
+}
+
+static void test_index_check(void) {
+  int64_t n = 3;
+  nn_tensor *idx = index_of(1, &n, (int64_t[]){1, 3, 2});
+  CHECK(nn_index_check(idx, 0, 3) == NN_OK);
+  CHECK(nn_index_check(idx, 1, 2) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(),
+                "index 3 is out of range for dim 2 of size 2 (indices are 1-based: 1..2)"));
+  nn_tensor_release(idx);
+}
+
+/* Rows 3, 1, 3 of a [3,2] leaf; row 3's gradient adds up twice. A bad
+ * index fails before anything is written or recorded. */
+static void test_index_select_entry(void) {
+  int64_t s[2] = {3, 2}, n = 3;
+  nn_tensor *t = leaf_of(2, s, (float[]){1, 2, 3, 4, 5, 6});
+  nn_tensor *idx = index_of(1, &n, (int64_t[]){3, 1, 3});
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 2, s);
+  CHECK(nn_index_select(out, t, idx, &(nn_index_args){0}) == NN_OK);
+  const float *o = nn_tensor_data(out);
+  CHECK(o[0] == 5 && o[1] == 6 && o[2] == 1 && o[3] == 2 && o[4] == 5 && o[5] == 6);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_INDEX_SELECT && out->grad_fn->args.index.dim == 0);
+  CHECK(backward_gives(out, t, (float[]){3, 4, 0, 0, 1 + 5, 2 + 6}));
+  nn_tensor_release(out);
+  ((int64_t *)nn_tensor_data(idx))[1] = 4;
+  out = nn_tensor_zeros(NN_FLOAT32, 2, s);
+  CHECK(nn_index_select(out, t, idx, &(nn_index_args){0}) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(),
+                "index 4 is out of range for dim 1 of size 3 (indices are 1-based: 1..3)"));
+  CHECK(!out->grad_fn && ((float *)nn_tensor_data(out))[0] == 0);
+  nn_tensor_release(out), nn_tensor_release(idx), nn_tensor_release(t);
+}
+
+/* torch.gather([[1,2],[3,4]], 1, [[0,0],[1,0]]): the gradient scatters
+ * back, adding. */
+static void test_gather_entry(void) {
+  int64_t s[2] = {2, 2};
+  nn_tensor *t = leaf_of(2, s, (float[]){1, 2, 3, 4});
+  nn_tensor *idx = index_of(2, s, (int64_t[]){1, 1, 2, 1});
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 2, s);
+  CHECK(nn_gather(out, t, idx, &(nn_index_args){1}) == NN_OK);
+  const float *o = nn_tensor_data(out);
+  CHECK(o[0] == 1 && o[1] == 1 && o[2] == 4 && o[3] == 3);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_GATHER);
+  CHECK(backward_gives(out, t, (float[]){1 + 2, 0, 4, 3}));
+  nn_tensor_release(out);
+  ((int64_t *)nn_tensor_data(idx))[0] = 0;
+  out = nn_tensor_empty(NN_FLOAT32, 2, s);
+  CHECK(nn_gather(out, t, idx, &(nn_index_args){1}) == NN_ERR_VALUE && !out->grad_fn);
+  CHECK(!strcmp(nn_error_message(),
+                "index 0 is out of range for dim 2 of size 2 (indices are 1-based: 1..2)"));
+  nn_tensor_release(out), nn_tensor_release(idx), nn_tensor_release(t);
+}
+
+/* t [2,1] and mask [1,3] broadcast to [2,3]: the gradient of the picked
+ * elements sums back over the broadcast dim. */
+static void test_masked_select_entry(void) {
+  int64_t ts[2] = {2, 1}, ms[2] = {1, 3}, shape[2] = {2, 3};
+  nn_tensor *t = leaf_of(2, ts, (float[]){1, 2});
+  nn_tensor *mask = nn_tensor_zeros(NN_BOOL, 2, ms);
+  bool *m = nn_tensor_data(mask);
+  m[0] = m[2] = true;
+  int64_t k = nn_masked_count(mask, 2, shape);
+  CHECK(k == 4);
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 1, &k);
+  CHECK(nn_masked_select(out, t, mask) == NN_OK);
+  const float *o = nn_tensor_data(out);
+  CHECK(o[0] == 1 && o[1] == 1 && o[2] == 2 && o[3] == 2);
+  CHECK(out->grad_fn && out->grad_fn->args.masked_select.ndim == 2 &&
+        out->grad_fn->args.masked_select.shape[1] == 3);
+  CHECK(backward_gives(out, t, (float[]){1 + 2, 3 + 4}));
+  nn_tensor_release(out), nn_tensor_release(mask), nn_tensor_release(t);
+}
+
+/* Out of place: a WHERE whose gradient reaches t where the mask is false;
+ * in place: t itself filled, nothing recorded. */
+static void test_masked_fill_entry(void) {
+  int64_t s[2] = {2, 2}, n = 2;
+  nn_tensor *t = leaf_of(2, s, (float[]){1, 2, 3, 4});
+  nn_tensor *mask = nn_tensor_zeros(NN_BOOL, 1, &n);
+  ((bool *)nn_tensor_data(mask))[0] = true;
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 2, s);
+  nn_scalar v;
+  CHECK(nn_masked_fill(out, t, mask, nn_scalar_f32(&v, 9)) == NN_OK);
+  const float *o = nn_tensor_data(out), *pt = nn_tensor_data(t);
+  CHECK(o[0] == 9 && o[1] == 2 && o[2] == 9 && o[3] == 4 && pt[0] == 1);
+  CHECK(out->grad_fn && out->grad_fn->op == NN_OP_WHERE);
+  CHECK(backward_gives(out, t, (float[]){0, 2, 0, 4}));
+  nn_tensor_release(out);
+  t->requires_grad = false;
+  nn_tensor_release(t->grad);
+  t->grad = NULL;
+  CHECK(nn_masked_fill(t, t, mask, nn_scalar_i64(&v, -1)) == NN_OK && !t->grad_fn);
+  CHECK(pt[0] == -1 && pt[1] == 2 && pt[2] == -1);
+  nn_tensor_release(mask), nn_tensor_release(t);
+}
+
 int main(void) {
-  RUN(test_view_select_narrow);
   RUN(test_find_invalid_and_overlap);
   RUN(test_index_select);
   RUN(test_gather);
@@ -575,6 +660,11 @@ int main(void) {
   RUN(test_scatter_add_index_add);
   RUN(test_masked_fill);
   RUN(test_masked_select);
+  RUN(test_index_check);
+  RUN(test_index_select_entry);
+  RUN(test_gather_entry);
+  RUN(test_masked_select_entry);
+  RUN(test_masked_fill_entry);
   CHECK(nn_memory_stats_get().live_count == 0);
   return check_summary();
 }
