@@ -309,37 +309,32 @@ static int l_set_rng_state(lua_State *L) {
 
 /* ---- *_like ---- */
 
-static nn_tensor *new_like(lua_State *L, const char *fname, nn_dtype *dtype) {
+static nn_tensor *new_like(lua_State *L, const char *fname) {
   nn_tensor *src = nnb_check_tensor(L, 1, fname);
   int options = lua_istable(L, lua_gettop(L)) ? lua_gettop(L) : 0;
-  *dtype = option_dtype(L, options, src->dtype, fname);
-  return nnb_new_tensor(L, fname, *dtype, src->ndim, src->shape);
+  return nnb_new_tensor(L, fname, option_dtype(L, options, src->dtype, fname), src->ndim, src->shape);
 }
 
 static int l_zeros_like(lua_State *L) {
-  nn_dtype d;
-  nn_fill(new_like(L, "zeros_like", &d), 0);
+  nn_fill(new_like(L, "zeros_like"), 0);
   return 1;
 }
 
 static int l_ones_like(lua_State *L) {
-  nn_dtype d;
-  nn_fill(new_like(L, "ones_like", &d), 1);
+  nn_fill(new_like(L, "ones_like"), 1);
   return 1;
 }
 
 static int l_full_like(lua_State *L) {
   value_dtype(L, 2, "full_like");
   double v = value_number(L, 2);
-  nn_dtype d;
-  nn_fill(new_like(L, "full_like", &d), v);
+  nn_fill(new_like(L, "full_like"), v);
   return 1;
 }
 
 static int random_like(lua_State *L, const char *fname, bool normal) {
-  nn_dtype d;
-  nn_tensor *t = new_like(L, fname, &d);
-  if (d != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(d));
+  nn_tensor *t = new_like(L, fname);
+  if (t->dtype != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(t->dtype));
   if (normal) nn_rng_normal(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   else nn_rng_uniform(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   return 1;

@@ -22,17 +22,6 @@ static int reader_close(lua_State *L) {
   return 0;
 }
 
-/* opts.field as a boolean (nil -> false), else raises. */
-static bool opt_bool(lua_State *L, int idx, const char *field, const char *fname) {
-  if (lua_isnoneornil(L, idx)) return false;
-  int t = lua_getfield(L, idx, field);
-  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-    nnb_error(L, fname, "option %s must be a boolean, got %s", field, lua_typename(L, t));
-  bool v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* nn._read_idx(path, {scale=, name=}) -> tensor of the file's shape:
  * float32 divided by 255 when scale, else int64 0..255. Errors start with
  * opts.name (the calling loader) or "_read_idx". */
@@ -46,7 +35,7 @@ static int l_read_idx(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     nnb_error(L, fname, "path (argument 1) must be a string, got %s", luaL_typename(L, 1));
   const char *path = lua_tostring(L, 1);
-  bool scale = opt_bool(L, 2, "scale", fname);
+  bool scale = nnb_opt_bool(L, lua_isnoneornil(L, 2) ? 0 : 2, "scale", false, fname);
   lua_settop(L, 2);
   nn_idx_file *f = lua_newuserdatauv(L, sizeof *f, 0);
   memset(f, 0, sizeof *f);
