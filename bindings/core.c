@@ -188,7 +188,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_json(L, module, methods);
   nnb_open_transforms(L, module, methods);
   nnb_open_plot(L, module, methods);
-  nnb_open_formats(L, module, methods);
+  nnb_open_image(L, module, methods);
   nnb_open_print(L);
   nnb_open_data(L, module, methods);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nn_bind.h"
+#include "nn_create.h"
 #include "nn_elementwise.h"
 #include "nn_random.h"
 
@@ -214,15 +215,7 @@ static int l_arange(lua_State *L) {
   int64_t n = (int64_t)count;
   nn_dtype dtype = option_dtype(L, options, all_int ? NN_INT64 : NN_FLOAT32, "arange");
   nn_tensor *t = nnb_new_tensor(L, "arange", dtype, 1, &n);
-  if (dtype == NN_INT64) {
-    int64_t *p = nn_tensor_data(t), s0 = (int64_t)start, st = (int64_t)step;
-    for (int64_t i = 0; i < n; i++) p[i] = s0 + i * st;
-  } else if (dtype == NN_FLOAT32) {
-    float *p = nn_tensor_data(t);
-    for (int64_t i = 0; i < n; i++) p[i] = (float)(start + (double)i * step);
-  } else {
-    nnb_error(L, "arange", "dtype bool is not supported");
-  }
+  nnb_check_status(L, "arange", nn_arange(t, start, step));
   return 1;
 }
 
@@ -232,12 +225,7 @@ static int l_linspace(lua_State *L) {
   int64_t n = nnb_check_int(L, 3, "linspace", "steps");
   if (n < 0) nnb_error(L, "linspace", "steps must be non-negative, got %" PRId64, n);
   nn_tensor *t = nnb_new_tensor(L, "linspace", NN_FLOAT32, 1, &n);
-  float *p = nn_tensor_data(t);
-  double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
-  /* Fill from both ends, as PyTorch, so the last value is exactly end;
-   * a single step gives start. */
-  for (int64_t i = 0; i < n; i++)
-    p[i] = (float)(i < n / 2 || n == 1 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+  nnb_check_status(L, "linspace", nn_linspace(t, a, b));
   return 1;
 }
 
@@ -249,12 +237,8 @@ static int l_eye(lua_State *L) {
   shape[1] = lua_isnoneornil(L, 2) || lua_istable(L, 2) ? shape[0] : nnb_check_int(L, 2, "eye", "m");
   if (shape[0] < 0 || shape[1] < 0)
     nnb_error(L, "eye", "sizes must be non-negative, got %" PRId64 " and %" PRId64, shape[0], shape[1]);
-  nn_tensor *t = nnb_new_zeros(L, "eye", option_dtype(L, options, NN_FLOAT32, "eye"), 2, shape);
-  nn_tensor diagonal = *t; /* header-only view of the diagonal */
-  diagonal.ndim = 1;
-  diagonal.shape[0] = shape[0] < shape[1] ? shape[0] : shape[1];
-  diagonal.stride[0] = shape[1] + 1;
-  nn_fill(&diagonal, 1);
+  nn_tensor *t = nnb_new_tensor(L, "eye", option_dtype(L, options, NN_FLOAT32, "eye"), 2, shape);
+  nnb_check_status(L, "eye", nn_eye(t));
   return 1;
 }
 
@@ -325,37 +309,32 @@ static int l_set_rng_state(lua_State *L) {
 
 /* ---- *_like ---- */
 
-static nn_tensor *new_like(lua_State *L, const char *fname, nn_dtype *dtype) {
+static nn_tensor *new_like(lua_State *L, const char *fname) {
   nn_tensor *src = nnb_check_tensor(L, 1, fname);
   int options = lua_istable(L, lua_gettop(L)) ? lua_gettop(L) : 0;
-  *dtype = option_dtype(L, options, src->dtype, fname);
-  return nnb_new_tensor(L, fname, *dtype, src->ndim, src->shape);
+  return nnb_new_tensor(L, fname, option_dtype(L, options, src->dtype, fname), src->ndim, src->shape);
 }
 
 static int l_zeros_like(lua_State *L) {
-  nn_dtype d;
-  nn_fill(new_like(L, "zeros_like", &d), 0);
+  nn_fill(new_like(L, "zeros_like"), 0);
   return 1;
 }
 
 static int l_ones_like(lua_State *L) {
-  nn_dtype d;
-  nn_fill(new_like(L, "ones_like", &d), 1);
+  nn_fill(new_like(L, "ones_like"), 1);
   return 1;
 }
 
 static int l_full_like(lua_State *L) {
   value_dtype(L, 2, "full_like");
   double v = value_number(L, 2);
-  nn_dtype d;
-  nn_fill(new_like(L, "full_like", &d), v);
+  nn_fill(new_like(L, "full_like"), v);
   return 1;
 }
 
 static int random_like(lua_State *L, const char *fname, bool normal) {
-  nn_dtype d;
-  nn_tensor *t = new_like(L, fname, &d);
-  if (d != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(d));
+  nn_tensor *t = new_like(L, fname);
+  if (t->dtype != NN_FLOAT32) nnb_error(L, fname, "needs a float32 tensor, got %s", nn_dtype_name(t->dtype));
   if (normal) nn_rng_normal(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   else nn_rng_uniform(nnb_rng(), nn_tensor_data(t), nn_tensor_numel(t), 0, 1);
   return 1;

@@ -1,8 +1,9 @@
 /*
- * PNG images (nn_formats.h) through libpng's simplified API
+ * PNG images (nn_image.h) through libpng's simplified API
  * (png_image_*): libpng's longjmp stays inside libpng, which frees its own
  * state on every failure, so the only memory here is the pixel buffer,
- * allocated before the decode and freed on every path.
+ * allocated before the decode and freed on every path. Then the bilinear
+ * resize.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 
 #include "nn_alloc.h"
-#include "nn_formats.h"
+#include "nn_image.h"
 
 /* Larger images than any course uses; keeps h*w*c far from overflow. */
 #define PNG_MAX_SIDE 65536
@@ -169,4 +170,10 @@ void nn_kernel_resize(float *out, const float *x, int64_t c, int64_t h, int64_t 
       }
     }
   }
+}
+
+nn_status nn_resize(nn_tensor *out, const nn_tensor *x) {
+  nn_kernel_resize(nn_tensor_data(out), nn_tensor_data(x), x->shape[0], x->shape[1], x->shape[2],
+                   out->shape[1], out->shape[2]);
+  return NN_OK;
 }

@@ -1,8 +1,16 @@
 /*
- * nn_data: dataset files. For now the IDX format of MNIST and
- * Fashion-MNIST, gzipped or not (zlib's gz* functions read plain files too).
+ * nn_data: dataset files for stdlib/nn/data.lua and formats.lua (through
+ * bindings/data.c): the IDX format of MNIST and Fashion-MNIST
+ * (data_idx.c) and CIFAR-10 binary batches (data_cifar.c).
  *
- * IDX layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32
+ * Functions return NN_IO_OK or an nn_io_status code and then fill err
+ * (NN_IO_ERRLEN bytes) with a message naming the path and the reason.
+ * Nothing here raises, aborts or prints.
+ *
+ * ---- IDX ----
+ *
+ * IDX files are read gzipped or not (zlib's gz* functions read plain
+ * files too). IDX layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32
  * sizes, then the values row-major. Only type 0x08 (unsigned byte) loads.
  *
  * Like the tensor files of nn_io.h, reading takes two steps so the caller
@@ -14,10 +22,7 @@
  *   nn_idx_read(&f, out, scale, err);
  *   nn_idx_close(&f);
  *
- * Functions return NN_IO_OK or an nn_io_status code and then fill err
- * (NN_IO_ERRLEN bytes) with a message naming the path and the reason.
- * Nothing here raises, aborts or prints. nn_idx_close is safe on a zeroed,
- * failed or already closed reader.
+ * nn_idx_close is safe on a zeroed, failed or already closed reader.
  */
 #ifndef NN_DATA_H
 #define NN_DATA_H
@@ -49,5 +54,26 @@ nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err);
  * Fails on truncated data and on bytes left after the last value. */
 nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err);
 void nn_idx_close(nn_idx_file *f);
+
+/* ---- CIFAR-10 binary version ----
+ *
+ * Two steps again: count the records of each file, then read them into
+ * tensors of the total, with no file held between the calls. */
+
+/* One record: a label byte, then 3x32x32 pixel bytes (R plane, G, B). */
+#define NN_CIFAR_RECORD 3073
+#define NN_CIFAR_PIXELS 3072
+
+/* Number of records in path; fails when the file is empty or its size is
+ * not a multiple of NN_CIFAR_RECORD. */
+nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err);
+/* Reads exactly n records: x gets n*3072 floats in [0,1] (pixel/255), y
+ * n labels shifted to 1..10 (a label byte over 9 is an error). */
+nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, char *err);
+/* Reads counts[i] records of paths[i] for each of the nfiles files, in
+ * order, into x [N,3,32,32] float32 and y [N] int64, contiguous, N the
+ * sum of counts (each from nn_cifar_count); stops at the first failure. */
+nn_io_status nn_cifar_read_files(nn_tensor *x, nn_tensor *y, int nfiles,
+                                 const char *const *paths, const int64_t *counts, char *err);
 
 #endif

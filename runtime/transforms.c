@@ -1,14 +1,19 @@
 /*
- * Data-augmentation kernels (see nn_transform.h): flips, bilinear warps
- * (rotation, zoom), padded crops and per-channel normalization over a
- * whole batch, each sample with its own parameters.
+ * Data augmentation (see nn_transforms.h): the entry points, which draw
+ * each sample's parameters, and the kernels they run over the whole batch
+ * (flips, bilinear warps for rotation and zoom, padded crops and
+ * per-channel normalization).
  */
 #include "nn_transforms.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "nn_alloc.h"
+#include "nn_random.h"
 
 #define PI 3.14159265358979323846
 
@@ -240,4 +245,141 @@ void nn_kernel_normalize(float *out, const float *x, const float *mean,
 
 void nn_kernel_add_into(float *out, const float *x, int64_t n) {
   for (int64_t k = 0; k < n; k++) out[k] += x[k];
+}
+
+/* ---- entry points ---- */
+
+/* x (N,C,H,W) or (C,H,W) as its four sizes. */
+typedef struct batch {
+  int64_t n, c, h, w;
+} batch;
+
+static batch batch_of(const nn_tensor *x) {
+  const int64_t *s = x->shape + (x->ndim - 3);
+  return (batch){x->ndim == 4 ? x->shape[0] : 1, s[0], s[1], s[2]};
+}
+
+/* The scratch arrays of one call: taken together, freed together. */
+enum { MAX_SCRATCH = 4 };
+typedef struct scratch {
+  void *p[MAX_SCRATCH];
+  size_t size[MAX_SCRATCH];
+  int count;
+  bool failed;
+} scratch;
+
+/* count elements of size bytes, or NULL (then sc->failed) when refused
+ * or too large to count in bytes (an empty batch may claim any sizes). */
+static void *take(scratch *sc, int64_t count, size_t size) {
+  assert(sc->count < MAX_SCRATCH && count >= 0);
+  size_t nbytes = (size_t)count * size;
+  void *p = (uint64_t)count <= SIZE_MAX / size ? nn_alloc(nbytes) : NULL;
+  sc->p[sc->count] = p, sc->size[sc->count++] = nbytes;
+  if (!p) sc->failed = true;
+  return p;
+}
+
+static void release(scratch *sc) {
+  for (int k = 0; k < sc->count; k++) nn_free(sc->p[k], sc->size[k]);
+}
+
+/* flip (n): 1 with probability p, one draw per sample. */
+static void draw_flips(nn_rng *rng, uint8_t *flip, int64_t n, double p) {
+  for (int64_t s = 0; s < n; s++) {
+    float u;
+    nn_rng_uniform(rng, &u, 1, 0, 1);
+    flip[s] = u < p;
+  }
+}
+
+/* top, left (n): a crop position per sample, uniform over the nh x nw
+ * positions, minus shift. */
+static void draw_crops(nn_rng *rng, int64_t *top, int64_t *left, int64_t n, int64_t nh,
+                       int64_t nw, int64_t shift) {
+  for (int64_t s = 0; s < n; s++) {
+    top[s] = (int64_t)nn_rng_below(rng, (uint64_t)nh) - shift;
+    left[s] = (int64_t)nn_rng_below(rng, (uint64_t)nw) - shift;
+  }
+}
+
+nn_status nn_hflip(nn_tensor *out, const nn_tensor *x, nn_rng *rng, double p) {
+  batch b = batch_of(x);
+  scratch sc = {0};
+  uint8_t *flip = take(&sc, b.n, 1);
+  if (!sc.failed) {
+    draw_flips(rng, flip, b.n, p);
+    nn_kernel_hflip(nn_tensor_data(out), nn_tensor_data(x), flip, b.n, b.c, b.h, b.w);
+  }
+  release(&sc);
+  return sc.failed ? NN_ERR_NOMEM : NN_OK;
+}
+
+nn_status nn_warp(nn_tensor *out, const nn_tensor *x, nn_rng *rng, const nn_warp_args *args) {
+  batch b = batch_of(x);
+  int64_t n = b.n, oh = out->shape[out->ndim - 2], ow = out->shape[out->ndim - 1];
+  assert(args->crop || (oh == b.h && ow == b.w));
+  scratch sc = {0};
+  float *m = take(&sc, 4 * n, sizeof(float));
+  float *pad = take(&sc, b.c * (b.h + 2) * (b.w + 2), sizeof(float));
+  uint8_t *flip = args->flip_p >= 0 ? take(&sc, n, 1) : NULL;
+  int64_t *off = args->crop ? take(&sc, 2 * n, sizeof(int64_t)) : NULL;
+  if (!sc.failed) {
+    void (*make)(float *m, double v) =
+        args->kind == NN_WARP_ROTATE ? nn_transform_rotation : nn_transform_scale;
+    if (flip) draw_flips(rng, flip, n, args->flip_p);
+    for (int64_t s = 0; s < n; s++) {
+      float u;
+      nn_rng_uniform(rng, &u, 1, 0, 1);
+      make(m + 4 * s, args->lo + (args->hi - args->lo) * (double)u);
+    }
+    if (off)
+      draw_crops(rng, off, off + n, n, b.h + 2 * args->pad - oh + 1, b.w + 2 * args->pad - ow + 1,
+                 args->pad);
+    nn_kernel_warp(nn_tensor_data(out), pad, nn_tensor_data(x), m, flip, off, off ? off + n : NULL,
+                   n, b.c, b.h, b.w, oh, ow);
+  }
+  release(&sc);
+  return sc.failed ? NN_ERR_NOMEM : NN_OK;
+}
+
+nn_status nn_random_crop(nn_tensor *out, const nn_tensor *x, nn_rng *rng, int64_t pad) {
+  batch b = batch_of(x);
+  int64_t oh = out->shape[out->ndim - 2], ow = out->shape[out->ndim - 1];
+  scratch sc = {0};
+  int64_t *off = take(&sc, 2 * b.n, sizeof(int64_t));
+  if (!sc.failed) {
+    draw_crops(rng, off, off + b.n, b.n, b.h + 2 * pad - oh + 1, b.w + 2 * pad - ow + 1, 0);
+    nn_kernel_crop(nn_tensor_data(out), nn_tensor_data(x), off, off + b.n, b.n, b.c, b.h, b.w, oh,
+                   ow, pad);
+  }
+  release(&sc);
+  return sc.failed ? NN_ERR_NOMEM : NN_OK;
+}
+
+nn_status nn_gaussian_noise(nn_tensor *out, const nn_tensor *x, nn_rng *rng, double std) {
+  int64_t numel = nn_tensor_numel(x);
+  nn_rng_normal(rng, nn_tensor_data(out), numel, 0, (float)std);
+  nn_kernel_add_into(nn_tensor_data(out), nn_tensor_data(x), numel);
+  return NN_OK;
+}
+
+nn_status nn_normalize(nn_tensor *out, const nn_tensor *x, const nn_normalize_args *args) {
+  batch b = batch_of(x);
+  const float *mean = args->mean, *sd = args->std;
+  scratch sc = {0};
+  /* one value for every channel: spread it, as the kernel reads one per channel */
+  if (args->nmean != b.c) {
+    float *v = take(&sc, b.c, sizeof(float));
+    for (int64_t k = 0; v && k < b.c; k++) v[k] = args->mean[0];
+    mean = v;
+  }
+  if (args->nstd != b.c) {
+    float *v = take(&sc, b.c, sizeof(float));
+    for (int64_t k = 0; v && k < b.c; k++) v[k] = args->std[0];
+    sd = v;
+  }
+  if (!sc.failed)
+    nn_kernel_normalize(nn_tensor_data(out), nn_tensor_data(x), mean, sd, b.n, b.c, b.h * b.w);
+  release(&sc);
+  return sc.failed ? NN_ERR_NOMEM : NN_OK;
 }

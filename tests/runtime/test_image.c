@@ -1,7 +1,8 @@
 /* PNG reader and writer (runtime/image.c): round trips for 1 to 4
  * channels, files made here with libpng's full API (16-bit, palette, low
  * bit depths, interlaced, tRNS), bad files, failed writes that must leave
- * the old file whole, and allocation failures on every path. */
+ * the old file whole, and allocation failures on every path. Then the
+ * bilinear resize against PyTorch's interpolate (align_corners=False). */
 #include <dirent.h>
 #include <math.h>
 #include <png.h>
@@ -16,7 +17,7 @@
 #include "check.h"
 #include "files.h"
 #include "nn_alloc.h"
-#include "nn_formats.h"
+#include "nn_image.h"
 
 /* Largest difference allowed between a float and its 8-bit value. */
 #define QUANT (0.5 / 255 + 1e-6)
@@ -499,6 +500,39 @@ static void test_alloc_failures(void) {
   remove(tmp("oom.png"));
 }
 
+/* ---- resize ---- */
+
+/* nn_resize of x [c,h,w] to [c,oh,ow] equals want, exactly. */
+static bool resized(const float *x, int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                    const float *want) {
+  int64_t xs[3] = {c, h, w}, os[3] = {c, oh, ow};
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, 3, xs), *o = nn_tensor_empty(NN_FLOAT32, 3, os);
+  memcpy(nn_tensor_data(t), x, sizeof(float) * (size_t)(c * h * w));
+  bool ok = nn_resize(o, t) == NN_OK &&
+            memcmp(nn_tensor_data(o), want, sizeof(float) * (size_t)(c * oh * ow)) == 0;
+  nn_tensor_release(t);
+  nn_tensor_release(o);
+  return ok;
+}
+
+/* torch.nn.functional.interpolate(x, size, mode='bilinear',
+ * align_corners=False) of these small images: borders clamp, no
+ * antialiasing when shrinking, the same size is the identity. */
+static void test_resize(void) {
+  const float x[2 * 2 * 2] = {0, 1, 2, 3, 10, 20, 30, 40};
+  const float up[2 * 4 * 4] = {0,   0.25f, 0.75f, 1,  0.5f, 0.75f, 1.25f, 1.5f,
+                               1.5f, 1.75f, 2.25f, 2.5f, 2,  2.25f, 2.75f, 3,
+                               10,  12.5f, 17.5f, 20, 15,   17.5f, 22.5f, 25,
+                               25,  27.5f, 32.5f, 35, 30,   32.5f, 37.5f, 40};
+  CHECK(resized(x, 2, 2, 2, 4, 4, up));
+  CHECK(resized(x, 2, 2, 2, 2, 2, x));
+  const float row[4] = {0, 1, 2, 3}, half[2] = {0.5f, 2.5f}, wide[3] = {0, 1.5f, 3};
+  CHECK(resized(row, 1, 1, 4, 1, 2, half));
+  CHECK(resized(half, 1, 1, 2, 1, 1, (const float[]){1.5f}));
+  CHECK(resized((const float[]){0, 3}, 1, 1, 2, 1, 3, wide));
+  CHECK(resized((const float[]){7}, 1, 1, 1, 2, 3, (const float[]){7, 7, 7, 7, 7, 7}));
+}
+
 int main(void) {
   if (!make_tmpdir("image")) return 1;
   RUN(test_roundtrip);
@@ -510,6 +544,7 @@ int main(void) {
   RUN(test_write_errors);
   RUN(test_atomic);
   RUN(test_alloc_failures);
+  RUN(test_resize);
   remove_tree(tmpdir);
   return check_summary();
 }

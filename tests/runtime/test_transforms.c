@@ -3,7 +3,11 @@
  * degrees, zoom 1), a half-pixel shift averaging neighbours; the blocked
  * warp against the per-pixel loop it replaced, on rotations, zooms and
  * arbitrary matrices of odd sizes; and the warp with a flip and a crop
- * against the three kernels one after the other. */
+ * against the three kernels one after the other. Then the entry points:
+ * each against its kernel fed the draws made by hand in the documented
+ * order, the generator left where those draws leave it, one image as a
+ * batch of one, and a refused scratch allocation (NN_ERR_NOMEM, nothing
+ * drawn). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,7 +15,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn_alloc.h"
 #include "nn_random.h"
+#include "nn_tensor.h"
 #include "nn_transforms.h"
 
 enum { N = 3, C = 2, H = 5, W = 7 };
@@ -318,6 +324,193 @@ static void test_normalize(void) {
   CHECK(ok);
 }
 
+
+/* ---- entry points ---- */
+
+/* A (N,C,H,W) (or (C,H,W) when ndim 3) float32 tensor of x's values. */
+static nn_tensor *input(int ndim) {
+  fill();
+  int64_t shape[4] = {N, C, H, W};
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape + (4 - ndim));
+  memcpy(nn_tensor_data(t), x, sizeof(float) * (size_t)nn_tensor_numel(t));
+  return t;
+}
+
+static nn_tensor *output(int ndim, int64_t oh, int64_t ow) {
+  int64_t shape[4] = {N, C, oh, ow};
+  return nn_tensor_empty(NN_FLOAT32, ndim, shape + (4 - ndim));
+}
+
+/* Two generators from one seed: one for the entry point, one for the
+ * draws by hand; after the call both must be at the same point. */
+static nn_rng ra, rb;
+static void seed(uint64_t s) { nn_rng_seed(&ra, s), nn_rng_seed(&rb, s); }
+static bool in_step(void) { return nn_rng_next(&ra) == nn_rng_next(&rb); }
+
+static bool same(const nn_tensor *t, const float *want) {
+  return memcmp(nn_tensor_data(t), want, sizeof(float) * (size_t)nn_tensor_numel(t)) == 0;
+}
+
+/* The flips the entry points draw: u < p, one uniform per sample. */
+static void hand_flips(uint8_t *flip, int64_t n, double p) {
+  for (int64_t s = 0; s < n; s++) {
+    float u;
+    nn_rng_uniform(&rb, &u, 1, 0, 1);
+    flip[s] = u < p;
+  }
+}
+
+static void test_hflip_entry(void) {
+  nn_tensor *in = input(4), *o = output(4, H, W);
+  static float want[N * C * H * W];
+  uint8_t flip[N];
+  seed(3);
+  CHECK(nn_hflip(o, in, &ra, 0.5) == NN_OK);
+  hand_flips(flip, N, 0.5);
+  nn_kernel_hflip(want, x, flip, N, C, H, W);
+  CHECK(same(o, want) && in_step());
+  /* p 0 copies, p 1 flips every sample */
+  uint8_t all[N] = {1, 1, 1};
+  CHECK(nn_hflip(o, in, &ra, 0) == NN_OK && same(o, x));
+  CHECK(nn_hflip(o, in, &ra, 1) == NN_OK);
+  nn_kernel_hflip(want, x, all, N, C, H, W);
+  CHECK(same(o, want));
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
+/* nn_warp with a flip, a rotation or zoom and a crop, against the draws
+ * by hand: flips, then one value per sample, then (top, left) per sample. */
+static void check_warp_entry(const nn_warp_args *a, int64_t oh, int64_t ow) {
+  nn_tensor *in = input(4), *o = output(4, oh, ow);
+  static float want[N * C * 64 * 64];
+  uint8_t flip[N];
+  float m[4 * N];
+  int64_t top[N], left[N];
+  seed(5);
+  CHECK(nn_warp(o, in, &ra, a) == NN_OK);
+  if (a->flip_p >= 0) hand_flips(flip, N, a->flip_p);
+  for (int s = 0; s < N; s++) {
+    float u;
+    nn_rng_uniform(&rb, &u, 1, 0, 1);
+    double v = a->lo + (a->hi - a->lo) * (double)u;
+    if (a->kind == NN_WARP_ROTATE) nn_transform_rotation(m + 4 * s, v);
+    else nn_transform_scale(m + 4 * s, v);
+  }
+  for (int s = 0; a->crop && s < N; s++) {
+    top[s] = (int64_t)nn_rng_below(&rb, (uint64_t)(H + 2 * a->pad - oh + 1)) - a->pad;
+    left[s] = (int64_t)nn_rng_below(&rb, (uint64_t)(W + 2 * a->pad - ow + 1)) - a->pad;
+  }
+  nn_kernel_warp(want, pad, x, m, a->flip_p >= 0 ? flip : NULL, a->crop ? top : NULL,
+                 a->crop ? left : NULL, N, C, H, W, oh, ow);
+  CHECK(same(o, want) && in_step());
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
+static void test_warp_entry(void) {
+  nn_warp_args rotate = {.flip_p = -1, .kind = NN_WARP_ROTATE, .lo = -30, .hi = 30};
+  check_warp_entry(&rotate, H, W);
+  nn_warp_args zoom = {.flip_p = 0.5, .kind = NN_WARP_SCALE, .lo = 0.8, .hi = 1.25};
+  check_warp_entry(&zoom, H, W);
+  nn_warp_args all = {.flip_p = 0.5, .kind = NN_WARP_ROTATE, .lo = -10, .hi = 10,
+                      .crop = true, .pad = 2};
+  check_warp_entry(&all, 4, 9);
+  all.pad = 0;
+  check_warp_entry(&all, H, W); /* a crop of the whole image still draws its offsets */
+}
+
+static void test_random_crop_entry(void) {
+  enum { OH = 4, OW = 6, PAD = 2 };
+  nn_tensor *in = input(4), *o = output(4, OH, OW);
+  static float want[N * C * OH * OW];
+  int64_t top[N], left[N];
+  seed(9);
+  CHECK(nn_random_crop(o, in, &ra, PAD) == NN_OK);
+  for (int s = 0; s < N; s++) {
+    top[s] = (int64_t)nn_rng_below(&rb, H + 2 * PAD - OH + 1);
+    left[s] = (int64_t)nn_rng_below(&rb, W + 2 * PAD - OW + 1);
+  }
+  nn_kernel_crop(want, x, top, left, N, C, H, W, OH, OW, PAD);
+  CHECK(same(o, want) && in_step());
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
+static void test_gaussian_noise_entry(void) {
+  nn_tensor *in = input(4), *o = output(4, H, W);
+  static float want[N * C * H * W];
+  seed(13);
+  CHECK(nn_gaussian_noise(o, in, &ra, 0.25) == NN_OK);
+  nn_rng_normal(&rb, want, N * C * H * W, 0, 0.25f);
+  for (int k = 0; k < N * C * H * W; k++) want[k] += x[k];
+  CHECK(same(o, want) && in_step());
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
+/* One value for every channel, or one per channel; one image [C,H,W] is
+ * a batch of one. */
+static void test_normalize_entry(void) {
+  static float want[N * C * H * W];
+  float mean[C] = {0.5f, -1}, sd[C] = {2, 0.25f}, one_mean[C] = {0.5f, 0.5f}, one_sd[C] = {2, 2};
+  for (int ndim = 3; ndim <= 4; ndim++) {
+    int64_t n = ndim == 4 ? N : 1;
+    nn_tensor *in = input(ndim), *o = output(ndim, H, W);
+    nn_normalize_args a = {mean, sd, C, C};
+    CHECK(nn_normalize(o, in, &a) == NN_OK);
+    nn_kernel_normalize(want, x, mean, sd, n, C, H * W);
+    CHECK(same(o, want));
+    nn_normalize_args b = {mean, sd, 1, 1}; /* mean[0], sd[0] everywhere */
+    CHECK(nn_normalize(o, in, &b) == NN_OK);
+    nn_kernel_normalize(want, x, one_mean, one_sd, n, C, H * W);
+    CHECK(same(o, want));
+    nn_tensor_release(in);
+    nn_tensor_release(o);
+  }
+}
+
+/* One image [C,H,W] warps as a batch of one. */
+static void test_single_image(void) {
+  nn_tensor *in = input(3), *o = output(3, H, W);
+  static float want[C * H * W];
+  float m[4];
+  seed(17);
+  nn_warp_args a = {.flip_p = -1, .kind = NN_WARP_ROTATE, .lo = 0, .hi = 90};
+  CHECK(nn_warp(o, in, &ra, &a) == NN_OK);
+  float u;
+  nn_rng_uniform(&rb, &u, 1, 0, 1);
+  nn_transform_rotation(m, 90.0 * (double)u);
+  nn_kernel_warp(want, pad, x, m, NULL, NULL, NULL, 1, C, H, W, H, W);
+  CHECK(same(o, want) && in_step());
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
+/* A refused scratch allocation: NN_ERR_NOMEM before anything is drawn. */
+static void test_entry_nomem(void) {
+  nn_tensor *in = input(4), *o = output(4, H, W);
+  nn_warp_args a = {.flip_p = 0.5, .kind = NN_WARP_SCALE, .lo = 1, .hi = 2, .crop = true};
+  float one = 1;
+  nn_normalize_args na = {&one, &one, 1, 1};
+  for (uint64_t k = 1; k <= 4; k++) {
+    seed(21);
+    nn_alloc_fail_after(k);
+    CHECK(nn_warp(o, in, &ra, &a) == NN_ERR_NOMEM);
+    CHECK(in_step());
+  }
+  seed(21);
+  nn_alloc_fail_after(1);
+  CHECK(nn_hflip(o, in, &ra, 0.5) == NN_ERR_NOMEM && in_step());
+  nn_alloc_fail_after(1);
+  CHECK(nn_random_crop(o, in, &ra, 0) == NN_ERR_NOMEM && in_step());
+  nn_alloc_fail_after(2);
+  CHECK(nn_normalize(o, in, &na) == NN_ERR_NOMEM);
+  nn_alloc_fail_after(0);
+  nn_tensor_release(in);
+  nn_tensor_release(o);
+}
+
 int main(void) {
   RUN(test_hflip);
   RUN(test_crop);
@@ -328,5 +521,12 @@ int main(void) {
   RUN(test_warp_far_is_zero);
   RUN(test_warp_flip_crop);
   RUN(test_normalize);
+  RUN(test_hflip_entry);
+  RUN(test_warp_entry);
+  RUN(test_random_crop_entry);
+  RUN(test_gaussian_noise_entry);
+  RUN(test_normalize_entry);
+  RUN(test_single_image);
+  RUN(test_entry_nomem);
   return check_summary();
 }

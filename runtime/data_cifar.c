@@ -1,5 +1,5 @@
 /*
- * CIFAR-10 binary batches (nn_formats.h): records of one label byte and
+ * CIFAR-10 binary batches (nn_data.h): records of one label byte and
  * 3072 pixel bytes, already in [C,H,W] order.
  */
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn_formats.h"
+#include "nn_data.h"
 
 /* Records are decoded through a stack buffer of this many. */
 #define CIFAR_CHUNK 64
@@ -75,5 +75,17 @@ nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, ch
     done += m;
   }
   fclose(fp);
+  return NN_IO_OK;
+}
+
+nn_io_status nn_cifar_read_files(nn_tensor *x, nn_tensor *y, int nfiles,
+                                 const char *const *paths, const int64_t *counts, char *err) {
+  float *xp = nn_tensor_data(x);
+  int64_t *yp = nn_tensor_data(y);
+  for (int i = 0; i < nfiles; i++) {
+    nn_io_status st = nn_cifar_read(paths[i], counts[i], xp, yp, err);
+    if (st) return st;
+    xp += counts[i] * NN_CIFAR_PIXELS, yp += counts[i];
+  }
   return NN_IO_OK;
 }

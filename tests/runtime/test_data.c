@@ -1,7 +1,13 @@
-/* CIFAR-10 binary reader (runtime/cifar.c): batches this test writes in
- * the real format, their values, layout and 1-based labels, and every bad
- * file (truncated, bad label, missing, empty, a directory) with its status
- * code and message. */
+/* Dataset files (runtime/data_idx.c, runtime/data_cifar.c).
+ *
+ * IDX: the committed fixtures of tests/fixtures/gen_data_fixtures.py,
+ * gzipped and plain, as float32 and int64, and every malformed file with
+ * its status code and message.
+ *
+ * CIFAR-10 binary batches: batches this test writes in the real format,
+ * their values, layout and 1-based labels, several files into one pair of
+ * tensors, and every bad file (truncated, bad label, missing, empty, a
+ * directory) with its status code and message. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,9 +18,125 @@
 #include "check.h"
 #include "files.h"
 #include "nn_alloc.h"
-#include "nn_formats.h"
+#include "nn_data.h"
 
-/* ---- helpers ---- */
+/* ---- IDX ---- */
+
+static char fixdir[4096];
+
+/* <src>/tests/fixtures/data, from NNLUA_SOURCE_DIR or this file's path. */
+static void find_fixtures(void) {
+  const char *src = getenv("NNLUA_SOURCE_DIR");
+  if (src) {
+    snprintf(fixdir, sizeof fixdir, "%s/tests/fixtures/data", src);
+    return;
+  }
+  snprintf(fixdir, sizeof fixdir, "%s", __FILE__);
+  char *cut = strstr(fixdir, "/runtime/test_data.c");
+  if (cut) snprintf(cut, sizeof fixdir - (size_t)(cut - fixdir), "/fixtures/data");
+}
+
+static const char *fixture(const char *name) {
+  static char buf[4200];
+  snprintf(buf, sizeof buf, "%s/%s", fixdir, name);
+  return buf;
+}
+
+static bool has(const char *err, const char *fragment) {
+  bool ok = strstr(err, fragment) != NULL;
+  if (!ok) fprintf(stderr, "message '%s' lacks '%s'\n", err, fragment);
+  return ok;
+}
+
+/* The fixture images: 5 of 2x3, byte k of the payload = k * 8. */
+static void check_images(const char *name) {
+  nn_idx_file f;
+  char err[NN_IO_ERRLEN];
+  CHECK(nn_idx_open(&f, fixture(name), err) == NN_IO_OK);
+  CHECK(f.type == NN_IDX_UBYTE && f.ndim == 3 && f.numel == 30);
+  CHECK(f.shape[0] == 5 && f.shape[1] == 2 && f.shape[2] == 3);
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, f.ndim, f.shape);
+  CHECK(nn_idx_read(&f, t, true, err) == NN_IO_OK);
+  const float *p = nn_tensor_data(t);
+  for (int k = 0; k < 30; k++) CHECK_NEAR(p[k], k * 8 / 255.0, 1e-7);
+  nn_idx_close(&f);
+  nn_idx_close(&f); /* closing twice is harmless */
+  nn_tensor_release(t);
+}
+
+static void test_images_gz(void) { check_images("gz/train-images-idx3-ubyte.gz"); }
+static void test_images_plain(void) { check_images("plain/train-images-idx3-ubyte"); }
+
+/* Labels as int64, kept 0-based; float32 without scale keeps 0..255. */
+static void test_labels(void) {
+  nn_idx_file f;
+  char err[NN_IO_ERRLEN];
+  CHECK(nn_idx_open(&f, fixture("gz/t10k-labels-idx1-ubyte.gz"), err) == NN_IO_OK);
+  CHECK(f.ndim == 1 && f.shape[0] == 3);
+  nn_tensor *t = nn_tensor_empty(NN_INT64, 1, f.shape);
+  CHECK(nn_idx_read(&f, t, false, err) == NN_IO_OK);
+  const int64_t *p = nn_tensor_data(t);
+  CHECK(p[0] == 0 && p[1] == 3 && p[2] == 6);
+  nn_idx_close(&f);
+  nn_tensor_release(t);
+
+  CHECK(nn_idx_open(&f, fixture("plain/train-images-idx3-ubyte"), err) == NN_IO_OK);
+  t = nn_tensor_empty(NN_FLOAT32, f.ndim, f.shape);
+  CHECK(nn_idx_read(&f, t, false, err) == NN_IO_OK);
+  CHECK(((const float *)nn_tensor_data(t))[29] == 232.0f);
+  nn_idx_close(&f);
+  nn_tensor_release(t);
+}
+
+/* A file that fails at open: code, path and fragment in the message. */
+static void check_open_fails(const char *name, nn_io_status code, const char *fragment) {
+  nn_idx_file f;
+  char err[NN_IO_ERRLEN] = "";
+  CHECK(nn_idx_open(&f, fixture(name), err) == code);
+  CHECK(f.gz == NULL);
+  CHECK(has(err, name));
+  CHECK(has(err, fragment));
+  nn_idx_close(&f);
+}
+
+static void test_bad_headers(void) {
+  check_open_fails("nowhere.idx", NN_IO_ERR_SYS, "cannot open");
+  check_open_fails("bad/magic.idx", NN_IO_ERR_FORMAT, "bad magic 01 02");
+  check_open_fails("bad/float.idx", NN_IO_ERR_DTYPE, "0x0D (float32)");
+  check_open_fails("bad/absurd.idx", NN_IO_ERR_FORMAT, "absurd");
+  check_open_fails("bad/ndim.idx", NN_IO_ERR_FORMAT, "9 dims");
+  check_open_fails("bad/header.idx", NN_IO_ERR_FORMAT, "truncated header");
+  /* plain files are measured before anything is allocated */
+  check_open_fails("bad/truncated.idx", NN_IO_ERR_FORMAT, "holds 3");
+}
+
+/* Gzipped files can only be found short while reading. */
+static void check_read_fails(const char *name, const char *fragment) {
+  nn_idx_file f;
+  char err[NN_IO_ERRLEN] = "";
+  CHECK(nn_idx_open(&f, fixture(name), err) == NN_IO_OK);
+  nn_tensor *t = nn_tensor_empty(NN_INT64, f.ndim, f.shape);
+  CHECK(nn_idx_read(&f, t, false, err) == NN_IO_ERR_FORMAT);
+  CHECK(f.gz == NULL);
+  CHECK(has(err, name));
+  CHECK(has(err, fragment));
+  nn_idx_close(&f);
+  nn_tensor_release(t);
+}
+
+static void test_bad_data(void) {
+  check_read_fails("bad/truncated.idx.gz", "holds 3");
+  check_read_fails("bad/extra.idx", "after the 5 values");
+}
+
+static void test_close_zeroed(void) {
+  nn_idx_file f;
+  memset(&f, 0, sizeof f);
+  nn_idx_close(&f);
+  CHECK(f.gz == NULL);
+}
+
+/* ---- CIFAR-10: helpers ---- */
 
 /* Pixel byte i (0..3071, [C,H,W] order) of record r. */
 static unsigned char pixel(int64_t r, int i) { return (unsigned char)((r * 7 + i * 13) % 256); }
@@ -36,7 +158,7 @@ static void write_batch(const char *name, int64_t n) {
   free(b);
 }
 
-/* ---- good files ---- */
+/* ---- CIFAR-10: good files ---- */
 
 /* Values are byte/255 (to the bit), records stay in file order, labels 0..9 -> 1..10.
  * 150 records cross the reader's 64-record chunks twice. */
@@ -108,7 +230,7 @@ static void test_read_prefix(void) {
   CHECK(y[0] == -1);
 }
 
-/* ---- bad files ---- */
+/* ---- CIFAR-10: bad files ---- */
 
 static void test_truncated(void) {
   char err[NN_IO_ERRLEN] = "";
@@ -208,8 +330,50 @@ static void test_no_allocation(void) {
   CHECK(live() == before);
 }
 
+/* Several files into x [N,3,32,32] and y [N] in order; a bad second file
+ * stops the read with its own message. */
+static void test_read_files(void) {
+  write_batch("f1.bin", 3);
+  write_batch("f2.bin", 70); /* crosses a chunk */
+  const char *paths[2] = {tmp("f1.bin"), tmp("f2.bin")};
+  char err[NN_IO_ERRLEN];
+  int64_t counts[2], total = 0;
+  for (int i = 0; i < 2; i++) {
+    CHECK(nn_cifar_count(paths[i], &counts[i], err) == NN_IO_OK);
+    total += counts[i];
+  }
+  CHECK(total == 73);
+  int64_t xs[4] = {total, 3, 32, 32};
+  nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 4, xs), *y = nn_tensor_empty(NN_INT64, 1, &total);
+  CHECK(nn_cifar_read_files(x, y, 2, paths, counts, err) == NN_IO_OK);
+  const float *xp = nn_tensor_data(x);
+  const int64_t *yp = nn_tensor_data(y);
+  int bad = 0;
+  for (int64_t r = 0; r < total; r++) {
+    int64_t k = r < 3 ? r : r - 3; /* the record within its file */
+    bad += yp[r] != k % 10 + 1;
+    for (int i = 0; i < NN_CIFAR_PIXELS; i += 97) bad += xp[r * NN_CIFAR_PIXELS + i] != pixel(k, i) / 255.0f;
+  }
+  CHECK(bad == 0);
+  unsigned char *b = make_batch(70);
+  b[5 * NN_CIFAR_RECORD] = 12;
+  write_bytes(tmp("f2.bin"), b, 70 * NN_CIFAR_RECORD);
+  free(b);
+  EXPECT_ERR(nn_cifar_read_files(x, y, 2, paths, counts, err), NN_IO_ERR_FORMAT, err, "f2.bin",
+             "record 6 ");
+  nn_tensor_release(x);
+  nn_tensor_release(y);
+}
+
 int main(void) {
-  if (!make_tmpdir("cifar")) return 1;
+  find_fixtures();
+  if (!make_tmpdir("data")) return 1;
+  RUN(test_images_gz);
+  RUN(test_images_plain);
+  RUN(test_labels);
+  RUN(test_bad_headers);
+  RUN(test_bad_data);
+  RUN(test_close_zeroed);
   RUN(test_read_values);
   RUN(test_layout);
   RUN(test_read_prefix);
@@ -217,6 +381,7 @@ int main(void) {
   RUN(test_bad_label);
   RUN(test_missing_empty_dir);
   RUN(test_no_allocation);
+  RUN(test_read_files);
   remove_tree(tmpdir);
   return check_summary();
 }

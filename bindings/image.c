@@ -1,8 +1,7 @@
 /*
- * File formats behind stdlib/nn/formats.lua: nn._read_cifar(paths, fname)
- * reads CIFAR-10 binary batches, nn._image_load(path) and
- * nn._image_save(t, path) read and write PNGs and nn._image_resize(t, h, w)
- * resizes one image (runtime/cifar.c, runtime/image.c). The dataset logic itself is Lua.
+ * Images behind stdlib/nn/formats.lua (runtime/image.c):
+ * nn._image_load(path) and nn._image_save(t, path) read and write PNGs,
+ * nn._image_resize(t, h, w) resizes one image.
  *
  * Nothing is held across a raise: every runtime call opens, works and
  * closes (or frees) before returning, and output tensors are pushed before
@@ -11,49 +10,12 @@
 #include <inttypes.h>
 
 #include "nn_bind.h"
-#include "nn_formats.h"
-
-#define CIFAR_MAX_FILES 16
+#include "nn_image.h"
 
 static const char *check_path(lua_State *L, int idx, const char *fname) {
   if (lua_type(L, idx) != LUA_TSTRING)
     nnb_error(L, fname, "path (argument %d) must be a string, got %s", idx, luaL_typename(L, idx));
   return lua_tostring(L, idx);
-}
-
-/* nn._read_cifar({path, ...}, fname) -> x float32 [N,3,32,32] in [0,1],
- * y int64 [N] with labels 1..10, N the records of all files in order. */
-static int l_read_cifar(lua_State *L) {
-  const char *fname = luaL_optstring(L, 2, "cifar10");
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_Integer nfiles = luaL_len(L, 1);
-  if (nfiles < 1 || nfiles > CIFAR_MAX_FILES)
-    nnb_error(L, fname, "expected 1..%d batch files, got %d", CIFAR_MAX_FILES, (int)nfiles);
-  int64_t counts[CIFAR_MAX_FILES];
-  int64_t total = 0;
-  char err[NN_IO_ERRLEN];
-  for (int i = 0; i < nfiles; i++) {
-    lua_geti(L, 1, i + 1);
-    const char *path = check_path(L, -1, fname);
-    if (nn_cifar_count(path, &counts[i], err)) nnb_error(L, fname, "%s", err);
-    total += counts[i];
-    lua_pop(L, 1);
-  }
-  int64_t xs[4] = {total, 3, 32, 32};
-  nn_tensor *x = nnb_new_tensor(L, fname, NN_FLOAT32, 4, xs);
-  nn_tensor *y = nnb_new_tensor(L, fname, NN_INT64, 1, &total);
-  float *xp = nn_tensor_data(x);
-  int64_t *yp = nn_tensor_data(y);
-  int64_t done = 0;
-  for (int i = 0; i < nfiles; i++) {
-    lua_geti(L, 1, i + 1);
-    const char *path = lua_tostring(L, -1);
-    if (nn_cifar_read(path, counts[i], xp + done * NN_CIFAR_PIXELS, yp + done, err))
-      nnb_error(L, fname, "%s", err);
-    lua_pop(L, 1);
-    done += counts[i];
-  }
-  return 2;
 }
 
 /* nn._image_load(path) -> float32 [C,H,W] in [0,1]. */
@@ -111,15 +73,13 @@ static int l_image_resize(lua_State *L) {
   nn_tensor *x = nnb_push_as(L, fname, 1, NN_FLOAT32, true);
   int64_t shape[3] = {x->shape[0], oh, ow};
   nn_tensor *out = nnb_new_tensor(L, fname, NN_FLOAT32, 3, shape);
-  nn_kernel_resize(nn_tensor_data(out), nn_tensor_data(x), x->shape[0], x->shape[1], x->shape[2],
-                   oh, ow);
+  nnb_check_status(L, fname, nn_resize(out, x));
   return 1;
 }
 
-void nnb_open_formats(lua_State *L, int module, int methods) {
+void nnb_open_image(lua_State *L, int module, int methods) {
   (void)methods;
-  static const luaL_Reg funcs[] = {{"_read_cifar", l_read_cifar},
-                                   {"_image_load", l_image_load},
+  static const luaL_Reg funcs[] = {{"_image_load", l_image_load},
                                    {"_image_save", l_image_save},
                                    {"_image_resize", l_image_resize},
                                    {NULL, NULL}};
