@@ -590,18 +590,6 @@ nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
   };
 }
 
-/* t itself when contiguous, else a contiguous copy in *copy (released by
- * the caller). */
-static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
-  *copy = NULL;
-  *c = t;
-  if (!t || nn_tensor_is_contiguous(t)) return NN_OK;
-  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
-  nn_copy(*copy, t);
-  *c = *copy;
-  return NN_OK;
-}
-
 /* A float32 scratch tensor of floats floats, NULL when none is needed. */
 static nn_status scratch_of(size_t floats, nn_tensor **scratch) {
   int64_t size = (int64_t)floats;
@@ -617,9 +605,9 @@ nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, cons
   nn_conv2d_geom g = nn_conv2d_geometry(x, w, args);
   nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
   const nn_tensor *xc, *wc, *bc;
-  nn_status st = contiguous(x, &copies[0], &xc);
-  if (!st) st = contiguous(w, &copies[1], &wc);
-  if (!st) st = contiguous(b, &copies[2], &bc);
+  nn_status st = nn_contiguous(x, &copies[0], &xc);
+  if (!st) st = nn_contiguous(w, &copies[1], &wc);
+  if (!st) st = nn_contiguous(b, &copies[2], &bc);
   if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
   if (!st) {
     nn_kernel_conv2d_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),

@@ -16,18 +16,6 @@ void nn_kernel_dropout_forward(float *y, float *mask, const float *x, int64_t n,
   }
 }
 
-/* t itself when contiguous, else a contiguous copy in *copy (released by
- * the caller; NULL when none was made). */
-static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
-  *copy = NULL;
-  *c = t;
-  if (nn_tensor_is_contiguous(t)) return NN_OK;
-  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
-  nn_copy(*copy, t);
-  *c = *copy;
-  return NN_OK;
-}
-
 bool nn_dropout_is_identity(const nn_dropout_args *args) {
   return args->p == 0 || (!args->training && args->mode == NN_DROPOUT_INVERTED);
 }
@@ -49,7 +37,7 @@ nn_status nn_dropout(nn_tensor *out, const nn_tensor *x, const nn_dropout_args *
   float scale = classic ? 1.0f : args->p < 1 ? (float)(1 / (1 - args->p)) : 0.0f;
   nn_tensor *copy = NULL, *mask = nn_tensor_empty(NN_FLOAT32, x->ndim, x->shape);
   const nn_tensor *xc;
-  nn_status st = mask ? contiguous(x, &copy, &xc) : NN_ERR_NOMEM;
+  nn_status st = mask ? nn_contiguous(x, &copy, &xc) : NN_ERR_NOMEM;
   if (!st) {
     nn_kernel_dropout_forward(nn_tensor_data(out), nn_tensor_data(mask), nn_tensor_data(xc),
                               nn_tensor_numel(x), (float)args->p, scale, rng);

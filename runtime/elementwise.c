@@ -321,6 +321,16 @@ void nn_copy(nn_tensor *out, const nn_tensor *src) {
                    load_as_double(it.ptr[1] + i * it.step[1] * (int64_t)ss, src->dtype));
 }
 
+nn_status nn_contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
+  *copy = NULL;
+  *c = t;
+  if (!t || nn_tensor_is_contiguous(t)) return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *c = *copy;
+  return NN_OK;
+}
+
 void nn_fill(nn_tensor *out, double value) {
   nn_scalar s;
   const nn_tensor *v = scalar_init(&s, out->dtype);

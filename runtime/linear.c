@@ -24,24 +24,12 @@ void nn_kernel_linear_forward(float *y, const float *x, const float *w, const fl
               (int)K, b ? 1.0f : 0.0f, y, (int)O);
 }
 
-/* t itself when contiguous, else a contiguous copy in *copy (released by
- * the caller; NULL when none was made). A NULL t stays NULL. */
-static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
-  *copy = NULL;
-  *c = t;
-  if (!t || nn_tensor_is_contiguous(t)) return NN_OK;
-  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
-  nn_copy(*copy, t);
-  *c = *copy;
-  return NN_OK;
-}
-
 nn_status nn_linear(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b) {
   nn_tensor *copies[3] = {NULL, NULL, NULL};
   const nn_tensor *xc, *wc, *bc;
-  nn_status st = contiguous(x, &copies[0], &xc);
-  if (!st) st = contiguous(w, &copies[1], &wc);
-  if (!st) st = contiguous(b, &copies[2], &bc);
+  nn_status st = nn_contiguous(x, &copies[0], &xc);
+  if (!st) st = nn_contiguous(w, &copies[1], &wc);
+  if (!st) st = nn_contiguous(b, &copies[2], &bc);
   if (!st) {
     int64_t O = w->shape[0], K = w->shape[1];
     nn_kernel_linear_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),

@@ -56,6 +56,9 @@ void nn_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b)
 void nn_unary(nn_op op, nn_tensor *out, const nn_tensor *a);
 /* out[...] = src[...] converted to out's dtype (src broadcasts). */
 void nn_copy(nn_tensor *out, const nn_tensor *src);
+/* *c = t when t is contiguous (or NULL), else a contiguous copy made into
+ * *copy, which the caller releases (*copy is NULL when none was made). */
+nn_status nn_contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c);
 /* Every element of out = value, converted to out's dtype. */
 void nn_fill(nn_tensor *out, double value);
 /* out[...] = mask[...] ? a[...] : b[...]; mask is bool, a/b of out's dtype. */

@@ -40,18 +40,6 @@ void nn_kernel_batch_norm_forward(float *y, const float *x, const float *mean, c
     }
 }
 
-/* t itself when contiguous, else a contiguous copy in *copy (released by
- * the caller; NULL when none was made). */
-static nn_status contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
-  *copy = NULL;
-  *c = t;
-  if (nn_tensor_is_contiguous(t)) return NN_OK;
-  if (!(*copy = nn_tensor_empty(t->dtype, t->ndim, t->shape))) return NN_ERR_NOMEM;
-  nn_copy(*copy, t);
-  *c = *copy;
-  return NN_OK;
-}
-
 /* Training: the batch's mean and invstd (x contiguous), and the running
  * statistics given moved towards them, with the unbiased variance. */
 static void batch_statistics(float *mean, float *invstd, const float *x, int64_t N, int64_t C, int64_t S,
@@ -85,7 +73,7 @@ nn_status nn_batch_norm(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, 
   int64_t N = x->shape[0], C = x->shape[1], S = nn_shape_numel(x->ndim - 2, x->shape + 2);
   nn_tensor *copy = NULL, *mean = nn_tensor_empty(NN_FLOAT32, 1, &C), *invstd = nn_tensor_empty(NN_FLOAT32, 1, &C);
   const nn_tensor *xc;
-  nn_status st = mean && invstd ? contiguous(x, &copy, &xc) : NN_ERR_NOMEM;
+  nn_status st = mean && invstd ? nn_contiguous(x, &copy, &xc) : NN_ERR_NOMEM;
   if (!st) {
     float *mp = nn_tensor_data(mean), *ip = nn_tensor_data(invstd);
     if (args->training)

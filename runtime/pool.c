@@ -216,24 +216,12 @@ nn_pool2d_geom nn_pool2d_geometry(const nn_tensor *x, const nn_pool2d_args *a) {
   return g;
 }
 
-/* x itself when contiguous, else a contiguous copy in *copy (released by
- * the caller). */
-static nn_status contiguous(const nn_tensor *x, nn_tensor **copy, const nn_tensor **c) {
-  *copy = NULL;
-  *c = x;
-  if (nn_tensor_is_contiguous(x)) return NN_OK;
-  if (!(*copy = nn_tensor_empty(x->dtype, x->ndim, x->shape))) return NN_ERR_NOMEM;
-  nn_copy(*copy, x);
-  *c = *copy;
-  return NN_OK;
-}
-
 nn_status nn_max_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args *args) {
   nn_pool2d_geom g = nn_pool2d_geometry(x, args);
   nn_tensor *copy, *idx = NULL;
   const nn_tensor *xc;
   nn_node *node = NULL;
-  nn_status st = contiguous(x, &copy, &xc);
+  nn_status st = nn_contiguous(x, &copy, &xc);
   /* Recorded first: the positions the backward needs are then written by
    * the forward itself, straight into a tensor the node owns. */
   if (!st) st = nn_record(&node, NN_OP_MAX_POOL2D, out, 1, (nn_tensor *[]){(nn_tensor *)x});
@@ -254,7 +242,7 @@ nn_status nn_avg_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args
   nn_pool2d_geom g = nn_pool2d_geometry(x, args);
   nn_tensor *copy;
   const nn_tensor *xc;
-  nn_status st = contiguous(x, &copy, &xc);
+  nn_status st = nn_contiguous(x, &copy, &xc);
   if (!st) {
     nn_kernel_avg_pool2d_forward(nn_tensor_data(out), nn_tensor_data(xc), &g);
     nn_node *node;
