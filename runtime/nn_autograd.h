@@ -20,7 +20,9 @@
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_activation.h"
 #include "nn_elementwise.h"
+#include "nn_loss.h"
 #include "nn_op.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
@@ -33,6 +35,12 @@
  * reads only its own member. */
 typedef union nn_op_args {
   nn_clamp_args clamp;
+  nn_leaky_relu_args leaky_relu;
+  nn_elu_args elu;
+  nn_softmax_args softmax;
+  nn_class_loss_node class_loss;
+  nn_pointwise_loss_node pointwise_loss;
+  nn_distillation_args distillation;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects
