@@ -15,7 +15,6 @@ static double opt_number(lua_State *L, int idx, double dflt, const char *what, c
 
 /* Pushes the input (argument 1) as float32, then the output of its shape. */
 static nn_tensor *push_input_output(lua_State *L, nn_tensor **x, const char *fname) {
-  nnb_check_tensor(L, 1, fname);
   *x = nnb_push_as(L, fname, 1, NN_FLOAT32, false);
   return nnb_new_tensor(L, fname, NN_FLOAT32, (*x)->ndim, (*x)->shape);
 }

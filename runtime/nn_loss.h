@@ -46,7 +46,8 @@ typedef enum nn_reduction {
 /* ---- cross entropy and NLL ---- */
 
 typedef struct nn_cross_entropy_args {
-  nn_reduction reduction; /* 'mean' divides by the summed weight of the counted labels */
+  nn_reduction reduction; /* 'mean': by the summed weight of the counted labels
+                             (class probabilities: by the number of positions) */
   float label_smoothing;  /* in [0, 1]; 0 for nll_loss */
   bool has_ignore;
   int64_t ignore_index;   /* 1-based: positions with this label are skipped */
