@@ -178,6 +178,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_convert(L, module, methods);
   nnb_open_io(L, module, methods);
   nnb_open_autograd(L, module, methods);
+  nnb_open_activation(L, module, methods);
   nnb_open_loss(L, module, methods);
   nnb_open_conv(L, module, methods);
   nnb_open_pool(L, module, methods);

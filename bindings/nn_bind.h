@@ -131,6 +131,7 @@ void nnb_open_json(lua_State *L, int module, int methods);
 void nnb_open_transforms(lua_State *L, int module, int methods);
 void nnb_open_plot(lua_State *L, int module, int methods);
 void nnb_open_image(lua_State *L, int module, int methods);
+void nnb_open_activation(lua_State *L, int module, int methods);
 void nnb_open_loss(lua_State *L, int module, int methods);
 void nnb_open_data(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (tensor_format.c). */

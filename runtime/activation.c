@@ -1,13 +1,15 @@
 /*
- * Activations not in the elementwise table: leaky ReLU and ELU (strided,
- * through nn_iter) and softmax / log-softmax along one dim (on contiguous
- * (M, C, S) arrays, see nn_loss.h), each forward with its backward.
+ * Activations not in the elementwise table (nn_activation.h): leaky ReLU
+ * and ELU (strided, through nn_iter) and softmax / log-softmax along one
+ * dim (on contiguous (M, C, S) arrays), each entry point beside its
+ * backward.
  */
 #include <math.h>
 
+#include "nn_activation.h"
 #include "nn_autograd.h"
 #include "nn_iter.h"
-#include "nn_loss.h"
+#include "nn_vecmath.h"
 
 /* ---- leaky ReLU and ELU ---- */
 
@@ -24,14 +26,15 @@ static inline void run_unary(float (*f)(float, float), float *y, const float *x,
     for (int64_t i = 0; i < n; i++) y[i * step[0]] = f(x[i * step[1]], a);
 }
 
-void nn_leaky_relu_forward(nn_tensor *y, const nn_tensor *x, float slope) {
+/* y = f(x) with y contiguous of x's shape, x any strides. */
+static void leaky_relu_forward(nn_tensor *y, const nn_tensor *x, float slope) {
   nn_iter it;
   nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
   while (nn_iter_next(&it))
     run_unary(leaky_relu, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, slope);
 }
 
-void nn_elu_forward(nn_tensor *y, const nn_tensor *x, float alpha) {
+static void elu_forward(nn_tensor *y, const nn_tensor *x, float alpha) {
   nn_iter it;
   nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
   while (nn_iter_next(&it))
@@ -55,14 +58,32 @@ static void backward_pointwise(float (*df)(float, float), nn_tensor *gi, const n
   }
 }
 
-/* LEAKY_RELU, ELU (x): saved x; scalars[0] = slope or alpha. */
+nn_status nn_leaky_relu(nn_tensor *out, const nn_tensor *x, const nn_leaky_relu_args *args) {
+  leaky_relu_forward(out, x, args->slope);
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_LEAKY_RELU, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (st || !node) return st;
+  node->args.leaky_relu = *args;
+  return nn_node_save(node, x);
+}
+
+nn_status nn_elu(nn_tensor *out, const nn_tensor *x, const nn_elu_args *args) {
+  elu_forward(out, x, args->alpha);
+  nn_node *node;
+  nn_status st = nn_record(&node, NN_OP_ELU, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (st || !node) return st;
+  node->args.elu = *args;
+  return nn_node_save(node, x);
+}
+
+/* LEAKY_RELU, ELU (x): saved x. */
 bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward_pointwise(leaky_relu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
+  if (gi[0]) backward_pointwise(leaky_relu_grad, gi[0], g, n->saved[0], n->args.leaky_relu.slope);
   return true;
 }
 
 bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], (float)n->scalars[0]);
+  if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], n->args.elu.alpha);
   return true;
 }
 
@@ -70,7 +91,7 @@ bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
  * One row is C values st apart. The helpers are static inline and called
  * with a literal st = 1 on the common last-dim path, so that path becomes
  * unit-stride loops the compiler vectorizes (with nn_exp_vec and the
- * lane sums of nn_loss.h). */
+ * lane sums of nn_vecmath.h). */
 
 static inline void softmax_row(float *y, const float *x, int64_t C, int64_t st, bool logp) {
   float m = nn_row_max(x, C, st);
@@ -139,12 +160,39 @@ static void split_at_dim(int ndim, const int64_t *shape, int dim, int64_t *M, in
   for (int i = dim + 1; i < ndim; i++) *S *= shape[i];
 }
 
+static nn_status softmax(nn_op op, nn_tensor *out, const nn_tensor *x,
+                         const nn_softmax_args *args) {
+  nn_tensor *copy = NULL;
+  if (!nn_tensor_is_contiguous(x)) { /* the kernel reads (M, C, S) arrays */
+    if (!(copy = nn_tensor_empty(NN_FLOAT32, x->ndim, x->shape))) return NN_ERR_NOMEM;
+    nn_copy(copy, x);
+  }
+  int64_t M, C, S;
+  split_at_dim(x->ndim, x->shape, args->dim, &M, &C, &S);
+  nn_kernel_softmax_forward(nn_tensor_data(out), nn_tensor_data(copy ? copy : x), M, C, S,
+                            op == NN_OP_LOG_SOFTMAX);
+  nn_tensor_release(copy);
+  nn_node *node;
+  nn_status st = nn_record(&node, op, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (st || !node) return st;
+  node->args.softmax = *args;
+  return nn_node_save_output(node, out);
+}
+
+nn_status nn_softmax(nn_tensor *out, const nn_tensor *x, const nn_softmax_args *args) {
+  return softmax(NN_OP_SOFTMAX, out, x, args);
+}
+
+nn_status nn_log_softmax(nn_tensor *out, const nn_tensor *x, const nn_softmax_args *args) {
+  return softmax(NN_OP_LOG_SOFTMAX, out, x, args);
+}
+
 /* SOFTMAX, LOG_SOFTMAX (x): saved the output (contiguous, held through a
- * view without grad_fn); params[0] = dim. */
+ * view without grad_fn). */
 static bool backward_softmax(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi, bool logp) {
   if (!gi[0]) return true;
   int64_t M, C, S;
-  split_at_dim(n->out_ndim, n->out_shape, (int)n->params[0], &M, &C, &S);
+  split_at_dim(n->out_ndim, n->out_shape, n->args.softmax.dim, &M, &C, &S);
   nn_kernel_softmax_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(n->saved[0]),
                              M, C, S, logp);
   return true;

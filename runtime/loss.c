@@ -1,16 +1,21 @@
 /*
  * Losses and regularizers (nn_loss.h): fused, numerically stable forward
- * and backward kernels, and the backward functions of their graph nodes.
+ * and backward kernels, the entry points that check labels, reduce and
+ * record, and the backward functions of their graph nodes.
  *
  * Cross entropy never forms softmax and then takes its log: every
  * log-probability is (x - m) - log sum exp(x - m) with m the row max, so
  * logits of +-1000 give finite losses and gradients. Sums over rows and
  * over the batch run in double.
  */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "nn_autograd.h"
+#include "nn_index.h"
 #include "nn_loss.h"
+#include "nn_vecmath.h"
 
 /* ---- log-sum-exp of one row (C values st apart) ----
  * static inline and called with a literal st = 1 on the [N, C] path, so
@@ -55,7 +60,7 @@ double nn_kernel_cross_entropy_forward(float *loss, float *lse, double *wsum, co
   double total = 0, ws = 0;
   for (int64_t n = 0; n < N; n++)
     for (int64_t s = 0; s < S; s++) {
-      int64_t i = n * S + s, t = target[i] == ignore ? -1 : target[i];
+      int64_t i = n * S + s, t = target[i] == ignore ? -1 : nn_index_to_0based(target[i]);
       float *l2 = lse ? lse + 2 * i : NULL;
       double li = S == 1 ? ce_position(l2, x + n * C, 1, t, w, C, eps)
                          : ce_position(l2, x + n * C * S + s, S, t, w, C, eps);
@@ -87,8 +92,9 @@ void nn_kernel_cross_entropy_backward(float *gx, const float *g, int64_t gstep, 
   float W = (float)weight_total(w, C);
   for (int64_t n = 0; n < N; n++)
     for (int64_t s = 0; s < S; s++) {
-      int64_t i = n * S + s, t = target[i];
-      if (t == ignore) continue;
+      int64_t i = n * S + s;
+      if (target[i] == ignore) continue;
+      int64_t t = nn_index_to_0based(target[i]);
       float k = g[i * gstep] * scale;
       float a = (1.0f - eps) * (w ? w[t] : 1.0f) * k, b = eps / (float)C * k;
       if (S == 1) ce_position_backward(gx + n * C, x + n * C, 1, lse + 2 * i, t, w, C, a, b, W);
@@ -166,9 +172,10 @@ double nn_kernel_nll_forward(float *loss, double *wsum, const float *x, const in
   double total = 0, ws = 0;
   for (int64_t n = 0; n < N; n++)
     for (int64_t s = 0; s < S; s++) {
-      int64_t i = n * S + s, t = target[i];
+      int64_t i = n * S + s;
       float li = 0;
-      if (t != ignore) {
+      if (target[i] != ignore) {
+        int64_t t = nn_index_to_0based(target[i]);
         float wt = w ? w[t] : 1.0f;
         li = -wt * x[(n * C + t) * S + s];
         ws += wt;
@@ -186,7 +193,9 @@ void nn_kernel_nll_backward(float *gx, const float *g, int64_t gstep, float scal
   for (int64_t n = 0; n < N; n++)
     for (int64_t s = 0; s < S; s++) {
       int64_t i = n * S + s, t = target[i];
-      if (t != ignore) gx[(n * C + t) * S + s] -= g[i * gstep] * scale * (w ? w[t] : 1.0f);
+      if (t == ignore) continue;
+      t = nn_index_to_0based(t);
+      gx[(n * C + t) * S + s] -= g[i * gstep] * scale * (w ? w[t] : 1.0f);
     }
 }
 
@@ -217,7 +226,7 @@ double nn_kernel_distillation_forward(float *p, float *lse, const float *s, cons
       pr[c] = nn_exp_vec(logp);
       if (pr[c] > 0) kl += (double)pr[c] * (logp - logq); /* 0 log 0 = 0 */
     }
-    ce += neg_logp(sr[y[n]], l4[2], l4[3]);
+    ce += neg_logp(sr[nn_index_to_0based(y[n])], l4[2], l4[3]);
   }
   return (double)alpha * T * T * (kl / (double)N) + (1.0 - alpha) * (ce / (double)N);
 }
@@ -233,7 +242,7 @@ void nn_kernel_distillation_backward(float *gs, float g, const float *s, const f
       float q = nn_exp_vec((sr[c] / T - l4[0]) - l4[1]), sm = nn_exp_vec((sr[c] - l4[2]) - l4[3]);
       gr[c] += ka * (q - pr[c]) + kb * sm;
     }
-    gr[y[n]] -= kb;
+    gr[nn_index_to_0based(y[n])] -= kb;
   }
 }
 
@@ -317,7 +326,7 @@ static inline double forward_run(elem_fn f, float *out, const float *x, const fl
   return sum;
 }
 
-double nn_kernel_pointwise_loss_forward(nn_pointwise_loss kind, float *out, const float *x,
+double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
                                         const float *y, const float *w, const float *pw,
                                         int64_t n) {
   switch (kind) {
@@ -342,7 +351,7 @@ static inline void backward_run(elem_fn dx, elem_fn dy, float *gx, float *gy, co
   }
 }
 
-void nn_kernel_pointwise_loss_backward(nn_pointwise_loss kind, float *gx, float *gy,
+void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
                                        const float *g, int64_t gstep, float scale, const float *x,
                                        const float *y, const float *w, const float *pw,
                                        int64_t n) {
@@ -393,46 +402,316 @@ void nn_kernel_square_sum_backward(float *gx, float g, const float *x, int64_t n
   for (int64_t i = 0; i < n; i++) gx[i] += g2 * x[i];
 }
 
-/* ---- graph nodes (what each saves: nn_grad_ops.h) ---- */
+/* ---- entry points ---- */
+
+/* The tensor a kernel reads for t: t itself when it is contiguous with the
+ * element count of shape (ndim, shape), else a contiguous copy of t
+ * broadcast to that shape, left in *copy for the caller to release. t may
+ * be NULL (an absent option): then NULL. */
+static nn_status dense(const nn_tensor *t, int ndim, const int64_t *shape, const nn_tensor **use,
+                       nn_tensor **copy) {
+  *use = t;
+  *copy = NULL;
+  if (!t || (nn_tensor_is_contiguous(t) && nn_tensor_numel(t) == nn_shape_numel(ndim, shape)))
+    return NN_OK;
+  if (!(*copy = nn_tensor_empty(t->dtype, ndim, shape))) return NN_ERR_NOMEM;
+  nn_copy(*copy, t);
+  *use = *copy;
+  return NN_OK;
+}
+
+/* dense() at t's own shape: contiguity only. */
+static nn_status dense_as_is(const nn_tensor *t, const nn_tensor **use, nn_tensor **copy) {
+  return dense(t, t ? t->ndim : 0, t ? t->shape : NULL, use, copy);
+}
+
+static void release_all(nn_tensor **t, int n) {
+  for (int i = 0; i < n; i++) nn_tensor_release(t[i]);
+}
 
 static float *data_or_null(const nn_tensor *t) { return t ? nn_tensor_data(t) : NULL; }
 
+/* " at position 5" (1-D), " at position [2,3]" (N-D), "" (0-D) for the
+ * flat index i of a tensor of that shape, 1-based as the user counts. */
+static const char *position_str(char *buf, size_t len, int ndim, const int64_t *shape, int64_t i) {
+  if (ndim == 0) return "";
+  if (ndim == 1) {
+    snprintf(buf, len, " at position %" PRId64, i + 1);
+    return buf;
+  }
+  int64_t idx[NN_MAX_DIMS];
+  for (int d = ndim - 1; d >= 0; d--) {
+    idx[d] = shape[d] ? i % shape[d] + 1 : 1;
+    i = shape[d] ? i / shape[d] : 0;
+  }
+  size_t n = (size_t)snprintf(buf, len, " at position [");
+  for (int d = 0; d < ndim && n < len; d++)
+    n += (size_t)snprintf(buf + n, len - n, d ? ",%" PRId64 : "%" PRId64, idx[d]);
+  if (n < len) snprintf(buf + n, len - n, "]");
+  return buf;
+}
+
+/* Every label of t (contiguous int64) in 1..C, or equal to the ignore
+ * index when there is one. */
+static nn_status check_labels(const nn_tensor *t, int64_t C, bool has_ignore, int64_t ignore) {
+  const int64_t *d = nn_tensor_data(t);
+  int64_t n = nn_tensor_numel(t);
+  for (int64_t i = 0; i < n; i++)
+    if (!(has_ignore && d[i] == ignore) && (d[i] < 1 || d[i] > C)) {
+      char pos[160];
+      return nn_fail("target %" PRId64 "%s is out of range 1..%" PRId64 " (labels are 1-based)",
+                     d[i], position_str(pos, sizeof pos, t->ndim, t->shape, i), C);
+    }
+  return NN_OK;
+}
+
+/* bce_loss takes probabilities: every element of t in [0, 1]. */
+static nn_status check_unit_range(const nn_tensor *t, const char *what) {
+  const float *d = nn_tensor_data(t);
+  int64_t n = nn_tensor_numel(t);
+  for (int64_t i = 0; i < n; i++)
+    if (!(d[i] >= 0 && d[i] <= 1)) {
+      char pos[160];
+      return nn_fail("%s must hold probabilities in [0, 1], got %g%s", what, d[i],
+                     position_str(pos, sizeof pos, t->ndim, t->shape, i));
+    }
+  return NN_OK;
+}
+
+static nn_status save_all(nn_node *node, const nn_tensor *const *t, int n) {
+  nn_status st = NN_OK;
+  for (int i = 0; i < n && !st; i++)
+    if (t[i]) st = nn_node_save(node, t[i]);
+  return st;
+}
+
+/* cross_entropy and nll_loss: saved (x, target, lse[, weight]) for cross
+ * entropy, (target[, weight]) for NLL, each contiguous. */
+static nn_status class_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                            const nn_tensor *weight, const nn_cross_entropy_args *args) {
+  bool nll = op == NN_OP_NLL_LOSS, probs = target->dtype == NN_FLOAT32;
+  nn_class_loss_node k = {.args = *args, .N = 1, .C = x->shape[x->ndim == 1 ? 0 : 1], .S = 1,
+                          .probs = probs};
+  if (x->ndim > 1) k.N = x->shape[0];
+  for (int i = 2; i < x->ndim; i++) k.S *= x->shape[i];
+  int64_t ignore = args->has_ignore ? args->ignore_index : NN_NO_IGNORE;
+  const nn_tensor *xc, *tc, *wc;
+  nn_tensor *tmp[4] = {NULL}; /* copies of x, target, weight; lse */
+  nn_status st = dense_as_is(x, &xc, &tmp[0]);
+  if (!st) st = dense_as_is(target, &tc, &tmp[1]);
+  if (!st) st = dense_as_is(weight, &wc, &tmp[2]);
+  if (!st && !probs) st = check_labels(tc, k.C, args->has_ignore, ignore);
+  /* The split log-sum-exp per position, only for a backward. */
+  bool record = nn_grad_enabled() &&
+                (nn_tensor_needs_grad(x) || (probs && nn_tensor_needs_grad(target)));
+  if (!st && record && !nll &&
+      !(tmp[3] = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){k.N * k.S, 2})))
+    st = NN_ERR_NOMEM;
+  if (!st) {
+    nn_reduction r = args->reduction;
+    float *per = r == NN_REDUCTION_NONE ? nn_tensor_data(out) : NULL, *lse = data_or_null(tmp[3]);
+    const float *xd = nn_tensor_data(xc), *wd = data_or_null(wc);
+    float eps = args->label_smoothing;
+    double wsum = (double)(k.N * k.S), total;
+    if (nll)
+      total = nn_kernel_nll_forward(per, &wsum, xd, nn_tensor_data(tc), wd, k.N, k.C, k.S, ignore);
+    else if (probs)
+      total = nn_kernel_cross_entropy_probs_forward(per, lse, xd, nn_tensor_data(tc), wd, k.N, k.C,
+                                                    k.S, eps);
+    else
+      total = nn_kernel_cross_entropy_forward(per, lse, &wsum, xd, nn_tensor_data(tc), wd, k.N, k.C,
+                                              k.S, eps, ignore);
+    bool mean = r == NN_REDUCTION_MEAN;
+    if (r != NN_REDUCTION_NONE)
+      *(float *)nn_tensor_data(out) = (float)(mean ? total / wsum : total);
+    k.scale = (float)(mean ? 1.0 / wsum : 1.0);
+    nn_node *node;
+    nn_tensor *inputs[2] = {(nn_tensor *)x, probs ? (nn_tensor *)target : NULL};
+    st = nn_record(&node, op, out, 2, inputs);
+    if (!st && node) {
+      node->args.class_loss = k;
+      st = nll ? save_all(node, (const nn_tensor *[]){tc, wc}, 2)
+               : save_all(node, (const nn_tensor *[]){xc, tc, tmp[3], wc}, 4);
+    }
+  }
+  release_all(tmp, 4);
+  return st;
+}
+
+nn_status nn_cross_entropy(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                           const nn_tensor *weight, const nn_cross_entropy_args *args) {
+  return class_loss(NN_OP_CROSS_ENTROPY, out, x, target, weight, args);
+}
+
+nn_status nn_nll_loss(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                      const nn_tensor *weight, const nn_nll_loss_args *args) {
+  return class_loss(NN_OP_NLL_LOSS, out, x, target, weight, args);
+}
+
+static nn_pointwise_kind pointwise_kind(nn_op op, bool log_target) {
+  switch (op) {
+  case NN_OP_MSE_LOSS: return NN_LOSS_MSE;
+  case NN_OP_L1_LOSS: return NN_LOSS_L1;
+  case NN_OP_BCE_LOSS: return NN_LOSS_BCE;
+  case NN_OP_BCE_WITH_LOGITS: return NN_LOSS_BCE_LOGITS;
+  default: return log_target ? NN_LOSS_KL_DIV_LOG : NN_LOSS_KL_DIV;
+  }
+}
+
+/* Saved: x and y, then weight and pos_weight when given, all contiguous
+ * with the broadcast shape's elements. */
+nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const nn_tensor *y,
+                            const nn_tensor *weight, const nn_tensor *pos_weight,
+                            const nn_pointwise_loss_args *args) {
+  nn_pointwise_loss_node k = {.kind = pointwise_kind(op, args->log_target),
+                              .reduction = args->reduction,
+                              .weight_slot = -1,
+                              .pos_weight_slot = -1};
+  nn_broadcast_shape(x->ndim, x->shape, y->ndim, y->shape, &k.ndim, k.shape);
+  const nn_tensor *d[4]; /* x, y, weight, pos_weight as the kernel reads them */
+  nn_tensor *tmp[4] = {NULL};
+  const nn_tensor *src[4] = {x, y, weight, pos_weight};
+  nn_status st = NN_OK;
+  for (int i = 0; i < 4 && !st; i++) st = dense(src[i], k.ndim, k.shape, &d[i], &tmp[i]);
+  if (!st && k.kind == NN_LOSS_BCE) st = check_unit_range(d[0], "input");
+  if (!st && k.kind == NN_LOSS_BCE) st = check_unit_range(d[1], "target");
+  if (!st) {
+    nn_reduction r = args->reduction;
+    int64_t n = nn_shape_numel(k.ndim, k.shape);
+    bool none = r == NN_REDUCTION_NONE;
+    double total = nn_kernel_pointwise_loss_forward(k.kind, none ? nn_tensor_data(out) : NULL,
+                                                    nn_tensor_data(d[0]), nn_tensor_data(d[1]),
+                                                    data_or_null(d[2]), data_or_null(d[3]), n);
+    double count = r == NN_REDUCTION_MEAN                   ? (double)n
+                   : r == NN_REDUCTION_BATCHMEAN && x->ndim ? (double)x->shape[0]
+                                                            : 1.0;
+    if (!none) *(float *)nn_tensor_data(out) = (float)(total / count);
+    k.scale = (float)(1.0 / count);
+    if (d[2]) k.weight_slot = 2;
+    if (d[3]) k.pos_weight_slot = d[2] ? 3 : 2;
+    nn_node *node;
+    st = nn_record(&node, op, out, 2, (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)y});
+    if (!st && node) {
+      node->args.pointwise_loss = k;
+      st = save_all(node, d, 4);
+    }
+  }
+  release_all(tmp, 4);
+  return st;
+}
+
+/* Saved: the student (contiguous), the teacher probabilities, the labels
+ * and the split log-sum-exps. */
+nn_status nn_distillation_loss(nn_tensor *out, const nn_tensor *student,
+                               const nn_tensor *teacher, const nn_tensor *target,
+                               const nn_distillation_args *args) {
+  int64_t N = student->shape[0], C = student->shape[1];
+  const nn_tensor *sc, *tc, *yc;
+  nn_tensor *tmp[5] = {NULL}; /* copies of student, teacher, target; p, lse */
+  nn_status st = dense_as_is(student, &sc, &tmp[0]);
+  if (!st) st = dense_as_is(teacher, &tc, &tmp[1]);
+  if (!st) st = dense_as_is(target, &yc, &tmp[2]);
+  if (!st) st = check_labels(yc, C, false, 0);
+  if (!st && (!(tmp[3] = nn_tensor_empty(NN_FLOAT32, 2, student->shape)) ||
+              !(tmp[4] = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){N, 4}))))
+    st = NN_ERR_NOMEM;
+  if (!st) {
+    double loss = nn_kernel_distillation_forward(nn_tensor_data(tmp[3]), nn_tensor_data(tmp[4]),
+                                                 nn_tensor_data(sc), nn_tensor_data(tc),
+                                                 nn_tensor_data(yc), N, C, args->T, args->alpha);
+    *(float *)nn_tensor_data(out) = (float)loss;
+    nn_node *node;
+    st = nn_record(&node, NN_OP_DISTILLATION, out, 1, (nn_tensor *[]){(nn_tensor *)student});
+    if (!st && node) {
+      node->args.distillation = *args;
+      st = save_all(node, (const nn_tensor *[]){sc, tmp[3], yc, tmp[4]}, 4);
+    }
+  }
+  release_all(tmp, 5);
+  return st;
+}
+
+/* One tensor's term: term = sum |p| or sum p^2, recorded with p saved
+ * (contiguous). */
+static nn_status penalty_term(nn_op op, nn_tensor *term, nn_tensor *p) {
+  const nn_tensor *pc;
+  nn_tensor *copy;
+  nn_status st = dense_as_is(p, &pc, &copy);
+  if (!st) {
+    int64_t n = nn_tensor_numel(pc);
+    double v = op == NN_OP_L2_PENALTY ? nn_kernel_square_sum(nn_tensor_data(pc), n)
+                                      : nn_kernel_abs_sum(nn_tensor_data(pc), n);
+    *(float *)nn_tensor_data(term) = (float)v;
+    nn_node *node;
+    st = nn_record(&node, op, term, 1, &p);
+    if (!st && node) st = nn_node_save(node, pc);
+  }
+  nn_tensor_release(copy);
+  return st;
+}
+
+nn_status nn_penalty(nn_op op, nn_tensor *out, int64_t n, nn_tensor *const *params) {
+  if (n == 0) {
+    *(float *)nn_tensor_data(out) = 0;
+    return NN_OK;
+  }
+  nn_status st = NN_OK;
+  nn_tensor *acc = NULL; /* the running sum; owned unless it is out */
+  for (int64_t i = 0; i < n && !st; i++) {
+    nn_tensor *term = n == 1 ? out : nn_tensor_empty(NN_FLOAT32, 0, NULL), *sum = term;
+    st = term ? penalty_term(op, term, params[i]) : NN_ERR_NOMEM;
+    if (!st && i > 0) { /* acc + term, into out for the last one */
+      sum = i == n - 1 ? out : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+      st = sum ? nn_apply_binary(NN_OP_ADD, sum, acc, term) : NN_ERR_NOMEM;
+      if (term != out) nn_tensor_release(term);
+    }
+    if (acc != out) nn_tensor_release(acc);
+    acc = sum;
+  }
+  if (acc != out) nn_tensor_release(acc);
+  return st;
+}
+
+/* ---- graph nodes ---- */
+
 /* The upstream gradient's step: per position for 'none', else one number. */
-static int64_t grad_step(int64_t reduction) { return reduction == NN_REDUCTION_NONE ? 1 : 0; }
+static int64_t grad_step(nn_reduction reduction) { return reduction == NN_REDUCTION_NONE ? 1 : 0; }
 
 bool nn_cross_entropy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  const int64_t *p = n->params;
+  const nn_class_loss_node *k = &n->args.class_loss;
   const float *x = nn_tensor_data(n->saved[0]), *lse = nn_tensor_data(n->saved[2]);
   const float *w = n->nsaved > 3 ? nn_tensor_data(n->saved[3]) : NULL;
-  float eps = (float)n->scalars[0], scale = (float)n->scalars[1];
-  if (p[5]) /* class probabilities */
+  int64_t step = grad_step(k->args.reduction);
+  float eps = k->args.label_smoothing;
+  if (k->probs)
     nn_kernel_cross_entropy_probs_backward(data_or_null(gi[0]), data_or_null(gi[1]),
-                                           nn_tensor_data(g), grad_step(p[0]), scale, x, lse,
-                                           nn_tensor_data(n->saved[1]), w, p[1], p[2], p[3], eps);
+                                           nn_tensor_data(g), step, k->scale, x, lse,
+                                           nn_tensor_data(n->saved[1]), w, k->N, k->C, k->S, eps);
   else if (gi[0])
-    nn_kernel_cross_entropy_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), grad_step(p[0]),
-                                     scale, x, lse, nn_tensor_data(n->saved[1]), w, p[1], p[2],
-                                     p[3], eps, p[4]);
+    nn_kernel_cross_entropy_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), step, k->scale, x,
+                                     lse, nn_tensor_data(n->saved[1]), w, k->N, k->C, k->S, eps,
+                                     k->args.has_ignore ? k->args.ignore_index : NN_NO_IGNORE);
   return true;
 }
 
 bool nn_nll_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  const int64_t *p = n->params;
+  const nn_class_loss_node *k = &n->args.class_loss;
   if (!gi[0]) return true;
   const float *w = n->nsaved > 1 ? nn_tensor_data(n->saved[1]) : NULL;
-  nn_kernel_nll_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), grad_step(p[0]),
-                         (float)n->scalars[1], nn_tensor_data(n->saved[0]), w, p[1], p[2], p[3],
-                         p[4]);
+  nn_kernel_nll_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), grad_step(k->args.reduction),
+                         k->scale, nn_tensor_data(n->saved[0]), w, k->N, k->C, k->S,
+                         k->args.has_ignore ? k->args.ignore_index : NN_NO_IGNORE);
   return true;
 }
 
 bool nn_distillation_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
+  const nn_tensor *s = n->saved[0];
   nn_kernel_distillation_backward(nn_tensor_data(gi[0]), *(const float *)nn_tensor_data(g),
-                                  nn_tensor_data(n->saved[0]), nn_tensor_data(n->saved[1]),
+                                  nn_tensor_data(s), nn_tensor_data(n->saved[1]),
                                   nn_tensor_data(n->saved[3]), nn_tensor_data(n->saved[2]),
-                                  n->params[0], n->params[1], (float)n->scalars[0],
-                                  (float)n->scalars[1]);
+                                  s->shape[0], s->shape[1], n->args.distillation.T,
+                                  n->args.distillation.alpha);
   return true;
 }
 
@@ -455,20 +734,18 @@ static bool gradient_target(nn_tensor *gi, int ndim, const int64_t *shape, nn_te
 
 /* MSE, L1, BCE, BCE_WITH_LOGITS, KL_DIV: one backward for all. */
 bool nn_pointwise_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_pointwise_loss_node *k = &n->args.pointwise_loss;
   const nn_tensor *x = n->saved[0], *y = n->saved[1];
-  const float *w = n->params[2] >= 0 ? nn_tensor_data(n->saved[n->params[2]]) : NULL;
-  const float *pw = n->params[3] >= 0 ? nn_tensor_data(n->saved[n->params[3]]) : NULL;
-  int ndim = (int)n->params[4];
-  const int64_t *shape = &n->params[5];
+  const float *w = k->weight_slot >= 0 ? nn_tensor_data(n->saved[k->weight_slot]) : NULL;
+  const float *pw = k->pos_weight_slot >= 0 ? nn_tensor_data(n->saved[k->pos_weight_slot]) : NULL;
   nn_tensor *sx = NULL, *sy = NULL;
   float *gx, *gy;
-  bool ok = gradient_target(gi[0], ndim, shape, &sx, &gx) &&
-            gradient_target(gi[1], ndim, shape, &sy, &gy);
+  bool ok = gradient_target(gi[0], k->ndim, k->shape, &sx, &gx) &&
+            gradient_target(gi[1], k->ndim, k->shape, &sy, &gy);
   if (ok) {
-    nn_kernel_pointwise_loss_backward((nn_pointwise_loss)n->params[0], gx, gy, nn_tensor_data(g),
-                                      grad_step(n->params[1]), (float)n->scalars[0],
-                                      nn_tensor_data(x), nn_tensor_data(y), w, pw,
-                                      nn_shape_numel(ndim, shape));
+    nn_kernel_pointwise_loss_backward(k->kind, gx, gy, nn_tensor_data(g), grad_step(k->reduction),
+                                      k->scale, nn_tensor_data(x), nn_tensor_data(y), w, pw,
+                                      nn_shape_numel(k->ndim, k->shape));
     if (sx) nn_accumulate(gi[0], sx);
     if (sy) nn_accumulate(gi[1], sy);
   }

@@ -20,10 +20,12 @@
 #ifndef NN_AUTOGRAD_H
 #define NN_AUTOGRAD_H
 
+#include "nn_activation.h"
 #include "nn_conv.h"
 #include "nn_dropout.h"
 #include "nn_elementwise.h"
 #include "nn_index.h"
+#include "nn_loss.h"
 #include "nn_norm.h"
 #include "nn_op.h"
 #include "nn_pool.h"
@@ -50,6 +52,12 @@ typedef union nn_op_args {
   nn_cat_args cat;
   nn_index_args index; /* index_select, gather */
   nn_masked_select_args masked_select;
+  nn_leaky_relu_args leaky_relu;
+  nn_elu_args elu;
+  nn_softmax_args softmax;
+  nn_class_loss_node class_loss;
+  nn_pointwise_loss_node pointwise_loss;
+  nn_distillation_args distillation;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

@@ -1,30 +1,37 @@
 /*
- * nn_loss: activations beyond the elementwise table (leaky ReLU, ELU,
- * softmax, log-softmax) and the losses, forward and backward.
+ * nn_loss: the losses and regularizers, forward and backward.
  *
  * Dimension letters, the same in every function here:
- *   N  batch, C  classes (or the softmax dim), S  positions after the
- *   class dim (1 for [N, C]; d1*d2*... for [N, C, d1, d2, ...]),
- *   M  rows before the softmax dim, n  elements of a pointwise loss.
- * A contiguous (M, C, S) array holds element (m, c, s) at (m*C + c)*S + s.
+ *   N  batch, C  classes, S  positions after the class dim (1 for [N, C];
+ *   d1*d2*... for [N, C, d1, d2, ...]), n  elements of a pointwise loss.
+ * A contiguous (N, C, S) array holds element (n, c, s) at (n*C + c)*S + s.
+ *
+ * Entry points take the output first (float32, contiguous, allocated by
+ * the caller: 0-dim for a reduced loss, else the shape given below), then
+ * the inputs (float32 unless said otherwise, any strides: they are read
+ * through contiguous copies where needed), then the op's arguments. They
+ * run the kernel, apply the reduction and record the node. Shapes are the
+ * caller's to check; values only the runtime reads (class labels, BCE's
+ * probabilities) are checked here, reported with nn_fail.
+ *
+ * Class labels are int64 and 1-BASED, as the user wrote them; the kernels
+ * that read them shift them (nn_index_to_0based), and positions whose label
+ * equals `ignore` (the 1-based ignore_index; NN_NO_IGNORE: none) are
+ * skipped.
  *
  * Kernels are pure: raw pointers and sizes, outputs first, no allocation,
  * no errors. Backward kernels ADD into their gradient outputs. A loss's
  * upstream gradient is g[i * gstep] for position i (gstep 0: one number,
  * for a reduced loss), times scale (1/count for 'mean').
- * Labels are 0-based here; the bindings shift Lua's 1-based ones and
- * check their range, except for positions equal to `ignore` (a label
- * value that marks positions to skip; NN_NO_IGNORE: none).
- *
- * The nn_backward_* functions of these ops are declared in nn_grad_ops.h.
  */
 #ifndef NN_LOSS_H
 #define NN_LOSS_H
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nn_op.h"
+#include "nn_status.h"
 #include "nn_tensor.h"
 
 #define NN_NO_IGNORE INT64_MIN
@@ -36,101 +43,98 @@ typedef enum nn_reduction {
   NN_REDUCTION_BATCHMEAN, /* kl_div only: the sum over the batch size */
 } nn_reduction;
 
-/* ---- inline helpers shared by activation.c and loss.c ----
- * libm's expf does not vectorize (without -ffast-math), and softmax rows
- * are mostly exponentials, so these are written for the vectorizer: float
- * selects on computed values block it (they may trap), so special cases
- * are picked with integer masks on the bits, and sums use independent
- * lanes instead of one running (order-dependent) total. */
+/* ---- cross entropy and NLL ---- */
 
-/* expf(x) within 2 ulp, as Cephes' expf (Cody-Waite reduction, degree-6
- * polynomial), in a form the compiler vectorizes. 0 below -87.33 (where
- * expf goes subnormal), inf above 88, NaN kept. Softmax calls it on
- * x - max <= 0 and on log-probabilities. */
-static inline float nn_exp_vec(float x) {
-  union { float f; uint32_t u; } xb = {.f = x}, xs, tb, scale, out;
-  uint32_t mag = xb.u & 0x7fffffffu, neg = xb.u >> 31;
-  uint32_t nan = mag > 0x7f800000u;
-  uint32_t tiny = neg & (mag > 0x42AEA8F6u) & !nan;         /* x < -87.33 */
-  uint32_t huge = (neg ^ 1u) & (mag > 0x42B00000u) & !nan;  /* x > 88 */
-  uint32_t normal = (tiny | huge | nan) - 1u;               /* all ones, or 0 */
-  xs.u = xb.u & normal; /* special cases compute exp(0), then get replaced */
-  float xc = xs.f;
-  tb.f = xc * 1.44269504f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer n */
-  float n = tb.f - 12582912.0f;
-  float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f; /* xc - n ln 2 */
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  scale.u = (tb.u - 0x4B400000u + 127u) << 23; /* 2^n from n's bits in tb */
-  out.f = (p * r * r + r + 1.0f) * scale.f;
-  out.u = (out.u & normal) | (xb.u & (0u - nan)) | (0x7f800000u & (0u - huge));
-  return out.f;
-}
+typedef struct nn_cross_entropy_args {
+  nn_reduction reduction; /* 'mean': by the summed weight of the counted labels
+                             (class probabilities: by the number of positions) */
+  float label_smoothing;  /* in [0, 1]; 0 for nll_loss */
+  bool has_ignore;
+  int64_t ignore_index;   /* 1-based: positions with this label are skipped */
+} nn_cross_entropy_args;
+typedef nn_cross_entropy_args nn_nll_loss_args;
 
-/* Sum of n floats in eight independent lanes (n small: the caller blocks). */
-static inline float nn_lane_sum(const float *v, int64_t n) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) lane[k] += v[i + k];
-  for (; i < n; i++) lane[i & 7] += v[i];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
+/* What the node of either keeps (node->args.class_loss). */
+typedef struct nn_class_loss_node {
+  nn_cross_entropy_args args;
+  int64_t N, C, S;
+  float scale; /* 1 / summed weight for 'mean', else 1 */
+  bool probs;  /* the target holds class probabilities */
+} nn_class_loss_node;
 
-/* The max of C values st apart (-inf for none; NaNs are skipped). */
-static inline float nn_row_max(const float *x, int64_t C, int64_t st) {
-  float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-  int64_t c = 0;
-  for (; c + 8 <= C; c += 8)
-    for (int k = 0; k < 8; k++) lane[k] = x[(c + k) * st] > lane[k] ? x[(c + k) * st] : lane[k];
-  for (; c < C; c++) lane[0] = x[c * st] > lane[0] ? x[c * st] : lane[0];
-  float m = lane[0];
-  for (int k = 1; k < 8; k++) m = lane[k] > m ? lane[k] : m;
-  return m;
-}
+/* Logits x [C], [N,C] or [N,C,d1,...] read as (N, C, S); target int64
+ * labels [], [N] or [N,d1,...] (1..C, or the ignore index), or for
+ * cross_entropy float32 class probabilities of x's shape; weight float32
+ * [C] or NULL. out: the label shape for 'none'. NN_ERR_VALUE when a label
+ * is out of range. Gradients reach x (and a probability target). */
+nn_status nn_cross_entropy(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                           const nn_tensor *weight, const nn_cross_entropy_args *args);
+/* The same for log-probabilities x (int64 labels only). */
+nn_status nn_nll_loss(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                      const nn_tensor *weight, const nn_nll_loss_args *args);
 
-/* sum exp(x - m) over C values st apart, each also stored in e unless e
- * is NULL. Blocks of 256 exponentials, lane-summed, totals in double. */
-static inline double nn_row_sum_exp(float *e, const float *x, int64_t C, int64_t st, float m) {
-  float buf[256];
-  double total = 0;
-  for (int64_t c0 = 0; c0 < C; c0 += 256) {
-    int64_t len = C - c0 < 256 ? C - c0 : 256;
-    const float *xr = x + c0 * st;
-    for (int64_t i = 0; i < len; i++) buf[i] = nn_exp_vec(xr[i * st] - m);
-    if (e)
-      for (int64_t i = 0; i < len; i++) e[(c0 + i) * st] = buf[i];
-    total += nn_lane_sum(buf, len);
-  }
-  return total;
-}
+/* ---- pointwise losses ---- */
 
-/* ---- activations (activation.c) ---- */
+typedef enum nn_pointwise_kind {
+  NN_LOSS_MSE,         /* (x - y)^2 */
+  NN_LOSS_L1,          /* |x - y| */
+  NN_LOSS_BCE,         /* -w (y log x + (1-y) log(1-x)), logs clamped >= -100 */
+  NN_LOSS_BCE_LOGITS,  /* w ((1-y) x + (1 + (pw-1) y) log(1 + exp(-x))), stable */
+  NN_LOSS_KL_DIV,      /* y log y - y x  (x: log-probabilities, 0 log 0 = 0) */
+  NN_LOSS_KL_DIV_LOG,  /* exp(y) (y - x)  (y given as log-probabilities) */
+  NN_LOSS_POINTWISE_COUNT
+} nn_pointwise_kind;
 
-/* y = x > 0 ? x : slope * x; y contiguous of x's shape, x any strides. */
-void nn_leaky_relu_forward(nn_tensor *y, const nn_tensor *x, float slope);
-/* y = x > 0 ? x : alpha * (exp(x) - 1); same layout rules. */
-void nn_elu_forward(nn_tensor *y, const nn_tensor *x, float alpha);
+typedef struct nn_pointwise_loss_args {
+  nn_reduction reduction; /* 'batchmean' for kl_div only */
+  bool log_target;        /* kl_div: the target holds log-probabilities */
+} nn_pointwise_loss_args;
 
-/* y (M, C, S) = softmax of x (M, C, S) along C, or log-softmax when logp.
- * The row max is subtracted first, so any finite logits give finite
- * results; log-softmax is x - max - log(sum(exp(x - max))). */
-void nn_kernel_softmax_forward(float *y, const float *x, int64_t M, int64_t C, int64_t S,
-                               bool logp);
-/* gx (M, C, S) += the gradient through softmax (gx += y * (gy - sum(gy*y)))
- * or log-softmax (gx += gy - exp(y) * sum(gy)), from the output y. */
-void nn_kernel_softmax_backward(float *gx, const float *gy, const float *y, int64_t M, int64_t C,
-                                int64_t S, bool logp);
+/* What the node keeps (node->args.pointwise_loss). */
+typedef struct nn_pointwise_loss_node {
+  nn_pointwise_kind kind;
+  nn_reduction reduction;
+  int weight_slot, pos_weight_slot; /* their index in node->saved; -1: none */
+  float scale;                      /* 1 / count of the reduction */
+  int ndim;                         /* the broadcast shape of the loss */
+  int64_t shape[NN_MAX_DIMS];
+} nn_pointwise_loss_node;
 
-/* ---- classification losses (loss.c) ----
- * Position i = (n, s) of logits x (N, C, S) has label target[i], log-sum-exp
- * lse_i = log sum_c exp(x[n, c, s]), and with label smoothing eps and class
- * weights w (NULL: all 1) the loss (PyTorch's definition)
+/* op: NN_OP_MSE_LOSS, L1_LOSS, BCE_LOSS, BCE_WITH_LOGITS or KL_DIV. x and
+ * y broadcast together (bce: the same shape); weight (bce, bce_with_logits)
+ * and pos_weight (bce_with_logits) float32 broadcasting to that shape, or
+ * NULL. out: the broadcast shape for 'none'. NN_ERR_VALUE when a bce input
+ * or target is outside [0, 1]. Gradients reach x and y. */
+nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const nn_tensor *y,
+                            const nn_tensor *weight, const nn_tensor *pos_weight,
+                            const nn_pointwise_loss_args *args);
+
+/* ---- distillation ---- */
+
+typedef struct nn_distillation_args {
+  float T;     /* temperature, > 0 */
+  float alpha; /* weight of the soft loss, in [0, 1] */
+} nn_distillation_args;
+
+/* student and teacher logits [N, C], labels int64 [N] (1..C); out 0-dim.
+ * NN_ERR_VALUE when a label is out of range. Gradients reach the student
+ * only. */
+nn_status nn_distillation_loss(nn_tensor *out, const nn_tensor *student,
+                               const nn_tensor *teacher, const nn_tensor *target,
+                               const nn_distillation_args *args);
+
+/* ---- regularizers ---- */
+
+/* op NN_OP_L1_PENALTY: out = sum of |p| over the n float32 tensors params;
+ * NN_OP_L2_PENALTY: sum of p^2. out 0-dim. One node per tensor, summed
+ * with recorded adds (0 and no node when n is 0). */
+nn_status nn_penalty(nn_op op, nn_tensor *out, int64_t n, nn_tensor *const *params);
+
+/* ---- classification kernels ----
+ * Position i = (n, s) of logits x (N, C, S) has class t = target[i] - 1
+ * (labels are 1-based), log-sum-exp lse_i = log sum_c exp(x[n, c, s]),
+ * and with label smoothing eps and class weights w (NULL: all 1) the loss
+ * (PyTorch's definition)
  *   loss_i = (1-eps) w[t] (lse_i - x_it) + eps/C sum_c w_c (lse_i - x_ic).
  * Ignored positions have loss 0 and weight 0. lse_i is kept as two floats,
  * the row max m and log sum exp(x - m), so that lse_i - x_ic is computed as
@@ -171,7 +175,7 @@ void nn_kernel_nll_backward(float *gx, const float *g, int64_t gstep, float scal
                             int64_t S, int64_t ignore);
 
 /* Knowledge distillation of student logits s (N, C) from teacher logits
- * t (N, C) at temperature T, with hard labels y (N):
+ * t (N, C) at temperature T, with hard 1-based labels y (N):
  *   alpha T^2 / N sum_i KL(p_i || q_i) + (1 - alpha) / N sum_i CE(s_i, y_i)
  * where p_i = softmax(t_i / T), q_i = softmax(s_i / T). Writes the teacher
  * probabilities p (N, C) and lse (N, 4): the split log-sum-exp (max, log
@@ -184,30 +188,21 @@ void nn_kernel_distillation_backward(float *gs, float g, const float *s, const f
                                      const float *lse, const int64_t *y, int64_t N, int64_t C,
                                      float T, float alpha);
 
-/* ---- pointwise losses (loss.c) ----
+/* ---- pointwise kernels ----
  * x, y and the optional per-element w (weight) and pw (pos_weight) are n
- * contiguous elements each (the bindings broadcast them first). */
-typedef enum nn_pointwise_loss {
-  NN_LOSS_MSE,         /* (x - y)^2 */
-  NN_LOSS_L1,          /* |x - y| */
-  NN_LOSS_BCE,         /* -w (y log x + (1-y) log(1-x)), logs clamped >= -100 */
-  NN_LOSS_BCE_LOGITS,  /* w ((1-y) x + (1 + (pw-1) y) log(1 + exp(-x))), stable */
-  NN_LOSS_KL_DIV,      /* y log y - y x  (x: log-probabilities, 0 log 0 = 0) */
-  NN_LOSS_KL_DIV_LOG,  /* exp(y) (y - x)  (y given as log-probabilities) */
-  NN_LOSS_POINTWISE_COUNT
-} nn_pointwise_loss;
+ * contiguous elements each (nn_pointwise_loss broadcasts them first). */
 
 /* out (n) or NULL: the per-element losses. Returns their sum. */
-double nn_kernel_pointwise_loss_forward(nn_pointwise_loss kind, float *out, const float *x,
+double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
                                         const float *y, const float *w, const float *pw,
                                         int64_t n);
 /* gx, gy (n) += k_i * d loss_i / dx_i, dy_i; either may be NULL. */
-void nn_kernel_pointwise_loss_backward(nn_pointwise_loss kind, float *gx, float *gy,
+void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
                                        const float *g, int64_t gstep, float scale, const float *x,
                                        const float *y, const float *w, const float *pw,
                                        int64_t n);
 
-/* ---- regularizers (loss.c) ---- */
+/* ---- regularizer kernels ---- */
 
 /* sum |x| and sum x^2 over n elements. */
 double nn_kernel_abs_sum(const float *x, int64_t n);

@@ -115,6 +115,21 @@ describe("cross_entropy", function()
     assert.is_true(loss:item() ~= loss:item())
   end)
 
+  it("reads strided int64 labels as they are", function()
+    local x = nn.randn(2, 3, 2)
+    local strided = nn.tensor({{1, 3}, {2, 1}}, "int64"):t() -- [[1, 2], [3, 1]], not contiguous
+    assert.is_false(strided:is_contiguous())
+    assert.are.equal(nn.cross_entropy(x, strided:contiguous(), "sum"):item(), nn.cross_entropy(x, strided, "sum"):item())
+    assert.are.equal(nn.nll_loss(x, strided:contiguous(), "sum"):item(), nn.nll_loss(x, strided, "sum"):item())
+  end)
+
+  it("skips the ignore_index even outside 1..C, as PyTorch's -100", function()
+    local x = nn.randn(3, 4)
+    local want = nn.cross_entropy(x:narrow(1, 1, 2), {2, 4}):item()
+    assert.are.equal(want, nn.cross_entropy(x, {2, 4, -100}, {ignore_index = -100}):item())
+    assert.are.same({0}, {nn.nll_loss(x, {2, 4, -100}, {ignore_index = -100, reduction = "none"})[3]})
+  end)
+
   it("names the bad label, its position and the class count", function()
     local x = nn.zeros(5, 10)
     H.assert_error(function() nn.cross_entropy(x, {1, 2, 3, 4, 11}) end,
@@ -181,6 +196,8 @@ describe("pointwise losses", function()
     H.assert_error(function() nn.mse_loss(nn.zeros(2), nn.zeros(2), {reduction = "batchmean"}) end, "reduction")
     H.assert_error(function() nn.mse_loss(nn.zeros(2), {1, 2}) end, "mse_loss:", "target must be a tensor")
     H.assert_error(function() nn.l1_loss(nn.zeros(2), nn.zeros(2), {weight = nn.ones(2)}) end, "unknown option 'weight'")
+    H.assert_error(function() nn.kl_div(nn.zeros(2), nn.zeros(2), {log_target = 1}) end,
+                 "kl_div:", "log_target", "boolean", "number")
   end)
 
   it("kl_div 'batchmean' is the sum over the batch size, 'mean' over every element", function()

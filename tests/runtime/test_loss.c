@@ -1,6 +1,9 @@
-/* The activation and loss kernels (nn_loss.h) against naive double-precision
- * loops: forward values, and backward kernels against central differences
- * of the naive forward. Also extreme logits and BCE's clamped edges. */
+/* The loss kernels (nn_loss.h) against naive double-precision loops:
+ * forward values, and backward kernels against central differences of the
+ * naive forward; extreme logits and BCE's clamped edges. Then the entry
+ * points, forward and backward (through nn_backward): reductions, weights,
+ * ignore_index, 1-based labels read in place, the runtime's label and
+ * range errors, node arguments and out-of-memory paths. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +11,6 @@
 #include "check.h"
 #include "nn_alloc.h"
 #include "nn_autograd.h"
-#include "nn_loss.h"
 
 #define MAXN 512
 
@@ -50,122 +52,6 @@ static int check_added(const float *gx, float base, const double *want, int64_t 
   return bad;
 }
 
-/* ---- the vectorizable exp ---- */
-
-static void test_exp_vec(void) {
-  double worst = 0;
-  for (float x = -87.3f; x <= 88; x += 0.000917f) {
-    double want = exp((double)x), rel = fabs(nn_exp_vec(x) - want) / want;
-    worst = rel > worst ? rel : worst;
-  }
-  CHECK(worst < 2.5 * 5.97e-8); /* within 2.5 ulp of the exact value */
-  CHECK(nn_exp_vec(0) == 1 && nn_exp_vec(-0.0f) == 1);
-  CHECK(nn_exp_vec(-INFINITY) == 0 && nn_exp_vec(-1e30f) == 0 && nn_exp_vec(-87.4f) == 0);
-  CHECK(nn_exp_vec(INFINITY) == INFINITY && nn_exp_vec(1e30f) == INFINITY);
-  CHECK(isnan(nn_exp_vec(NAN)));
-  CHECK_NEAR(nn_exp_vec(-87.3f) / exp((double)-87.3f), 1, 1e-6);
-  float sum_lanes[300];
-  for (int i = 0; i < 300; i++) sum_lanes[i] = (float)i;
-  CHECK(nn_lane_sum(sum_lanes, 300) == 44850);
-  CHECK(nn_lane_sum(sum_lanes, 5) == 10);
-  CHECK(nn_row_max(sum_lanes, 300, 1) == 299 && nn_row_max(sum_lanes, 100, 3) == 297);
-  CHECK(nn_row_max(sum_lanes, 0, 1) == -INFINITY);
-}
-
-/* ---- softmax ---- */
-
-static void naive_softmax(double *y, const float *x, int64_t M, int64_t C, int64_t S, bool logp) {
-  for (int64_t m = 0; m < M; m++)
-    for (int64_t s = 0; s < S; s++) {
-      const float *r = x + m * C * S + s;
-      double mx = -INFINITY, sum = 0;
-      for (int64_t c = 0; c < C; c++) mx = fmax(mx, r[c * S]);
-      for (int64_t c = 0; c < C; c++) sum += exp(r[c * S] - mx);
-      for (int64_t c = 0; c < C; c++) {
-        double lp = r[c * S] - mx - log(sum);
-        y[m * C * S + s + c * S] = logp ? lp : exp(lp);
-      }
-    }
-}
-
-static void test_softmax(void) {
-  const int64_t shapes[][3] = {{3, 5, 1}, {2, 4, 3}, {1, 1, 1}, {4, 7, 2}};
-  for (int k = 0; k < 4; k++)
-    for (int logp = 0; logp < 2; logp++) {
-      int64_t M = shapes[k][0], C = shapes[k][1], S = shapes[k][2], n = M * C * S;
-      float x[MAXN], y[MAXN], gy[MAXN], gx[MAXN];
-      double want[MAXN], yd[MAXN];
-      fill(x, n, -4, 4);
-      fill(gy, n, -1, 1);
-      nn_kernel_softmax_forward(y, x, M, C, S, logp);
-      naive_softmax(yd, x, M, C, S, logp);
-      int bad = 0;
-      for (int64_t i = 0; i < n; i++) bad += !near(y[i], yd[i], 1e-6);
-      CHECK(bad == 0);
-      /* Jacobian-vector product from the definition, in double. */
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t s = 0; s < S; s++)
-          for (int64_t c = 0; c < C; c++) {
-            double acc = 0;
-            for (int64_t j = 0; j < C; j++) {
-              int64_t oc = m * C * S + s + c * S, oj = m * C * S + s + j * S;
-              double p = logp ? exp(yd[oj]) : yd[oj], pc = logp ? exp(yd[oc]) : yd[oc];
-              acc += logp ? gy[oj] * ((j == c) - pc) : gy[oj] * p * ((j == c) - pc);
-            }
-            want[m * C * S + s + c * S] = acc;
-          }
-      for (int64_t i = 0; i < n; i++) gx[i] = 0.5f;
-      nn_kernel_softmax_backward(gx, gy, y, M, C, S, logp);
-      CHECK(check_added(gx, 0.5f, want, n, 1e-5) == 0);
-    }
-}
-
-static void test_softmax_extreme(void) {
-  float x[8] = {1000, -1000, 0, 999, -1000, -1000, -1000, -1000}, y[8];
-  nn_kernel_softmax_forward(y, x, 2, 4, 1, true);
-  for (int i = 0; i < 8; i++) CHECK(isfinite(y[i]));
-  CHECK_NEAR(y[0], -log1p(exp(-1.0)), 1e-6);
-  CHECK_NEAR(y[1], -2000 - log1p(exp(-1.0)), 1e-3);
-  CHECK_NEAR(y[4], -log(4.0), 1e-6);
-  nn_kernel_softmax_forward(y, x, 2, 4, 1, false);
-  CHECK_NEAR(y[0] + y[1] + y[2] + y[3], 1, 1e-6);
-  CHECK(y[1] == 0);
-  CHECK_NEAR(y[5], 0.25, 1e-7);
-}
-
-/* ---- leaky ReLU and ELU on a strided input ---- */
-
-static void test_leaky_relu_elu(void) {
-  int64_t shape[2] = {3, 4};
-  nn_tensor *base = nn_tensor_empty(NN_FLOAT32, 2, shape);
-  float *b = nn_tensor_data(base);
-  fill(b, 12, -3, 3);
-  b[5] = 0;
-  /* The transpose: [4, 3] with strides {1, 4}. */
-  nn_tensor *xt = nn_tensor_view(base, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
-  nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
-  float *yd = nn_tensor_data(y);
-  nn_leaky_relu_forward(y, xt, 0.1f);
-  int bad = 0;
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 3; j++) {
-      double v = b[j * 4 + i];
-      bad += !near(yd[i * 3 + j], v > 0 ? v : 0.1 * v, 1e-7);
-    }
-  CHECK(bad == 0);
-  nn_elu_forward(y, xt, 0.5f);
-  bad = 0;
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 3; j++) {
-      double v = b[j * 4 + i];
-      bad += !near(yd[i * 3 + j], v > 0 ? v : 0.5 * (exp(v) - 1), 1e-6);
-    }
-  CHECK(bad == 0);
-  nn_tensor_release(y);
-  nn_tensor_release(xt);
-  nn_tensor_release(base);
-}
-
 /* ---- cross entropy and NLL ---- */
 
 typedef struct class_ctx {
@@ -195,8 +81,8 @@ static double naive_class_loss(const double *x, const void *vctx) {
           li -= (k->w ? k->w[c] : 1) * tc * (r[c * k->S] - lse);
         }
       } else {
-        int64_t t = k->t[i];
-        if (t == k->ignore) continue;
+        if (k->t[i] == k->ignore) continue;
+        int64_t t = k->t[i] - 1; /* labels are 1-based */
         double wt = k->w ? k->w[t] : 1;
         if (k->nll) li = -wt * r[t * k->S];
         else {
@@ -221,7 +107,7 @@ static void test_class_losses(void) {
       fill(x, n, -3, 3);
       fill(w, C, 0.5, 1.5);
       fill(g, P, -1, 1);
-      for (int64_t i = 0; i < P; i++) t[i] = (i * 7 + 3) % C;
+      for (int64_t i = 0; i < P; i++) t[i] = (i * 7 + 3) % C + 1;
       bool weighted = variant == 1 || variant >= 3, nll = variant == 4;
       int64_t ignore = variant >= 3 ? t[1] : NN_NO_IGNORE;
       float eps = variant == 2 || variant == 3 ? 0.1f : 0.0f;
@@ -233,7 +119,7 @@ static void test_class_losses(void) {
       unit.g = NULL;
       CHECK(near(total, naive_class_loss(xd, &unit), 1e-5));
       for (int64_t i = 0; i < P; i++)
-        if (t[i] != ignore) wsum_want += weighted ? w[t[i]] : 1;
+        if (t[i] != ignore) wsum_want += weighted ? w[t[i] - 1] : 1;
       CHECK_NEAR(wsum, wsum_want, 1e-5);
       double sum_per = 0;
       for (int64_t i = 0; i < P; i++) sum_per += per[i];
@@ -291,7 +177,7 @@ static void test_cross_entropy_probs(void) {
 
 static void test_cross_entropy_extreme(void) {
   float x[6] = {1000, -1000, 0, -1000, 1000, 999}, lse[4], per[2], gx[6] = {0};
-  int64_t t[2] = {1, 0};
+  int64_t t[2] = {2, 1};
   double wsum;
   double total = nn_kernel_cross_entropy_forward(per, lse, &wsum, x, t, NULL, 2, 3, 1, 0.1f, NN_NO_IGNORE);
   CHECK(isfinite(total));
@@ -299,7 +185,7 @@ static void test_cross_entropy_extreme(void) {
   float one = 1;
   nn_kernel_cross_entropy_backward(gx, &one, 0, 0.5f, x, lse, t, NULL, 2, 3, 1, 0.1f, NN_NO_IGNORE);
   for (int i = 0; i < 6; i++) CHECK(isfinite(gx[i]));
-  /* row 1: p = (1, 0, 0), target 1 (0-based): 0.5 (p - 0.9 onehot - 0.1/3) */
+  /* row 1: p = (1, 0, 0), label 2: 0.5 (p - 0.9 onehot - 0.1/3) */
   CHECK_NEAR(gx[0], 0.5 * (1 - 0.1 / 3), 1e-6);
   CHECK_NEAR(gx[1], 0.5 * (0 - 0.9 - 0.1 / 3), 1e-6);
 }
@@ -307,7 +193,7 @@ static void test_cross_entropy_extreme(void) {
 /* ---- pointwise losses ---- */
 
 typedef struct point_ctx {
-  nn_pointwise_loss kind;
+  nn_pointwise_kind kind;
   const double *other; /* y when differentiating in x, x when in y */
   bool in_y;
   const float *w, *pw, *g;
@@ -315,7 +201,7 @@ typedef struct point_ctx {
 
 static double clamp_log(double v) { return log(v) < -100 ? -100 : log(v); }
 
-static double naive_point(nn_pointwise_loss kind, double x, double y, double pw) {
+static double naive_point(nn_pointwise_kind kind, double x, double y, double pw) {
   switch (kind) {
   case NN_LOSS_MSE: return (x - y) * (x - y);
   case NN_LOSS_L1: return fabs(x - y);
@@ -377,30 +263,41 @@ static void test_pointwise(void) {
   }
 }
 
-/* The graph node's backward: a target broadcast from [1,1] against an
- * input [4] gets its gradient summed through a scratch tensor, whose
- * allocation failure is reported (false) without touching the buffers. */
+/* The graph node's backward: a target [1,1] broadcast against an input
+ * [4] (loss shape [1,4]) gets its gradient summed through a scratch
+ * tensor, whose allocation failure is reported (false) without touching
+ * the buffers. */
 static void test_pointwise_node(void) {
-  int64_t s4[1] = {4}, s11[2] = {1, 1}, s14[2] = {1, 4};
-  nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 1, s4), *y = nn_tensor_empty(NN_FLOAT32, 2, s14);
+  int64_t s4[1] = {4}, s11[2] = {1, 1};
+  nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 1, s4), *y = nn_tensor_empty(NN_FLOAT32, 2, s11);
   nn_tensor *gx = nn_tensor_zeros(NN_FLOAT32, 1, s4), *gy = nn_tensor_zeros(NN_FLOAT32, 2, s11);
-  nn_tensor *g = nn_tensor_empty(NN_FLOAT32, 0, NULL);
-  float *xd = nn_tensor_data(x), *yd = nn_tensor_data(y);
-  for (int i = 0; i < 4; i++) xd[i] = (float)i, yd[i] = 0.5f; /* y: 0.5 broadcast */
+  nn_tensor *g = nn_tensor_empty(NN_FLOAT32, 0, NULL), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  float *xd = nn_tensor_data(x);
+  for (int i = 0; i < 4; i++) xd[i] = (float)i;
+  *(float *)nn_tensor_data(y) = 0.5f;
   *(float *)nn_tensor_data(g) = 1;
-  nn_node n = {.nsaved = 2, .saved = {x, y}, .scalars = {0.25},
-               .params = {NN_LOSS_MSE, NN_REDUCTION_MEAN, -1, -1, 2, 1, 4}};
+  x->requires_grad = y->requires_grad = true;
+  nn_pointwise_loss_args args = {.reduction = NN_REDUCTION_MEAN};
+  CHECK(nn_pointwise_loss(NN_OP_MSE_LOSS, out, x, y, NULL, NULL, &args) == NN_OK);
+  /* mean((i - 0.5)^2) over i = 0..3 */
+  CHECK(*(float *)nn_tensor_data(out) == (0.25f + 0.25f + 2.25f + 6.25f) / 4);
+  const nn_node *n = out->grad_fn;
+  CHECK(n && n->op == NN_OP_MSE_LOSS && n->nsaved == 2);
+  const nn_pointwise_loss_node *k = &n->args.pointwise_loss;
+  CHECK(k->kind == NN_LOSS_MSE && k->ndim == 2 && k->shape[0] == 1 && k->shape[1] == 4);
+  CHECK(k->scale == 0.25f && k->weight_slot == -1 && k->pos_weight_slot == -1);
+  CHECK(n->saved[0] == x && nn_tensor_numel(n->saved[1]) == 4); /* y broadcast into a copy */
   nn_tensor *gi[2] = {gx, gy};
   nn_alloc_fail_after(1);
-  CHECK(!nn_pointwise_loss_backward(&n, g, gi));
+  CHECK(!nn_pointwise_loss_backward(n, g, gi));
   nn_alloc_fail_after(0);
   CHECK(*(float *)nn_tensor_data(gy) == 0);
-  CHECK(nn_pointwise_loss_backward(&n, g, gi));
+  CHECK(nn_pointwise_loss_backward(n, g, gi));
   /* d/dy mean((x - y)^2) = -2/4 sum(x - 0.5) = -2/4 * 4 = -2; d/dx_i = (x_i - 0.5) / 2 */
   CHECK_NEAR(*(float *)nn_tensor_data(gy), -2, 1e-6);
   CHECK_NEAR(((float *)nn_tensor_data(gx))[3], 1.25, 1e-6);
-  nn_tensor *all[] = {x, y, gx, gy, g};
-  for (int i = 0; i < 5; i++) nn_tensor_release(all[i]);
+  nn_tensor *all[] = {out, x, y, gx, gy, g};
+  for (int i = 0; i < 6; i++) nn_tensor_release(all[i]);
 }
 
 /* PyTorch clamps BCE's logs at -100 and divides by max(x (1-x), 1e-12). */
@@ -456,13 +353,13 @@ static double naive_distill(const double *s, const void *vctx) {
       double logp = tr[c] / k->T - mt - log(lt), logq = sr[c] / k->T - ms - log(ls);
       kl += exp(logp) * (logp - logq);
     }
-    ce += m1 + log(l1) - sr[k->y[n]];
+    ce += m1 + log(l1) - sr[k->y[n] - 1];
   }
   return k->alpha * k->T * k->T * kl / k->N + (1 - k->alpha) * ce / k->N;
 }
 
 static void test_distillation(void) {
-  int64_t N = 4, C = 5, y[4] = {2, 0, 4, 1};
+  int64_t N = 4, C = 5, y[4] = {3, 1, 5, 2};
   float s[20], t[20], p[20], lse[16], gs[20];
   double sd[20], want[20];
   fill(s, 20, -4, 4);
@@ -502,11 +399,333 @@ static void test_penalties(void) {
   CHECK(bad == 0);
 }
 
+/* ---- entry points ---- */
+
+static float *data(const nn_tensor *t) { return nn_tensor_data(t); }
+static float item(const nn_tensor *t) { return *data(t); }
+
+static nn_tensor *random_tensor(int ndim, const int64_t *shape, double lo, double hi) {
+  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
+  fill(data(t), nn_tensor_numel(t), lo, hi);
+  return t;
+}
+
+static nn_tensor *int64_tensor(int ndim, const int64_t *shape, const int64_t *values) {
+  nn_tensor *t = nn_tensor_empty(NN_INT64, ndim, shape);
+  memcpy(nn_tensor_data(t), values, sizeof(int64_t) * (size_t)nn_tensor_numel(t));
+  return t;
+}
+
+/* The output of a loss: 0-dim when reduced, else the given shape. */
+static nn_tensor *loss_out(nn_reduction r, int ndim, const int64_t *shape) {
+  return r == NN_REDUCTION_NONE ? nn_tensor_empty(NN_FLOAT32, ndim, shape)
+                                : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+}
+
+static void clear_grad(nn_tensor *t) {
+  nn_tensor_release(t->grad);
+  t->grad = NULL;
+}
+
+static bool same_floats(const nn_tensor *t, const float *want) {
+  return t && !memcmp(data(t), want, sizeof(float) * (size_t)nn_tensor_numel(t));
+}
+
+/* cross_entropy and nll_loss on [3,4,2] logits with 1-based [3,2] labels,
+ * class weights, an ignore_index of -100 (out of range, yet accepted),
+ * every reduction and label smoothing: the value is the kernel's total
+ * reduced as documented and the gradient through nn_backward the backward
+ * kernel's, bit for bit; the node keeps the caller's label tensor itself
+ * (no 0-based copy), or a contiguous copy of strided labels. */
+static void test_class_loss_entry(void) {
+  enum { N = 3, C = 4, S = 2, n = N * C * S, P = N * S };
+  const int64_t xs[3] = {N, C, S}, ts[2] = {N, S}, labels[P] = {1, 4, -100, 2, 3, 2};
+  nn_tensor *x = random_tensor(3, xs, -3, 3), *w = random_tensor(1, (int64_t[]){C}, 0.5, 1.5);
+  nn_tensor *t = int64_tensor(2, ts, labels);
+  /* The same labels through a transposed view of a [2,3] tensor. */
+  nn_tensor *tb = int64_tensor(2, (int64_t[]){S, N}, (int64_t[]){1, -100, 3, 4, 2, 2});
+  nn_tensor *tt = nn_tensor_view(tb, 2, ts, (int64_t[]){1, N}, 0);
+  x->requires_grad = true;
+  for (int nll = 0; nll < 2; nll++)
+    for (int r = NN_REDUCTION_NONE; r <= NN_REDUCTION_SUM; r++)
+      for (int strided = 0; strided < 2; strided++) {
+        nn_cross_entropy_args args = {r, nll ? 0.0f : 0.1f, true, -100};
+        nn_tensor *target = strided ? tt : t, *out = loss_out(r, 2, ts);
+        nn_status st = nll ? nn_nll_loss(out, x, target, w, &args) : nn_cross_entropy(out, x, target, w, &args);
+        CHECK(st == NN_OK);
+        float per[P], lse[2 * P], gx[n] = {0}, g[P];
+        double wsum, total = nll ? nn_kernel_nll_forward(per, &wsum, data(x), labels, data(w), N, C, S, -100)
+                                 : nn_kernel_cross_entropy_forward(per, lse, &wsum, data(x), labels, data(w), N,
+                                                                   C, S, 0.1f, -100);
+        bool none = r == NN_REDUCTION_NONE, mean = r == NN_REDUCTION_MEAN;
+        CHECK(none ? same_floats(out, per) : item(out) == (float)(mean ? total / wsum : total));
+        const nn_node *node = out->grad_fn;
+        CHECK(node && node->op == (nll ? NN_OP_NLL_LOSS : NN_OP_CROSS_ENTROPY));
+        const nn_tensor *saved_t = node->saved[nll ? 0 : 1];
+        CHECK(strided ? saved_t != tt && !memcmp(nn_tensor_data(saved_t), labels, sizeof labels) : saved_t == t);
+        const nn_class_loss_node *k = &node->args.class_loss;
+        CHECK(k->N == N && k->C == C && k->S == S && !k->probs && k->args.ignore_index == -100);
+        float scale = (float)(mean ? 1.0 / wsum : 1.0);
+        CHECK(k->scale == scale);
+        /* Backward: one upstream number, or one per position for 'none'. */
+        nn_tensor *gout = none ? random_tensor(2, ts, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+        if (!none) *data(gout) = 1.5f;
+        memcpy(g, data(gout), sizeof(float) * (none ? P : 1));
+        CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+        if (nll) nn_kernel_nll_backward(gx, g, none, scale, labels, data(w), N, C, S, -100);
+        else nn_kernel_cross_entropy_backward(gx, g, none, scale, data(x), lse, labels, data(w), N, C, S, 0.1f, -100);
+        CHECK(same_floats(x->grad, gx));
+        clear_grad(x);
+        nn_tensor_release(gout);
+        nn_tensor_release(out);
+      }
+  nn_tensor *all[] = {tt, tb, t, w, x};
+  for (int i = 0; i < 5; i++) nn_tensor_release(all[i]);
+}
+
+/* The runtime checks the labels and reports the first bad one with its
+ * 1-based position, as the bindings raise it; nothing is recorded. */
+static void test_class_loss_label_errors(void) {
+  nn_tensor *x = random_tensor(3, (int64_t[]){3, 4, 2}, -1, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  x->requires_grad = true;
+  nn_tensor *t = int64_tensor(2, (int64_t[]){3, 2}, (int64_t[]){1, 4, 5, 2, 0, 2});
+  nn_cross_entropy_args args = {NN_REDUCTION_MEAN, 0, false, 0};
+  CHECK(nn_cross_entropy(out, x, t, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 5 at position [2,1] is out of range 1..4 (labels are 1-based)"));
+  CHECK(!out->grad_fn);
+  args.has_ignore = true, args.ignore_index = 5; /* 5 is skipped now, 0 is next */
+  CHECK(nn_nll_loss(out, x, t, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 0 at position [3,1] is out of range 1..4 (labels are 1-based)"));
+  nn_tensor *x2 = random_tensor(2, (int64_t[]){3, 4}, -1, 1), *t1 = int64_tensor(1, (int64_t[]){3}, (int64_t[]){1, 2, -1});
+  args.has_ignore = false;
+  CHECK(nn_cross_entropy(out, x2, t1, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target -1 at position 3 is out of range 1..4 (labels are 1-based)"));
+  nn_tensor *x1 = random_tensor(1, (int64_t[]){4}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){9});
+  CHECK(nn_cross_entropy(out, x1, t0, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 9 is out of range 1..4 (labels are 1-based)"));
+  *(int64_t *)nn_tensor_data(t0) = 4; /* the last class of a [C] input */
+  CHECK(nn_cross_entropy(out, x1, t0, NULL, &args) == NN_OK);
+  float lse[2];
+  double wsum, want = nn_kernel_cross_entropy_forward(NULL, lse, &wsum, data(x1), (int64_t[]){4}, NULL, 1, 4, 1, 0,
+                                                      NN_NO_IGNORE);
+  CHECK(item(out) == (float)(want / wsum));
+  nn_tensor *all[] = {x, out, t, x2, t1, x1, t0};
+  for (int i = 0; i < 7; i++) nn_tensor_release(all[i]);
+}
+
+/* Class-probability targets: the gradient reaches the target too. */
+static void test_cross_entropy_probs_entry(void) {
+  const int64_t xs[2] = {3, 4};
+  nn_tensor *x = random_tensor(2, xs, -2, 2), *p = random_tensor(2, xs, 0, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  x->requires_grad = p->requires_grad = true;
+  nn_cross_entropy_args args = {NN_REDUCTION_MEAN, 0.2f, false, 0};
+  CHECK(nn_cross_entropy(out, x, p, NULL, &args) == NN_OK);
+  float lse[6], gx[12] = {0}, gp[12] = {0}, one = 1;
+  double total = nn_kernel_cross_entropy_probs_forward(NULL, lse, data(x), data(p), NULL, 3, 4, 1, 0.2f);
+  CHECK(item(out) == (float)(total / 3));
+  CHECK(out->grad_fn && out->grad_fn->args.class_loss.probs);
+  nn_tensor *gout = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  *data(gout) = 1;
+  CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+  nn_kernel_cross_entropy_probs_backward(gx, gp, &one, 0, (float)(1.0 / 3), data(x), lse, data(p), NULL, 3, 4, 1, 0.2f);
+  CHECK(same_floats(x->grad, gx) && same_floats(p->grad, gp));
+  nn_tensor *all[] = {gout, out, p, x};
+  for (int i = 0; i < 4; i++) nn_tensor_release(all[i]);
+}
+
+/* Every pointwise loss with broadcast weights: the values are the kernel's
+ * on the broadcast arrays, reduced by the documented count; the weight
+ * options take the saved slots after x and y. */
+static void test_pointwise_entry(void) {
+  const int64_t xs[2] = {3, 4};
+  nn_tensor *x = random_tensor(2, xs, 0.05, 0.95), *y = random_tensor(2, xs, 0.05, 0.95);
+  nn_tensor *w = random_tensor(2, (int64_t[]){3, 1}, 0.5, 1.5), *pw = random_tensor(1, (int64_t[]){4}, 0.5, 2);
+  float we[12], pwe[12], per[12];
+  for (int i = 0; i < 12; i++) we[i] = data(w)[i / 4], pwe[i] = data(pw)[i % 4];
+  const struct {
+    nn_op op;
+    nn_pointwise_kind kind;
+    bool log_target, weight, pos_weight;
+    nn_reduction r;
+  } cases[] = {
+      {NN_OP_MSE_LOSS, NN_LOSS_MSE, false, false, false, NN_REDUCTION_MEAN},
+      {NN_OP_L1_LOSS, NN_LOSS_L1, false, false, false, NN_REDUCTION_NONE},
+      {NN_OP_BCE_LOSS, NN_LOSS_BCE, false, true, false, NN_REDUCTION_SUM},
+      {NN_OP_BCE_WITH_LOGITS, NN_LOSS_BCE_LOGITS, false, true, true, NN_REDUCTION_MEAN},
+      {NN_OP_BCE_WITH_LOGITS, NN_LOSS_BCE_LOGITS, false, false, true, NN_REDUCTION_NONE},
+      {NN_OP_KL_DIV, NN_LOSS_KL_DIV, false, false, false, NN_REDUCTION_BATCHMEAN},
+      {NN_OP_KL_DIV, NN_LOSS_KL_DIV_LOG, true, false, false, NN_REDUCTION_MEAN},
+  };
+  x->requires_grad = true;
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    nn_pointwise_loss_args args = {cases[c].r, cases[c].log_target};
+    nn_tensor *out = loss_out(cases[c].r, 2, xs);
+    CHECK(nn_pointwise_loss(cases[c].op, out, x, y, cases[c].weight ? w : NULL, cases[c].pos_weight ? pw : NULL,
+                            &args) == NN_OK);
+    double total = nn_kernel_pointwise_loss_forward(cases[c].kind, per, data(x), data(y), cases[c].weight ? we : NULL,
+                                                    cases[c].pos_weight ? pwe : NULL, 12);
+    double count = cases[c].r == NN_REDUCTION_MEAN ? 12 : cases[c].r == NN_REDUCTION_BATCHMEAN ? 3 : 1;
+    CHECK(cases[c].r == NN_REDUCTION_NONE ? same_floats(out, per) : item(out) == (float)(total / count));
+    const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
+    CHECK(k->kind == cases[c].kind && k->scale == (float)(1.0 / count));
+    CHECK(k->weight_slot == (cases[c].weight ? 2 : -1));
+    CHECK(k->pos_weight_slot == (cases[c].pos_weight ? 2 + cases[c].weight : -1));
+    CHECK(out->grad_fn->nsaved == 2 + cases[c].weight + cases[c].pos_weight);
+    nn_tensor_release(out);
+  }
+  nn_tensor *all[] = {x, y, w, pw};
+  for (int i = 0; i < 4; i++) nn_tensor_release(all[i]);
+}
+
+/* bce_loss takes probabilities: the runtime names the first value outside
+ * [0, 1] and its position in the loss shape. */
+static void test_bce_range_errors(void) {
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 1, (int64_t[]){2}), *y = nn_tensor_zeros(NN_FLOAT32, 1, (int64_t[]){2});
+  data(x)[0] = 0.5f, data(x)[1] = 1.5f;
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x, y, NULL, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "input must hold probabilities in [0, 1], got 1.5 at position 2"));
+  nn_tensor *x2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2}), *y2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2});
+  data(y2)[2] = 2;
+  CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x2, y2, NULL, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target must hold probabilities in [0, 1], got 2 at position [2,1]"));
+  data(y2)[2] = NAN;
+  CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x2, y2, NULL, NULL, &args) == NN_ERR_VALUE);
+  data(y2)[2] = 1;
+  CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x2, y2, NULL, NULL, &args) == NN_OK);
+  CHECK_NEAR(item(out), 25, 1e-6); /* one clamped log of -100, over 4 */
+  nn_tensor *all[] = {out, x, y, x2, y2};
+  for (int i = 0; i < 5; i++) nn_tensor_release(all[i]);
+}
+
+/* Distillation from strided logits with 1-based labels: the kernel's loss
+ * and gradient; a label out of range is reported. */
+static void test_distillation_entry(void) {
+  enum { N = 4, C = 5 };
+  nn_tensor *sb = random_tensor(2, (int64_t[]){C, N}, -3, 3), *t = random_tensor(2, (int64_t[]){N, C}, -3, 3);
+  nn_tensor *s = nn_tensor_view(sb, 2, (int64_t[]){N, C}, (int64_t[]){1, N}, 0);
+  nn_tensor *sc = nn_tensor_empty(NN_FLOAT32, 2, s->shape), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  nn_copy(sc, s);
+  s->requires_grad = true;
+  int64_t labels[N] = {2, 5, 1, 3};
+  nn_tensor *y = int64_tensor(1, (int64_t[]){N}, labels);
+  nn_distillation_args args = {2.5f, 0.3f};
+  CHECK(nn_distillation_loss(out, s, t, y, &args) == NN_OK);
+  float p[N * C], lse[N * 4], gs[N * C] = {0};
+  double want = nn_kernel_distillation_forward(p, lse, data(sc), data(t), labels, N, C, 2.5f, 0.3f);
+  CHECK(item(out) == (float)want);
+  CHECK(out->grad_fn && out->grad_fn->args.distillation.T == 2.5f && out->grad_fn->saved[2] == y);
+  nn_tensor *gout = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  *data(gout) = 2;
+  CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+  nn_kernel_distillation_backward(gs, 2, data(sc), p, lse, labels, N, C, 2.5f, 0.3f);
+  CHECK(same_floats(s->grad, gs));
+  nn_tensor_release(out);
+  out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  ((int64_t *)nn_tensor_data(y))[3] = 6;
+  CHECK(nn_distillation_loss(out, s, t, y, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 6 at position 4 is out of range 1..5 (labels are 1-based)"));
+  nn_tensor *all[] = {gout, out, y, sc, s, t, sb};
+  for (int i = 0; i < 7; i++) nn_tensor_release(all[i]);
+}
+
+/* Penalties over a list: the terms summed in order in float, one node per
+ * tensor joined by adds; a tensor listed twice gets both gradients, a
+ * strided one is read through a copy. */
+static void test_penalty_entry(void) {
+  nn_tensor *a = random_tensor(2, (int64_t[]){3, 4}, -2, 2), *b = random_tensor(1, (int64_t[]){5}, -2, 2);
+  nn_tensor *at = nn_tensor_view(a, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
+  a->requires_grad = b->requires_grad = at->requires_grad = true;
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  CHECK(nn_penalty(NN_OP_L2_PENALTY, out, 0, NULL) == NN_OK && item(out) == 0 && !out->grad_fn);
+  CHECK(nn_penalty(NN_OP_L1_PENALTY, out, 1, &b) == NN_OK && out->grad_fn && out->grad_fn->op == NN_OP_L1_PENALTY);
+  CHECK(item(out) == (float)nn_kernel_abs_sum(data(b), 5));
+  nn_tensor_release(out);
+  for (int l2 = 0; l2 < 2; l2++) {
+    nn_op op = l2 ? NN_OP_L2_PENALTY : NN_OP_L1_PENALTY;
+    double (*sum)(const float *, int64_t) = l2 ? nn_kernel_square_sum : nn_kernel_abs_sum;
+    out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+    CHECK(nn_penalty(op, out, 4, (nn_tensor *[]){a, b, at, a}) == NN_OK);
+    float ta = (float)sum(data(a), 12), tb = (float)sum(data(b), 5);
+    CHECK(item(out) == ((ta + tb) + ta) + ta); /* at holds a's values: the same term */
+    CHECK(out->grad_fn && out->grad_fn->op == NN_OP_ADD);
+    nn_tensor *gout = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+    *data(gout) = 0.5f;
+    CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+    int bad = 0;
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 4; j++) {
+        float v = data(a)[i * 4 + j], d = l2 ? 2 * v : (float)((v > 0) - (v < 0));
+        bad += !near(data(a->grad)[i * 4 + j], 2 * 0.5 * d, 1e-6); /* listed twice */
+        bad += !near(data(at->grad)[j * 3 + i], 0.5 * d, 1e-6);
+      }
+    for (int i = 0; i < 5; i++) {
+      float v = data(b)[i];
+      bad += !near(data(b->grad)[i], 0.5 * (l2 ? 2 * v : (float)((v > 0) - (v < 0))), 1e-6);
+    }
+    CHECK(bad == 0);
+    clear_grad(a), clear_grad(b), clear_grad(at);
+    nn_tensor_release(gout);
+    nn_tensor_release(out);
+  }
+  nn_tensor *all[] = {at, a, b};
+  for (int i = 0; i < 3; i++) nn_tensor_release(all[i]);
+}
+
+/* Every allocation of each entry point (contiguous copies, the lse and
+ * teacher-probability scratch, terms, nodes, saved copies) made to fail
+ * in turn: NN_ERR_NOMEM, and once the output is dropped no byte is left
+ * behind. */
+typedef nn_status (*entry_fn)(nn_tensor *out, nn_tensor *const *in);
+
+static nn_status ce_entry(nn_tensor *out, nn_tensor *const *in) {
+  nn_cross_entropy_args args = {NN_REDUCTION_MEAN, 0.1f, true, 2};
+  return nn_cross_entropy(out, in[0], in[1], in[2], &args);
+}
+static nn_status bce_entry(nn_tensor *out, nn_tensor *const *in) {
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  return nn_pointwise_loss(NN_OP_BCE_WITH_LOGITS, out, in[0], in[3], in[4], in[4], &args);
+}
+static nn_status distill_entry(nn_tensor *out, nn_tensor *const *in) {
+  nn_distillation_args args = {2, 0.5f};
+  return nn_distillation_loss(out, in[0], in[0], in[1], &args);
+}
+static nn_status penalty_entry(nn_tensor *out, nn_tensor *const *in) {
+  return nn_penalty(NN_OP_L2_PENALTY, out, 3, (nn_tensor *[]){in[0], in[3], in[0]});
+}
+
+static void test_entry_out_of_memory(void) {
+  nn_tensor *base = random_tensor(2, (int64_t[]){4, 3}, 0.1, 0.9);
+  nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){3, 4}, (int64_t[]){1, 3}, 0); /* strided: copied */
+  nn_tensor *lb = int64_tensor(1, (int64_t[]){6}, (int64_t[]){1, 9, 2, 9, 4, 9});
+  nn_tensor *labels = nn_tensor_view(lb, 1, (int64_t[]){3}, (int64_t[]){2}, 0);
+  nn_tensor *w = random_tensor(1, (int64_t[]){4}, 0.5, 1.5), *y = random_tensor(2, (int64_t[]){1, 4}, 0.1, 0.9);
+  nn_tensor *pw = random_tensor(1, (int64_t[]){4}, 0.5, 1.5);
+  x->requires_grad = y->requires_grad = true;
+  nn_tensor *in[5] = {x, labels, w, y, pw};
+  const entry_fn entries[] = {ce_entry, bce_entry, distill_entry, penalty_entry};
+  for (int e = 0; e < 4; e++) {
+    uint64_t live = nn_memory_stats_get().live_bytes;
+    int failures = 0;
+    nn_status st = NN_ERR_NOMEM;
+    for (uint64_t n = 1; n < 40 && st == NN_ERR_NOMEM; n++) {
+      nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+      nn_alloc_fail_after(n);
+      st = entries[e](out, in);
+      nn_alloc_fail_after(0);
+      failures += st == NN_ERR_NOMEM;
+      nn_tensor_release(out);
+      CHECK(nn_memory_stats_get().live_bytes == live);
+    }
+    if (st != NN_OK || failures < 3) fprintf(stderr, "  entry %d: status %d after %d failures\n", e, st, failures);
+    CHECK(st == NN_OK && failures >= 3);
+  }
+  nn_tensor *all[] = {labels, lb, w, y, pw, x, base};
+  for (int i = 0; i < 7; i++) nn_tensor_release(all[i]);
+}
+
 int main(void) {
-  RUN(test_exp_vec);
-  RUN(test_softmax);
-  RUN(test_softmax_extreme);
-  RUN(test_leaky_relu_elu);
   RUN(test_class_losses);
   RUN(test_cross_entropy_probs);
   RUN(test_cross_entropy_extreme);
@@ -515,5 +734,13 @@ int main(void) {
   RUN(test_bce_edges);
   RUN(test_distillation);
   RUN(test_penalties);
+  RUN(test_class_loss_entry);
+  RUN(test_class_loss_label_errors);
+  RUN(test_cross_entropy_probs_entry);
+  RUN(test_pointwise_entry);
+  RUN(test_bce_range_errors);
+  RUN(test_distillation_entry);
+  RUN(test_penalty_entry);
+  RUN(test_entry_out_of_memory);
   return check_summary();
 }
