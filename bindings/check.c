@@ -43,11 +43,9 @@ static bool in_library(lua_State *L, const char *source) {
   return inside;
 }
 
-/* Pushes "file:line: " of the first Lua frame outside the library (the
- * user's line, as stdlib/nn/args.lua's where()), or "" when there is none. */
-static void push_where(lua_State *L) {
+void nnb_push_where(lua_State *L, int level) {
   lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+  for (; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
     if (strcmp(ar.what, "C") == 0 || in_library(L, ar.source)) continue;
     if (ar.currentline > 0) {
@@ -66,7 +64,7 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
   va_end(ap);
-  push_where(L);
+  nnb_push_where(L, 1);
   lua_pushstring(L, msg);
   lua_concat(L, 2);
   lua_error(L);

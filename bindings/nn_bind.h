@@ -40,6 +40,10 @@ typedef struct nnb_box {
  * used as a format itself. */
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
+/* Pushes "file:line: " of the first Lua frame from level up (0: the
+ * running function) outside the library (as stdlib/nn/args.lua's
+ * where()), or "" when there is none. */
+void nnb_push_where(lua_State *L, int level);
 
 /* Registers the tensor metatable at mt for the fast checks below. */
 void nnb_set_metatable_key(lua_State *L, int mt);

@@ -37,6 +37,9 @@ end
 function M.gradcheck(fn, inputs, opts)
   opts = opts or {}
   local eps, atol, rtol = opts.eps or 1e-3, opts.atol or 1e-2, opts.rtol or 1e-2
+  if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+    fail("gradcheck", "fn must be callable, got %s", type(fn))
+  end
   check_inputs(inputs)
   local out = fn(table.unpack(inputs))
   if not nn.is_tensor(out) then fail("gradcheck", "fn must return a tensor, got %s", type(out)) end
