@@ -7,8 +7,8 @@
  * parameter. group is the parameter group: the kernel's options are read
  * from it by their names (lr, momentum, betas, ...). state is the
  * optimizer's state table of p: the buffers are read under their state
- * names (momentum_buffer, exp_avg, ...), created as at a first step when
- * missing, and state.step counts the steps.
+ * names (momentum_buffer, exp_avg, ...), created (zeros) when missing, and
+ * state.step counts the steps.
  *
  * nn.clip_grad_norm_(params, max_norm, norm_type=2) and
  * nn.clip_grad_value_(params, v) take a list of tensors (or one tensor)
@@ -25,7 +25,7 @@
 enum { P = 1, GRAD, STATE, GROUP };
 
 /* The float data of the contiguous float32 tensor at idx with n elements
- * (the parameter's count), or raises naming what. */
+ * (the parameter's count; any count when n < 0), or raises naming what. */
 static float *check_array(lua_State *L, int idx, const char *fname, const char *what, int64_t n) {
   nn_tensor *t = nnb_to_tensor(L, idx);
   if (!t) nnb_error(L, fname, "%s must be a tensor, got %s", what, luaL_typename(L, idx));
@@ -35,7 +35,7 @@ static float *check_array(lua_State *L, int idx, const char *fname, const char *
               nn_tensor_is_contiguous(t) ? "" : "non-contiguous ", nn_dtype_name(t->dtype),
               nnb_shape_str(s, sizeof s, t->ndim, t->shape));
   }
-  if (nn_tensor_numel(t) != n)
+  if (n >= 0 && nn_tensor_numel(t) != n)
     nnb_error(L, fname, "%s has %lld elements, the parameter has %lld", what,
               (long long)nn_tensor_numel(t), (long long)n);
   return nn_tensor_data(t);
@@ -44,13 +44,13 @@ static float *check_array(lua_State *L, int idx, const char *fname, const char *
 /* Checks the arguments of a step; returns p's element count, and the data
  * of p and grad in *p and *g. */
 static int64_t check_step_args(lua_State *L, const char *fname, float **p, const float **g) {
-  nn_tensor *t = nnb_to_tensor(L, P);
-  if (!t) nnb_error(L, fname, "param (argument 1) must be a tensor, got %s", luaL_typename(L, P));
-  int64_t n = nn_tensor_numel(t);
-  *p = check_array(L, P, fname, "param", n);
+  *p = check_array(L, P, fname, "param", -1);
+  int64_t n = nn_tensor_numel(nnb_to_tensor(L, P));
   *g = check_array(L, GRAD, fname, "grad", n);
-  if (!lua_istable(L, STATE)) nnb_error(L, fname, "state (argument 3) must be a table, got %s", luaL_typename(L, STATE));
-  if (!lua_istable(L, GROUP)) nnb_error(L, fname, "group (argument 4) must be a table, got %s", luaL_typename(L, GROUP));
+  for (int i = STATE; i <= GROUP; i++)
+    if (!lua_istable(L, i))
+      nnb_error(L, fname, "%s (argument %d) must be a table, got %s", i == STATE ? "state" : "group", i,
+                luaL_typename(L, i));
   return n;
 }
 
@@ -71,49 +71,33 @@ static bool flag(lua_State *L, const char *key) {
   return v;
 }
 
-/* group.betas = {beta1, beta2}. */
-static void betas(lua_State *L, const char *fname, double *b1, double *b2) {
-  lua_getfield(L, GROUP, "betas");
-  if (!lua_istable(L, -1) || lua_rawgeti(L, -1, 1) != LUA_TNUMBER || lua_rawgeti(L, -2, 2) != LUA_TNUMBER)
-    nnb_error(L, fname, "betas must be a pair of numbers {beta1, beta2}");
-  *b1 = lua_tonumber(L, -2);
-  *b2 = lua_tonumber(L, -1);
-  lua_pop(L, 3);
-}
-
 /* ---- the state ---- */
 
-static bool has_state(lua_State *L, const char *name) {
-  bool has = lua_getfield(L, STATE, name) != LUA_TNIL;
-  lua_pop(L, 1);
-  return has;
-}
-
-/* The data of state[name], a float32 tensor of n elements. A new one
- * filled with init replaces it when fresh, or when it is missing. */
-static float *buffer(lua_State *L, const char *fname, const char *name, int64_t n, bool fresh, double init) {
-  if (fresh || !has_state(L, name)) {
+/* The data of state[name], a float32 tensor of n elements, created filled
+ * with init when missing (*created tells, when not NULL). */
+static float *buffer(lua_State *L, const char *fname, const char *name, int64_t n, double init, bool *created) {
+  bool missing = lua_getfield(L, STATE, name) == LUA_TNIL;
+  if (missing) {
     const nn_tensor *p = nnb_to_tensor(L, P);
-    nn_tensor *t = nnb_new_tensor(L, fname, NN_FLOAT32, p->ndim, p->shape);
-    nn_fill(t, init);
+    nn_fill(nnb_new_tensor(L, fname, NN_FLOAT32, p->ndim, p->shape), init);
+    lua_replace(L, -2);
+    lua_pushvalue(L, -1);
     lua_setfield(L, STATE, name);
-    return nn_tensor_data(t); /* state[name] keeps it alive */
   }
-  lua_getfield(L, STATE, name);
+  if (created) *created = missing;
   float *data = check_array(L, -1, fname, name, n);
-  lua_pop(L, 1);
+  lua_pop(L, 1); /* state[name] keeps it alive */
   return data;
 }
 
-/* This step's number, counted from 1: state.step + 1 (from 0 when
- * restart), stored back in state.step. */
-static int64_t next_step(lua_State *L, const char *fname, bool restart) {
-  int64_t step = 0;
-  if (!restart && lua_getfield(L, STATE, "step") != LUA_TNIL) step = nnb_check_int(L, -1, fname, "step");
+/* This step's number, counted from 1: state.step + 1 (0 when missing),
+ * stored back in state.step. */
+static int64_t next_step(lua_State *L, const char *fname) {
+  int64_t step = lua_getfield(L, STATE, "step") == LUA_TNIL ? 0 : nnb_check_int(L, -1, fname, "step");
   if (step < 0) nnb_error(L, fname, "step must be >= 0, got %lld", (long long)step);
-  lua_settop(L, GROUP);
   lua_pushinteger(L, step + 1);
   lua_setfield(L, STATE, "step");
+  lua_pop(L, 1);
   return step + 1;
 }
 
@@ -132,15 +116,13 @@ static int l_sgd_step(lua_State *L) {
       .dampening = option(L, fname, "dampening"),
       .weight_decay = option(L, fname, "weight_decay"),
       .nesterov = flag(L, "nesterov"),
-      .first_step = !has_state(L, "momentum_buffer"),
   };
-  float *buf = o.momentum != 0 ? buffer(L, fname, "momentum_buffer", n, false, 0) : NULL;
+  float *buf = o.momentum != 0 ? buffer(L, fname, "momentum_buffer", n, 0, &o.first_step) : NULL;
   nn_sgd_step(p, g, buf, n, &o);
   return 0;
 }
 
-/* Adam and AdamW: a missing exp_avg starts the moments and the step count
- * afresh; max_exp_avg_sq with amsgrad only. */
+/* Adam and AdamW: max_exp_avg_sq with amsgrad only. */
 static int adam_step(lua_State *L, const char *fname, bool decoupled) {
   float *p;
   const float *g;
@@ -151,12 +133,16 @@ static int adam_step(lua_State *L, const char *fname, bool decoupled) {
       .weight_decay = option(L, fname, "weight_decay"),
       .decoupled = decoupled,
   };
-  betas(L, fname, &o.beta1, &o.beta2);
-  bool fresh = !has_state(L, "exp_avg");
-  float *m = buffer(L, fname, "exp_avg", n, fresh, 0);
-  float *v = buffer(L, fname, "exp_avg_sq", n, fresh, 0);
-  float *vmax = flag(L, "amsgrad") ? buffer(L, fname, "max_exp_avg_sq", n, false, 0) : NULL;
-  o.step = next_step(L, fname, fresh);
+  lua_getfield(L, GROUP, "betas"); /* {beta1, beta2} */
+  if (!lua_istable(L, -1) || lua_rawgeti(L, -1, 1) != LUA_TNUMBER || lua_rawgeti(L, -2, 2) != LUA_TNUMBER)
+    nnb_error(L, fname, "betas must be a pair of numbers {beta1, beta2}");
+  o.beta1 = lua_tonumber(L, -2);
+  o.beta2 = lua_tonumber(L, -1);
+  lua_pop(L, 3);
+  float *m = buffer(L, fname, "exp_avg", n, 0, NULL);
+  float *v = buffer(L, fname, "exp_avg_sq", n, 0, NULL);
+  float *vmax = flag(L, "amsgrad") ? buffer(L, fname, "max_exp_avg_sq", n, 0, NULL) : NULL;
+  o.step = next_step(L, fname);
   nn_adam_step(p, m, v, vmax, g, n, &o);
   return 0;
 }
@@ -182,11 +168,10 @@ static int l_rmsprop_step(lua_State *L) {
       .weight_decay = option(L, fname, "weight_decay"),
       .momentum = option(L, fname, "momentum"),
   };
-  bool fresh = !has_state(L, "square_avg");
-  float *sq = buffer(L, fname, "square_avg", n, fresh, 0);
-  float *buf = o.momentum > 0 ? buffer(L, fname, "momentum_buffer", n, false, 0) : NULL;
-  float *avg = flag(L, "centered") ? buffer(L, fname, "grad_avg", n, false, 0) : NULL;
-  next_step(L, fname, fresh);
+  float *sq = buffer(L, fname, "square_avg", n, 0, NULL);
+  float *buf = o.momentum > 0 ? buffer(L, fname, "momentum_buffer", n, 0, NULL) : NULL;
+  float *avg = flag(L, "centered") ? buffer(L, fname, "grad_avg", n, 0, NULL) : NULL;
+  next_step(L, fname);
   nn_rmsprop_step(p, sq, avg, buf, g, n, &o);
   return 0;
 }
@@ -203,9 +188,8 @@ static int l_adagrad_step(lua_State *L) {
       .weight_decay = option(L, fname, "weight_decay"),
       .eps = option(L, fname, "eps"),
   };
-  bool fresh = !has_state(L, "sum");
-  float *sum = buffer(L, fname, "sum", n, fresh, fresh ? option(L, fname, "initial_accumulator_value") : 0);
-  o.step = next_step(L, fname, fresh);
+  float *sum = buffer(L, fname, "sum", n, option(L, fname, "initial_accumulator_value"), NULL);
+  o.step = next_step(L, fname);
   nn_adagrad_step(p, sum, g, n, &o);
   return 0;
 }

@@ -20,7 +20,9 @@ M.callbacks = callbacks
 local function split_tail(ds, fraction)
   local n = ds.x.shape[1]
   local n_val = math.floor(n * fraction)
-  if n_val < 1 or n_val >= n then fail("fit", "validation_split %g leaves no data on one side of %d samples", fraction, n) end
+  if n_val < 1 or n_val >= n then
+    fail("fit", "validation_split %g leaves no data on one side of %d samples", fraction, n)
+  end
   return nn.data.tensor_dataset(ds.x:narrow(1, 1, n - n_val), ds.y:narrow(1, 1, n - n_val)),
          nn.data.tensor_dataset(ds.x:narrow(1, n - n_val + 1, n_val), ds.y:narrow(1, n - n_val + 1, n_val))
 end
@@ -151,7 +153,9 @@ end
 
 local function monitor_mode(fname, monitor, mode)
   if mode and mode ~= "auto" then
-    if mode ~= "min" and mode ~= "max" then fail(fname, "mode must be 'min', 'max' or 'auto', got %s", tostring(mode)) end
+    if mode ~= "min" and mode ~= "max" then
+      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", tostring(mode))
+    end
     return mode
   end
   return monitor:find("acc") and "max" or "min"
@@ -173,7 +177,8 @@ function callbacks.EarlyStopping(o)
   function self:on_epoch_end(epoch, logs, state)
     local v = logs[self.monitor]
     if v == nil then
-      fail("EarlyStopping", "monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)", self.monitor)
+      fail("EarlyStopping", "monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)",
+           self.monitor)
     end
     if improves(self.mode, v, self.best, self.min_delta) then
       self.best, self.best_epoch, self.wait = v, epoch, 0

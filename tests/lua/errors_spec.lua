@@ -468,7 +468,8 @@ describe("error positions", function()
     function Net:forward(x) local y = nn.zeros(-1); return x + y end
     local at, e = error_line(function() local y = nn.Sequential{Net()}(nn.zeros(1)); return y end)
     assert.are.equal(line + 2, at, e) -- the container's error, at the call
-    assert.truthy(e:find("errors_spec.lua:" .. (line + 1) .. ": zeros: size -1", 1, true), e) -- inside: the forward's line
+    -- and inside it, the line of the forward
+    assert.truthy(e:find("errors_spec.lua:" .. (line + 1) .. ": zeros: size -1", 1, true), e)
   end)
 
   it("have no position without a Lua caller outside the library", function()

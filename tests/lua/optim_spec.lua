@@ -474,8 +474,8 @@ describe("kernel bindings", function()
       core._rmsprop_step(p, g, {square_avg = nn.zeros(6), momentum_buffer = nn.zeros(6):long()},
                          {lr = 0.01, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0.5})
     end, "_rmsprop_step", "momentum_buffer", "int64")
-    H.assert_error(function() core._adagrad_step(p, g, {sum = {}}, {lr = 0.01, lr_decay = 0, weight_decay = 0, eps = 1e-10}) end,
-                 "_adagrad_step", "sum", "table")
+    local adagrad = {lr = 0.01, lr_decay = 0, weight_decay = 0, eps = 1e-10, initial_accumulator_value = 0}
+    H.assert_error(function() core._adagrad_step(p, g, {sum = {}}, adagrad) end, "_adagrad_step", "sum", "table")
   end)
 
   it("stay out of the public nn table", function()
