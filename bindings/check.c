@@ -31,18 +31,30 @@ void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p) {
   }
 }
 
-/* Whether the Lua function calling the running C function is one of the
- * library's own modules (under the folder nn/init.lua recorded with
- * nn._set_library_dir). */
-static bool called_from_library(lua_State *L) {
-  lua_Debug ar;
-  if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "S", &ar) || ar.source[0] != '@') return false;
+/* Whether source (a chunk name) is one of the library's Lua modules: a
+ * file under the folder nn/init.lua recorded with nn.core._set_library_dir. */
+static bool in_library(lua_State *L, const char *source) {
+  if (source[0] != '@') return false;
   lua_getfield(L, LUA_REGISTRYINDEX, NNB_LIBRARY_DIR_KEY);
   size_t n = 0;
   const char *dir = lua_tolstring(L, -1, &n);
-  bool inside = dir && n > 0 && strncmp(ar.source + 1, dir, n) == 0 && ar.source[1 + n] == '/';
+  bool inside = dir && n > 0 && strncmp(source + 1, dir, n) == 0 && source[1 + n] == '/';
   lua_pop(L, 1);
   return inside;
+}
+
+void nnb_push_where(lua_State *L, int level) {
+  lua_Debug ar;
+  for (; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (strcmp(ar.what, "C") == 0 || in_library(L, ar.source)) continue;
+    if (ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      return;
+    }
+    break;
+  }
+  lua_pushliteral(L, "");
 }
 
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
@@ -52,13 +64,7 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
   va_end(ap);
-  /* The user's line, as luaL_error gives it; none for a line of the
-   * library, which would tell the user nothing (the message names the
-   * function, and the traceback shows the user's lines). */
-  if (called_from_library(L))
-    lua_pushliteral(L, "");
-  else
-    luaL_where(L, 1);
+  nnb_push_where(L, 1);
   lua_pushstring(L, msg);
   lua_concat(L, 2);
   lua_error(L);

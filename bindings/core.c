@@ -104,8 +104,8 @@ static int l_stdout_is_terminal(lua_State *L) {
   return 1;
 }
 
-/* nn._set_library_dir(dir): where nn/init.lua and the other Lua modules
- * are, so errors raised for them carry no position (see nnb_error). */
+/* nn.core._set_library_dir(dir): where nn/init.lua and the other Lua
+ * modules are, so errors skip their frames for the position (nnb_error). */
 static int l_set_library_dir(lua_State *L) {
   luaL_checkstring(L, 1);
   lua_settop(L, 1);

@@ -34,11 +34,16 @@ typedef struct nnb_box {
 /* Registry key of the folder of the library's Lua modules. */
 #define NNB_LIBRARY_DIR_KEY "nn.library_dir"
 
-/* Raises "fname: <formatted message>", after the position of the calling
- * line unless that line is in the library's own Lua modules. The message
- * is formatted into a fixed buffer, never used as a format itself. */
+/* Raises "fname: <formatted message>" after the position of the first Lua
+ * frame outside the library's Lua modules (the user's line; none if there
+ * is no such frame). The message is formatted into a fixed buffer, never
+ * used as a format itself. */
 int nnb_error(lua_State *L, const char *fname, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
+/* Pushes "file:line: " of the first Lua frame from level up (0: the
+ * running function) outside the library (as stdlib/nn/args.lua's
+ * where()), or "" when there is none. */
+void nnb_push_where(lua_State *L, int level);
 
 /* Registers the tensor metatable at mt for the fast checks below. */
 void nnb_set_metatable_key(lua_State *L, int mt);

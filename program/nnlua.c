@@ -106,11 +106,12 @@ static int msghandler(lua_State *L) {
 
 static lua_State *volatile interrupted_state = NULL;
 
-/* Raises at the running function (level 0 inside a hook). */
+/* Raises at the running function (level 0 inside a hook), or at the
+ * user's line that called the library when that function is the library's. */
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_where(L, 0);
+  nnb_push_where(L, 0);
   lua_pushliteral(L, "interrupted!");
   lua_concat(L, 2);
   lua_error(L);

@@ -335,7 +335,9 @@ static void print_results(lua_State *L, int base) {
  * read raw, following __index only where it is a table. */
 
 /* Adds to the array at results prefix..name for each string key name of
- * table tbl that starts with word (functions only, with methods_only). */
+ * table tbl that starts with word (functions only, with methods_only).
+ * Names starting with '_' (private fields, metamethods) are left out
+ * unless word starts with one. */
 static void add_matching_keys(lua_State *L, int tbl, int results, const char *prefix,
                               size_t plen, const char *word, int methods_only) {
   size_t wlen = strlen(word);
@@ -344,7 +346,8 @@ static void add_matching_keys(lua_State *L, int tbl, int results, const char *pr
     size_t klen;
     if (lua_type(L, -2) == LUA_TSTRING && (!methods_only || lua_isfunction(L, -1))) {
       const char *k = lua_tolstring(L, -2, &klen);
-      if (klen >= wlen && memcmp(k, word, wlen) == 0 && is_identifier(k, klen)) {
+      if (klen >= wlen && memcmp(k, word, wlen) == 0 && is_identifier(k, klen) &&
+          (k[0] != '_' || word[0] == '_')) {
         lua_pushlstring(L, prefix, plen);
         lua_pushvalue(L, -3);
         lua_concat(L, 2);

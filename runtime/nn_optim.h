@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nn_tensor.h"
+
 typedef struct nn_sgd_opts {
   double lr, momentum, dampening, weight_decay;
   bool nesterov;
@@ -64,7 +66,18 @@ typedef struct nn_adagrad_opts {
 void nn_adagrad_step(float *param, float *sum, const float *grad, int64_t n,
                      const nn_adagrad_opts *o);
 
-/* ---- gradient clipping ---- */
+/* ---- gradient clipping ----
+ * grads[0..count) are the gradients of a parameter list, contiguous
+ * float32 (the binding checks), NULL for a parameter without one. */
+
+/* nn.clip_grad_norm_: returns the total norm_type-norm of all gradients
+ * together, before clipping, as PyTorch computes it: each gradient's norm
+ * rounded to float32, the total the norm of those (their maximum for
+ * norm_type INFINITY, any NaN winning). When max_norm / (total + 1e-6),
+ * clamped to at most 1, is below 1, every gradient is multiplied by it. */
+float nn_clip_grad_norm(nn_tensor *const *grads, int64_t count, double max_norm, double norm_type);
+/* nn.clip_grad_value_: every gradient clamped to [-clip_value, clip_value]. */
+void nn_clip_grad_value(nn_tensor *const *grads, int64_t count, double clip_value);
 
 /* sum |x|^p over x (n) in double; for p = INFINITY the largest |x|. A NaN
  * element makes the result NaN. */

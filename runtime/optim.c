@@ -126,6 +126,38 @@ void nn_adagrad_step(float *restrict param, float *restrict sum, const float *re
 
 /* ---- gradient clipping ---- */
 
+/* ||g||_p from the sum of |g|^p (the maximum when p is infinite). */
+static double root(double s, double p) {
+  if (isinf(p) || p == 1) return s;
+  return p == 2 ? sqrt(s) : pow(s, 1 / p);
+}
+
+float nn_clip_grad_norm(nn_tensor *const *grads, int64_t count, double max_norm, double p) {
+  double acc = 0;
+  for (int64_t i = 0; i < count; i++) {
+    const nn_tensor *g = grads[i];
+    if (!g) continue;
+    float norm = (float)root(nn_pow_sum(nn_tensor_data(g), nn_tensor_numel(g), p), p);
+    if (isinf(p)) acc = isnan(norm) || norm > acc ? norm : acc;
+    else acc += p == 2 ? (double)norm * norm : pow(norm, p);
+  }
+  float total = (float)root(acc, p);
+  /* clip_coef = max_norm / (total_norm + 1e-6), a float32 tensor op:
+   * reciprocal of the sum, times max_norm; then clamped to at most 1. */
+  float coef = (1.0f / (total + 1e-6f)) * (float)max_norm;
+  if (coef > 1.0f) coef = 1.0f;
+  if (coef != 1.0f) {
+    for (int64_t i = 0; i < count; i++)
+      if (grads[i]) nn_scale(nn_tensor_data(grads[i]), nn_tensor_numel(grads[i]), coef);
+  }
+  return total;
+}
+
+void nn_clip_grad_value(nn_tensor *const *grads, int64_t count, double v) {
+  for (int64_t i = 0; i < count; i++)
+    if (grads[i]) nn_clamp_values(nn_tensor_data(grads[i]), nn_tensor_numel(grads[i]), (float)-v, (float)v);
+}
+
 double nn_pow_sum(const float *x, int64_t n, double p) {
   double acc = 0;
   if (isinf(p)) {

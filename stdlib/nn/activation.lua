@@ -5,7 +5,7 @@
 -- Dims are 1-based (negative counts from the end): PyTorch's Flatten()
 -- starts at its dim 1, the first after the batch; here that is dim 2.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

@@ -1,14 +1,47 @@
--- Argument checks shared by the layer constructors, so every layer reports
--- bad arguments the same way: "Linear: in_features must be a positive
--- integer, got -1". Each check raises at level 0 (no position): the
--- message names the layer, and the traceback shows the user's line.
+-- Argument checks shared by the library, and its one way to raise an
+-- error: fail(fname, fmt, ...) raises "file:line: fname: message", where
+-- file:line is the user's line (the first Lua frame outside the library),
+-- so a message names the function and points at the call that went wrong,
+-- never at a line of the library. The C side (nnb_error) follows the same
+-- rule. Example: "train.lua:12: Linear: in_features must be a positive
+-- integer, got -1".
 
 local A = {}
 
+-- "@<folder of this file>/": frames whose source starts with it are the
+-- library's. (No folder, e.g. loaded from a string: no frame is.)
+local LIBRARY = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "\0"
+
+--- "file:line: " of the first Lua frame outside the library, "" when
+-- there is none (the library was called from C).
+function A.where()
+  for level = 2, math.huge do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return "" end
+    if info.what ~= "C" and info.source:sub(1, #LIBRARY) ~= LIBRARY then
+      return info.currentline > 0 and ("%s:%d: "):format(info.short_src, info.currentline) or ""
+    end
+  end
+end
+
+--- Raises "where: fname: message" (message = fmt:format(...)); with
+-- fname nil, "where: message", for a message that already names its
+-- place (a container's "Sequential[2] (Linear 4->5): Linear: ...").
 local function fail(fname, fmt, ...)
-  error(fname .. ": " .. fmt:format(...), 0)
+  local msg = fmt:format(...)
+  error(A.where() .. (fname and fname .. ": " .. msg or msg), 0)
 end
 A.fail = fail
+
+--- The message of an error caught inside the library, without the
+-- position where() gives it: a library error caught on the way out (to
+-- add context and fail again) carries the same user's line.
+function A.message(err)
+  err = tostring(err)
+  local where = A.where()
+  if where ~= "" and err:sub(1, #where) == where then return err:sub(#where + 1) end
+  return err
+end
 
 -- A value as it appears in a message: strings quoted, others plain.
 local function show(v)

@@ -5,19 +5,18 @@
 -- analytic gradient of sum(out * v) for every input element, and two
 -- forward passes per element give the numeric one.
 
+local nn = require "nn"
+local fail = require("nn.args").fail
+
 local M = {}
 
 local function check_inputs(inputs)
   if type(inputs) ~= "table" or #inputs == 0 then
-    error("gradcheck: inputs must be a non-empty list of tensors", 3)
+    fail("gradcheck", "inputs must be a non-empty list of tensors")
   end
   for i, x in ipairs(inputs) do
-    if not nn.is_tensor(x) then
-      error(("gradcheck: input %d must be a tensor, got %s"):format(i, type(x)), 3)
-    end
-    if x.dtype ~= "float32" then
-      error(("gradcheck: input %d must be float32, got %s"):format(i, x.dtype), 3)
-    end
+    if not nn.is_tensor(x) then fail("gradcheck", "input %d must be a tensor, got %s", i, type(x)) end
+    if x.dtype ~= "float32" then fail("gradcheck", "input %d must be float32, got %s", i, x.dtype) end
   end
 end
 
@@ -38,15 +37,18 @@ end
 function M.gradcheck(fn, inputs, opts)
   opts = opts or {}
   local eps, atol, rtol = opts.eps or 1e-3, opts.atol or 1e-2, opts.rtol or 1e-2
+  if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+    fail("gradcheck", "fn must be callable, got %s", type(fn))
+  end
   check_inputs(inputs)
   local out = fn(table.unpack(inputs))
-  if not nn.is_tensor(out) then error("gradcheck: fn must return a tensor, got " .. type(out), 2) end
+  if not nn.is_tensor(out) then fail("gradcheck", "fn must return a tensor, got %s", type(out)) end
   local v = nn.randn(out.shape)
   local v_flat = v:reshape(-1):totable()
   for _, x in ipairs(inputs) do if x.requires_grad then x.grad = nil end end
   local any = false
   for _, x in ipairs(inputs) do any = any or x.requires_grad end
-  if not any then error("gradcheck: no input requires grad", 2) end
+  if not any then fail("gradcheck", "no input requires grad") end
   ;(out * v):sum():backward()
   for i, x in ipairs(inputs) do
     if x.requires_grad then
@@ -62,9 +64,9 @@ function M.gradcheck(fn, inputs, opts)
         flat[j] = orig
         local numeric, a = (plus - minus) / (2 * eps), analytic[j]
         if math.abs(a - numeric) > atol + rtol * math.abs(numeric) then
-          local msg = ("gradcheck: input %d element %d: analytic gradient %.6g, numeric %.6g"):format(i, j, a, numeric)
-          if opts.raise == false then return false, msg end
-          error(msg, 2)
+          local msg = ("input %d element %d: analytic gradient %.6g, numeric %.6g"):format(i, j, a, numeric)
+          if opts.raise == false then return false, "gradcheck: " .. msg end
+          fail("gradcheck", "%s", msg)
         end
       end
     end

@@ -9,6 +9,11 @@
 --
 -- Loading restores the states into the given objects and the random
 -- generator, and returns the other fields: training resumes exactly.
+local nn = require "nn"
+local core = require "nn.core"
+local A = require "nn.args"
+local fail = A.fail
+
 local M = {}
 
 local function copy_prefixed(dst, prefix, tensors)
@@ -25,11 +30,12 @@ local function strip_prefixed(tensors, prefix)
 end
 
 function M.save_checkpoint(path, fields)
-  if type(path) ~= "string" then error("save_checkpoint: path must be a string, got " .. type(path), 2) end
-  if type(fields) ~= "table" then error("save_checkpoint: argument 2 must be a table of fields, got " .. type(fields), 2) end
+  local fname = "save_checkpoint"
+  if type(path) ~= "string" then fail(fname, "path must be a string, got %s", type(path)) end
+  if type(fields) ~= "table" then fail(fname, "argument 2 must be a table of fields, got %s", type(fields)) end
   local tensors, meta = {rng = nn.get_rng_state()}, {fields = {}}
   for key, value in pairs(fields) do
-    if type(key) ~= "string" then error("save_checkpoint: field names must be strings, got a " .. type(key), 2) end
+    if type(key) ~= "string" then fail(fname, "field names must be strings, got a %s", type(key)) end
     if key == "model" then
       copy_prefixed(tensors, "model.", value:state_dict())
     elseif key == "optimizer" then
@@ -44,34 +50,35 @@ function M.save_checkpoint(path, fields)
       meta.fields[key] = value
     end
   end
-  local ok, json = pcall(nn._json_encode, meta)
-  if not ok then error("save_checkpoint: " .. tostring(json):gsub("^json: ", ""), 2) end
+  local ok, json = pcall(core._json_encode, meta)
+  if not ok then fail(fname, "%s", (A.message(json):gsub("^json: ", ""))) end
   nn.save(tensors, path, {nnlua_checkpoint = json})
   return path
 end
 
 function M.load_checkpoint(path, objects)
+  local fname = "load_checkpoint"
   objects = objects or {}
-  if type(path) ~= "string" then error("load_checkpoint: path must be a string, got " .. type(path), 2) end
+  if type(path) ~= "string" then fail(fname, "path must be a string, got %s", type(path)) end
   local tensors, metadata = nn.load(path)
   if not metadata or not metadata.nnlua_checkpoint then
-    error(("load_checkpoint: '%s' is a safetensors file but not an nnlua checkpoint"):format(path), 2)
+    fail(fname, "'%s' is a safetensors file but not an nnlua checkpoint", path)
   end
-  local meta = nn._json_decode(metadata.nnlua_checkpoint)
+  local meta = core._json_decode(metadata.nnlua_checkpoint)
   if objects.model then
     local ok, err = pcall(objects.model.load_state_dict, objects.model, strip_prefixed(tensors, "model."))
     if not ok then
-      error(("load_checkpoint: '%s' does not fit this model (a checkpoint of another model?): %s"):format(path, err), 2)
+      fail(fname, "'%s' does not fit this model (a checkpoint of another model?): %s", path, A.message(err))
     end
   end
   if objects.optimizer then
-    if not meta.optimizer then error(("load_checkpoint: '%s' holds no optimizer state"):format(path), 2) end
+    if not meta.optimizer then fail(fname, "'%s' holds no optimizer state", path) end
     objects.optimizer:load_state_dict({tensors = strip_prefixed(tensors, "optimizer."),
                                        scalars = meta.optimizer.scalars,
                                        param_groups = meta.optimizer.param_groups})
   end
   if objects.scheduler then
-    if not meta.scheduler then error(("load_checkpoint: '%s' holds no scheduler state"):format(path), 2) end
+    if not meta.scheduler then fail(fname, "'%s' holds no scheduler state", path) end
     objects.scheduler:load_state_dict(meta.scheduler)
   end
   nn.set_rng_state(tensors.rng)

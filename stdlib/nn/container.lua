@@ -8,8 +8,9 @@
 -- An error raised inside a child comes out prefixed with the child's
 -- place, "Sequential[3] (Linear 256->128): Linear: input has 255
 -- features, expected 256"; nested containers join their indices
--- ("Sequential[2][1] (...)"). One pcall per forward pass costs well under
--- a microsecond, so the path is always there.
+-- ("Sequential[2][1] (...)"), after the user's file:line as every error of
+-- the library. One pcall per forward pass costs well under a microsecond,
+-- so the path is always there.
 
 local Module = require "nn.module"
 local A = require "nn.args"
@@ -74,8 +75,8 @@ end
 function Sequential:forward(x)
   local ok, y = pcall(run, self, x)
   if ok then return y end
-  if type(y) ~= "string" then error(y, 0) end
-  error(with_path(self, self.at, y), 0)
+  if type(y) ~= "string" then error(y, 0) end -- an error object: passed on as it is
+  A.fail(nil, "%s", with_path(self, self.at, A.message(y)))
 end
 
 return Sequential

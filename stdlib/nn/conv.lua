@@ -9,7 +9,7 @@
 -- [C_out], initialized as PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 -- with fan_in = C_in * kh * kw.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

@@ -5,7 +5,8 @@
 -- i (1-based). A DataLoader cuts batches with one narrow or index_select
 -- per tensor, so no Lua code runs per sample.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
+local core = require "nn.core"
 local A = require "nn.args"
 local fail = A.fail
 
@@ -78,14 +79,6 @@ local function find_idx(fname, dir, name, hint)
   fail(fname, "cannot open '%s': %s (%s)", gz, reason, hint)
 end
 
--- nn._read_idx without the position of this file in its errors: the
--- message names the loader and the path, which is what the user needs.
-local function read_idx(path, opts)
-  local ok, r = pcall(nn._read_idx, path, opts)
-  if not ok then error((tostring(r):gsub("^[^\n]-:%d+: ", "", 1)), 0) end
-  return r
-end
-
 local function load_idx(fname, opts, default_dir, hint, classes)
   opts = opts or {}
   if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", type(opts)) end
@@ -96,8 +89,8 @@ local function load_idx(fname, opts, default_dir, hint, classes)
   if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
   local images = find_idx(fname, dir, prefix .. "-images-idx3-ubyte", hint)
   local labels = find_idx(fname, dir, prefix .. "-labels-idx1-ubyte", hint)
-  local x = read_idx(images, {scale = true, name = fname})
-  local y = read_idx(labels, {name = fname})
+  local x = core._read_idx(images, {scale = true, name = fname})
+  local y = core._read_idx(labels, {name = fname})
   if x:dim() ~= 3 then fail(fname, "'%s' holds %d-D data, expected [N,H,W] images", images, x:dim()) end
   if y:dim() ~= 1 then fail(fname, "'%s' holds %d-D data, expected [N] labels", labels, y:dim()) end
   if x.shape[1] ~= y.shape[1] then
@@ -134,7 +127,7 @@ local function with_seed(seed, fn)
   nn.manual_seed(seed)
   local ok, r = pcall(fn)
   nn.set_rng_state(saved)
-  if not ok then error(r, 0) end
+  if not ok then error(r, 0) end -- passed on as it is
   return r
 end
 

@@ -6,7 +6,7 @@
 --     eval multiplies by the keep probability 1-p.
 -- Either way the expected output is the same in both modes.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

@@ -8,17 +8,21 @@
 -- correct counts are tensor ops), then evaluates on the validation data.
 -- history holds arrays loss, accuracy, val_loss, val_accuracy (for the
 -- metrics asked), time (seconds per epoch) and the number of epochs run.
+local nn = require "nn"
+local core = require "nn.core"
+local fail = require("nn.args").fail
+
 local M = {}
 local callbacks = {}
 M.callbacks = callbacks
-
-local function fail(fmt, ...) error(("fit: " .. fmt):format(...), 3) end
 
 -- The last `fraction` of an in-memory dataset, as Keras's validation_split.
 local function split_tail(ds, fraction)
   local n = ds.x.shape[1]
   local n_val = math.floor(n * fraction)
-  if n_val < 1 or n_val >= n then fail("validation_split %g leaves no data on one side of %d samples", fraction, n) end
+  if n_val < 1 or n_val >= n then
+    fail("fit", "validation_split %g leaves no data on one side of %d samples", fraction, n)
+  end
   return nn.data.tensor_dataset(ds.x:narrow(1, 1, n - n_val), ds.y:narrow(1, 1, n - n_val)),
          nn.data.tensor_dataset(ds.x:narrow(1, n - n_val + 1, n_val), ds.y:narrow(1, n - n_val + 1, n_val))
 end
@@ -26,7 +30,7 @@ end
 local function as_loader(data, batch_size, shuffle)
   if type(data) == "table" and data.iter then return data end
   if type(data) ~= "table" or not nn.is_tensor(data.x) then
-    fail("train must be a dataset with x and y tensors or a loader with iter(), got %s", type(data))
+    fail("fit", "train must be a dataset with x and y tensors or a loader with iter(), got %s", type(data))
   end
   return nn.data.DataLoader(data, {batch_size = batch_size, shuffle = shuffle})
 end
@@ -56,24 +60,24 @@ local function call(cbs, event, ...)
 end
 
 function M.fit(model, opts)
-  if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
+  if type(opts) ~= "table" then fail("fit", "options must be a table, got %s", type(opts)) end
   local loss_fn, opt = opts.loss, opts.optimizer
-  if not loss_fn then fail("needs a loss (e.g. nn.CrossEntropyLoss())") end
-  if not opt then fail("needs an optimizer (e.g. nn.optim.SGD(model:parameters(), {lr=0.01}))") end
+  if not loss_fn then fail("fit", "needs a loss (e.g. nn.CrossEntropyLoss())") end
+  if not opt then fail("fit", "needs an optimizer (e.g. nn.optim.SGD(model:parameters(), {lr=0.01}))") end
   local epochs, batch_size, verbose = opts.epochs or 1, opts.batch_size or 32, opts.verbose or 1
   local want_accuracy = false
   for _, m in ipairs(opts.metrics or {"accuracy"}) do
-    if m ~= "accuracy" then fail("unknown metric '%s' during training (known: accuracy)", tostring(m)) end
+    if m ~= "accuracy" then fail("fit", "unknown metric '%s' during training (known: accuracy)", tostring(m)) end
     want_accuracy = true
   end
   local train, val = opts.train, opts.val
   if opts.validation_split then
-    if val then fail("give val or validation_split, not both") end
+    if val then fail("fit", "give val or validation_split, not both") end
     train, val = split_tail(train, opts.validation_split)
   end
   local loader = as_loader(train, batch_size, true)
   local cbs = opts.callbacks or {}
-  local terminal = verbose == 1 and nn._stdout_is_terminal()
+  local terminal = verbose == 1 and core._stdout_is_terminal()
   local history = {loss = {}, time = {}, epochs = 0}
   if want_accuracy then history.accuracy = {} end
   if val then
@@ -85,7 +89,7 @@ function M.fit(model, opts)
   for epoch = 1, epochs do
     call(cbs, "on_epoch_begin", epoch, state)
     model:train()
-    local t0, total, correct, seen, batches = nn._now(), 0, 0, 0, #loader
+    local t0, total, correct, seen, batches = core._now(), 0, 0, 0, #loader
     local b = 0
     for x, y in loader:iter() do
       opt:zero_grad()
@@ -99,7 +103,7 @@ function M.fit(model, opts)
       if terminal then
         local logs = {{"loss", total / seen}}
         if want_accuracy then logs[2] = {"accuracy", correct / seen} end
-        progress(epoch, epochs, b, batches, nn._now() - t0, logs)
+        progress(epoch, epochs, b, batches, core._now() - t0, logs)
       end
       call(cbs, "on_batch_end", b, state)
     end
@@ -118,7 +122,7 @@ function M.fit(model, opts)
         logs[#logs + 1] = {"val_accuracy", r.accuracy}
       end
     end
-    history.time[epoch] = nn._now() - t0
+    history.time[epoch] = core._now() - t0
     history.epochs = epoch
     if opts.scheduler then
       if opts.scheduler.name == "ReduceLROnPlateau" then
@@ -147,9 +151,11 @@ local function improves(mode, value, best, min_delta)
   return value < best - min_delta
 end
 
-local function monitor_mode(monitor, mode)
+local function monitor_mode(fname, monitor, mode)
   if mode and mode ~= "auto" then
-    if mode ~= "min" and mode ~= "max" then error("mode must be 'min', 'max' or 'auto', got " .. tostring(mode), 3) end
+    if mode ~= "min" and mode ~= "max" then
+      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", tostring(mode))
+    end
     return mode
   end
   return monitor:find("acc") and "max" or "min"
@@ -166,11 +172,14 @@ function callbacks.EarlyStopping(o)
   o = o or {}
   local self = {monitor = o.monitor or "val_loss", patience = o.patience or 0, min_delta = o.min_delta or 0,
                 restore_best = o.restore_best or false, wait = 0, stopped_epoch = nil}
-  self.mode = monitor_mode(self.monitor, o.mode)
+  self.mode = monitor_mode("EarlyStopping", self.monitor, o.mode)
   function self:on_train_begin() self.best, self.wait, self.best_state = nil, 0, nil end
   function self:on_epoch_end(epoch, logs, state)
     local v = logs[self.monitor]
-    if v == nil then error(("EarlyStopping: monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)"):format(self.monitor), 0) end
+    if v == nil then
+      fail("EarlyStopping", "monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)",
+           self.monitor)
+    end
     if improves(self.mode, v, self.best, self.min_delta) then
       self.best, self.best_epoch, self.wait = v, epoch, 0
       if self.restore_best then self.best_state = snapshot(state.model) end
@@ -191,13 +200,13 @@ end
 -- writes nn.save_checkpoint(path, {model=, optimizer=, epoch=, history=})
 -- at the end of each epoch, or only when the monitored value improves.
 function callbacks.ModelCheckpoint(o)
-  if type(o) ~= "table" or type(o.path) ~= "string" then error("ModelCheckpoint: needs {path=...}", 2) end
+  if type(o) ~= "table" or type(o.path) ~= "string" then fail("ModelCheckpoint", "needs {path=...}") end
   local self = {path = o.path, monitor = o.monitor}
-  self.mode = o.monitor and monitor_mode(o.monitor, o.mode)
+  self.mode = o.monitor and monitor_mode("ModelCheckpoint", o.monitor, o.mode)
   function self:on_epoch_end(epoch, logs, state)
     if self.monitor then
       local v = logs[self.monitor]
-      if v == nil then error(("ModelCheckpoint: monitor '%s' is not logged"):format(self.monitor), 0) end
+      if v == nil then fail("ModelCheckpoint", "monitor '%s' is not logged", self.monitor) end
       if not improves(self.mode, v, self.best, 0) then return end
       self.best = v
     end

@@ -7,7 +7,8 @@
 -- through nn.data.tensor_dataset (required at call time, so nn.data may
 -- itself require this file).
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
+local core = require "nn.core"
 local A = require "nn.args"
 local fail = A.fail
 local show = A.show
@@ -18,13 +19,6 @@ local function dataset(x, y, classes)
   local ds = require("nn.data").tensor_dataset(x, y)
   ds.classes = classes
   return ds
-end
-
--- A C error without the Lua position: the message already names the function.
-local function call(f, ...)
-  local r = table.pack(pcall(f, ...))
-  if not r[1] then error((tostring(r[2]):gsub("^[^\n]-:%d+: ", "", 1)), 0) end
-  return table.unpack(r, 2, r.n)
 end
 
 local function open_reason(err)
@@ -263,7 +257,7 @@ function F.cifar10(opts)
     f:close()
     paths[i] = p
   end
-  local x, y = call(nn._read_cifar, paths, fname)
+  local x, y = core._read_cifar(paths, fname)
   return dataset(x, y, CIFAR_CLASSES)
 end
 
@@ -274,13 +268,13 @@ F.image = {}
 --- image.load(path) -> float32 [C,H,W] in [0,1]: C = 1 gray, 2 gray+alpha,
 -- 3 RGB, 4 RGBA (alpha kept as the last channel; palettes expand).
 function F.image.load(path)
-  return call(nn._image_load, path)
+  return core._image_load(path)
 end
 
 --- image.save(t, path): t [C,H,W] (C = 1..4) or [H,W], values clamped to
 -- [0,1], written as an 8-bit PNG (temp file + rename).
 function F.image.save(t, path)
-  call(nn._image_save, t, path)
+  core._image_save(t, path)
 end
 
 -- ---- image folders ----
@@ -338,13 +332,10 @@ function F.image_folder(dir, opts)
       for _, file in ipairs(list_dir(sub) or {}) do
         if file:lower():match("%.png$") then
           local path = sub .. "/" .. file
-          local ok, img = pcall(nn._image_load, path)
-          if not ok then
-            local msg = tostring(img):gsub("^[^\n]-:%d+: ", "", 1):gsub("^image%.load", fname)
-            error(msg, 0)
-          end
+          local ok, img = pcall(core._image_load, path)
+          if not ok then fail(fname, "%s", (A.message(img):gsub("^image%.load: ", ""))) end
           if size and (img.shape[2] ~= size[1] or img.shape[3] ~= size[2]) then
-            img = call(nn._image_resize, img, size[1], size[2], fname)
+            img = core._image_resize(img, size[1], size[2], fname)
           end
           local s = img.shape
           if not shape then

@@ -1,14 +1,21 @@
 -- nn: the module users see. The engine is the C module nn.core; this file
--- gathers it with the parts of the library written in Lua.
+-- gathers its public names with the parts of the library written in Lua.
+--
+-- Every part takes the module with `local nn = require "nn"` (registered
+-- below before any part loads) and the engine's private entry points
+-- (names starting with "_") with `local core = require "nn.core"`: they
+-- stay out of nn, so nn and the REPL's completion show only public names.
 local core = require "nn.core"
--- Errors raised for the library's own lines carry no position (bindings/check.c).
+-- C errors skip the library's own frames for their position (bindings/check.c).
 core._set_library_dir(debug.getinfo(1, "S").source:match("^@(.+)/[^/]+$") or "")
 
 local nn = {}
-for name, value in pairs(core) do nn[name] = value end
+for name, value in pairs(core) do
+  if name:sub(1, 1) ~= "_" then nn[name] = value end
+end
 
--- The Lua parts find the module as the global `nn`, as user code does.
 package.loaded.nn = nn
+-- Scripts run by stock lua find nn as a global, as under nnlua.
 rawset(_G, "nn", rawget(_G, "nn") or nn)
 
 nn.gradcheck = require("nn.autograd").gradcheck

@@ -8,7 +8,7 @@
 -- and fan_out = out * prod(k), so Linear [out, in] and Conv2d
 -- [out, in, kh, kw] weights both work.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local A = require "nn.args"
 
 local init = {}

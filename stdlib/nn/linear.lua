@@ -5,7 +5,7 @@
 -- a = sqrt(5) gives exactly this bound for the weight). The input may
 -- have any leading dims: [*, in] -> [*, out].
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

@@ -15,7 +15,7 @@
 -- reduction is 'mean' (default), 'sum' or 'none'. Class weights are
 -- registered as a buffer, so they are part of the module's state_dict.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

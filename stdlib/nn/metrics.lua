@@ -17,7 +17,7 @@
 -- sklearn's default labels (unique_labels(y_true, y_pred)) and
 -- torchmetrics; classes absent from both count for nothing.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local A = require "nn.args"
 local fail = A.fail
 
@@ -268,7 +268,7 @@ function metrics.evaluate(model, data, opts)
   if type(model) == "table" and type(model.eval) == "function" then model:eval() end
   local ok, cm, n, loss_sum = pcall(nn.no_grad, run, fname, model, data, loss_fn, batch_size)
   restore_modes(saved)
-  if not ok then error(cm, 0) end
+  if not ok then error(cm, 0) end -- passed on as it is, after the modes are back
 
   local s = metrics.precision_recall_f1(cm)
   local result = {

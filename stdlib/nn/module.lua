@@ -20,7 +20,7 @@
 -- buffers, then its children recursively; names are dotted paths, with
 -- 1-based indices for the children of a Sequential ("1.weight").
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local A = require "nn.args"
 local autograd = require "nn.autograd"
 
@@ -56,10 +56,10 @@ setmetatable(Module, {__call = new, __tostring = class_tostring})
 --- Module:extend(name): a new class deriving from this one.
 function Module:extend(name)
   if is_module(self) then
-    error("extend: call it on a class (nn.Module:extend('Net')), not on a module", 2)
+    A.fail("extend", "call it on a class (nn.Module:extend('Net')), not on a module")
   end
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-    error(("extend: the class name must be an identifier such as 'Net', got %s"):format(A.show(name)), 2)
+    A.fail("extend", "the class name must be an identifier such as 'Net', got %s", A.show(name))
   end
   local class = {__name = name}
   class.__index = class
@@ -100,7 +100,7 @@ end
 
 local function register(self, fname, name, value, kind)
   if type(name) ~= "string" or name == "" or name:find(".", 1, true) then
-    error(("%s: name must be a non-empty string without dots, got %s"):format(fname, A.show(name)), 3)
+    A.fail(fname, "name must be a non-empty string without dots, got %s", A.show(name))
   end
   local kinds = self._kinds
   if kinds[name] == nil then
@@ -114,7 +114,7 @@ end
 --- Registers t (a float tensor, made to require grad) as parameter `name`.
 function Module:register_parameter(name, t)
   if t ~= nil and not nn.is_tensor(t) then
-    error(("register_parameter: %s must be a tensor, got %s"):format(A.show(name), type(t)), 2)
+    A.fail("register_parameter", "%s must be a tensor, got %s", A.show(name), type(t))
   end
   if t ~= nil and not t.requires_grad then t:requires_grad_(true) end
   register(self, "register_parameter", name, t, "param")
@@ -124,7 +124,7 @@ end
 -- not returned by parameters().
 function Module:register_buffer(name, t)
   if t ~= nil and not nn.is_tensor(t) then
-    error(("register_buffer: %s must be a tensor, got %s"):format(A.show(name), type(t)), 2)
+    A.fail("register_buffer", "%s must be a tensor, got %s", A.show(name), type(t))
   end
   register(self, "register_buffer", name, t, "buffer")
 end
@@ -293,7 +293,7 @@ end
 --- Training mode (mode=true, the default) or evaluation mode, recursively.
 function Module:train(mode)
   if mode == nil then mode = true end
-  if type(mode) ~= "boolean" then error("train: mode must be true or false, got " .. A.show(mode), 2) end
+  if type(mode) ~= "boolean" then A.fail("train", "mode must be true or false, got %s", A.show(mode)) end
   for _, m in ipairs(self:modules()) do rawset(m, "training", mode) end
   return self
 end
@@ -336,7 +336,7 @@ end
 -- and unexpected keys are errors; shape mismatches always are. Returns
 -- {missing_keys=, unexpected_keys=}.
 function Module:load_state_dict(sd, opts)
-  if type(sd) ~= "table" then error("load_state_dict: state_dict must be a table, got " .. type(sd), 2) end
+  if type(sd) ~= "table" then A.fail("load_state_dict", "state_dict must be a table, got %s", type(sd)) end
   opts = A.options("load_state_dict", opts, {strict = true})
   local strict = A.bool("load_state_dict", "strict", opts.strict, true)
   local own = collect(self, STATE, true, "", {}, nil)
@@ -362,7 +362,7 @@ function Module:load_state_dict(sd, opts)
   if strict and #missing > 0 then report[#report + 1] = "missing keys: " .. key_list(missing) end
   if strict and #unexpected > 0 then report[#report + 1] = "unexpected keys: " .. key_list(unexpected) end
   for _, p in ipairs(problems) do report[#report + 1] = p end
-  if #report > 0 then error("load_state_dict: " .. table.concat(report, "; "), 2) end
+  if #report > 0 then A.fail("load_state_dict", "%s", table.concat(report, "; ")) end
   nn.no_grad(function()
     for _, kv in ipairs(own) do
       local v = sd[kv[1]]

@@ -11,7 +11,7 @@
 -- estimates normalize. Then y = x_hat * weight + bias per channel (affine).
 -- Buffers: running_mean (0), running_var (1), num_batches_tracked (int64).
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

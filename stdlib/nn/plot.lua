@@ -1,23 +1,16 @@
 -- nn.plot: PNG plots. Learning curves from a fit history, any x/y series,
 -- and image grids with true/predicted captions. The drawing is C
--- (runtime/plot.c through nn._plot_lines and nn._plot_images); this file
+-- (runtime/plot.c through nn.core._plot_lines and _plot_images); this file
 -- turns histories and labels into series and captions.
 --
 --   nn.plot.lines({{name='train', y=losses}}, 'loss.png', {title='Loss'})
 --   nn.plot.history(history, 'curves.png', {metrics={'loss', 'val_loss'}})
 --   nn.plot.images(x, 'samples.png', {labels=y, predicted=p, class_names=names})
+local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
 
 local plot = {}
-
--- Calls a drawing function of nn.core, re-raising its error without the
--- "plot.lua:N:" position (the message already names the function).
-local function draw(fn, ...)
-  local ok, path = pcall(fn, ...)
-  if not ok then error((tostring(path):gsub("^[^\n]-plot%.lua:%d+: ", "")), 0) end
-  return path
-end
 
 -- A copy of opts (may be nil) with name = fname, for the C errors.
 local function with_name(fname, opts, extra)
@@ -36,7 +29,7 @@ function plot.lines(series, path, opts)
   if type(series) ~= "table" then
     A.fail("plot.lines", "series (argument 1) must be a table of {name=, x=, y=}, got %s", type(series))
   end
-  return draw(core._plot_lines, series, path, with_name("plot.lines", opts))
+  return core._plot_lines(series, path, with_name("plot.lines", opts))
 end
 
 -- Metrics of a history drawn by default: loss and val_loss when present,
@@ -83,20 +76,20 @@ function plot.history(history, path, opts)
   local series, base = {}, nil
   for i, m in ipairs(metrics) do
     local values = history[m]
-    if type(values) ~= "table" and not core.is_tensor(values) then
+    if type(values) ~= "table" and not nn.is_tensor(values) then
       A.fail(fname, "history has no metric %s (has: %s)", A.show(m), keys_of(history))
     end
     series[i] = {name = m, y = values}
     local b = tostring(m):gsub("^val_", "")
     if base == nil or base == b then base = b else base = false end
   end
-  return draw(core._plot_lines, series, path, with_name(fname, {title = opts.title},
+  return core._plot_lines(series, path, with_name(fname, {title = opts.title},
     {xlabel = opts.xlabel or "epoch", ylabel = opts.ylabel or base or "value"}))
 end
 
 -- The labels as a Lua array of n integers (from an array or a 1-D tensor).
 local function label_list(fname, what, labels, n)
-  if core.is_tensor(labels) then
+  if nn.is_tensor(labels) then
     if labels:dim() ~= 1 then
       A.fail(fname, "%s must be a 1-D tensor or an array, got %d dims", what, labels:dim())
     end
@@ -124,13 +117,13 @@ end
 --- "true / predicted" in red where they differ; returns path.
 function plot.images(t, path, opts)
   local fname = "plot.images"
-  if not core.is_tensor(t) then A.fail(fname, "argument 1 must be a tensor, got %s", type(t)) end
+  if not nn.is_tensor(t) then A.fail(fname, "argument 1 must be a tensor, got %s", type(t)) end
   if opts ~= nil and type(opts) ~= "table" then
     A.fail(fname, "options (argument 3) must be a table, got %s", type(opts))
   end
   opts = opts or {}
   if t:dim() ~= 3 and t:dim() ~= 4 then -- the C check names the shape
-    return draw(core._plot_images, t, path, {name = fname})
+    return core._plot_images(t, path, {name = fname})
   end
   local n = t:dim() >= 1 and t:size(1) or 0
   local names = opts.class_names
@@ -152,8 +145,8 @@ function plot.images(t, path, opts)
       end
     end
   end
-  return draw(core._plot_images, t, path, {name = fname, nrow = opts.nrow, title = opts.title,
-                                     captions = captions, highlight = highlight})
+  return core._plot_images(t, path, {name = fname, nrow = opts.nrow, title = opts.title,
+                                    captions = captions, highlight = highlight})
 end
 
 return plot

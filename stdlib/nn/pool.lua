@@ -5,7 +5,7 @@
 -- Sizes are a number or a pair {h, w}; [C, H, W] inputs work too. Neither
 -- layer has parameters.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 

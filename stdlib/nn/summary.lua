@@ -8,7 +8,7 @@
 -- instance field that records the output; the wrappers and the training
 -- flags are restored afterwards, also when the forward fails.
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
 local A = require "nn.args"
 
 -- 235146 -> "235,146".
@@ -88,7 +88,7 @@ return function(model, input_shape, opts)
   local rows = layer_rows(model)
   local ok, err = trace(model, rows, x)
   if not ok then
-    A.fail("summary", "the forward pass on an input of shape %s failed: %s", A.shape_str(x), tostring(err))
+    A.fail("summary", "the forward pass on an input of shape %s failed: %s", A.shape_str(x), A.message(err))
   end
 
   local header = {"Layer (type)", "Output Shape", "Param #"}

@@ -9,7 +9,8 @@
 --                         T.RandomCrop(28, {padding = 4})}
 --   x = aug(x)
 
-local nn = package.loaded.nn or require "nn"
+local nn = require "nn"
+local core = require "nn.core"
 local A = require "nn.args"
 
 local transforms = {}
@@ -35,7 +36,7 @@ end
 --- Compose{t1, t2, ...}: applies each transform in order. A flip, a
 -- rotation or zoom and a crop that follow one another (RandomHorizontalFlip,
 -- then RandomRotation or RandomScale, then RandomCrop; the flip and the crop
--- optional) run as one pass over the batch (nn._warp), which draws the same
+-- optional) run as one pass over the batch (core._warp), which draws the same
 -- numbers in the same order and gives the same result as running them one
 -- by one, without the images in between.
 local Compose = class("Compose")
@@ -56,7 +57,7 @@ local function kind(t)
   return type(t) == "table" and rawget(t, "forward") == nil and getmetatable(t) or nil
 end
 
--- The end of the run of transforms from list[i] that nn._warp does in one
+-- The end of the run of transforms from list[i] that core._warp does in one
 -- pass, or nil when list[i] starts none.
 local function warp_run(list, i)
   local j = i
@@ -67,7 +68,7 @@ local function warp_run(list, i)
   return j
 end
 
--- The spec of nn._warp for list[i..last].
+-- The spec of core._warp for list[i..last].
 local function warp_spec(list, i, last)
   local spec = {}
   for k = i, last do
@@ -89,7 +90,7 @@ function Compose:forward(x)
   local list, i = self.transforms, 1
   while list[i] do
     local last = warp_run(list, i)
-    local y = last and nn._warp(x, warp_spec(list, i, last), "Compose")
+    local y = last and core._warp(x, warp_spec(list, i, last), "Compose")
     if y then
       x, i = y, last + 1
     else
@@ -122,7 +123,7 @@ function Normalize:init(mean, std)
   end
   self.mean, self.std = mean, std
 end
-function Normalize:forward(x) return nn._normalize(x, self.mean, self.std, "Normalize") end
+function Normalize:forward(x) return core._normalize(x, self.mean, self.std, "Normalize") end
 function Normalize:extra_repr()
   return "mean=" .. show_values(self.mean) .. ", std=" .. show_values(self.std)
 end
@@ -132,7 +133,7 @@ local RandomHorizontalFlip = class("RandomHorizontalFlip")
 function RandomHorizontalFlip:init(p)
   self.p = p == nil and 0.5 or A.number("RandomHorizontalFlip", "p", p, 0, 1)
 end
-function RandomHorizontalFlip:forward(x) return nn._hflip(x, self.p, "RandomHorizontalFlip") end
+function RandomHorizontalFlip:forward(x) return core._hflip(x, self.p, "RandomHorizontalFlip") end
 function RandomHorizontalFlip:extra_repr() return "p=" .. tostring(self.p) end
 
 --- RandomRotation(degrees): each sample rotated about its centre by an
@@ -142,7 +143,7 @@ local RandomRotation = class("RandomRotation")
 function RandomRotation:init(degrees)
   self.degrees = A.number("RandomRotation", "degrees", degrees, 0, 360)
 end
-function RandomRotation:forward(x) return nn._rotate(x, self.degrees, "RandomRotation") end
+function RandomRotation:forward(x) return core._rotate(x, self.degrees, "RandomRotation") end
 function RandomRotation:extra_repr() return "degrees=" .. tostring(self.degrees) end
 
 --- RandomCrop(size, {padding=0}): zero-pads each side by padding, then
@@ -154,7 +155,7 @@ function RandomCrop:init(size, opts)
   self.padding = A.int("RandomCrop", "padding", opts.padding or 0, 0)
 end
 function RandomCrop:forward(x)
-  return nn._random_crop(x, self.size[1], self.size[2], self.padding, "RandomCrop")
+  return core._random_crop(x, self.size[1], self.size[2], self.padding, "RandomCrop")
 end
 function RandomCrop:extra_repr()
   return ("size={%d, %d}, padding=%d"):format(self.size[1], self.size[2], self.padding)
@@ -165,7 +166,7 @@ local GaussianNoise = class("GaussianNoise")
 function GaussianNoise:init(std)
   self.std = A.number("GaussianNoise", "std", std, 0, math.huge)
 end
-function GaussianNoise:forward(x) return nn._gaussian_noise(x, self.std, "GaussianNoise") end
+function GaussianNoise:forward(x) return core._gaussian_noise(x, self.std, "GaussianNoise") end
 function GaussianNoise:extra_repr() return "std=" .. tostring(self.std) end
 
 --- RandomScale({min, max}): zooms each sample about its centre by a factor
@@ -183,7 +184,7 @@ function RandomScale:init(range)
   end
   self.min, self.max = lo, hi
 end
-function RandomScale:forward(x) return nn._random_scale(x, self.min, self.max, "RandomScale") end
+function RandomScale:forward(x) return core._random_scale(x, self.min, self.max, "RandomScale") end
 function RandomScale:extra_repr() return ("{%g, %g}"):format(self.min, self.max) end
 
 return transforms

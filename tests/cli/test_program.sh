@@ -112,6 +112,31 @@ check "error object without __tostring" 1 "(error object is a table value)" -- "
 check "error nil" 1 "(error object is a nil value)" -- "$NNLUA" -e "error()"
 check "nn error names the function" 1 "set_num_threads" "(command line):1" -- \
   "$NNLUA" -e "nn.set_num_threads(0)"
+# Errors of the library, Lua or C, name the user's line, never the library's.
+cat > "$TMP/liberr.lua" <<'EOF'
+local model = nn.Sequential{nn.Linear(3, 4)}
+local ok, e = pcall(nn.optim.SGD, {}, {lr = -1})
+io.stderr:write(e, "\n")
+local y = model(nn.zeros(2, 3):long())
+EOF
+check "library errors name the script's line" 1 "$TMP/liberr.lua:2: SGD: invalid lr -1" \
+  "nnlua: $TMP/liberr.lua:4: Sequential[1] (Linear 3->4): linear: input must be a float32 tensor" \
+  -- "$NNLUA" "$TMP/liberr.lua"
+# Ctrl-C while the library's Lua code runs (gradcheck's loop) names the script's line too.
+cat > "$TMP/interrupt.lua" <<'EOF'
+io.write("started\n"); io.flush()
+nn.gradcheck(nn.tanh, {nn.randn(1000000):requires_grad_()})
+EOF
+"$NNLUA" "$TMP/interrupt.lua" > "$TMP/interrupt.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q started "$TMP/interrupt.out" && break; sleep 0.1; done
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+out=$(head -2 "$TMP/interrupt.out")
+if [ "$rc" = 1 ] && [[ "$out" == *"nnlua: $TMP/interrupt.lua:2: interrupted!"* ]]; then ok
+else fail "interrupt inside the library names the script's line (status $rc)" "$out"; fi
 check "syntax error" 1 "nnlua: " "$TMP/syntax.lua:1:" -- bash -c "echo 'x = = 1' > '$TMP/syntax.lua'; '$NNLUA' '$TMP/syntax.lua'"
 check "missing script" 1 "cannot open $TMP/none.lua" -- "$NNLUA" "$TMP/none.lua"
 check "error in -e stops the script" 1 "first" -- "$NNLUA" -e "error('first')" "$TMP/nn.lua"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the REPL on a real terminal, driven through tmux: prompts,
-# continuation lines, tab completion, Ctrl-C at the prompt and during a
+# continuation lines, tab completion (which shows no private "_" name),
+# Ctrl-C at the prompt and during a
 # computation, the history file, Ctrl-D. Skipped (passes) without tmux.
 # Prints "N passed, M failed" and exits non-zero on any failure.
 set -u
@@ -47,6 +48,11 @@ expect() {
     sleep 0.1
   done
   fail "$1: '$2' not on screen"
+}
+
+# absent NAME TEXT: TEXT is not on the screen now.
+absent() {
+  if [[ "$(screen)" == *"$2"* ]]; then fail "$1: '$2' on screen"; else ok; fi
 }
 
 # start: a fresh REPL in a 120x40 terminal with history in $TMP/history.
@@ -109,6 +115,29 @@ start
 keys Up Up Up Up Up Up Up
 expect "history recalls a multi-line chunk" $'> function double(x)\nreturn 2 * x\nend'
 keys C-u
+
+# No private name: nn has none (they stay in nn.core), and an object's
+# "_" fields and metamethods are left out of its completions.
+keys -l "nn._"
+keys Tab Tab
+sleep 0.3
+keys C-u
+type_line "'after private check'"
+expect "nn._ completed" $'\nafter private check'
+absent "no private name in nn" "nn._"
+type_line "opt = nn.optim.SGD({nn.zeros(2):requires_grad_()}, {lr = 0.1})"
+keys -l "opt:"
+keys Tab Tab
+expect "completion lists an object's methods" "opt:zero_grad"
+absent "no private method of an object" "opt:_"
+keys C-u
+type_line "m = nn.Linear(2, 2)"
+keys -l "m."
+keys Tab Tab
+expect "completion lists a module's fields" "m.weight"
+absent "no private field of a module" "m._"
+keys C-u
+
 keys C-d
 expect "second Ctrl-D exit" "exit status 0"
 

@@ -425,19 +425,57 @@ describe("after errors", function()
 end)
 
 describe("error positions", function()
+  -- The error of fn (which must fail) and the line of this file it names.
+  local function error_line(fn)
+    local ok, e = pcall(fn)
+    assert.is_false(ok)
+    assert.is_nil(e:find("stdlib/nn/", 1, true), e)
+    return tonumber(e:match("^[^\n]-errors_spec%.lua:(%d+): ")), e
+  end
+
   it("name the user's line, never one inside the library", function()
     local ok, e = pcall(function() local t = nn.zeros(-1); return t end)
     assert.is_false(ok)
     assert.matches("^.*errors_spec%.lua:%d+: zeros: size %-1", e)
-    for _, call in ipairs{
-      function() return nn.Linear(3, 2)(f23:long()) end,                    -- C error under a module
-      function() return nn.CrossEntropyLoss()(f23, nn.tensor{1, 5}:long()) end,
-      function() return nn.transforms.RandomRotation(5)(f23) end,
+    local line = debug.getinfo(1, "l").currentline
+    for i, case in ipairs{
+      {function() local y = nn.Linear(3, 2)(f23:long()); return y end, "linear: "}, -- C error under a module
+      {function() local y = nn.CrossEntropyLoss()(f23, nn.tensor{1, 5}:long()); return y end, "cross_entropy"},
+      {function() local y = nn.transforms.RandomRotation(5)(f23); return y end, "RandomRotation: "},
+      {function() local m = nn.Linear(0, 2); return m end, "Linear: "},            -- Lua error (args.lua)
+      {function() local o = nn.optim.SGD({}, {lr = -1}); return o end, "SGD: "},  -- Lua error (optim/)
     } do
-      local ok2, e2 = pcall(call)
-      assert.is_false(ok2)
-      assert.is_nil(e2:find("stdlib/nn/", 1, true), e2)
-      assert.is_nil(e2:find("%.lua:%d+:"), e2)
+      local at, e2 = error_line(case[1])
+      assert.are.equal(line + 1 + i, at, e2)
+      assert.truthy(e2:find(case[2], 1, true), e2)
     end
+  end)
+
+  it("name the user's line for a C error raised through a layer's forward", function()
+    local model = nn.Sequential{nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)}
+    local line = debug.getinfo(1, "l").currentline
+    local at, e = error_line(function() local y = model:forward(nn.zeros(2, 3):long()); return y end)
+    assert.are.equal(line + 1, at, e)
+    assert.matches("errors_spec%.lua:%d+: Sequential%[1%] %(Linear 3%->4%): linear: ", e)
+    line = debug.getinfo(1, "l").currentline
+    at, e = error_line(function() local y = nn.ReLU():forward("x"); return y end)
+    assert.are.equal(line + 1, at, e)
+  end)
+
+  it("name the line of the user's own code running inside the library", function()
+    local Net = nn.Module:extend("PositionNet")
+    local line = debug.getinfo(1, "l").currentline
+    function Net:forward(x) local y = nn.zeros(-1); return x + y end
+    local at, e = error_line(function() local y = nn.Sequential{Net()}(nn.zeros(1)); return y end)
+    assert.are.equal(line + 2, at, e) -- the container's error, at the call
+    -- and inside it, the line of the forward
+    assert.truthy(e:find("errors_spec.lua:" .. (line + 1) .. ": zeros: size -1", 1, true), e)
+  end)
+
+  it("have no position without a Lua caller outside the library", function()
+    local co = coroutine.wrap(nn.zeros)
+    local ok, e = pcall(co, -1)
+    assert.is_false(ok)
+    assert.matches("^zeros: size %-1", e)
   end)
 end)

@@ -173,10 +173,10 @@ describe("Sequential", function()
   it("prefixes a child's error with its place", function()
     local s = nn.Sequential{nn.Linear(784, 256), nn.ReLU(), nn.Linear(255, 128)}
     local err = H.assert_error(function() s(nn.zeros(2, 784)) end)
-    assert.matches("^Sequential%[3%] %(Linear 255%->128%): Linear: input has 256 features, expected 255", err)
+    assert.matches("^[^\n]-module_spec%.lua:%d+: Sequential%[3%] %(Linear 255%->128%): Linear: input has 256 features, expected 255", err)
     local outer = nn.Sequential{nn.Identity(), nn.Sequential{nn.Linear(3, 4), nn.Linear(5, 6)}}
     err = H.assert_error(function() outer(nn.zeros(2, 3)) end)
-    assert.matches("^Sequential%[2%]%[2%] %(Linear 5%->6%): Linear: input has 4 features, expected 5", err)
+    assert.matches("^[^\n]-module_spec%.lua:%d+: Sequential%[2%]%[2%] %(Linear 5%->6%): Linear: input has 4 features, expected 5", err)
     -- the container still works afterwards
     H.assert_shape(s[1](nn.zeros(1, 784)), {1, 256})
   end)

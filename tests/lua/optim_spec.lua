@@ -2,7 +2,7 @@
 -- PyTorch 1.13 trajectories (tests/fixtures/optim/reference.lua), param
 -- groups, state_dict round trips (also through nn.save / nn.load), the
 -- schedulers' lr sequences, clip_grad_norm_ / clip_grad_value_, the
--- kernel bindings and error messages.
+-- kernel bindings (nn.core._<name>_step) and error messages.
 local nn = require "nn"
 local H = require "helpers"
 nn.optim = nn.optim or require "nn.optim"
@@ -426,33 +426,61 @@ describe("optimizer errors", function()
 end)
 
 describe("kernel bindings", function()
-  it("update one parameter", function()
+  local core = require "nn.core"
+  local sgd = {lr = 0.1, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false}
+  local adam = {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0, amsgrad = false}
+
+  it("update one parameter, creating its state", function()
     local p, g = nn.tensor{1, 2}, nn.tensor{0.5, -1}
-    nn._sgd_step(p, g, nil, 0.1, 0, 0, false, 0, false)
+    local s = {}
+    core._sgd_step(p, g, s, sgd)
     assert_near(p, {0.95, 2.1}, "p")
-    local buf = nn.zeros(2)
-    nn._sgd_step(p, g, buf, 0.1, 0.9, 0, false, 0, true)
-    assert_near(buf, {0.5, -1}, "buf")
+    assert.is_nil(next(s)) -- no momentum: no state
+    local with_momentum = {lr = 0.1, momentum = 0.9, dampening = 0, weight_decay = 0, nesterov = false}
+    core._sgd_step(p, g, s, with_momentum)
+    assert_near(s.momentum_buffer, {0.5, -1}, "buf") -- the first step takes the gradient
+    core._sgd_step(p, g, s, with_momentum)
+    assert_near(s.momentum_buffer, {0.95, -1.9}, "buf")
+    s = {}
+    core._adam_step(p, g, s, adam)
+    core._adam_step(p, g, s, adam)
+    assert.are.equal(2, s.step)
+    H.assert_shape(s.exp_avg, {2})
+    H.assert_shape(s.exp_avg_sq, {2})
+    assert.is_nil(s.max_exp_avg_sq)
+    s = {}
+    core._adagrad_step(p, g, s, {lr = 0.01, lr_decay = 0, weight_decay = 0, eps = 1e-10,
+                                 initial_accumulator_value = 0.25})
+    assert_near(s.sum, {0.5, 1.25}, "sum")
+    assert.are.equal(1, s.step)
   end)
 
   it("check their arguments", function()
     local p, g = nn.zeros(6), nn.zeros(6)
-    H.assert_error(function() nn._sgd_step(p, nn.zeros(5), nil, 0.1, 0, 0, false, 0, false) end,
-                 "_sgd_step", "grad", "5", "6")
-    H.assert_error(function() nn._sgd_step(nn.zeros(6):long(), g, nil, 0.1, 0, 0, false, 0, false) end,
+    H.assert_error(function() core._sgd_step(p, nn.zeros(5), {}, sgd) end, "_sgd_step", "grad", "5", "6")
+    H.assert_error(function() core._sgd_step(nn.zeros(6):long(), g, {}, sgd) end,
                  "_sgd_step", "param", "float32", "int64")
-    H.assert_error(function() nn._sgd_step(nn.zeros(3, 2):t(), g, nil, 0.1, 0, 0, false, 0, false) end,
-                 "_sgd_step", "param", "contiguous")
-    H.assert_error(function() nn._sgd_step(p, g, nil, 0.1, 0.9, 0, false, 0, false) end,
-                 "_sgd_step", "momentum", "buffer")
-    H.assert_error(function() nn._sgd_step(p, g, nil, "x", 0, 0, false, 0, false) end, "_sgd_step", "lr", "string")
-    H.assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(6), nil, 0, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
-                 "_adam_step", "step", "0")
-    H.assert_error(function() nn._adam_step(p, g, nn.zeros(6), nn.zeros(7), nil, 1, 1e-3, 0.9, 0.999, 1e-8, 0, false) end,
+    H.assert_error(function() core._sgd_step(nn.zeros(3, 2):t(), g, {}, sgd) end, "_sgd_step", "param", "contiguous")
+    H.assert_error(function() core._sgd_step(p, g, {}, {lr = "x"}) end, "_sgd_step", "lr", "string")
+    H.assert_error(function() core._sgd_step(p, g, nil, sgd) end, "_sgd_step", "state", "nil")
+    H.assert_error(function() core._sgd_step(p, g, {}) end, "_sgd_step", "group", "no value")
+    H.assert_error(function() core._adam_step(p, g, {exp_avg = nn.zeros(6), step = -1}, adam) end,
+                 "_adam_step", "step", "-1")
+    H.assert_error(function() core._adam_step(p, g, {exp_avg = nn.zeros(6), exp_avg_sq = nn.zeros(7)}, adam) end,
                  "_adam_step", "exp_avg_sq", "7", "6")
-    H.assert_error(function() nn._rmsprop_step(p, g, nn.zeros(6), nil, nil, 0.01, 0.99, 1e-8, 0, 0.5) end,
-                 "_rmsprop_step", "momentum", "buffer")
-    H.assert_error(function() nn._adagrad_step(p, g, {}, 1, 0.01, 0, 0, 1e-10) end, "_adagrad_step", "sum", "table")
+    H.assert_error(function() core._adamw_step(p, g, {}, {lr = 1, betas = 0.9, eps = 0, weight_decay = 0}) end,
+                 "_adamw_step", "betas")
+    H.assert_error(function()
+      core._rmsprop_step(p, g, {square_avg = nn.zeros(6), momentum_buffer = nn.zeros(6):long()},
+                         {lr = 0.01, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0.5})
+    end, "_rmsprop_step", "momentum_buffer", "int64")
+    local adagrad = {lr = 0.01, lr_decay = 0, weight_decay = 0, eps = 1e-10, initial_accumulator_value = 0}
+    H.assert_error(function() core._adagrad_step(p, g, {sum = {}}, adagrad) end, "_adagrad_step", "sum", "table")
+  end)
+
+  it("stay out of the public nn table", function()
+    for name in pairs(nn) do assert.are_not.equal("_", name:sub(1, 1), name) end
+    assert.is_function(core._sgd_step)
   end)
 end)
 

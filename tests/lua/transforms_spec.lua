@@ -2,6 +2,7 @@
 -- per-sample draws (independent across samples, reproducible by seed),
 -- Compose, and the error messages.
 local nn = require "nn"
+local core = require "nn.core" -- the private entry points
 local T = require "nn.transforms"
 local H = require "helpers"
 
@@ -289,9 +290,9 @@ describe("Compose", function()
     rot.forward = function(_, x) return x * 2 end -- a user's own rotation
     local x = nn.ones(2, 1, 4, 4)
     H.assert_values(T.Compose{T.RandomHorizontalFlip(), rot}(x), nn.full({2, 1, 4, 4}, 2))
-    assert.is_nil(nn._warp(x, {flip = 0.5}))                -- neither a rotation nor a zoom
-    assert.is_nil(nn._warp(x, {degrees = 5, scale_min = 1, scale_max = 2}))
-    assert.is_nil(nn._warp(x, {scale_min = 1}))
+    assert.is_nil(core._warp(x, {flip = 0.5}))                -- neither a rotation nor a zoom
+    assert.is_nil(core._warp(x, {degrees = 5, scale_min = 1, scale_max = 2}))
+    assert.is_nil(core._warp(x, {scale_min = 1}))
   end)
   it("runs them one by one, with their errors, where one pass cannot", function()
     local tr = T.Compose{T.RandomHorizontalFlip(), T.RandomRotation(10),

@@ -1,5 +1,6 @@
 /* nn_optim's update kernels against the textbook formulas evaluated in
- * double (several steps, every option), and the clipping helpers. The
+ * double (several steps, every option), the clipping helpers and the
+ * clipping entry points (nn_clip_grad_norm, nn_clip_grad_value). The
  * exact match with PyTorch's rounding is checked by tests/lua/optim_spec.lua
  * against PyTorch's own trajectories. */
 #include <math.h>
@@ -223,6 +224,49 @@ static void test_scale_and_clamp(void) {
   CHECK(x[0] == 1 && x[1] == -1 && x[2] == 0.125f && isnan(x[3]) && x[4] == -0.25f);
 }
 
+/* ---- the clipping entry points ---- */
+
+/* A [n] float32 tensor holding values. */
+static nn_tensor *vector(int64_t n, const float *values) {
+  nn_tensor *t = nn_tensor_zeros(NN_FLOAT32, 1, &n);
+  memcpy(nn_tensor_data(t), values, (size_t)n * sizeof(float));
+  return t;
+}
+
+static void test_clip_grad_norm(void) {
+  nn_tensor *a = vector(2, (float[]){3, 4}), *b = vector(1, (float[]){12});
+  nn_tensor *grads[] = {a, NULL, b}; /* the second parameter has no gradient */
+  /* ||(3, 4, 12)|| = 13: above 6.5, so everything is halved (to float32 rounding). */
+  CHECK_NEAR(nn_clip_grad_norm(grads, 3, 6.5, 2), 13, 1e-5);
+  float *da = nn_tensor_data(a), *db = nn_tensor_data(b);
+  CHECK_NEAR(da[0], 1.5, 1e-6);
+  CHECK_NEAR(da[1], 2, 1e-6);
+  CHECK_NEAR(db[0], 6, 1e-5);
+  /* Below max_norm: nothing changes. The max norm and the 1-norm. */
+  float a0 = da[0], b0 = db[0];
+  CHECK_NEAR(nn_clip_grad_norm(grads, 3, 100, 2), 6.5, 1e-5);
+  CHECK(da[0] == a0 && db[0] == b0);
+  CHECK_NEAR(nn_clip_grad_norm(grads, 3, 100, INFINITY), 6, 1e-6);
+  CHECK_NEAR(nn_clip_grad_norm(grads, 3, 100, 1), 9.5, 1e-5);
+  /* A NaN wins the max norm; no gradients at all give 0. */
+  da[0] = NAN;
+  CHECK(isnan(nn_clip_grad_norm(grads, 3, 100, INFINITY)));
+  nn_tensor *none[] = {NULL};
+  CHECK(nn_clip_grad_norm(none, 1, 1, 2) == 0);
+  CHECK(nn_clip_grad_norm(none, 0, 1, 2) == 0);
+  nn_tensor_release(a);
+  nn_tensor_release(b);
+}
+
+static void test_clip_grad_value(void) {
+  nn_tensor *a = vector(3, (float[]){-3, 0.5f, 2});
+  nn_tensor *grads[] = {NULL, a};
+  nn_clip_grad_value(grads, 2, 1);
+  const float *d = nn_tensor_data(a);
+  CHECK(d[0] == -1 && d[1] == 0.5f && d[2] == 1);
+  nn_tensor_release(a);
+}
+
 int main(void) {
   RUN(test_sgd);
   RUN(test_sgd_first_step);
@@ -233,5 +277,7 @@ int main(void) {
   RUN(test_empty);
   RUN(test_pow_sum);
   RUN(test_scale_and_clamp);
+  RUN(test_clip_grad_norm);
+  RUN(test_clip_grad_value);
   return check_summary();
 }
