@@ -1,7 +1,7 @@
 /*
  * Autograd from Lua: requires_grad_, .grad, .requires_grad, .is_leaf,
  * .grad_fn, backward, detach, nn.no_grad / enable_grad, detect_anomaly,
- * and nnb_record, which the op bindings call to put their op in the graph.
+ * and nnb_check_status, which raises a runtime entry point's failure.
  */
 #include <math.h>
 #include <string.h>
@@ -10,20 +10,9 @@
 #include "nn_bind.h"
 #include "nn_elementwise.h"
 
-nn_node *nnb_record(lua_State *L, const char *fname, nn_op op, nn_tensor *out, int ninputs,
-                    nn_tensor *const *inputs) {
-  nn_node *node;
-  if (nn_record(&node, op, out, ninputs, inputs)) nnb_error(L, fname, "out of memory recording the autograd graph");
-  return node;
-}
-
 void nnb_check_status(lua_State *L, const char *fname, nn_status st) {
   if (st == NN_ERR_NOMEM) nnb_error(L, fname, "out of memory");
   if (st != NN_OK) nnb_error(L, fname, "%s", nn_error_message());
-}
-
-void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out) {
-  if (nn_node_save_output(node, out)) nnb_error(L, fname, "out of memory recording the autograd graph");
 }
 
 void nnb_check_inplace_grad(lua_State *L, const nn_tensor *t, const char *fname) {

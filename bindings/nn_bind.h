@@ -147,13 +147,6 @@ void nnb_open_print(lua_State *L);
 int nnb_index_get(lua_State *L);
 int nnb_index_set(lua_State *L);
 
-/* Autograd recording (autograd.c). When gradients are wanted for some
- * input, creates the node of op on out and returns it so the caller can
- * save tensors and set params; NULL when nothing is recorded. */
-nn_node *nnb_record(lua_State *L, const char *fname, nn_op op, nn_tensor *out, int ninputs,
-                    nn_tensor *const *inputs);
-/* Saves the op's own output in its node (see nn_node_save_output). */
-void nnb_save_output(lua_State *L, const char *fname, nn_node *node, const nn_tensor *out);
 /* Raises "fname: out of memory" or the runtime's message (nn_fail) unless
  * st is NN_OK. */
 void nnb_check_status(lua_State *L, const char *fname, nn_status st);

@@ -21,7 +21,9 @@ bool nn_tensor_needs_grad(const nn_tensor *t) {
   return t && (t->requires_grad || t->grad_fn);
 }
 
-nn_node *nn_node_new(nn_op op, int ninputs, nn_tensor *const *inputs) {
+/* A node for op with ninputs inputs, edges taken from the inputs (which
+ * may be NULL: constants). NULL on OOM. */
+static nn_node *node_new(nn_op op, int ninputs, nn_tensor *const *inputs) {
   assert(nn_op_info(op)->backward);
   assert(nn_op_info(op)->ninputs < 0 || nn_op_info(op)->ninputs == ninputs);
   nn_node *node = nn_alloc_zeroed(sizeof *node);
@@ -48,6 +50,14 @@ nn_node *nn_node_new(nn_op op, int ninputs, nn_tensor *const *inputs) {
   return node;
 }
 
+/* Makes node the grad_fn of out (taking the caller's reference). */
+static void node_attach(nn_node *node, nn_tensor *out) {
+  out->grad_fn = node;
+  out->requires_grad = true;
+  node->out_ndim = out->ndim;
+  memcpy(node->out_shape, out->shape, sizeof out->shape);
+}
+
 nn_status nn_record(nn_node **node, nn_op op, nn_tensor *out, int ninputs,
                     nn_tensor *const *inputs) {
   *node = NULL;
@@ -55,8 +65,8 @@ nn_status nn_record(nn_node **node, nn_op op, nn_tensor *out, int ninputs,
   bool wanted = false;
   for (int i = 0; i < ninputs; i++) wanted = wanted || nn_tensor_needs_grad(inputs[i]);
   if (!wanted) return NN_OK;
-  if (!(*node = nn_node_new(op, ninputs, inputs))) return NN_ERR_NOMEM;
-  nn_node_attach(*node, out);
+  if (!(*node = node_new(op, ninputs, inputs))) return NN_ERR_NOMEM;
+  node_attach(*node, out);
   return NN_OK;
 }
 
@@ -79,13 +89,6 @@ nn_status nn_node_save_output(nn_node *node, const nn_tensor *out) {
   if (!alias) return NN_ERR_NOMEM;
   node->saved[node->nsaved++] = alias;
   return NN_OK;
-}
-
-void nn_node_attach(nn_node *node, nn_tensor *out) {
-  out->grad_fn = node;
-  out->requires_grad = true;
-  node->out_ndim = out->ndim;
-  memcpy(node->out_shape, out->shape, sizeof out->shape);
 }
 
 static void drop_saved(nn_node *node) {

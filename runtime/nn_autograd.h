@@ -35,8 +35,6 @@
 #include "nn_tensor.h"
 
 #define NN_NODE_MAX_SAVED 4
-#define NN_NODE_MAX_PARAMS 16
-
 
 /* Every op family's node arguments; each family's source writes and
  * reads only its own member. */
@@ -74,19 +72,16 @@ struct nn_node {
   nn_edge *edges;
   int nsaved;
   nn_tensor *saved[NN_NODE_MAX_SAVED];
-  nn_op_args args;                    /* the op's own arguments (its family's struct) */
-  int64_t params[NN_NODE_MAX_PARAMS]; /* being replaced by args */
-  double scalars[2];
-  int out_ndim;                       /* the output's (and its gradient's) shape */
+  nn_op_args args;   /* the op's own arguments (its family's member) */
+  int out_ndim;      /* the output's (and its gradient's) shape */
   int64_t out_shape[NN_MAX_DIMS];
-  bool released;                      /* saved tensors dropped after backward */
+  bool released;     /* saved tensors dropped after backward */
   /* Engine scratch, valid during nn_backward only. */
   nn_tensor *grad;
   int deps;
   uint64_t mark;
   nn_node *release_next; /* the to-free list of nn_node_release */
 };
-
 
 /* Gradient recording is on unless turned off (no_grad). */
 bool nn_grad_enabled(void);
@@ -101,10 +96,6 @@ bool nn_tensor_needs_grad(const nn_tensor *t);
 nn_status nn_record(nn_node **node, nn_op op, nn_tensor *out, int ninputs,
                     nn_tensor *const *inputs);
 
-/* A node for op with ninputs inputs, edges taken from the inputs (which
- * may be NULL: constants). NULL on OOM. The caller sets saved tensors
- * with nn_node_save and params, then nn_node_attach to the output. */
-nn_node *nn_node_new(nn_op op, int ninputs, nn_tensor *const *inputs);
 /* Keeps t for the backward: a reference, or a copy of a borrowed scalar
  * (nn_scalar_f32), which lives only as long as the caller's frame.
  * NN_ERR_NOMEM when that copy cannot be made. */
@@ -113,8 +104,6 @@ nn_status nn_node_save(nn_node *node, const nn_tensor *t);
  * history: saving out itself would make a cycle (out -> node -> out) that
  * no refcount frees. */
 nn_status nn_node_save_output(nn_node *node, const nn_tensor *out);
-/* Makes node the grad_fn of out (taking the caller's reference). */
-void nn_node_attach(nn_node *node, nn_tensor *out);
 void nn_node_release(nn_node *node);
 
 typedef enum nn_backward_status {
