@@ -330,6 +330,43 @@ int64_t nnb_opt_int(lua_State *L, int opts, const char *key, int64_t dflt, const
   return v;
 }
 
+/* ---- sizes ---- */
+
+/* Size options beyond this are refused (they would overflow sizes). */
+#define MAX_SIZE_OPTION ((int64_t)1 << 30)
+
+int64_t nnb_check_size(lua_State *L, int idx, int64_t lo, const char *what, const char *fname) {
+  int64_t v = nnb_check_int(L, idx, fname, what);
+  if (v < lo || v > MAX_SIZE_OPTION)
+    nnb_error(L, fname, "%s must be %s, got %" PRId64, what, lo ? ">= 1" : ">= 0", v);
+  return v;
+}
+
+nnb_pair nnb_check_pair(lua_State *L, int idx, int64_t lo, const char *what, const char *fname) {
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    int64_t v = nnb_check_size(L, idx, lo, what, fname);
+    return (nnb_pair){v, v};
+  }
+  if (!lua_istable(L, idx) || nnb_to_tensor(L, idx) || luaL_len(L, idx) != 2)
+    nnb_error(L, fname, "%s must be a number or a pair {h, w}, got %s", what,
+              lua_istable(L, idx) ? "a table that is not a pair" : luaL_typename(L, idx));
+  nnb_pair p;
+  idx = lua_absindex(L, idx);
+  lua_geti(L, idx, 1);
+  p.h = nnb_check_size(L, -1, lo, what, fname);
+  lua_geti(L, idx, 2);
+  p.w = nnb_check_size(L, -1, lo, what, fname);
+  lua_pop(L, 2);
+  return p;
+}
+
+nnb_pair nnb_opt_pair(lua_State *L, int opts, const char *key, int64_t lo, nnb_pair dflt, const char *fname) {
+  if (!push_option(L, opts, key)) return dflt;
+  nnb_pair p = nnb_check_pair(L, -1, lo, key, fname);
+  lua_pop(L, 1);
+  return p;
+}
+
 void nnb_check_float32(lua_State *L, const nn_tensor *t, const char *what, const char *fname) {
   if (t->dtype != NN_FLOAT32) nnb_error(L, fname, "%s must be float32, got %s", what, nn_dtype_name(t->dtype));
 }

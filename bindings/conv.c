@@ -14,49 +14,6 @@
 #include "nn_bind.h"
 #include "nn_conv.h"
 
-/* Option values beyond this are refused (they would overflow sizes). */
-#define MAX_OPTION ((int64_t)1 << 30)
-
-/* One integer of a size option, in lo..MAX_OPTION. */
-static int64_t check_size_value(lua_State *L, int idx, int64_t lo, const char *what,
-                                const char *fname) {
-  int64_t v = nnb_check_int(L, idx, fname, what);
-  if (v < lo || v > MAX_OPTION)
-    nnb_error(L, fname, "%s must be %s, got %" PRId64, what, lo ? ">= 1" : ">= 0", v);
-  return v;
-}
-
-typedef struct pair {
-  int64_t h, w;
-} pair;
-
-/* A number n (meaning {n, n}) or a pair {h, w} at idx, each >= lo. */
-static pair check_pair(lua_State *L, int idx, int64_t lo, const char *what, const char *fname) {
-  if (lua_type(L, idx) == LUA_TNUMBER) {
-    int64_t v = check_size_value(L, idx, lo, what, fname);
-    return (pair){v, v};
-  }
-  if (!lua_istable(L, idx) || nnb_to_tensor(L, idx) || luaL_len(L, idx) != 2)
-    nnb_error(L, fname, "%s must be a number or a pair {h, w}, got %s", what,
-              lua_istable(L, idx) ? "a table that is not a pair" : luaL_typename(L, idx));
-  pair p;
-  idx = lua_absindex(L, idx);
-  lua_geti(L, idx, 1);
-  p.h = check_size_value(L, -1, lo, what, fname);
-  lua_geti(L, idx, 2);
-  p.w = check_size_value(L, -1, lo, what, fname);
-  lua_pop(L, 2);
-  return p;
-}
-
-/* opts[key] as check_pair, or dflt when absent. */
-static pair opt_pair(lua_State *L, int opts, const char *key, int64_t lo, pair dflt,
-                     const char *fname) {
-  if (opts && lua_getfield(L, opts, key) != LUA_TNIL) dflt = check_pair(L, -1, lo, key, fname);
-  if (opts) lua_pop(L, 1);
-  return dflt;
-}
-
 /* Shapes: x 4-D, weight 4-D with x's channels, bias [O]; all float32. */
 static void check_operands(lua_State *L, const nn_tensor *x, const nn_tensor *w,
                            const nn_tensor *b, const char *fname) {
@@ -82,7 +39,7 @@ static void check_operands(lua_State *L, const nn_tensor *x, const nn_tensor *w,
   }
 }
 
-/* opts.padding: a size, a pair, 'valid' (none) or 'same'. */
+/* opts.padding: a size, a nnb_pair, 'valid' (none) or 'same'. */
 static void check_padding(lua_State *L, int opts, nn_conv2d_args *a, const nn_tensor *w,
                           const char *fname) {
   if (!opts) return;
@@ -97,7 +54,7 @@ static void check_padding(lua_State *L, int opts, nn_conv2d_args *a, const nn_te
       nnb_error(L, fname, "padding must be a number, a pair {h, w}, 'same' or 'valid', got '%s'", s);
     }
   } else if (!lua_isnil(L, -1)) {
-    pair p = check_pair(L, -1, 0, "padding", fname);
+    nnb_pair p = nnb_check_pair(L, -1, 0, "padding", fname);
     a->ph = p.h, a->pw = p.w, a->total_ph = 2 * p.h, a->total_pw = 2 * p.w;
   }
   lua_pop(L, 1);
@@ -116,8 +73,8 @@ static int l_conv2d(lua_State *L) {
   if (opts_third) lua_rotate(L, 3, 1); /* opts to 4, nil to 3 */
   int opts = nnb_check_options(L, 4, conv_options, fname);
   check_operands(L, x, w, b, fname);
-  pair stride = opt_pair(L, opts, "stride", 1, (pair){1, 1}, fname);
-  pair dilation = opt_pair(L, opts, "dilation", 1, (pair){1, 1}, fname);
+  nnb_pair stride = nnb_opt_pair(L, opts, "stride", 1, (nnb_pair){1, 1}, fname);
+  nnb_pair dilation = nnb_opt_pair(L, opts, "dilation", 1, (nnb_pair){1, 1}, fname);
   nn_conv2d_args a = {.sh = stride.h, .sw = stride.w, .dh = dilation.h, .dw = dilation.w};
   check_padding(L, opts, &a, w, fname);
   nn_conv2d_geom g = nn_conv2d_geometry(x, w, &a);

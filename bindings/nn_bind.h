@@ -97,6 +97,15 @@ int nnb_check_options(lua_State *L, int idx, const char *const *known, const cha
 bool nnb_opt_bool(lua_State *L, int opts, const char *key, bool dflt, const char *fname);
 double nnb_opt_number(lua_State *L, int opts, const char *key, double dflt, const char *fname);
 int64_t nnb_opt_int(lua_State *L, int opts, const char *key, int64_t dflt, const char *fname);
+/* A size option: an integer in lo..2^30 (larger would overflow sizes). */
+int64_t nnb_check_size(lua_State *L, int idx, int64_t lo, const char *what, const char *fname);
+/* A number n (meaning {n, n}) or a pair {h, w} of sizes at idx, each >= lo;
+ * nnb_opt_pair reads opts[key] so, or gives dflt when absent. */
+typedef struct nnb_pair {
+  int64_t h, w;
+} nnb_pair;
+nnb_pair nnb_check_pair(lua_State *L, int idx, int64_t lo, const char *what, const char *fname);
+nnb_pair nnb_opt_pair(lua_State *L, int opts, const char *key, int64_t lo, nnb_pair dflt, const char *fname);
 /* Raises "fname: what must be float32, got int64" unless t is float32. */
 void nnb_check_float32(lua_State *L, const nn_tensor *t, const char *what, const char *fname);
 /* dtype name at idx ('float32', 'int64', 'bool'), or dflt when none. */

@@ -16,49 +16,6 @@
 #include "nn_bind.h"
 #include "nn_pool.h"
 
-/* Option values beyond this are refused (they would overflow sizes). */
-#define MAX_OPTION ((int64_t)1 << 30)
-
-/* One integer of a size option, in lo..MAX_OPTION. */
-static int64_t check_size_value(lua_State *L, int idx, int64_t lo, const char *what,
-                                const char *fname) {
-  int64_t v = nnb_check_int(L, idx, fname, what);
-  if (v < lo || v > MAX_OPTION)
-    nnb_error(L, fname, "%s must be %s, got %" PRId64, what, lo ? ">= 1" : ">= 0", v);
-  return v;
-}
-
-typedef struct pair {
-  int64_t h, w;
-} pair;
-
-/* A number n (meaning {n, n}) or a pair {h, w} at idx, each >= lo. */
-static pair check_pair(lua_State *L, int idx, int64_t lo, const char *what, const char *fname) {
-  if (lua_type(L, idx) == LUA_TNUMBER) {
-    int64_t v = check_size_value(L, idx, lo, what, fname);
-    return (pair){v, v};
-  }
-  if (!lua_istable(L, idx) || nnb_to_tensor(L, idx) || luaL_len(L, idx) != 2)
-    nnb_error(L, fname, "%s must be a number or a pair {h, w}, got %s", what,
-              lua_istable(L, idx) ? "a table that is not a pair" : luaL_typename(L, idx));
-  pair p;
-  idx = lua_absindex(L, idx);
-  lua_geti(L, idx, 1);
-  p.h = check_size_value(L, -1, lo, what, fname);
-  lua_geti(L, idx, 2);
-  p.w = check_size_value(L, -1, lo, what, fname);
-  lua_pop(L, 2);
-  return p;
-}
-
-/* opts[key] as check_pair, or dflt when absent. */
-static pair opt_pair(lua_State *L, int opts, const char *key, int64_t lo, pair dflt,
-                     const char *fname) {
-  if (opts && lua_getfield(L, opts, key) != LUA_TNIL) dflt = check_pair(L, -1, lo, key, fname);
-  if (opts) lua_pop(L, 1);
-  return dflt;
-}
-
 /* Reads x, the kernel and the options shared by both pools into a, and
  * the geometry into g, raising when no window fits; returns the options
  * table's index. */
@@ -71,11 +28,11 @@ static int pool_args(lua_State *L, nn_pool2d_args *a, nn_pool2d_geom *g, const c
               nnb_shape_str(s, sizeof s, x->ndim, x->shape));
   nnb_check_float32(L, x, "input", fname);
   if (lua_isnoneornil(L, 2)) nnb_error(L, fname, "kernel size (argument 2) is missing");
-  pair k = check_pair(L, 2, 1, "kernel", fname);
+  nnb_pair k = nnb_check_pair(L, 2, 1, "kernel", fname);
   int opts = nnb_check_options(L, 3, known, fname);
-  pair stride = opt_pair(L, opts, "stride", 1, k, fname);
-  pair pad = opt_pair(L, opts, "padding", 0, (pair){0, 0}, fname);
-  pair dilation = opt_pair(L, opts, "dilation", 1, (pair){1, 1}, fname);
+  nnb_pair stride = nnb_opt_pair(L, opts, "stride", 1, k, fname);
+  nnb_pair pad = nnb_opt_pair(L, opts, "padding", 0, (nnb_pair){0, 0}, fname);
+  nnb_pair dilation = nnb_opt_pair(L, opts, "dilation", 1, (nnb_pair){1, 1}, fname);
   *a = (nn_pool2d_args){.kh = k.h, .kw = k.w, .sh = stride.h, .sw = stride.w, .ph = pad.h,
                         .pw = pad.w, .dh = dilation.h, .dw = dilation.w, .count_include_pad = true};
   a->ceil_mode = nnb_opt_bool(L, opts, "ceil_mode", false, fname);
@@ -123,7 +80,7 @@ static int l_avg_pool2d(lua_State *L) {
   int opts = pool_args(L, &a, &g, avg_pool_options, fname);
   a.count_include_pad = nnb_opt_bool(L, opts, "count_include_pad", true, fname);
   if (opts && lua_getfield(L, opts, "divisor_override") != LUA_TNIL)
-    a.divisor = check_size_value(L, -1, 1, "divisor_override", fname);
+    a.divisor = nnb_check_size(L, -1, 1, "divisor_override", fname);
   lua_settop(L, 3);
   nn_tensor *x = nnb_to_tensor(L, 1), *out = new_output(L, x, &g, fname);
   nnb_check_status(L, fname, nn_avg_pool2d(out, x, &a));
