@@ -39,7 +39,7 @@ static void check_operands(lua_State *L, const nn_tensor *x, const nn_tensor *w,
   }
 }
 
-/* opts.padding: a size, a nnb_pair, 'valid' (none) or 'same'. */
+/* opts.padding: a size, a pair, 'valid' (none) or 'same'. */
 static void check_padding(lua_State *L, int opts, nn_conv2d_args *a, const nn_tensor *w,
                           const char *fname) {
   if (!opts) return;
