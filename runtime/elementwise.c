@@ -707,9 +707,3 @@ bool nn_where_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *g
   }
   return true;
 }
-
-bool nn_copy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  (void)n;
-  if (gi[0]) nn_accumulate(gi[0], g);
-  return true;
-}

@@ -219,6 +219,13 @@ static void add_into(nn_tensor *dst, const nn_tensor *src) {
 }
 
 /* g read with the input's shape: both are contiguous with equal numel. */
+/* contiguous, clone and copies: the gradient passes unchanged. */
+bool nn_copy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  if (gi[0]) nn_accumulate(gi[0], g);
+  return true;
+}
+
 bool nn_reshape_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   (void)n;
   if (!gi[0]) return true;
