@@ -1,7 +1,7 @@
 /*
  * Dataset files (runtime/data_idx.c, runtime/data_cifar.c):
- * nn._read_idx(path, opts) reads one IDX file for stdlib/nn/data.lua,
- * nn._read_cifar(paths, fname) CIFAR-10 binary batches for
+ * nn.core._read_idx(path, opts) reads one IDX file for stdlib/nn/data.lua,
+ * nn.core._read_cifar(paths, fname) CIFAR-10 binary batches for
  * stdlib/nn/formats.lua. The loaders themselves are Lua.
  *
  * The IDX reader lives in a to-be-closed userdata made before the file is
@@ -22,7 +22,7 @@ static int reader_close(lua_State *L) {
   return 0;
 }
 
-/* nn._read_idx(path, {scale=, name=}) -> tensor of the file's shape:
+/* nn.core._read_idx(path, {scale=, name=}) -> tensor of the file's shape:
  * float32 divided by 255 when scale, else int64 0..255. Errors start with
  * opts.name (the calling loader) or "_read_idx". */
 static int l_read_idx(lua_State *L) {
@@ -48,7 +48,7 @@ static int l_read_idx(lua_State *L) {
   return 1;
 }
 
-/* nn._read_cifar({path, ...}, fname) -> x float32 [N,3,32,32] in [0,1],
+/* nn.core._read_cifar({path, ...}, fname) -> x float32 [N,3,32,32] in [0,1],
  * y int64 [N] with labels 1..10, N the records of all files in order. */
 static int l_read_cifar(lua_State *L) {
   const char *fname = luaL_optstring(L, 2, "cifar10");

@@ -1,7 +1,7 @@
 /*
  * Images behind stdlib/nn/formats.lua (runtime/image.c):
- * nn._image_load(path) and nn._image_save(t, path) read and write PNGs,
- * nn._image_resize(t, h, w) resizes one image.
+ * nn.core._image_load(path) and nn.core._image_save(t, path) read and write PNGs,
+ * nn.core._image_resize(t, h, w) resizes one image.
  *
  * Nothing is held across a raise: every runtime call opens, works and
  * closes (or frees) before returning, and output tensors are pushed before
@@ -18,7 +18,7 @@ static const char *check_path(lua_State *L, int idx, const char *fname) {
   return lua_tostring(L, idx);
 }
 
-/* nn._image_load(path) -> float32 [C,H,W] in [0,1]. */
+/* nn.core._image_load(path) -> float32 [C,H,W] in [0,1]. */
 static int l_image_load(lua_State *L) {
   const char *fname = "image.load";
   const char *path = check_path(L, 1, fname);
@@ -32,7 +32,7 @@ static int l_image_load(lua_State *L) {
   return 1;
 }
 
-/* nn._image_save(t, path): t [C,H,W] (C 1..4) or [H,W], floats in [0,1]. */
+/* nn.core._image_save(t, path): t [C,H,W] (C 1..4) or [H,W], floats in [0,1]. */
 static int l_image_save(lua_State *L) {
   const char *fname = "image.save";
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
@@ -56,7 +56,7 @@ static int l_image_save(lua_State *L) {
   return 0;
 }
 
-/* nn._image_resize(t, h, w, fname) -> float32 [C,h,w]: t [C,H,W] resized
+/* nn.core._image_resize(t, h, w, fname) -> float32 [C,h,w]: t [C,H,W] resized
  * bilinearly (align_corners=False). */
 static int l_image_resize(lua_State *L) {
   const char *fname = luaL_optstring(L, 4, "image.resize");

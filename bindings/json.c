@@ -1,6 +1,6 @@
 /*
- * JSON for checkpoint metadata, through cJSON: nn._json_encode(value) and
- * nn._json_decode(text). Tables with keys 1..n are arrays, others objects
+ * JSON for checkpoint metadata, through cJSON: nn.core._json_encode(value) and
+ * nn.core._json_decode(text). Tables with keys 1..n are arrays, others objects
  * with string keys; numbers that JSON cannot hold (inf, nan) travel as
  * {"$float": "inf"}; integers are written without a fraction and come back
  * as Lua integers.

@@ -148,10 +148,10 @@ void nnb_open_image(lua_State *L, int module, int methods);
 void nnb_open_activation(lua_State *L, int module, int methods);
 void nnb_open_loss(lua_State *L, int module, int methods);
 void nnb_open_data(lua_State *L, int module, int methods);
-/* __tostring of the tensor metatable (tensor_format.c). */
+/* __tostring of the tensor metatable (print.c). */
 void nnb_open_print(lua_State *L);
 
-/* t[i] and t[i] = v (tensor_index.c): __index's numeric branch and
+/* t[i] and t[i] = v (index.c): __index's numeric branch and
  * __newindex, called with (t, i) and (t, i, v). */
 int nnb_index_get(lua_State *L);
 int nnb_index_set(lua_State *L);

@@ -1,8 +1,8 @@
 /*
  * Plots for stdlib/nn/plot.lua (runtime/plot.c draws them):
- *   nn._plot_lines(series, path, {title=, xlabel=, ylabel=, width=, height=})
+ *   nn.core._plot_lines(series, path, {title=, xlabel=, ylabel=, width=, height=})
  *     series = { {name=, x=, y=}, ... }, x and y Lua arrays or 1-D tensors.
- *   nn._plot_images(t, path, {nrow=, captions=, highlight=, title=})
+ *   nn.core._plot_images(t, path, {nrow=, captions=, highlight=, title=})
  *     t a [N,C,H,W] (C 1 or 3) or [N,H,W] tensor; captions an array of N
  *     strings, highlight an array of N booleans (red captions).
  * Everything is checked before drawing; buffers are userdata, so an error
@@ -129,7 +129,7 @@ static void read_series(lua_State *L, int idx, int k, nn_plot_series *s, const c
               (long long)s->n);
 }
 
-/* nn._plot_lines(series, path, opts) -> path */
+/* nn.core._plot_lines(series, path, opts) -> path */
 static int l_plot_lines(lua_State *L) {
   const char *fname = caller_name(L, 3, "_plot_lines");
   if (!lua_istable(L, 1))
@@ -163,7 +163,7 @@ static int l_plot_lines(lua_State *L) {
   return 1;
 }
 
-/* nn._plot_images(t, path, opts) -> path */
+/* nn.core._plot_images(t, path, opts) -> path */
 static int l_plot_images(lua_State *L) {
   const char *fname = caller_name(L, 3, "_plot_images");
   nn_tensor *t = nnb_check_tensor(L, 1, fname);

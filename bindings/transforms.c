@@ -5,13 +5,13 @@
  * runtime/transforms.c, which draws every sample's parameters from the
  * engine generator (nnb_rng, so nn.manual_seed makes them reproducible).
  *
- *   nn._hflip(x, p [, name])                  flip each sample with prob. p
- *   nn._rotate(x, degrees [, name])           angle uniform in [-deg, deg]
- *   nn._random_scale(x, lo, hi [, name])      zoom factor uniform in [lo, hi]
- *   nn._random_crop(x, h, w, pad [, name])    pad, then a random h x w crop
- *   nn._warp(x, spec [, name])                flip, warp and crop in one pass
- *   nn._gaussian_noise(x, std [, name])       x + N(0, std^2)
- *   nn._normalize(x, mean, std [, name])      per channel; numbers or arrays
+ *   nn.core._hflip(x, p [, name])                  flip each sample with prob. p
+ *   nn.core._rotate(x, degrees [, name])           angle uniform in [-deg, deg]
+ *   nn.core._random_scale(x, lo, hi [, name])      zoom factor uniform in [lo, hi]
+ *   nn.core._random_crop(x, h, w, pad [, name])    pad, then a random h x w crop
+ *   nn.core._warp(x, spec [, name])                flip, warp and crop in one pass
+ *   nn.core._gaussian_noise(x, std [, name])       x + N(0, std^2)
+ *   nn.core._normalize(x, mean, std [, name])      per channel; numbers or arrays
  *
  * name (the Lua class, e.g. "RandomCrop") starts every error message; it
  * stays on the stack while fname points into it.
@@ -70,7 +70,7 @@ static nn_tensor *new_like(lua_State *L, const char *fname, const nn_tensor *x, 
 }
 
 /* The accepted ranges, the same for each transform alone and for the
- * fused pass of nn._warp. */
+ * fused pass of nn.core._warp. */
 #define MAX_DEGREES 360.0
 #define MIN_SCALE 1e-6
 #define MAX_SCALE 1e6
@@ -153,7 +153,7 @@ static bool get_field(lua_State *L, int idx, const char *key, double lo, double 
   return type == LUA_TNUMBER && *v >= lo && *v <= hi && (!whole || *v == floor(*v));
 }
 
-/* nn._warp(x, spec [, name]): what Compose runs for a flip, a rotation or
+/* nn.core._warp(x, spec [, name]): what Compose runs for a flip, a rotation or
  * zoom and a crop in a row, in one pass. spec: {flip = p, degrees = d} or
  * {flip = p, scale_min = lo, scale_max = hi}, plus crop_h, crop_w and
  * padding for a crop; flip and the crop are optional. Returns nil,

@@ -57,7 +57,7 @@ typedef struct nn_warp_args {
  * when crop a (top, left) position per sample, each uniform over the
  * H+2pad-OH+1 (W+2pad-OW+1) positions. out is (N,C,OH,OW) with
  * OH <= H+2pad, OW <= W+2pad when crop, else x's H and W;
- * (H+2)*(W+2) <= 2^31-1. Also nn._rotate and nn._random_scale: no flip,
+ * (H+2)*(W+2) <= 2^31-1. Also nn.core._rotate and nn.core._random_scale: no flip,
  * no crop. */
 nn_status nn_warp(nn_tensor *out, const nn_tensor *x, struct nn_rng *rng,
                   const nn_warp_args *args);

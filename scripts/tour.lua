@@ -25,6 +25,7 @@ show("a * 10 + nn.tensor{1, 2, 3}", a * 10 + nn.tensor{1, 2, 3})
 show("(a - 3):relu()", (a - 3):relu())
 show("a:gt(3) (a bool mask)", a:gt(3))
 show("nn.where(a:gt(3), a, 0)", nn.where(a:gt(3), a, 0))
+show("a:sin()", a:sin())
 
 -- Views share storage: transpose, reshape, unsqueeze cost no copy.
 show("a:t()", a:t())

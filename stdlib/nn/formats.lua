@@ -2,7 +2,7 @@
 -- PNG load/save. Returns {csv=, cifar10=, image_folder=, image={load=, save=}}.
 --
 -- The byte-heavy formats (CIFAR-10, PNG) are decoded in C
--- (bindings/formats.c); CSV is parsed here, which is plenty for the
+-- (bindings/data.c, bindings/image.c); CSV is parsed here, which is plenty for the
 -- course's tabular files. Datasets are nn.data's in-memory datasets, made
 -- through nn.data.tensor_dataset (required at call time, so nn.data may
 -- itself require this file).

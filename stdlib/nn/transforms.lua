@@ -2,7 +2,7 @@
 -- image [C,H,W]) of float32. Each transform is a callable object that
 -- returns a new tensor; the random ones give every sample its own draw
 -- from the engine generator (so nn.manual_seed makes them reproducible),
--- and the work runs in C over the whole batch (bindings/transform.c).
+-- and the work runs in C over the whole batch (bindings/transforms.c).
 --
 --   local T = nn.transforms
 --   local aug = T.Compose{T.RandomHorizontalFlip(), T.RandomRotation(10),
