@@ -161,8 +161,9 @@ function M.result(name, fields)
   print(table.concat(parts, " "))
 end
 
--- A number with d decimals, as a string.
+--- x with d decimals (2 by default); "none" for NaN (a peer not run).
 function M.fmt(x, d)
+  if x ~= x then return "none" end
   return ("%." .. (d or 2) .. "f"):format(x)
 end
 

@@ -103,8 +103,12 @@ function M.run(spec)
                   {"nnlua_s", bench.fmt(ours, 3)}, {"peer_s", bench.fmt(peer, 3)},
                   {"ratio", bench.fmt(ours / peer, 2)}, {"nnlua_acc", bench.fmt(acc, 4)},
                   {"peer_acc", bench.fmt(peer_acc, 4)}}
-  local line = ("%s: decode %.2f s; epoch nnlua %.3f s (test acc %.4f), PyTorch %.3f s (test acc %.4f), ratio %.2f"):format(
-    spec.name, decode_s, ours, acc, peer, peer_acc, ours / peer)
+  local line = ("%s: decode %.2f s; epoch nnlua %.3f s (test acc %.4f)"):format(spec.name, decode_s, ours, acc)
+  if opt.skip_peer then
+    line = line .. ", peer skipped"
+  else
+    line = line .. (", PyTorch %.3f s (test acc %.4f), ratio %.2f"):format(peer, peer_acc, ours / peer)
+  end
   if spec.augment then
     local aug_ratio = bench.median(aug_times) / ours
     line = line .. ("; augmented epoch %.2fx"):format(aug_ratio)
