@@ -59,9 +59,10 @@ static size_args check_size_args(lua_State *L, int first, const char *fname) {
   return a;
 }
 
-/* options.dtype, or dflt. */
+/* options.dtype, or dflt; dtype is the only option creation takes. */
 static nn_dtype option_dtype(lua_State *L, int options, nn_dtype dflt, const char *fname) {
-  if (!options) return dflt;
+  static const char *const known[] = {"dtype", NULL};
+  if (!options || !(options = nnb_check_options(L, options, known, fname))) return dflt;
   lua_getfield(L, options, "dtype");
   nn_dtype d = nnb_opt_dtype(L, -1, dflt, fname);
   lua_pop(L, 1);

@@ -94,6 +94,13 @@ describe("zeros, ones, empty, full", function()
     assert.are.equal("int64", nn.empty({1}, {dtype = "int64"}).dtype)
   end)
 
+  it("refuse options other than dtype", function()
+    H.assert_error(function() nn.zeros(2, {dtyp = "int64"}) end, "zeros: unknown option 'dtyp' (options: dtype)")
+    H.assert_error(function() nn.full({2}, 1, {device = "cpu"}) end, "full: unknown option 'device'")
+    H.assert_error(function() nn.eye(2, {size = 3}) end, "eye: unknown option 'size'")
+    H.assert_error(function() nn.zeros_like(nn.zeros(2), {dtyp = "bool"}) end, "zeros_like: unknown option 'dtyp'")
+  end)
+
   it("accept integral floats as sizes (1e3)", function()
     H.assert_shape(nn.zeros(1e3), {1000})
   end)
