@@ -97,12 +97,9 @@ static int l_backward(lua_State *L) {
   nn_tensor *g = opts == 2 ? NULL : nnb_to_tensor(L, 2);
   if (!lua_isnoneornil(L, 2) && opts != 2 && !g)
     nnb_error(L, "backward", "argument 2 must be a gradient tensor or an options table, got %s", luaL_typename(L, 2));
-  bool retain = false;
-  if (opts) {
-    lua_getfield(L, opts, "retain_graph");
-    retain = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  }
+  static const char *const known[] = {"retain_graph", NULL};
+  opts = opts ? nnb_check_options(L, opts, known, "backward") : 0;
+  bool retain = nnb_opt_bool(L, opts, "retain_graph", false, "backward");
   if (!nn_tensor_needs_grad(t))
     nnb_error(L, "backward", "the tensor does not require grad: no input of its computation called requires_grad_()");
   char a[128], b[128];
