@@ -1,6 +1,6 @@
 -- One real Fashion-MNIST training epoch of the peer's CNN (conv 32 and 64,
 -- 3x3 pad 1, ReLU, 2x2 max-pool, fc 128, fc 10, cross-entropy, Adam lr
--- 1e-3) against ../shared/peers/cnn_epoch.py: time and test accuracy,
+-- 1e-3) against bench/peers/cnn_epoch.py: time and test accuracy,
 -- medians over 3 seeds.
 --   nnlua bench/cnn_epoch.lua [--threads N] [--seeds S] [--skip-peer] [--quick]
 --                               [--peer-env VAR=VALUE]

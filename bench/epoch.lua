@@ -1,7 +1,7 @@
 -- What bench/mlp_epoch.lua and bench/cnn_epoch.lua share: one real
 -- Fashion-MNIST training epoch (batch 64, shuffled, data decoded and
 -- normalized in memory first), timed against a PyTorch peer from
--- ../shared/peers in the same session, and the test accuracy each reaches.
+-- bench/peers in the same session, and the test accuracy each reaches.
 -- Every seed runs nnlua then the peer (the peer's seed set through
 -- bench/seeded_peer.py), so drift of the machine falls on both; times and
 -- accuracies are medians over the seeds.
@@ -15,7 +15,7 @@ local here = arg[0]:match("^(.*)/") or "."
 -- The peer's seconds and test accuracy for one seed; env: variable
 -- settings to run it with ("OPENBLAS_CORETYPE=SkylakeX") or "".
 local function run_peer(script, name, threads, seed, env)
-  local cmd = ("%s /usr/bin/python3 %s/seeded_peer.py %d %s/../../shared/peers/%s --threads %d 2>&1"):format(
+  local cmd = ("%s /usr/bin/python3 %s/seeded_peer.py %d %s/peers/%s --threads %d 2>&1"):format(
     env, here, seed, here, script, threads)
   local p = io.popen(cmd)
   local out = p:read("a")

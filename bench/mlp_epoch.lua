@@ -1,5 +1,5 @@
 -- One real Fashion-MNIST training epoch of the course's MLP against
--- ../shared/peers/mlp_epoch.py: time and test accuracy (medians over 5
+-- bench/peers/mlp_epoch.py: time and test accuracy (medians over 5
 -- seeds: one seed's accuracy after an epoch spreads +-1 point, and an epoch
 -- is cheap), and the cost of augmentation (flip + rotation(10) + crop(28,
 -- padding 4)) relative to a plain epoch.

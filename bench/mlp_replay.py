@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One epoch of the peers' MLP (../shared/peers/mlp_epoch.py's recipe) that
+"""One epoch of the peers' MLP (bench/peers/mlp_epoch.py's recipe) that
 also writes where it started into DIR as .npy files: the initial weights
 (1.weight.npy ... 5.bias.npy, PyTorch's state-dict names) and the batch
 order (perm.npy, 0-based). bench/mlp_replay.lua trains nnlua's MLP from

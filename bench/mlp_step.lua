@@ -1,5 +1,5 @@
 -- The course's MLP (784-256-128-10, ReLU, LogSoftmax + NLL, SGD lr 0.01)
--- for one epoch of synthetic steps, against ../shared/peers/mlp_epoch.py:
+-- for one epoch of synthetic steps, against bench/peers/mlp_epoch.py:
 --   nnlua bench/mlp_step.lua [--threads N] [--reps R] [--quick] [--skip-peer]
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 

@@ -9,7 +9,7 @@
 --   add64    c = a + b    on 64x64 float32 tensors
 --   add1_    a:add_(b)    on 1-element tensors (no allocation)
 -- --peer-us / --peer-us64: PyTorch's add_1_us / add_64x64_us from
--- shared/peers/op_overhead.py, printed beside ours with the ratio.
+-- bench/peers/op_overhead.py, printed beside ours with the ratio.
 -- Last line: RESULT name=op_overhead threads=T add1_us=.. add64_us=.. add1_inplace_us=..
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local bench = require "common"

@@ -1,4 +1,4 @@
--- The peers' models, losses and optimizers (../shared/peers/mlp_epoch.py
+-- The peers' models, losses and optimizers (bench/peers/mlp_epoch.py
 -- and cnn_epoch.py), built the same way for the synthetic-step and the
 -- real-epoch benchmarks. Each returns model, loss_fn, optimizer.
 local nn = rawget(_G, "nn") or require "nn"

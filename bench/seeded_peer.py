@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs a peer benchmark from ../shared/peers with its fixed
+"""Runs a peer benchmark from bench/peers with its fixed
 torch.manual_seed(0) replaced by torch.manual_seed(SEED), so the peer's
 test accuracy is a median over seeds as nnlua's is (one seed's accuracy
 after one epoch varies by about +-1 point).

@@ -1,6 +1,6 @@
 -- What bench/mlp_step.lua and bench/cnn_step.lua share: one epoch's worth
 -- of training steps (938 steps of batch 64, the last 32) on synthetic data
--- already in memory, timed against a PyTorch peer from ../shared/peers run
+-- already in memory, timed against a PyTorch peer from bench/peers run
 -- with --synthetic in the same session. Also reports whether a step takes
 -- new blocks from the system (nn.memory_stats().count over 100 steps after
 -- warm-up) and both peak RSS figures.
@@ -18,7 +18,7 @@ end
 
 -- Median seconds of the peer's epoch (reps runs), and its peak RSS.
 local function run_peer(script, name, threads, reps)
-  local path = (arg[0]:match("^(.*)/") or ".") .. "/../../shared/peers/" .. script
+  local path = (arg[0]:match("^(.*)/") or ".") .. "/peers/" .. script
   local times, rss = {}, 0 / 0
   for r = 1, reps do
     local p = io.popen(("/usr/bin/python3 %s --synthetic --threads %d 2>&1"):format(path, threads))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nnlua needs to build, test and run its demo;
-# with --bench also the PyTorch peers' (python3-torch, python3-numpy).
+# with --bench also the peers' (python3-torch, python3-torchvision, python3-numpy,
+# python3-sklearn).
 # Installs only what is missing; needs root or sudo for that.
 set -euo pipefail
 
@@ -10,7 +11,7 @@ packages=(
   libopenblas-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev libfontconfig-dev
   dataset-fashion-mnist tmux
 )
-[ "${1-}" = "--bench" ] && packages+=(python3-torch python3-numpy)
+[ "${1-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-numpy python3-sklearn)
 
 missing=()
 for p in "${packages[@]}"; do
