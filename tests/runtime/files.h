@@ -1,9 +1,11 @@
 /*
  * What the C tests that read and write files share: a private temporary
- * folder, whole-file reads and writes, and checks of error statuses.
+ * folder, the committed fixtures, whole-file reads and writes, and checks
+ * of error statuses.
  *
  *   int main(void) { if (!make_tmpdir("io")) return 1; ...; remove_tree(tmpdir); }
  *   write_bytes(tmp("a.bin"), p, n);
+ *   find_fixtures("io", __FILE__); ... fixture("f4.npy") ...
  *   EXPECT_ERR(rc, NN_IO_ERR_FORMAT, err, "a.bin", "truncated");
  */
 #ifndef NN_TEST_FILES_H
@@ -89,6 +91,25 @@ static inline void remove_tree(const char *dir) {
   if (d) closedir(d);
   rmdir(dir);
 }
+
+static char fixdir[4096];
+
+/* <src>/tests/fixtures/<sub> as fixdir: <src> from NNLUA_SOURCE_DIR, else
+ * from test_file, the calling test's __FILE__ (<src>/tests/runtime/...). */
+static inline void find_fixtures(const char *sub, const char *test_file) {
+  const char *src = getenv("NNLUA_SOURCE_DIR");
+  if (src) {
+    snprintf(fixdir, sizeof fixdir, "%s/tests/fixtures/%s", src, sub);
+    return;
+  }
+  snprintf(fixdir, sizeof fixdir, "%s", test_file);
+  char *cut = NULL;
+  for (char *p = fixdir; (p = strstr(p, "/runtime/")); p++) cut = p; /* the last one */
+  if (cut) snprintf(cut, sizeof fixdir - (size_t)(cut - fixdir), "/fixtures/%s", sub);
+}
+
+/* The fixture file name in fixdir. */
+static inline const char *fixture(const char *name) { return join(fixdir, name); }
 
 /* Engine blocks alive now: equal before and after a call that must not leak. */
 static inline uint64_t live(void) { return nn_memory_stats_get().live_count; }

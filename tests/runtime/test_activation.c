@@ -10,32 +10,9 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_vecmath.h"
+#include "tensors.h"
 
 #define MAXN 512
-
-static void fill(float *x, int64_t n, double lo, double hi) {
-  for (int64_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * (rnd() + 1) / 2);
-}
-
-/* |a - b| within tol relative to 1 + |b|. */
-static bool near(double a, double b, double tol) { return fabs(a - b) <= tol * (1 + fabs(b)); }
-
-/* Every gx[i] - base matches want[i]: backward kernels add. */
-static int check_added(const float *gx, float base, const double *want, int64_t n, double tol) {
-  int bad = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!near((double)gx[i] - base, want[i], tol)) {
-      if (!bad) fprintf(stderr, "  element %lld: %.9g, want %.9g\n", (long long)i, gx[i] - base, want[i]);
-      bad++;
-    }
-  return bad;
-}
-
-static nn_tensor *random_tensor(int ndim, const int64_t *shape, double lo, double hi) {
-  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
-  fill(nn_tensor_data(t), nn_tensor_numel(t), lo, hi);
-  return t;
-}
 
 static float *data(const nn_tensor *t) { return nn_tensor_data(t); }
 
@@ -84,8 +61,8 @@ static void test_softmax(void) {
       int64_t M = shapes[k][0], C = shapes[k][1], S = shapes[k][2], n = M * C * S;
       float x[MAXN], y[MAXN], gy[MAXN], gx[MAXN];
       double want[MAXN], yd[MAXN];
-      fill(x, n, -4, 4);
-      fill(gy, n, -1, 1);
+      fill_uniform(x, n, -4, 4);
+      fill_uniform(gy, n, -1, 1);
       nn_kernel_softmax_forward(y, x, M, C, S, logp);
       naive_softmax(yd, x, M, C, S, logp);
       int bad = 0;
@@ -127,12 +104,12 @@ static void test_softmax_extreme(void) {
 /* A [3, 4] base read through its transpose [4, 3] (strides {1, 4}): the
  * value at (i, j) of the view is b[j * 4 + i]. */
 static void test_leaky_relu_elu(void) {
-  nn_tensor *base = random_tensor(2, (int64_t[]){3, 4}, -3, 3);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){3, 4}, -3, 3);
   float *b = data(base);
   b[5] = 0;
   nn_tensor *xt = nn_tensor_view(base, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
   xt->requires_grad = true;
-  nn_tensor *gy = random_tensor(2, xt->shape, -1, 1);
+  nn_tensor *gy = uniform_tensor(2, xt->shape, -1, 1);
   for (int k = 0; k < 2; k++) {
     float a = k ? 0.5f : 0.1f;
     nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
@@ -165,12 +142,12 @@ static void test_leaky_relu_elu(void) {
  * equal the kernel on a contiguous copy (bit for bit), and the gradient
  * through nn_backward equals the backward kernel's. */
 static void test_softmax_entry(void) {
-  nn_tensor *base = random_tensor(3, (int64_t[]){4, 3, 5}, -4, 4);
+  nn_tensor *base = uniform_tensor(3, (int64_t[]){4, 3, 5}, -4, 4);
   nn_tensor *x = nn_tensor_view(base, 3, (int64_t[]){5, 3, 4}, (int64_t[]){1, 5, 15}, 0);
   x->requires_grad = true;
   nn_tensor *xc = nn_tensor_empty(NN_FLOAT32, 3, x->shape);
   nn_copy(xc, x);
-  nn_tensor *gy = random_tensor(3, x->shape, -1, 1);
+  nn_tensor *gy = uniform_tensor(3, x->shape, -1, 1);
   float want[60], gwant[60];
   for (int dim = 0; dim < 3; dim++)
     for (int logp = 0; logp < 2; logp++) {
@@ -205,7 +182,7 @@ static void test_softmax_entry(void) {
  * contiguous copy, the node, the saved output) is reported and leaks
  * nothing. */
 static void test_softmax_no_grad_and_out_of_memory(void) {
-  nn_tensor *base = random_tensor(2, (int64_t[]){3, 4}, -2, 2);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){3, 4}, -2, 2);
   nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
   x->requires_grad = true;
   nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, x->shape);

@@ -22,26 +22,6 @@
 
 /* ---- IDX ---- */
 
-static char fixdir[4096];
-
-/* <src>/tests/fixtures/data, from NNLUA_SOURCE_DIR or this file's path. */
-static void find_fixtures(void) {
-  const char *src = getenv("NNLUA_SOURCE_DIR");
-  if (src) {
-    snprintf(fixdir, sizeof fixdir, "%s/tests/fixtures/data", src);
-    return;
-  }
-  snprintf(fixdir, sizeof fixdir, "%s", __FILE__);
-  char *cut = strstr(fixdir, "/runtime/test_data.c");
-  if (cut) snprintf(cut, sizeof fixdir - (size_t)(cut - fixdir), "/fixtures/data");
-}
-
-static const char *fixture(const char *name) {
-  static char buf[4200];
-  snprintf(buf, sizeof buf, "%s/%s", fixdir, name);
-  return buf;
-}
-
 static bool has(const char *err, const char *fragment) {
   bool ok = strstr(err, fragment) != NULL;
   if (!ok) fprintf(stderr, "message '%s' lacks '%s'\n", err, fragment);
@@ -366,7 +346,7 @@ static void test_read_files(void) {
 }
 
 int main(void) {
-  find_fixtures();
+  find_fixtures("data", __FILE__);
   if (!make_tmpdir("data")) return 1;
   RUN(test_images_gz);
   RUN(test_images_plain);

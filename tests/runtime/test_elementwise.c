@@ -10,6 +10,7 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_elementwise.h"
+#include "tensors.h"
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -31,31 +32,26 @@ static nn_tensor *filled(nn_dtype dtype, int ndim, const int64_t *shape) {
   return t;
 }
 
-/* Element at row-major position `flat` of shape[ndim], reading t broadcast
- * to that shape; as double. */
-static double at(const nn_tensor *t, int ndim, const int64_t *shape, int64_t flat) {
-  int64_t st[NN_MAX_DIMS], off = 0;
+/* Storage offset of the element at row-major position `flat` of
+ * shape[ndim], reading t broadcast to that shape. */
+static int64_t broadcast_offset(const nn_tensor *t, int ndim, const int64_t *shape, int64_t flat) {
+  int64_t st[NN_MAX_DIMS], off = t->offset;
   nn_broadcast_strides(t, ndim, shape, st);
   for (int d = ndim - 1; d >= 0; d--) {
     off += (flat % shape[d]) * st[d];
     flat /= shape[d];
   }
-  const char *p = nn_tensor_data(t);
-  switch (t->dtype) {
-  case NN_FLOAT32: return ((const float *)p)[off];
-  case NN_INT64: return (double)((const int64_t *)p)[off];
-  default: return ((const bool *)p)[off];
-  }
+  return off;
 }
 
+/* That element as double. */
+static double at(const nn_tensor *t, int ndim, const int64_t *shape, int64_t flat) {
+  return value_at(t, broadcast_offset(t, ndim, shape, flat));
+}
+
+/* That element of an int64 t, exact. */
 static int64_t at_i64(const nn_tensor *t, int ndim, const int64_t *shape, int64_t flat) {
-  int64_t st[NN_MAX_DIMS], off = 0;
-  nn_broadcast_strides(t, ndim, shape, st);
-  for (int d = ndim - 1; d >= 0; d--) {
-    off += (flat % shape[d]) * st[d];
-    flat /= shape[d];
-  }
-  return ((const int64_t *)nn_tensor_data(t))[off];
+  return ((const int64_t *)t->storage->data)[broadcast_offset(t, ndim, shape, flat)];
 }
 
 /* Equal, or both NaN, or within a relative 1e-6 (powf vs a*a). */

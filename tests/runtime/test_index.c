@@ -8,6 +8,7 @@
 #include "nn_autograd.h"
 #include "nn_index.h"
 #include "nn_elementwise.h"
+#include "tensors.h"
 
 /* ---- helpers ---- */
 
@@ -17,21 +18,6 @@ static int64_t below(int64_t n) {
   return k < n ? k : n - 1;
 }
 
-static int64_t offset_of(const nn_tensor *t, const int64_t *pos) {
-  int64_t off = t->offset;
-  for (int d = 0; d < t->ndim; d++) off += pos[d] * t->stride[d];
-  return off;
-}
-
-static double get(const nn_tensor *t, const int64_t *pos) {
-  int64_t off = offset_of(t, pos);
-  switch (t->dtype) {
-  case NN_FLOAT32: return ((float *)t->storage->data)[off];
-  case NN_INT64: return (double)((int64_t *)t->storage->data)[off];
-  default: return ((bool *)t->storage->data)[off];
-  }
-}
-
 static void set(nn_tensor *t, const int64_t *pos, double v) {
   int64_t off = offset_of(t, pos);
   switch (t->dtype) {
@@ -39,15 +25,6 @@ static void set(nn_tensor *t, const int64_t *pos, double v) {
   case NN_INT64: ((int64_t *)t->storage->data)[off] = (int64_t)v; break;
   default: ((bool *)t->storage->data)[off] = v != 0; break;
   }
-}
-
-/* Odometer over shape; pos starts all zero. False after the last. */
-static bool next_pos(int ndim, const int64_t *shape, int64_t *pos) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    if (++pos[d] < shape[d]) return true;
-    pos[d] = 0;
-  }
-  return false;
 }
 
 static bool empty_shape(int ndim, const int64_t *shape) {

@@ -13,23 +13,7 @@
 #include "nn_alloc.h"
 #include "nn_io.h"
 
-static char fixdir[4096];
-
 /* ---- helpers ---- */
-
-static const char *fixture(const char *name) { return join(fixdir, name); }
-
-/* The fixtures sit beside this file's directory: <src>/tests/fixtures/io. */
-static void find_fixtures(void) {
-  const char *src = getenv("NNLUA_SOURCE_DIR");
-  if (src) {
-    snprintf(fixdir, sizeof fixdir, "%s/tests/fixtures/io", src);
-    return;
-  }
-  snprintf(fixdir, sizeof fixdir, "%s", __FILE__);
-  char *cut = strstr(fixdir, "/runtime/test_io.c");
-  if (cut) snprintf(cut, sizeof fixdir - (size_t)(cut - fixdir), "/fixtures/io");
-}
 
 static nn_tensor *new_f32(int ndim, const int64_t *shape) {
   nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
@@ -649,7 +633,7 @@ static void test_alloc_failures(void) {
 
 int main(void) {
   if (!make_tmpdir("io")) return 1;
-  find_fixtures();
+  find_fixtures("io", __FILE__);
   RUN(test_half_and_bfloat);
   RUN(test_st_roundtrip);
   RUN(test_st_noncontiguous);

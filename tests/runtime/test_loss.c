@@ -11,15 +11,9 @@
 #include "check.h"
 #include "nn_alloc.h"
 #include "nn_autograd.h"
+#include "tensors.h"
 
 #define MAXN 512
-
-static void fill(float *x, int64_t n, double lo, double hi) {
-  for (int64_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * (rnd() + 1) / 2);
-}
-
-/* |a - b| within tol relative to 1 + |b|. */
-static bool near(double a, double b, double tol) { return fabs(a - b) <= tol * (1 + fabs(b)); }
 
 /* A loss as a function of one double array, for central differences. */
 typedef double (*objective)(const double *x, const void *ctx);
@@ -39,17 +33,6 @@ static void numeric_grad(double *g, objective f, double *x, int64_t n, const voi
 
 static void to_double(double *d, const float *f, int64_t n) {
   for (int64_t i = 0; i < n; i++) d[i] = f[i];
-}
-
-/* Every gx[i] - base matches want[i]: backward kernels add. */
-static int check_added(const float *gx, float base, const double *want, int64_t n, double tol) {
-  int bad = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!near((double)gx[i] - base, want[i], tol)) {
-      if (!bad) fprintf(stderr, "  element %lld: %.9g, want %.9g\n", (long long)i, gx[i] - base, want[i]);
-      bad++;
-    }
-  return bad;
 }
 
 /* ---- cross entropy and NLL ---- */
@@ -104,9 +87,9 @@ static void test_class_losses(void) {
       float x[MAXN], w[16], g[64], lse[128], per[64], gx[MAXN];
       int64_t t[64];
       double xd[MAXN], want[MAXN], wsum, wsum_want = 0;
-      fill(x, n, -3, 3);
-      fill(w, C, 0.5, 1.5);
-      fill(g, P, -1, 1);
+      fill_uniform(x, n, -3, 3);
+      fill_uniform(w, C, 0.5, 1.5);
+      fill_uniform(g, P, -1, 1);
       for (int64_t i = 0; i < P; i++) t[i] = (i * 7 + 3) % C + 1;
       bool weighted = variant == 1 || variant >= 3, nll = variant == 4;
       int64_t ignore = variant >= 3 ? t[1] : NN_NO_IGNORE;
@@ -154,10 +137,10 @@ static void test_cross_entropy_probs(void) {
   int64_t N = 3, C = 4, S = 2, n = N * C * S, P = N * S;
   float x[MAXN], t[MAXN], w[4], g[8], lse[16], per[8], gx[MAXN], gt[MAXN];
   double xd[MAXN], td[MAXN], want[MAXN];
-  fill(x, n, -3, 3);
-  fill(t, n, 0, 1);
-  fill(w, C, 0.5, 1.5);
-  fill(g, P, -1, 1);
+  fill_uniform(x, n, -3, 3);
+  fill_uniform(t, n, 0, 1);
+  fill_uniform(w, C, 0.5, 1.5);
+  fill_uniform(g, P, -1, 1);
   to_double(xd, x, n);
   to_double(td, t, n);
   class_ctx ctx = {NULL, w, g, td, N, C, S, NN_NO_IGNORE, 0.1f, false};
@@ -228,11 +211,11 @@ static void test_pointwise(void) {
     float x[12], y[12], w[12], pw[12], g[12], out[12], gx[12], gy[12];
     double xd[12], yd[12], want[12];
     bool bce = kind == NN_LOSS_BCE, kl = kind == NN_LOSS_KL_DIV;
-    fill(x, 12, bce ? 0.05 : -3, bce ? 0.95 : 3);
-    fill(y, 12, bce || kl ? 0.05 : -2, bce || kl ? 1 : 2);
-    fill(w, 12, 0.5, 1.5);
-    fill(pw, 12, 0.2, 3);
-    fill(g, 12, -1, 1);
+    fill_uniform(x, 12, bce ? 0.05 : -3, bce ? 0.95 : 3);
+    fill_uniform(y, 12, bce || kl ? 0.05 : -2, bce || kl ? 1 : 2);
+    fill_uniform(w, 12, 0.5, 1.5);
+    fill_uniform(pw, 12, 0.2, 3);
+    fill_uniform(g, 12, -1, 1);
     to_double(xd, x, 12);
     to_double(yd, y, 12);
     const float *wp = bce || kind == NN_LOSS_BCE_LOGITS ? w : NULL, *pwp = kind == NN_LOSS_BCE_LOGITS ? pw : NULL;
@@ -362,8 +345,8 @@ static void test_distillation(void) {
   int64_t N = 4, C = 5, y[4] = {3, 1, 5, 2};
   float s[20], t[20], p[20], lse[16], gs[20];
   double sd[20], want[20];
-  fill(s, 20, -4, 4);
-  fill(t, 20, -6, 6);
+  fill_uniform(s, 20, -4, 4);
+  fill_uniform(t, 20, -6, 6);
   to_double(sd, s, 20);
   distill_ctx ctx = {t, y, N, C, 4, 0.7};
   double loss = nn_kernel_distillation_forward(p, lse, s, t, y, N, C, 4, 0.7f);
@@ -380,7 +363,7 @@ static void test_distillation(void) {
 static void test_penalties(void) {
   enum { n = 10007 };
   static float x[n], gx[n];
-  fill(x, n, -2, 2);
+  fill_uniform(x, n, -2, 2);
   double a = 0, q = 0;
   for (int i = 0; i < n; i++) a += fabs(x[i]), q += (double)x[i] * x[i];
   CHECK(near(nn_kernel_abs_sum(x, n), a, 1e-6));
@@ -403,12 +386,6 @@ static void test_penalties(void) {
 
 static float *data(const nn_tensor *t) { return nn_tensor_data(t); }
 static float item(const nn_tensor *t) { return *data(t); }
-
-static nn_tensor *random_tensor(int ndim, const int64_t *shape, double lo, double hi) {
-  nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
-  fill(data(t), nn_tensor_numel(t), lo, hi);
-  return t;
-}
 
 static nn_tensor *int64_tensor(int ndim, const int64_t *shape, const int64_t *values) {
   nn_tensor *t = nn_tensor_empty(NN_INT64, ndim, shape);
@@ -440,7 +417,7 @@ static bool same_floats(const nn_tensor *t, const float *want) {
 static void test_class_loss_entry(void) {
   enum { N = 3, C = 4, S = 2, n = N * C * S, P = N * S };
   const int64_t xs[3] = {N, C, S}, ts[2] = {N, S}, labels[P] = {1, 4, -100, 2, 3, 2};
-  nn_tensor *x = random_tensor(3, xs, -3, 3), *w = random_tensor(1, (int64_t[]){C}, 0.5, 1.5);
+  nn_tensor *x = uniform_tensor(3, xs, -3, 3), *w = uniform_tensor(1, (int64_t[]){C}, 0.5, 1.5);
   nn_tensor *t = int64_tensor(2, ts, labels);
   /* The same labels through a transposed view of a [2,3] tensor. */
   nn_tensor *tb = int64_tensor(2, (int64_t[]){S, N}, (int64_t[]){1, -100, 3, 4, 2, 2});
@@ -468,7 +445,7 @@ static void test_class_loss_entry(void) {
         float scale = (float)(mean ? 1.0 / wsum : 1.0);
         CHECK(k->scale == scale);
         /* Backward: one upstream number, or one per position for 'none'. */
-        nn_tensor *gout = none ? random_tensor(2, ts, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+        nn_tensor *gout = none ? uniform_tensor(2, ts, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
         if (!none) *data(gout) = 1.5f;
         memcpy(g, data(gout), sizeof(float) * (none ? P : 1));
         CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
@@ -486,7 +463,7 @@ static void test_class_loss_entry(void) {
 /* The runtime checks the labels and reports the first bad one with its
  * 1-based position, as the bindings raise it; nothing is recorded. */
 static void test_class_loss_label_errors(void) {
-  nn_tensor *x = random_tensor(3, (int64_t[]){3, 4, 2}, -1, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  nn_tensor *x = uniform_tensor(3, (int64_t[]){3, 4, 2}, -1, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   x->requires_grad = true;
   nn_tensor *t = int64_tensor(2, (int64_t[]){3, 2}, (int64_t[]){1, 4, 5, 2, 0, 2});
   nn_cross_entropy_args args = {NN_REDUCTION_MEAN, 0, false, 0};
@@ -496,11 +473,11 @@ static void test_class_loss_label_errors(void) {
   args.has_ignore = true, args.ignore_index = 5; /* 5 is skipped now, 0 is next */
   CHECK(nn_nll_loss(out, x, t, NULL, &args) == NN_ERR_VALUE);
   CHECK(!strcmp(nn_error_message(), "target 0 at position [3,1] is out of range 1..4 (labels are 1-based)"));
-  nn_tensor *x2 = random_tensor(2, (int64_t[]){3, 4}, -1, 1), *t1 = int64_tensor(1, (int64_t[]){3}, (int64_t[]){1, 2, -1});
+  nn_tensor *x2 = uniform_tensor(2, (int64_t[]){3, 4}, -1, 1), *t1 = int64_tensor(1, (int64_t[]){3}, (int64_t[]){1, 2, -1});
   args.has_ignore = false;
   CHECK(nn_cross_entropy(out, x2, t1, NULL, &args) == NN_ERR_VALUE);
   CHECK(!strcmp(nn_error_message(), "target -1 at position 3 is out of range 1..4 (labels are 1-based)"));
-  nn_tensor *x1 = random_tensor(1, (int64_t[]){4}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){9});
+  nn_tensor *x1 = uniform_tensor(1, (int64_t[]){4}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){9});
   CHECK(nn_cross_entropy(out, x1, t0, NULL, &args) == NN_ERR_VALUE);
   CHECK(!strcmp(nn_error_message(), "target 9 is out of range 1..4 (labels are 1-based)"));
   *(int64_t *)nn_tensor_data(t0) = 4; /* the last class of a [C] input */
@@ -516,7 +493,7 @@ static void test_class_loss_label_errors(void) {
 /* Class-probability targets: the gradient reaches the target too. */
 static void test_cross_entropy_probs_entry(void) {
   const int64_t xs[2] = {3, 4};
-  nn_tensor *x = random_tensor(2, xs, -2, 2), *p = random_tensor(2, xs, 0, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  nn_tensor *x = uniform_tensor(2, xs, -2, 2), *p = uniform_tensor(2, xs, 0, 1), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   x->requires_grad = p->requires_grad = true;
   nn_cross_entropy_args args = {NN_REDUCTION_MEAN, 0.2f, false, 0};
   CHECK(nn_cross_entropy(out, x, p, NULL, &args) == NN_OK);
@@ -538,8 +515,8 @@ static void test_cross_entropy_probs_entry(void) {
  * options take the saved slots after x and y. */
 static void test_pointwise_entry(void) {
   const int64_t xs[2] = {3, 4};
-  nn_tensor *x = random_tensor(2, xs, 0.05, 0.95), *y = random_tensor(2, xs, 0.05, 0.95);
-  nn_tensor *w = random_tensor(2, (int64_t[]){3, 1}, 0.5, 1.5), *pw = random_tensor(1, (int64_t[]){4}, 0.5, 2);
+  nn_tensor *x = uniform_tensor(2, xs, 0.05, 0.95), *y = uniform_tensor(2, xs, 0.05, 0.95);
+  nn_tensor *w = uniform_tensor(2, (int64_t[]){3, 1}, 0.5, 1.5), *pw = uniform_tensor(1, (int64_t[]){4}, 0.5, 2);
   float we[12], pwe[12], per[12];
   for (int i = 0; i < 12; i++) we[i] = data(w)[i / 4], pwe[i] = data(pw)[i % 4];
   const struct {
@@ -603,7 +580,7 @@ static void test_bce_range_errors(void) {
  * and gradient; a label out of range is reported. */
 static void test_distillation_entry(void) {
   enum { N = 4, C = 5 };
-  nn_tensor *sb = random_tensor(2, (int64_t[]){C, N}, -3, 3), *t = random_tensor(2, (int64_t[]){N, C}, -3, 3);
+  nn_tensor *sb = uniform_tensor(2, (int64_t[]){C, N}, -3, 3), *t = uniform_tensor(2, (int64_t[]){N, C}, -3, 3);
   nn_tensor *s = nn_tensor_view(sb, 2, (int64_t[]){N, C}, (int64_t[]){1, N}, 0);
   nn_tensor *sc = nn_tensor_empty(NN_FLOAT32, 2, s->shape), *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   nn_copy(sc, s);
@@ -634,7 +611,7 @@ static void test_distillation_entry(void) {
  * tensor joined by adds; a tensor listed twice gets both gradients, a
  * strided one is read through a copy. */
 static void test_penalty_entry(void) {
-  nn_tensor *a = random_tensor(2, (int64_t[]){3, 4}, -2, 2), *b = random_tensor(1, (int64_t[]){5}, -2, 2);
+  nn_tensor *a = uniform_tensor(2, (int64_t[]){3, 4}, -2, 2), *b = uniform_tensor(1, (int64_t[]){5}, -2, 2);
   nn_tensor *at = nn_tensor_view(a, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
   a->requires_grad = b->requires_grad = at->requires_grad = true;
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
@@ -696,12 +673,12 @@ static nn_status penalty_entry(nn_tensor *out, nn_tensor *const *in) {
 }
 
 static void test_entry_out_of_memory(void) {
-  nn_tensor *base = random_tensor(2, (int64_t[]){4, 3}, 0.1, 0.9);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){4, 3}, 0.1, 0.9);
   nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){3, 4}, (int64_t[]){1, 3}, 0); /* strided: copied */
   nn_tensor *lb = int64_tensor(1, (int64_t[]){6}, (int64_t[]){1, 9, 2, 9, 4, 9});
   nn_tensor *labels = nn_tensor_view(lb, 1, (int64_t[]){3}, (int64_t[]){2}, 0);
-  nn_tensor *w = random_tensor(1, (int64_t[]){4}, 0.5, 1.5), *y = random_tensor(2, (int64_t[]){1, 4}, 0.1, 0.9);
-  nn_tensor *pw = random_tensor(1, (int64_t[]){4}, 0.5, 1.5);
+  nn_tensor *w = uniform_tensor(1, (int64_t[]){4}, 0.5, 1.5), *y = uniform_tensor(2, (int64_t[]){1, 4}, 0.1, 0.9);
+  nn_tensor *pw = uniform_tensor(1, (int64_t[]){4}, 0.5, 1.5);
   x->requires_grad = y->requires_grad = true;
   nn_tensor *in[5] = {x, labels, w, y, pw};
   const entry_fn entries[] = {ce_entry, bce_entry, distill_entry, penalty_entry};

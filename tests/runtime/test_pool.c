@@ -13,22 +13,7 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_pool.h"
-
-static float *random_floats(int64_t n) {
-  float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-  for (int64_t i = 0; i < n; i++) p[i] = (float)rnd();
-  return p;
-}
-
-/* Largest |a - b| relative to 1 + |b|. */
-static double max_err(const float *a, const double *b, int64_t n) {
-  double worst = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double e = fabs(a[i] - b[i]) / (1 + fabs(b[i]));
-    if (!(e <= worst)) worst = e; /* NaN counts as the worst */
-  }
-  return worst;
-}
+#include "tensors.h"
 
 /* ---- kernels ---- */
 
@@ -229,33 +214,6 @@ static void test_pool_out_size(void) {
 
 
 /* ---- entry points ---- */
-
-/* A random float32 tensor of shape; transposed: a view, not contiguous,
- * of a [.., W, H] tensor with its last two dims swapped. */
-static nn_tensor *random_tensor(int ndim, const int64_t *shape, bool transposed) {
-  int64_t s[NN_MAX_DIMS], stride[NN_MAX_DIMS];
-  memcpy(s, shape, sizeof(int64_t) * (size_t)ndim);
-  if (transposed) s[ndim - 2] = shape[ndim - 1], s[ndim - 1] = shape[ndim - 2];
-  nn_tensor *base = nn_tensor_empty(NN_FLOAT32, ndim, s);
-  float *p = nn_tensor_data(base);
-  for (int64_t i = 0; i < nn_tensor_numel(base); i++) p[i] = (float)rnd();
-  if (!transposed) return base;
-  memcpy(stride, base->stride, sizeof stride);
-  stride[ndim - 2] = base->stride[ndim - 1], stride[ndim - 1] = base->stride[ndim - 2];
-  nn_tensor *view = nn_tensor_view(base, ndim, shape, stride, 0);
-  nn_tensor_release(base);
-  return view;
-}
-
-/* t's values in row-major order (malloc'ed). */
-static float *floats_of(const nn_tensor *t) {
-  nn_tensor *c = nn_tensor_empty(NN_FLOAT32, t->ndim, t->shape);
-  nn_copy(c, t);
-  float *p = malloc(sizeof(float) * (size_t)(nn_tensor_numel(t) + 1));
-  memcpy(p, nn_tensor_data(c), sizeof(float) * (size_t)nn_tensor_numel(t));
-  nn_tensor_release(c);
-  return p;
-}
 
 /* The output of pooling x: x's shape with the last two dims pooled. */
 static nn_tensor *pool_output(const nn_tensor *x, const nn_pool2d_geom *g) {

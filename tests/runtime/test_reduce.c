@@ -10,6 +10,7 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_reduce.h"
+#include "tensors.h"
 
 /* ---- building tensors ---- */
 
@@ -33,17 +34,6 @@ static nn_tensor *f32_from(int ndim, const int64_t *shape, const float *v) {
   nn_tensor *t = nn_tensor_empty(NN_FLOAT32, ndim, shape);
   memcpy(nn_tensor_data(t), v, (size_t)nn_tensor_numel(t) * sizeof *v);
   return t;
-}
-
-static double get(const nn_tensor *t, const int64_t *idx) {
-  int64_t off = 0;
-  for (int d = 0; d < t->ndim; d++) off += idx[d] * t->stride[d];
-  const char *p = nn_tensor_data(t);
-  switch (t->dtype) {
-  case NN_FLOAT32: return ((const float *)p)[off];
-  case NN_INT64: return (double)((const int64_t *)p)[off];
-  default: return ((const bool *)p)[off];
-  }
 }
 
 /* ---- the naive reference ---- */

@@ -11,6 +11,7 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_shape.h"
+#include "tensors.h"
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -30,27 +31,6 @@ static nn_tensor *leaf(int ndim, const int64_t *shape) {
 
 /* A header over t's storage for a view entry point to shape. */
 static nn_tensor *alias(const nn_tensor *t) { return nn_tensor_view(t, 0, NULL, NULL, 0); }
-
-static int64_t offset_of(const nn_tensor *t, const int64_t *pos) {
-  int64_t off = t->offset;
-  for (int d = 0; d < t->ndim; d++) off += pos[d] * t->stride[d];
-  return off;
-}
-
-static double get(const nn_tensor *t, const int64_t *pos) {
-  int64_t off = offset_of(t, pos);
-  if (t->dtype == NN_INT64) return (double)((const int64_t *)t->storage->data)[off];
-  return ((const float *)t->storage->data)[off];
-}
-
-/* Odometer over shape; pos starts all zero. False after the last. */
-static bool next_pos(int ndim, const int64_t *shape, int64_t *pos) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    if (++pos[d] < shape[d]) return true;
-    pos[d] = 0;
-  }
-  return false;
-}
 
 static bool has_shape(const nn_tensor *t, int ndim, const int64_t *shape, const int64_t *stride) {
   if (t->ndim != ndim) return false;
