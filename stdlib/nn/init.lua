@@ -33,9 +33,8 @@ end
 
 nn.optim = require "nn.optim"
 nn.data = require "nn.data"
-local formats = require "nn.formats"
-nn.data.csv, nn.data.cifar10, nn.data.image_folder = formats.csv, formats.cifar10, formats.image_folder
-nn.image = formats.image
+local image = require "nn.image" -- its image_folder is nn.data's
+nn.image = {load = image.load, save = image.save}
 nn.transforms = require "nn.transforms"
 nn.plot = require "nn.plot"
 nn.metrics = require "nn.metrics"

@@ -1,7 +1,8 @@
 -- nn.data: IDX loaders (fixtures from tests/fixtures/gen_data_fixtures.py,
 -- gzipped and plain), in-memory datasets, DataLoader batching and
--- shuffling, random_split, kfold, and the errors for missing and broken
--- files and bad arguments. Loads the real Fashion-MNIST when installed.
+-- shuffling, random_split, kfold, csv and cifar10 on small files this spec
+-- writes, and the errors for missing and broken files and bad arguments.
+-- Loads the real Fashion-MNIST when installed. image_folder: image_spec.lua.
 local nn = require "nn"
 local core = require "nn.core" -- the private entry points
 local H = require "helpers"
@@ -284,6 +285,169 @@ describe("random_split and kfold", function()
     local ds = numbered(4)
     H.assert_error(function() nn.data.kfold(ds, 1) end, "kfold", "k", "1")
     H.assert_error(function() nn.data.kfold(ds, 5) end, "kfold", "5", "4")
+  end)
+end)
+
+-- ---- file formats: CSV text and CIFAR-10 binary records this spec writes ----
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p '" .. d .. "'"))
+  return d
+end
+
+local function write(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+local function rmrf(d) os.execute("rm -rf '" .. d .. "'") end
+
+-- The error of f(...), which must fail, after its position: the line of
+-- this file that called f (errors name the user's line, never the library's).
+local function errmsg(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.is_false(ok)
+  local message = tostring(e):match("^[^\n]-data_spec%.lua:%d+: (.*)$")
+  assert(message, "no position of the caller in " .. tostring(e))
+  return message
+end
+
+local function near(a, b, tol)
+  assert(math.abs(a - b) <= (tol or 1e-6), ("%s vs %s"):format(a, b))
+end
+
+describe("csv", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmrf(dir) end)
+
+  it("reads numeric features and a float target by name", function()
+    local p = dir .. "/a.csv"
+    write(p, "x1,y,x2\r\n1,10,2\r\n3.5,20,-4e1\r\n\r\n")
+    local ds = nn.data.csv(p, {target = "y"})
+    assert.are.equal(2, #ds)
+    assert.are.same({2, 2}, ds.x.shape)
+    assert.are.equal("float32", ds.x.dtype)
+    assert.are.equal("float32", ds.y.dtype)
+    near(ds.x[2][1], 3.5); near(ds.x[2][2], -40)
+    near(ds.y[1], 10); near(ds.y[2], 20)
+    assert.are.same({"x1", "x2"}, ds.columns)
+    local x, y = ds:get(1)
+    near(x[2], 2); near(y, 10)
+  end)
+
+  it("defaults to the last column and takes indices without a header", function()
+    local p = dir .. "/b.csv"
+    write(p, "1,2,3\n4,5,6\n")
+    local ds = nn.data.csv(p, {header = false})
+    assert.are.same({2, 2}, ds.x.shape)
+    near(ds.y[2], 6)
+    ds = nn.data.csv(p, {header = false, target = 1})
+    near(ds.y[2], 4); near(ds.x[2][1], 5)
+    ds = nn.data.csv(p, {header = false, target = -2})
+    near(ds.y[1], 2)
+  end)
+
+  it("maps string classes to 1..K in sorted order", function()
+    local p = dir .. "/c.csv"
+    write(p, 'f,species\n1,"virginica"\n2,setosa\n3,versicolor\n4,setosa\n')
+    local ds = nn.data.csv(p, {target = "species", classes = true})
+    assert.are.same({"setosa", "versicolor", "virginica"}, ds.classes)
+    assert.are.equal("int64", ds.y.dtype)
+    assert.are.same({3, 1, 2, 1}, {ds.y[1], ds.y[2], ds.y[3], ds.y[4]})
+  end)
+
+  it("maps numeric classes in numeric order and keeps them as strings", function()
+    local p = dir .. "/d.csv"
+    write(p, "a,t\n0,10\n0,2\n0,10\n0,-1\n")
+    local ds = nn.data.csv(p, {target = "t", classes = true})
+    assert.are.same({"-1", "2", "10"}, ds.classes)
+    assert.are.same({3, 2, 3, 1}, {ds.y[1], ds.y[2], ds.y[3], ds.y[4]})
+  end)
+
+  it("handles quoted fields with commas and quotes", function()
+    local p = dir .. "/e.csv"
+    write(p, 'v,name\n1,"a, ""b"""\n')
+    local ds = nn.data.csv(p, {target = "name", classes = true})
+    assert.are.same({'a, "b"'}, ds.classes)
+  end)
+
+  it("reports errors with path, line and column", function()
+    local e = errmsg(nn.data.csv, dir .. "/missing.csv")
+    assert.matches("^csv: ", e); assert.matches("missing.csv", e, 1, true)
+    assert.matches("No such file", e)
+    local p = dir .. "/r.csv"
+    write(p, "a,b,c\n1,2,3\n4,5\n")
+    e = errmsg(nn.data.csv, p)
+    assert.matches("^csv: ", e); assert.matches("line 3", e); assert.matches("2 fields", e)
+    assert.matches("expected 3", e)
+    write(p, "a,b,c\n1,2,3\n4,oops,6\n")
+    e = errmsg(nn.data.csv, p)
+    assert.matches("line 3", e); assert.matches("column 2", e); assert.matches("oops", e)
+    write(p, "a,b\n1,2\n")
+    e = errmsg(nn.data.csv, p, {target = "zz"})
+    assert.matches("^csv: ", e); assert.matches("zz", e)
+    e = errmsg(nn.data.csv, p, {target = 5})
+    assert.matches("5", e); assert.matches("2 columns", e)
+    e = errmsg(nn.data.csv, p, {tagret = "b"})
+    assert.matches("tagret", e)
+    write(p, "a,b\n1,x\n")
+    e = errmsg(nn.data.csv, p, {target = "b"})
+    assert.matches("classes=true", e)
+    write(p, "a,b\n")
+    assert.matches("no data rows", errmsg(nn.data.csv, p))
+  end)
+end)
+
+describe("cifar10", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmrf(dir) end)
+
+  -- record k of a file: label (k*3+base)%10, pixel i = (i + k + base) % 256
+  local function batch(path, n, base)
+    local recs = {}
+    for k = 0, n - 1 do
+      local px = {}
+      for i = 0, 3071 do px[#px + 1] = string.char((i + k + base) % 256) end
+      recs[#recs + 1] = string.char((k * 3 + base) % 10) .. table.concat(px)
+    end
+    write(path, table.concat(recs))
+  end
+
+  it("reads the train batches in order and the test batch", function()
+    for b = 1, 5 do batch(dir .. "/data_batch_" .. b .. ".bin", b, b) end
+    batch(dir .. "/test_batch.bin", 2, 0)
+    local ds = nn.data.cifar10{dir = dir}
+    assert.are.equal(15, #ds)
+    assert.are.same({15, 3, 32, 32}, ds.x.shape)
+    assert.are.equal("int64", ds.y.dtype)
+    assert.are.equal("airplane", ds.classes[1]); assert.are.equal("truck", ds.classes[10])
+    -- sample 1 = batch 1 record 0: label 1 -> 2; pixel (c=2,h=1,w=3) index 1024+2 -> (1026+1)%256
+    assert.are.equal(2, ds.y[1])
+    near(ds.x[1][2][1][3], (1026 + 1) % 256 / 255)
+    -- sample 2 = batch 2 record 0: label 2 -> 3
+    assert.are.equal(3, ds.y[2])
+    local t = nn.data.cifar10{dir = dir, split = "test"}
+    assert.are.equal(2, #t)
+    assert.are.same({1, 4}, {t.y[1], t.y[2]})
+    near(t.x[2][3][32][32], (3071 + 1) % 256 / 255)
+  end)
+
+  it("reports missing and truncated files", function()
+    local e = errmsg(nn.data.cifar10, {dir = dir, split = "test"})
+    assert.matches("^cifar10: ", e); assert.matches("test_batch.bin", e, 1, true)
+    assert.matches("Debian", e); assert.matches("dir=", e, 1, true)
+    write(dir .. "/test_batch.bin", string.rep("\0", 3073 + 5))
+    e = errmsg(nn.data.cifar10, {dir = dir, split = "test"})
+    assert.matches("^cifar10: ", e); assert.matches("3078", e); assert.matches("3073", e)
+    write(dir .. "/test_batch.bin", "\12" .. string.rep("\0", 3072))
+    e = errmsg(nn.data.cifar10, {dir = dir, split = "test"})
+    assert.matches("label 12", e)
+    assert.matches("split", errmsg(nn.data.cifar10, {dir = dir, split = "val"}))
   end)
 end)
 

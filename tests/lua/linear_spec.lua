@@ -1,6 +1,7 @@
 -- nn.linear, the functional form behind nn.Linear: x W^T + b for any
 -- leading dims and strides, and its argument checks. The layer itself is
--- in layers_spec.lua (PyTorch fixtures, initialization, gradcheck).
+-- in layers_spec.lua (PyTorch fixtures, gradcheck), its initialization in
+-- initializers_spec.lua.
 local nn = require "nn"
 local H = require "helpers"
 

@@ -1,7 +1,7 @@
 -- Losses and regularizers: PyTorch reference values and input gradients
 -- (tests/fixtures/loss/reference.lua) for every loss, reduction and option,
 -- finite-difference gradchecks, extreme logits, where gradients flow, graph
--- memory, and error messages.
+-- memory, and error messages; the loss modules against PyTorch.
 local nn = require "nn"
 local H = require "helpers"
 
@@ -291,5 +291,54 @@ describe("graphs", function()
     local before = nn.memory_stats().count
     for _ = 1, 20 do step() end
     assert.are.equal(before, nn.memory_stats().count)
+  end)
+end)
+
+-- The loss modules (nn.CrossEntropyLoss, ...) on the module fixtures
+-- (tests/fixtures/module/reference.lua, from gen_module_fixtures.py), as
+-- the layers in layers_spec.lua.
+local MODULE_REF = H.reference("module")
+
+-- Runs a fixture's `make` chunk (Lua source returning a module).
+local function make(case)
+  return assert(load(case.make, "=" .. case.name))()
+end
+
+-- float32 results: relative 1e-4 of PyTorch's.
+local TOL = 1e-4
+
+describe("losses match PyTorch", function()
+  for _, case in ipairs(MODULE_REF.losses) do
+    it(case.name, function()
+      local crit = make(case)
+      local x = H.from_spec(case.input):requires_grad_()
+      local out = crit(x, H.from_spec(case.target))
+      H.assert_close(out, H.from_spec(case.out), TOL, "loss")
+      ;(out * H.from_spec(case.grad_out)):sum():backward()
+      H.assert_close(x.grad, H.from_spec(case.grad_input), TOL, "input gradient")
+    end)
+  end
+
+  it("take class targets as a Lua array", function()
+    local case = MODULE_REF.losses[1]
+    local crit, x = make(case), H.from_spec(case.input)
+    local labels = H.from_spec(case.target):totable()
+    H.assert_close(crit(x, labels), H.from_spec(case.out), TOL)
+    H.assert_close(nn.NLLLoss()(nn.log_softmax(x, 2), labels), H.from_spec(case.out), TOL)
+  end)
+
+  it("check their options", function()
+    H.assert_error(function() nn.CrossEntropyLoss{reduction = "avg"} end, "CrossEntropyLoss", "reduction", "avg")
+    H.assert_error(function() nn.MSELoss{reduction = "batchmean"} end, "MSELoss", "batchmean")
+    H.assert_error(function() nn.CrossEntropyLoss{label_smoothing = 1.5} end, "CrossEntropyLoss", "1.5")
+    H.assert_error(function() nn.L1Loss{weight = nn.ones(2)} end, "L1Loss", "unknown option", "weight")
+    assert.are.equal("mean", nn.KLDivLoss().reduction)
+    assert.are.equal("batchmean", nn.KLDivLoss{reduction = "batchmean"}.reduction)
+  end)
+
+  it("keep class weights as a buffer", function()
+    local crit = nn.CrossEntropyLoss{weight = nn.tensor{1, 2, 3}}
+    H.assert_values(crit:state_dict().weight, {1, 2, 3})
+    assert.are.equal(0, #crit:parameters())
   end)
 end)

@@ -1,5 +1,11 @@
 -- nn.data: datasets and the DataLoader.
 --
+-- This file has the IDX loaders (fashion_mnist, mnist), tensor_dataset,
+-- random_split, kfold and the DataLoader; the other file formats have one
+-- file each beside it (csv.lua, cifar10.lua), and image_folder lives with
+-- the PNG reader in stdlib/nn/image.lua. They make their datasets with
+-- tensor_dataset, requiring nn.data at call time.
+--
 -- Every built-in dataset is in memory: `ds.x` and `ds.y` hold all samples
 -- (first dim = sample), `#ds` is their count and `ds:get(i)` returns sample
 -- i (1-based). A DataLoader cuts batches with one narrow or index_select
@@ -266,5 +272,11 @@ function DataLoader:iter()
     return x, y
   end
 end
+
+-- ---- file formats ----
+
+data.csv = require "nn.data.csv"
+data.cifar10 = require "nn.data.cifar10"
+data.image_folder = require("nn.image").image_folder
 
 return data

@@ -1,31 +1,24 @@
--- File formats for nn.data and nn.image: csv, cifar10, image_folder and
--- PNG load/save. Returns {csv=, cifar10=, image_folder=, image={load=, save=}}.
---
--- The byte-heavy formats (CIFAR-10, PNG) are decoded in C
--- (bindings/data.c, bindings/image.c); CSV is parsed here, which is plenty for the
--- course's tabular files. Datasets are nn.data's in-memory datasets, made
--- through nn.data.tensor_dataset (required at call time, so nn.data may
--- itself require this file).
+-- nn.data.csv: a CSV file of numeric features and one target column, as
+-- an in-memory dataset. Parsed here in Lua, which is plenty for the
+-- course's tabular files.
 
 local nn = require "nn"
-local core = require "nn.core"
 local A = require "nn.args"
 local fail = A.fail
 local show = A.show
 
-local F = {}
-
+-- The dataset of x and y with its class names. nn.data is required at call
+-- time: it requires this file while it loads.
 local function dataset(x, y, classes)
   local ds = require("nn.data").tensor_dataset(x, y)
   ds.classes = classes
   return ds
 end
 
+-- The reason in io.open's error ("No such file or directory").
 local function open_reason(err)
   return err and err:match(": ([^:]*)$") or "cannot be read"
 end
-
--- ---- CSV ----
 
 -- Splits one line into fields: commas separate, double quotes enclose
 -- fields that hold commas ("" is a quote inside). Returns nil, message on
@@ -83,7 +76,7 @@ local CSV_OPTS = {target = true, classes = true, header = true}
 -- classes=true int64 labels 1..K over the target's distinct values in
 -- sorted order (numerically when all are numbers, else as strings), and
 -- ds.classes lists those values as strings. ds.columns names x's columns.
-function F.csv(path, opts)
+local function csv(path, opts)
   local fname = "csv"
   if type(path) ~= "string" then fail(fname, "path must be a string, got %s", type(path)) end
   opts = A.options(fname, opts, CSV_OPTS)
@@ -220,143 +213,4 @@ function F.csv(path, opts)
   return ds
 end
 
--- ---- CIFAR-10 ----
-
-local CIFAR_CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                       "ship", "truck"}
-
---- cifar10{dir=, split='train'|'test'}: the binary version (data_batch_1..5.bin,
--- test_batch.bin); x [N,3,32,32] float32 in [0,1], y int64 1..10.
-function F.cifar10(opts)
-  local fname = "cifar10"
-  opts = A.options(fname, opts, {dir = true, split = true})
-  local split = opts.split or "train"
-  local files
-  if split == "train" then
-    files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
-             "data_batch_5.bin"}
-  elseif split == "test" then
-    files = {"test_batch.bin"}
-  else
-    fail(fname, "split must be 'train' or 'test', got %s", show(split))
-  end
-  local dir = opts.dir or os.getenv("NNLUA_CIFAR10")
-  if dir == nil then
-    fail(fname, "give dir= (the folder of the CIFAR-10 binary version, data_batch_1.bin ... " ..
-         "test_batch.bin) or set NNLUA_CIFAR10: the dataset is not packaged in Debian")
-  end
-  if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
-  local paths = {}
-  for i, name in ipairs(files) do
-    local p = dir .. "/" .. name
-    local f, err = io.open(p, "rb")
-    if not f then
-      fail(fname, "cannot open '%s': %s (the CIFAR-10 binary version is not packaged in Debian; " ..
-           "download cifar-10-binary.tar.gz and give dir=)", p, open_reason(err))
-    end
-    f:close()
-    paths[i] = p
-  end
-  local x, y = core._read_cifar(paths, fname)
-  return dataset(x, y, CIFAR_CLASSES)
-end
-
--- ---- PNG images ----
-
-F.image = {}
-
---- image.load(path) -> float32 [C,H,W] in [0,1]: C = 1 gray, 2 gray+alpha,
--- 3 RGB, 4 RGBA (alpha kept as the last channel; palettes expand).
-function F.image.load(path)
-  return core._image_load(path)
-end
-
---- image.save(t, path): t [C,H,W] (C = 1..4) or [H,W], values clamped to
--- [0,1], written as an 8-bit PNG (temp file + rename).
-function F.image.save(t, path)
-  core._image_save(t, path)
-end
-
--- ---- image folders ----
-
--- Entries of dir (no . and ..), sorted; nil, reason when it cannot be listed.
-local function list_dir(dir)
-  local q = "'" .. dir:gsub("'", "'\\''") .. "'"
-  local p = io.popen("ls -1A -- " .. q .. " 2>/dev/null")
-  if not p then return nil end
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  local ok = p:close()
-  if not ok then return nil end
-  table.sort(names)
-  return names
-end
-
-local function is_dir(path)
-  local p = io.popen("test -d '" .. path:gsub("'", "'\\''") .. "' && echo d")
-  local r = p and p:read("l")
-  if p then p:close() end
-  return r == "d"
-end
-
---- image_folder(dir, {size=}): one sub-folder per class (sorted names =
--- ds.classes), *.png files inside (sorted). With size (a number or
--- {H, W}) every image is resized bilinearly (PyTorch's align_corners=False)
--- to it; without, all images must share [H,W]. All must have the same
--- channel count. x [N,C,H,W], y int64 1..K; ds.files lists the paths in
--- sample order.
-function F.image_folder(dir, opts)
-  local fname = "image_folder"
-  if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
-  opts = A.options(fname, opts, {size = true})
-  local size
-  if opts.size ~= nil then
-    local s = opts.size
-    if type(s) == "number" then s = {s, s} end
-    if type(s) ~= "table" or #s ~= 2 or math.type(s[1]) ~= "integer" or math.type(s[2]) ~= "integer"
-       or s[1] < 1 or s[2] < 1 then
-      fail(fname, "size must be a positive integer or {H, W}, got %s", show(opts.size))
-    end
-    size = s
-  end
-  if not is_dir(dir) then fail(fname, "cannot open '%s': not a readable directory", dir) end
-  local entries = list_dir(dir)
-  if not entries then fail(fname, "cannot list '%s'", dir) end
-  local classes, images, labels, files = {}, {}, {}, {}
-  local shape
-  for _, name in ipairs(entries) do
-    local sub = dir .. "/" .. name
-    if is_dir(sub) then
-      classes[#classes + 1] = name
-      local k = #classes
-      for _, file in ipairs(list_dir(sub) or {}) do
-        if file:lower():match("%.png$") then
-          local path = sub .. "/" .. file
-          local ok, img = pcall(core._image_load, path)
-          if not ok then fail(fname, "%s", (A.message(img):gsub("^image%.load: ", ""))) end
-          if size and (img.shape[2] ~= size[1] or img.shape[3] ~= size[2]) then
-            img = core._image_resize(img, size[1], size[2], fname)
-          end
-          local s = img.shape
-          if not shape then
-            shape = s
-          elseif s[1] ~= shape[1] or s[2] ~= shape[2] or s[3] ~= shape[3] then
-            fail(fname, "'%s' is %s but '%s' is %s: all images must have the same [C,H,W]", path,
-                 A.shape_str(img), files[1], A.shape_str(images[1]))
-          end
-          images[#images + 1] = img
-          labels[#labels + 1] = k
-          files[#files + 1] = path
-        end
-      end
-    end
-  end
-  if #classes == 0 then fail(fname, "'%s' has no class sub-folders", dir) end
-  if #images == 0 then fail(fname, "'%s' has no PNG files in its class sub-folders", dir) end
-  local x = nn.stack(images, 1)
-  local ds = dataset(x, nn.tensor(labels, "int64"), classes)
-  ds.files = files
-  return ds
-end
-
-return F
+return csv

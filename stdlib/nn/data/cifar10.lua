@@ -1,0 +1,62 @@
+-- nn.data.cifar10: the CIFAR-10 binary version as an in-memory dataset.
+-- The records are decoded in C (core._read_cifar: bindings/data.c,
+-- runtime/data_cifar.c).
+
+local core = require "nn.core"
+local A = require "nn.args"
+local fail = A.fail
+local show = A.show
+
+-- The dataset of x and y with its class names. nn.data is required at call
+-- time: it requires this file while it loads.
+local function dataset(x, y, classes)
+  local ds = require("nn.data").tensor_dataset(x, y)
+  ds.classes = classes
+  return ds
+end
+
+-- The reason in io.open's error ("No such file or directory").
+local function open_reason(err)
+  return err and err:match(": ([^:]*)$") or "cannot be read"
+end
+
+local CIFAR_CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                       "ship", "truck"}
+
+--- cifar10{dir=, split='train'|'test'}: the binary version (data_batch_1..5.bin,
+-- test_batch.bin); x [N,3,32,32] float32 in [0,1], y int64 1..10.
+local function cifar10(opts)
+  local fname = "cifar10"
+  opts = A.options(fname, opts, {dir = true, split = true})
+  local split = opts.split or "train"
+  local files
+  if split == "train" then
+    files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+             "data_batch_5.bin"}
+  elseif split == "test" then
+    files = {"test_batch.bin"}
+  else
+    fail(fname, "split must be 'train' or 'test', got %s", show(split))
+  end
+  local dir = opts.dir or os.getenv("NNLUA_CIFAR10")
+  if dir == nil then
+    fail(fname, "give dir= (the folder of the CIFAR-10 binary version, data_batch_1.bin ... " ..
+         "test_batch.bin) or set NNLUA_CIFAR10: the dataset is not packaged in Debian")
+  end
+  if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
+  local paths = {}
+  for i, name in ipairs(files) do
+    local p = dir .. "/" .. name
+    local f, err = io.open(p, "rb")
+    if not f then
+      fail(fname, "cannot open '%s': %s (the CIFAR-10 binary version is not packaged in Debian; " ..
+           "download cifar-10-binary.tar.gz and give dir=)", p, open_reason(err))
+    end
+    f:close()
+    paths[i] = p
+  end
+  local x, y = core._read_cifar(paths, fname)
+  return dataset(x, y, CIFAR_CLASSES)
+end
+
+return cifar10

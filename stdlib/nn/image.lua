@@ -1,0 +1,112 @@
+-- The image family's Lua side (bindings/image.c, runtime/image.c): PNG
+-- load and save, which are nn.image, and image_folder, the dataset of a
+-- folder of PNGs, which nn.data exposes as nn.data.image_folder. Returns
+-- {load=, save=, image_folder=}; the PNGs are decoded and encoded in C.
+
+local nn = require "nn"
+local core = require "nn.core"
+local A = require "nn.args"
+local fail = A.fail
+local show = A.show
+
+local M = {}
+
+-- ---- PNG images ----
+
+--- load(path) -> float32 [C,H,W] in [0,1]: C = 1 gray, 2 gray+alpha,
+-- 3 RGB, 4 RGBA (alpha kept as the last channel; palettes expand).
+function M.load(path)
+  return core._image_load(path)
+end
+
+--- save(t, path): t [C,H,W] (C = 1..4) or [H,W], values clamped to
+-- [0,1], written as an 8-bit PNG (temp file + rename).
+function M.save(t, path)
+  core._image_save(t, path)
+end
+
+-- ---- image folders ----
+
+-- Entries of dir (no . and ..), sorted; nil, reason when it cannot be listed.
+local function list_dir(dir)
+  local q = "'" .. dir:gsub("'", "'\\''") .. "'"
+  local p = io.popen("ls -1A -- " .. q .. " 2>/dev/null")
+  if not p then return nil end
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  local ok = p:close()
+  if not ok then return nil end
+  table.sort(names)
+  return names
+end
+
+local function is_dir(path)
+  local p = io.popen("test -d '" .. path:gsub("'", "'\\''") .. "' && echo d")
+  local r = p and p:read("l")
+  if p then p:close() end
+  return r == "d"
+end
+
+--- image_folder(dir, {size=}): one sub-folder per class (sorted names =
+-- ds.classes), *.png files inside (sorted). With size (a number or
+-- {H, W}) every image is resized bilinearly (PyTorch's align_corners=False)
+-- to it; without, all images must share [H,W]. All must have the same
+-- channel count. x [N,C,H,W], y int64 1..K; ds.files lists the paths in
+-- sample order.
+function M.image_folder(dir, opts)
+  local fname = "image_folder"
+  if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
+  opts = A.options(fname, opts, {size = true})
+  local size
+  if opts.size ~= nil then
+    local s = opts.size
+    if type(s) == "number" then s = {s, s} end
+    if type(s) ~= "table" or #s ~= 2 or math.type(s[1]) ~= "integer" or math.type(s[2]) ~= "integer"
+       or s[1] < 1 or s[2] < 1 then
+      fail(fname, "size must be a positive integer or {H, W}, got %s", show(opts.size))
+    end
+    size = s
+  end
+  if not is_dir(dir) then fail(fname, "cannot open '%s': not a readable directory", dir) end
+  local entries = list_dir(dir)
+  if not entries then fail(fname, "cannot list '%s'", dir) end
+  local classes, images, labels, files = {}, {}, {}, {}
+  local shape
+  for _, name in ipairs(entries) do
+    local sub = dir .. "/" .. name
+    if is_dir(sub) then
+      classes[#classes + 1] = name
+      local k = #classes
+      for _, file in ipairs(list_dir(sub) or {}) do
+        if file:lower():match("%.png$") then
+          local path = sub .. "/" .. file
+          local ok, img = pcall(core._image_load, path)
+          if not ok then fail(fname, "%s", (A.message(img):gsub("^image%.load: ", ""))) end
+          if size and (img.shape[2] ~= size[1] or img.shape[3] ~= size[2]) then
+            img = core._image_resize(img, size[1], size[2], fname)
+          end
+          local s = img.shape
+          if not shape then
+            shape = s
+          elseif s[1] ~= shape[1] or s[2] ~= shape[2] or s[3] ~= shape[3] then
+            fail(fname, "'%s' is %s but '%s' is %s: all images must have the same [C,H,W]", path,
+                 A.shape_str(img), files[1], A.shape_str(images[1]))
+          end
+          images[#images + 1] = img
+          labels[#labels + 1] = k
+          files[#files + 1] = path
+        end
+      end
+    end
+  end
+  if #classes == 0 then fail(fname, "'%s' has no class sub-folders", dir) end
+  if #images == 0 then fail(fname, "'%s' has no PNG files in its class sub-folders", dir) end
+  local x = nn.stack(images, 1)
+  -- nn.data is required at call time: it requires this file while it loads.
+  local ds = require("nn.data").tensor_dataset(x, nn.tensor(labels, "int64"))
+  ds.classes = classes
+  ds.files = files
+  return ds
+end
+
+return M
