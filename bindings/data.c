@@ -1,8 +1,8 @@
 /*
  * Dataset files (runtime/data_idx.c, runtime/data_cifar.c):
- * nn.core._read_idx(path, opts) reads one IDX file for stdlib/nn/data.lua,
+ * nn.core._read_idx(path, opts) reads one IDX file for stdlib/nn/data/init.lua,
  * nn.core._read_cifar(paths, fname) CIFAR-10 binary batches for
- * stdlib/nn/formats.lua. The loaders themselves are Lua.
+ * stdlib/nn/data/cifar10.lua. The loaders themselves are Lua.
  *
  * The IDX reader lives in a to-be-closed userdata made before the file is
  * opened, so the file is closed however the function ends; the CIFAR

@@ -1,5 +1,5 @@
 /*
- * Images behind stdlib/nn/formats.lua (runtime/image.c):
+ * Images behind stdlib/nn/image.lua (runtime/image.c):
  * nn.core._image_load(path) and nn.core._image_save(t, path) read and write PNGs,
  * nn.core._image_resize(t, h, w) resizes one image.
  *

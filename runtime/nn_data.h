@@ -1,5 +1,5 @@
 /*
- * nn_data: dataset files for stdlib/nn/data.lua and formats.lua (through
+ * nn_data: dataset files for stdlib/nn/data/ (init.lua, cifar10.lua; through
  * bindings/data.c): the IDX format of MNIST and Fashion-MNIST
  * (data_idx.c) and CIFAR-10 binary batches (data_cifar.c).
  *
