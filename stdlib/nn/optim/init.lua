@@ -18,6 +18,10 @@ local optim = {
   RMSprop = require "nn.optim.rmsprop",
   Adagrad = require "nn.optim.adagrad",
 }
-for name, class in pairs(require "nn.optim.lr_scheduler") do optim[name] = class end
+for _, file in ipairs {"nn.optim.lr_scheduler", "nn.optim.lr_scheduler_more"} do
+  for name, class in pairs(require(file)) do
+    if name:sub(1, 1) ~= "_" then optim[name] = class end
+  end
+end
 
 return optim
