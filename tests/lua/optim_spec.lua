@@ -834,3 +834,117 @@ describe("l1: the proximal soft-threshold after each update", function()
                    "_sgd_step", "l1", "-1")
   end)
 end)
+
+-- ---- gradient-free search ----
+
+describe("RandomSearch and RandomLocalSearch", function()
+  -- The loss of the tests: sum((w - target)^2) over w [3,4] and b [4].
+  local target_w = nn.linspace(-1, 1, 12):reshape{3, 4}
+  local function quad(w, b)
+    return ((w - target_w) ^ 2):sum():item() + (b ^ 2):sum():item()
+  end
+
+  -- The algorithm of the file header, written out with nn.randn: the
+  -- params and best loss after each attempt, and each attempt's loss.
+  local function expected(local_search, scale, w0, b0, seed, attempts)
+    nn.manual_seed(seed)
+    local w, b, best, out = w0:clone(), b0:clone(), math.huge, {}
+    for k = 1, attempts do
+      local cw, cb = nn.randn(3, 4) * scale, nn.randn(4) * scale
+      if local_search then cw, cb = w + cw, b + cb end
+      local loss = quad(cw, cb)
+      if loss < best then w, b, best = cw, cb, loss end
+      out[k] = {w = H.flat(w), b = H.flat(b), best = best, loss = loss}
+    end
+    return out
+  end
+
+  for _, case in ipairs {{"RandomSearch", {std = 0.5}, false, 0.5}, {"RandomLocalSearch", {step_size = 0.3}, true, 0.3}} do
+    local cls, opts, local_search, scale = case[1], case[2], case[3], case[4]
+    it(cls .. " follows its algorithm attempt by attempt, seeded by nn.manual_seed", function()
+      local w0, b0 = nn.randn(3, 4), nn.randn(4)
+      local want = expected(local_search, scale, w0, b0, 123, 40)
+      local w, b = w0:clone():requires_grad_(), b0:clone():requires_grad_()
+      nn.manual_seed(123)
+      local opt = nn.optim[cls]({w, b}, copy(opts))
+      local kept = 0
+      for k, e in ipairs(want) do
+        local loss = opt:step(function() return quad(w, b) end)
+        assert.is_true(math.abs(loss - e.loss) <= 1e-5 * math.abs(e.loss), ("attempt %d loss"):format(k))
+        assert_near(w, e.w, ("attempt %d w"):format(k))
+        assert_near(b, e.b, ("attempt %d b"):format(k))
+        assert.is_true(math.abs(opt.best_loss - e.best) <= 1e-5 * e.best)
+        assert.are.equal(k, opt.attempts)
+        if loss == opt.best_loss then kept = kept + 1 end
+        assert.is_nil(w.grad)
+      end
+      assert.is_true(kept > 1 and kept < #want, "some attempts kept, some rejected")
+      assert.is_true(want[#want].best < want[1].best)
+    end)
+
+    it(cls .. " resumes from state_dict and takes groups and tensor losses", function()
+      local w, b = nn.zeros(3, 4), nn.zeros(4)
+      local opt = nn.optim[cls]({{params = {w}}, {params = {b}}}, copy(opts))
+      nn.manual_seed(5)
+      local closure = function() return nn.tensor(quad(w, b)) end
+      for _ = 1, 5 do opt:step(closure) end
+      local s = opt:state_dict()
+      assert_plain({best_loss = s.best_loss, attempts = s.attempts, groups = s.param_groups}, "state")
+      assert.are.equal(5, s.attempts)
+      local w2, b2 = w:clone(), b:clone()
+      local opt2 = nn.optim[cls]({{params = {w2}}, {params = {b2}}}, copy(opts))
+      opt2:load_state_dict(s)
+      assert.are.equal(opt.best_loss, opt2.best_loss)
+      nn.manual_seed(9)
+      for _ = 1, 5 do opt:step(closure) end
+      nn.manual_seed(9)
+      for _ = 1, 5 do opt2:step(function() return nn.tensor(quad(w2, b2)) end) end
+      assert.are.same(H.flat(w), H.flat(w2))
+      assert.are.equal(opt.best_loss, opt2.best_loss)
+      assert.are.equal(10, opt2.attempts)
+    end)
+  end
+
+  it("RandomSearch draws std * N(0, 1) from scratch; std 0 gives zeros", function()
+    local w = nn.ones(1000)
+    local opt = nn.optim.RandomSearch({w}, {std = 2})
+    opt:step(function() return 0 end)
+    local v = H.flat(w)
+    local mean, sq = 0, 0
+    for _, x in ipairs(v) do mean, sq = mean + x / #v, sq + x * x / #v end
+    assert.is_true(math.abs(mean) < 0.2 and math.abs(math.sqrt(sq) - 2) < 0.2)
+    local z = nn.ones(3)
+    nn.optim.RandomSearch({z}, {std = 0}):step(function() return 1 end)
+    assert.are.same({0, 0, 0}, H.flat(z))
+  end)
+
+  it("restores the parameters when the closure fails or the loss is NaN", function()
+    local w = nn.tensor{1, 2, 3}
+    local opt = nn.optim.RandomLocalSearch({w}, {step_size = 1})
+    H.assert_error(function() opt:step(function() error("boom") end) end, "boom")
+    assert.are.same({1, 2, 3}, H.flat(w))
+    assert.are.equal(0, opt.attempts)
+    local loss = opt:step(function() return 0 / 0 end)
+    assert.is_true(loss ~= loss)
+    assert.are.same({1, 2, 3}, H.flat(w))
+    assert.are.equal(math.huge, opt.best_loss)
+    H.assert_error(function() opt:step(function() return "x" end) end, "RandomLocalSearch", "closure", "string")
+    H.assert_error(function() opt:step(function() return nn.zeros(2) end) end, "RandomLocalSearch", "2 elements")
+    assert.are.same({1, 2, 3}, H.flat(w))
+  end)
+
+  it("check their options", function()
+    local w = nn.zeros(2)
+    H.assert_error(function() nn.optim.RandomSearch({w}) end, "RandomSearch", "std", "required")
+    H.assert_error(function() nn.optim.RandomSearch({w}, {std = -1}) end, "RandomSearch", "std", "-1")
+    H.assert_error(function() nn.optim.RandomSearch({w}, {std = 1, lr = 1}) end, "RandomSearch", "unknown option 'lr'")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {}) end, "RandomLocalSearch", "step_size", "required")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {step_size = "big"}) end,
+                   "RandomLocalSearch", "step_size", "string")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {step_size = 0.1}):step() end,
+                   "RandomLocalSearch", "closure", "nil")
+    local opt = nn.optim.RandomSearch({w}, {std = 1})
+    H.assert_error(function() opt:load_state_dict {param_groups = {{params = {1}, std = 1}}, best_loss = "x"} end,
+                   "RandomSearch", "best_loss", "string")
+  end)
+end)
