@@ -859,7 +859,8 @@ describe("RandomSearch and RandomLocalSearch", function()
     return out
   end
 
-  for _, case in ipairs {{"RandomSearch", {std = 0.5}, false, 0.5}, {"RandomLocalSearch", {step_size = 0.3}, true, 0.3}} do
+  for _, case in ipairs {{"RandomSearch", {std = 0.5}, false, 0.5},
+                        {"RandomLocalSearch", {step_size = 0.3}, true, 0.3}} do
     local cls, opts, local_search, scale = case[1], case[2], case[3], case[4]
     it(cls .. " follows its algorithm attempt by attempt, seeded by nn.manual_seed", function()
       local w0, b0 = nn.randn(3, 4), nn.randn(4)

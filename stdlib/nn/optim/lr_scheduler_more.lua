@@ -34,7 +34,9 @@ end
 local function number_or_list(opt_name, positive)
   return function(cls, v, where)
     local list = type(v) == "table" and v or {v}
-    if type(v) == "table" and #v == 0 then fail(cls.name, "%s must be a number or a list of numbers, got an empty table", opt_name) end
+    if type(v) == "table" and #v == 0 then
+      fail(cls.name, "%s must be a number or a list of numbers, got an empty table", opt_name)
+    end
     for i, x in ipairs(list) do
       local what = type(v) == "table" and ("%s %d"):format(opt_name, i) or opt_name
       O.number(cls.name, what, x, where)

@@ -41,8 +41,8 @@ local Optimizer, define = base.Optimizer, base.define
 local function loss_value(self, v)
   if nn.is_tensor(v) then
     if v:numel() ~= 1 then
-      fail(self.name, "the closure must return the loss (a number or a one-element tensor), got a tensor of %d elements",
-           v:numel())
+      fail(self.name, "the closure must return the loss (a number or a one-element tensor), got a tensor of %d "
+           .. "elements", v:numel())
     end
     return v:item()
   end
