@@ -8,7 +8,8 @@
  * from it by their names (lr, momentum, betas, ...). state is the
  * optimizer's state table of p: the buffers are read under their state
  * names (momentum_buffer, exp_avg, ...), created (zeros) when missing, and
- * state.step counts the steps.
+ * state.step counts the steps. _sgd_step and _adam_step also read
+ * group.l1 (absent: 0), the proximal L1 strength.
  *
  * nn.clip_grad_norm_(params, max_norm, norm_type=2) and
  * nn.clip_grad_value_(params, v) take a list of tensors (or one tensor)
@@ -71,6 +72,18 @@ static bool flag(lua_State *L, const char *key) {
   return v;
 }
 
+/* group.l1, the proximal L1 strength: 0 when absent, an error when
+ * negative. */
+static double l1_option(lua_State *L, const char *fname) {
+  lua_getfield(L, GROUP, "l1");
+  bool absent = lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (absent) return 0;
+  double v = option(L, fname, "l1");
+  if (!(v >= 0)) nnb_error(L, fname, "l1 must be >= 0, got %g", v);
+  return v;
+}
+
 /* ---- the state ---- */
 
 /* The data of state[name], a float32 tensor of n elements, created filled
@@ -116,6 +129,7 @@ static int l_sgd_step(lua_State *L) {
       .dampening = option(L, fname, "dampening"),
       .weight_decay = option(L, fname, "weight_decay"),
       .nesterov = flag(L, "nesterov"),
+      .l1 = l1_option(L, fname),
   };
   float *buf = o.momentum != 0 ? buffer(L, fname, "momentum_buffer", n, 0, &o.first_step) : NULL;
   nn_sgd_step(p, g, buf, n, &o);
@@ -132,6 +146,7 @@ static int adam_step(lua_State *L, const char *fname, bool decoupled) {
       .eps = option(L, fname, "eps"),
       .weight_decay = option(L, fname, "weight_decay"),
       .decoupled = decoupled,
+      .l1 = decoupled ? 0 : l1_option(L, fname),
   };
   lua_getfield(L, GROUP, "betas"); /* {beta1, beta2} */
   if (!lua_istable(L, -1) || lua_rawgeti(L, -1, 1) != LUA_TNUMBER || lua_rawgeti(L, -2, 2) != LUA_TNUMBER)

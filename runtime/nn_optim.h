@@ -11,6 +11,11 @@
  * Results therefore agree with PyTorch to float32 rounding (ATen's vector
  * path fuses some multiply-adds; these kernels do not).
  *
+ * SGD and Adam take an optional proximal L1 step (l1 = lambda > 0): after
+ * the update, each element is soft-thresholded by t = lr * lambda (rounded
+ * to float32 once), p = sign(p) * max(|p| - t, 0), so elements within t of
+ * zero become exactly 0 (+0).
+ *
  * Options hold the user's numbers as doubles; the caller has validated
  * them. All arrays are contiguous float32 of n elements and must not
  * overlap, except where noted. Nothing here allocates or fails.
@@ -29,10 +34,12 @@ typedef struct nn_sgd_opts {
   /* The momentum buffer is new: it takes the gradient instead of
    * blending with it (PyTorch clones d_p on the first step). */
   bool first_step;
+  double l1; /* proximal L1 strength lambda >= 0; 0: no L1 step */
 } nn_sgd_opts;
 
 /* param (n) -= lr * d, where d is the gradient plus weight decay, passed
- * through the momentum buffer (n; NULL when momentum is 0). */
+ * through the momentum buffer (n; NULL when momentum is 0); then the L1
+ * soft-threshold when l1 > 0. */
 void nn_sgd_step(float *param, const float *grad, float *momentum_buf, int64_t n,
                  const nn_sgd_opts *o);
 
@@ -40,9 +47,11 @@ typedef struct nn_adam_opts {
   double lr, beta1, beta2, eps, weight_decay;
   int64_t step;   /* this step's number, counted from 1 */
   bool decoupled; /* AdamW: decay the weights, not the gradient */
+  double l1;      /* proximal L1 strength lambda >= 0; 0: no L1 step */
 } nn_adam_opts;
 
-/* Adam / AdamW with bias correction. exp_avg and exp_avg_sq (n) are the
+/* Adam / AdamW with bias correction, then the L1 soft-threshold when
+ * l1 > 0. exp_avg and exp_avg_sq (n) are the
  * moments; max_exp_avg_sq (n) is AMSGrad's running maximum, NULL without
  * AMSGrad. */
 void nn_adam_step(float *param, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
@@ -84,6 +93,9 @@ void nn_clip_grad_value(nn_tensor *const *grads, int64_t count, double clip_valu
 double nn_pow_sum(const float *x, int64_t n, double p);
 /* x (n) *= c. */
 void nn_scale(float *x, int64_t n, float c);
+/* x (n) = sign(x) * max(|x| - t, 0) for t >= 0: 0 (+0) within t of zero,
+ * NaN kept. */
+void nn_soft_threshold(float *x, int64_t n, float t);
 /* x (n) = min(max(x, lo), hi), NaN kept. */
 void nn_clamp_values(float *x, int64_t n, float lo, float hi);
 

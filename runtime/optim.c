@@ -33,6 +33,7 @@ void nn_sgd_step(float *restrict param, const float *restrict grad, float *restr
     }
     param[i] = param[i] + neg_lr * d; /* param.add_(d_p, alpha=-lr) */
   }
+  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
 }
 
 /* max as torch.maximum: NaN in either operand gives NaN. */
@@ -72,6 +73,7 @@ void nn_adam_step(float *restrict param, float *restrict exp_avg, float *restric
     denom = denom + eps;                   /* .add_(eps) */
     param[i] = p + neg_step_size * m / denom; /* param.addcdiv_(m, denom, value=-step_size) */
   }
+  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
 }
 
 void nn_rmsprop_step(float *restrict param, float *restrict square_avg, float *restrict grad_avg,
@@ -178,6 +180,16 @@ double nn_pow_sum(const float *x, int64_t n, double p) {
 
 void nn_scale(float *x, int64_t n, float c) {
   for (int64_t i = 0; i < n; i++) x[i] *= c;
+}
+
+/* The proximal operator of t * |x|: as torch's
+ * p.sign() * (p.abs() - t).clamp(min=0), but with +0 for every zero. */
+void nn_soft_threshold(float *x, int64_t n, float t) {
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i], a = fabsf(v) - t;
+    if (a > 0) x[i] = copysignf(a, v);
+    else if (!isnan(a)) x[i] = 0.0f;
+  }
 }
 
 void nn_clamp_values(float *x, int64_t n, float lo, float hi) {

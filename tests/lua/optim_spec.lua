@@ -627,3 +627,325 @@ describe("scheduler errors", function()
     H.assert_error(function() r:load_state_dict(3) end, "ReduceLROnPlateau", "load_state_dict")
   end)
 end)
+
+-- ---- more schedulers (ref.schedulers_more) ----
+
+-- The two-group optimizer of a schedulers_more case.
+local function more_optimizer(case, base_lrs)
+  base_lrs = base_lrs or case.base_lrs
+  local opts = copy(case.opt_options)
+  opts.lr = base_lrs[1]
+  return nn.optim[case.optimizer]({{params = {nn.zeros(2):requires_grad_()}, lr = base_lrs[1]},
+                                   {params = {nn.zeros(2):requires_grad_()}, lr = base_lrs[2]}}, opts)
+end
+
+local function group_momenta(opt)
+  local m = {}
+  for i, g in ipairs(opt.param_groups) do m[i] = g.betas and g.betas[1] or g.momentum end
+  return m
+end
+
+describe("more schedulers match PyTorch (InverseTimeDecay Keras's formula)", function()
+  for i, case in ipairs(ref.schedulers_more) do
+    local keys = {}
+    for k, v in pairs(case.options) do
+      if type(v) == "table" then
+        local items = {}
+        for j, x in ipairs(v) do items[j] = tostring(type(x) == "function" and "fn" or x) end
+        v = "{" .. table.concat(items, ",") .. "}"
+      end
+      keys[#keys + 1] = k .. "=" .. (type(v) == "function" and "fn" or tostring(v))
+    end
+    table.sort(keys)
+    local name = ("%d: %s {%s} on %s"):format(i, case.class, table.concat(keys, ", "), case.optimizer)
+    it(name, function()
+      local opt = more_optimizer(case)
+      local sched = nn.optim[case.class](opt, copy(case.options))
+      assert_near(group_lrs(opt), case.initial, "initial lr", 1e-12)
+      if case.momentum then assert_near(group_momenta(opt), case.initial_momentum, "initial momentum", 1e-12) end
+      for step, want in ipairs(case.lrs) do
+        opt:step()
+        sched:step()
+        assert_near(group_lrs(opt), want, ("lr after step %d"):format(step), 1e-12)
+        assert_near(sched:get_last_lr(), want, ("get_last_lr after step %d"):format(step), 1e-12)
+        if case.momentum then
+          assert_near(group_momenta(opt), case.momentum[step], ("momentum after step %d"):format(step), 1e-12)
+        end
+      end
+    end)
+
+    it(name .. " resumes from state_dict", function()
+      local opt = more_optimizer(case)
+      local sched = nn.optim[case.class](opt, copy(case.options))
+      for _ = 1, 12 do sched:step() end
+      local s = sched:state_dict()
+      assert_plain(s, "scheduler state")
+      assert.is_nil(s.optimizer)
+      local opt2 = more_optimizer(case, {1, 1})
+      opt2:load_state_dict(opt:state_dict())
+      local sched2 = nn.optim[case.class](opt2, copy(case.options))
+      sched2:load_state_dict(s)
+      for step = 13, #case.lrs do
+        sched2:step()
+        assert_near(group_lrs(opt2), case.lrs[step], ("lr after step %d"):format(step), 1e-12)
+        if case.momentum then
+          assert_near(group_momenta(opt2), case.momentum[step], ("momentum after step %d"):format(step), 1e-12)
+        end
+      end
+    end)
+  end
+
+  it("OneCycleLR moves an Adam's beta1 through its betas and stops after total_steps", function()
+    local opt = nn.optim.Adam({nn.zeros(2):requires_grad_()}, {betas = {0.9, 0.99}})
+    local sched = nn.optim.OneCycleLR(opt, {max_lr = 1, total_steps = 4})
+    assert.are.same({0.95, 0.99}, opt.param_groups[1].betas)
+    assert_near({opt.param_groups[1].lr}, {1 / 25}, "initial lr", 1e-12)
+    for _ = 1, 4 do sched:step() end
+    H.assert_error(function() sched:step() end, "OneCycleLR", "tried to step 6 times", "total_steps is 4")
+    assert.are.equal(4, sched.last_epoch) -- unchanged by the error
+  end)
+
+  it("LambdaLR's state_dict leaves the functions out; the loader keeps its own", function()
+    local opt = scheduler_optimizer({0.1, 0.01})
+    local sched = nn.optim.LambdaLR(opt, {lr_lambda = function(k) return k + 1 end})
+    sched:step()
+    local s = sched:state_dict()
+    assert.is_nil(s.lr_lambda)
+    local other = nn.optim.LambdaLR(scheduler_optimizer({0.1, 0.01}), {lr_lambda = function(k) return 2 * k end})
+    other:load_state_dict(s)
+    assert.are.equal(1, other.last_epoch)
+    other:step()
+    assert_near(other:get_last_lr(), {0.4, 0.04}, "lr", 1e-12)
+  end)
+end)
+
+describe("more scheduler errors", function()
+  local opt = scheduler_optimizer({0.1, 0.01})
+  it("check options", function()
+    H.assert_error(function() nn.optim.LambdaLR(opt) end, "LambdaLR", "lr_lambda", "required")
+    H.assert_error(function() nn.optim.LambdaLR(opt, {lr_lambda = 0.5}) end, "LambdaLR", "lr_lambda", "number")
+    H.assert_error(function() nn.optim.LambdaLR(opt, {lr_lambda = {function() return 1 end}}) end,
+                   "LambdaLR", "expected 2 lr_lambdas", "got 1")
+    H.assert_error(function() nn.optim.LambdaLR(opt, {lr_lambda = function() return "x" end}) end,
+                   "LambdaLR", "returned string", "step 0")
+    H.assert_error(function() nn.optim.LambdaLR(opt, {lr_lambda = print, lambda = 1}) end,
+                   "LambdaLR", "unknown option 'lambda'")
+    local MS = nn.optim.MultiStepLR
+    H.assert_error(function() MS(opt) end, "MultiStepLR", "milestones", "required")
+    H.assert_error(function() MS(opt, {milestones = 3}) end, "MultiStepLR", "milestones", "number")
+    H.assert_error(function() MS(opt, {milestones = {3, 2}}) end, "MultiStepLR", "increasing", "2 after 3")
+    H.assert_error(function() MS(opt, {milestones = {3, 3}}) end, "MultiStepLR", "increasing", "3 after 3")
+    H.assert_error(function() MS(opt, {milestones = {0, 3}}) end, "MultiStepLR", "milestone 1", "0")
+    H.assert_error(function() MS(opt, {milestones = {1.5}}) end, "MultiStepLR", "milestone 1", "1.5")
+    H.assert_error(function() MS(opt, {milestones = {2}, gama = 1}) end, "MultiStepLR", "unknown option 'gama'")
+    local L = nn.optim.LinearLR
+    H.assert_error(function() L(opt, {start_factor = 0}) end, "LinearLR", "start_factor", "(0, 1]", "0")
+    H.assert_error(function() L(opt, {start_factor = 1.5}) end, "LinearLR", "start_factor", "1.5")
+    H.assert_error(function() L(opt, {end_factor = -0.1}) end, "LinearLR", "end_factor", "[0, 1]", "-0.1")
+    H.assert_error(function() L(opt, {total_iters = 0}) end, "LinearLR", "total_iters", "0")
+    H.assert_error(function() L(opt, {total_iters = 2.5}) end, "LinearLR", "total_iters", "2.5")
+    local OC = nn.optim.OneCycleLR
+    H.assert_error(function() OC(opt, {total_steps = 10}) end, "OneCycleLR", "max_lr", "required")
+    H.assert_error(function() OC(opt, {max_lr = 1}) end, "OneCycleLR", "total_steps", "epochs and steps_per_epoch")
+    H.assert_error(function() OC(opt, {max_lr = 1, epochs = 3}) end, "OneCycleLR", "epochs and steps_per_epoch")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = -5}) end, "OneCycleLR", "total_steps", "-5")
+    H.assert_error(function() OC(opt, {max_lr = 1, epochs = 2, steps_per_epoch = 0.5}) end,
+                   "OneCycleLR", "steps_per_epoch", "0.5")
+    H.assert_error(function() OC(opt, {max_lr = -1, total_steps = 10}) end, "OneCycleLR", "max_lr", "-1")
+    H.assert_error(function() OC(opt, {max_lr = {1, 2, 3}, total_steps = 10}) end,
+                   "OneCycleLR", "expected 2 values for max_lr", "got 3")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = 10, pct_start = 1.2}) end,
+                   "OneCycleLR", "pct_start", "1.2")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = 10, pct_start = 0.1}) end,
+                   "OneCycleLR", "pct_start 0.1", "phase 1 empty")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = 10, anneal_strategy = "exp"}) end,
+                   "OneCycleLR", "anneal_strategy", "exp")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = 10, div_factor = 0}) end,
+                   "OneCycleLR", "div_factor", "0")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_steps = 10, max_momentum = {0.9}}) end,
+                   "OneCycleLR", "max_momentum", "got 1")
+    H.assert_error(function() OC(opt, {max_lr = 1, total_step = 10}) end, "OneCycleLR", "unknown option 'total_step'")
+    local ada = nn.optim.Adagrad({nn.zeros(2):requires_grad_()})
+    H.assert_error(function() OC(ada, {max_lr = 1, total_steps = 10}) end,
+                   "OneCycleLR", "Adagrad", "cycle_momentum=false")
+    local IT = nn.optim.InverseTimeDecay
+    H.assert_error(function() IT(opt, {decay_rate = 0.5}) end, "InverseTimeDecay", "decay_steps", "required")
+    H.assert_error(function() IT(opt, {decay_steps = 10}) end, "InverseTimeDecay", "decay_rate", "required")
+    H.assert_error(function() IT(opt, {decay_steps = 0, decay_rate = 0.5}) end, "InverseTimeDecay", "decay_steps", "0")
+    H.assert_error(function() IT(opt, {decay_steps = 1, decay_rate = -0.5}) end, "InverseTimeDecay", "decay_rate",
+                   "-0.5")
+    H.assert_error(function() IT(opt, {decay_steps = 1, decay_rate = 0.5, staircase = 1}) end,
+                   "InverseTimeDecay", "staircase")
+    H.assert_error(function() IT(opt, {decay_steps = 1, decay_rate = 0.5, rate = 1}) end,
+                   "InverseTimeDecay", "unknown option 'rate'")
+  end)
+end)
+
+-- ---- proximal L1 (ref.l1) ----
+
+describe("l1: the proximal soft-threshold after each update", function()
+  for _, case in ipairs(ref.l1) do
+    it(describe_case(case) .. " follows its formula step for step", function()
+      local w, b = fresh_params()
+      local ps = {w = w, b = b}
+      local opt = build(case, ps)
+      for step, want in ipairs(case.params) do
+        set_grads(case, ps, step)
+        opt:step()
+        assert_near(ps.w, want.w, ("%s step %d w"):format(describe_case(case), step))
+        assert_near(ps.b, want.b, ("%s step %d b"):format(describe_case(case), step))
+        local zeros = 0
+        for _, p in ipairs {ps.w, ps.b} do
+          for _, v in ipairs(H.flat(p)) do zeros = zeros + (v == 0 and 1 or 0) end
+        end
+        assert.are.equal(case.zeros[step], zeros, ("exact zeros after step %d"):format(step))
+      end
+    end)
+  end
+
+  it("shrinks by lr * l1 and stops at exact zeros, with the group's current lr", function()
+    for _, cls in ipairs {"SGD", "Adam"} do
+      local p = nn.tensor({0.5, -0.5, 0.05, -0.05}):requires_grad_()
+      local opt = nn.optim[cls]({p}, {lr = 0.1, l1 = 1})
+      p.grad = nn.zeros(4)
+      opt:step()
+      assert_near(p, {0.4, -0.4, 0, 0}, cls .. " l1")
+      local v = H.flat(p)
+      assert.is_true(v[3] == 0 and v[4] == 0, cls .. ": exact zeros")
+      opt.param_groups[1].lr = 0.2
+      opt:step()
+      assert_near(p, {0.2, -0.2, 0, 0}, cls .. " l1 with lr 0.2")
+    end
+  end)
+
+  it("keeps l1 in the state_dict and rejects bad values", function()
+    local p = nn.zeros(2):requires_grad_()
+    local opt = nn.optim.SGD({p}, {lr = 0.1, l1 = 0.5})
+    assert.are.equal(0.5, opt:state_dict().param_groups[1].l1)
+    assert.are.equal(0, nn.optim.Adam({p}).param_groups[1].l1)
+    H.assert_error(function() nn.optim.SGD({p}, {lr = 0.1, l1 = -0.1}) end, "SGD", "l1", "-0.1", ">= 0")
+    H.assert_error(function() nn.optim.Adam({p}, {l1 = -1}) end, "Adam", "l1", "-1")
+    H.assert_error(function() nn.optim.Adam({p}, {l1 = "x"}) end, "Adam", "l1", "string")
+    H.assert_error(function() nn.optim.SGD({{params = {p}, l1 = -2}}, {lr = 0.1}) end, "SGD", "l1", "-2", "group 1")
+    H.assert_error(function() nn.optim.AdamW({p}, {l1 = 0.1}) end, "AdamW", "unknown option 'l1'")
+    p.grad = nn.ones(2)
+    H.assert_error(function() require("nn.core")._sgd_step(p, p.grad, {}, {lr = 0.1, momentum = 0, dampening = 0,
+                                                              weight_decay = 0, l1 = -1}) end,
+                   "_sgd_step", "l1", "-1")
+  end)
+end)
+
+-- ---- gradient-free search ----
+
+describe("RandomSearch and RandomLocalSearch", function()
+  -- The loss of the tests: sum((w - target)^2) over w [3,4] and b [4].
+  local target_w = nn.linspace(-1, 1, 12):reshape{3, 4}
+  local function quad(w, b)
+    return ((w - target_w) ^ 2):sum():item() + (b ^ 2):sum():item()
+  end
+
+  -- The algorithm of the file header, written out with nn.randn: the
+  -- params and best loss after each attempt, and each attempt's loss.
+  local function expected(local_search, scale, w0, b0, seed, attempts)
+    nn.manual_seed(seed)
+    local w, b, best, out = w0:clone(), b0:clone(), math.huge, {}
+    for k = 1, attempts do
+      local cw, cb = nn.randn(3, 4) * scale, nn.randn(4) * scale
+      if local_search then cw, cb = w + cw, b + cb end
+      local loss = quad(cw, cb)
+      if loss < best then w, b, best = cw, cb, loss end
+      out[k] = {w = H.flat(w), b = H.flat(b), best = best, loss = loss}
+    end
+    return out
+  end
+
+  for _, case in ipairs {{"RandomSearch", {std = 0.5}, false, 0.5},
+                        {"RandomLocalSearch", {step_size = 0.3}, true, 0.3}} do
+    local cls, opts, local_search, scale = case[1], case[2], case[3], case[4]
+    it(cls .. " follows its algorithm attempt by attempt, seeded by nn.manual_seed", function()
+      local w0, b0 = nn.randn(3, 4), nn.randn(4)
+      local want = expected(local_search, scale, w0, b0, 123, 40)
+      local w, b = w0:clone():requires_grad_(), b0:clone():requires_grad_()
+      nn.manual_seed(123)
+      local opt = nn.optim[cls]({w, b}, copy(opts))
+      local kept = 0
+      for k, e in ipairs(want) do
+        local loss = opt:step(function() return quad(w, b) end)
+        assert.is_true(math.abs(loss - e.loss) <= 1e-5 * math.abs(e.loss), ("attempt %d loss"):format(k))
+        assert_near(w, e.w, ("attempt %d w"):format(k))
+        assert_near(b, e.b, ("attempt %d b"):format(k))
+        assert.is_true(math.abs(opt.best_loss - e.best) <= 1e-5 * e.best)
+        assert.are.equal(k, opt.attempts)
+        if loss == opt.best_loss then kept = kept + 1 end
+        assert.is_nil(w.grad)
+      end
+      assert.is_true(kept > 1 and kept < #want, "some attempts kept, some rejected")
+      assert.is_true(want[#want].best < want[1].best)
+    end)
+
+    it(cls .. " resumes from state_dict and takes groups and tensor losses", function()
+      local w, b = nn.zeros(3, 4), nn.zeros(4)
+      local opt = nn.optim[cls]({{params = {w}}, {params = {b}}}, copy(opts))
+      nn.manual_seed(5)
+      local closure = function() return nn.tensor(quad(w, b)) end
+      for _ = 1, 5 do opt:step(closure) end
+      local s = opt:state_dict()
+      assert_plain({best_loss = s.best_loss, attempts = s.attempts, groups = s.param_groups}, "state")
+      assert.are.equal(5, s.attempts)
+      local w2, b2 = w:clone(), b:clone()
+      local opt2 = nn.optim[cls]({{params = {w2}}, {params = {b2}}}, copy(opts))
+      opt2:load_state_dict(s)
+      assert.are.equal(opt.best_loss, opt2.best_loss)
+      nn.manual_seed(9)
+      for _ = 1, 5 do opt:step(closure) end
+      nn.manual_seed(9)
+      for _ = 1, 5 do opt2:step(function() return nn.tensor(quad(w2, b2)) end) end
+      assert.are.same(H.flat(w), H.flat(w2))
+      assert.are.equal(opt.best_loss, opt2.best_loss)
+      assert.are.equal(10, opt2.attempts)
+    end)
+  end
+
+  it("RandomSearch draws std * N(0, 1) from scratch; std 0 gives zeros", function()
+    local w = nn.ones(1000)
+    local opt = nn.optim.RandomSearch({w}, {std = 2})
+    opt:step(function() return 0 end)
+    local v = H.flat(w)
+    local mean, sq = 0, 0
+    for _, x in ipairs(v) do mean, sq = mean + x / #v, sq + x * x / #v end
+    assert.is_true(math.abs(mean) < 0.2 and math.abs(math.sqrt(sq) - 2) < 0.2)
+    local z = nn.ones(3)
+    nn.optim.RandomSearch({z}, {std = 0}):step(function() return 1 end)
+    assert.are.same({0, 0, 0}, H.flat(z))
+  end)
+
+  it("restores the parameters when the closure fails or the loss is NaN", function()
+    local w = nn.tensor{1, 2, 3}
+    local opt = nn.optim.RandomLocalSearch({w}, {step_size = 1})
+    H.assert_error(function() opt:step(function() error("boom") end) end, "boom")
+    assert.are.same({1, 2, 3}, H.flat(w))
+    assert.are.equal(0, opt.attempts)
+    local loss = opt:step(function() return 0 / 0 end)
+    assert.is_true(loss ~= loss)
+    assert.are.same({1, 2, 3}, H.flat(w))
+    assert.are.equal(math.huge, opt.best_loss)
+    H.assert_error(function() opt:step(function() return "x" end) end, "RandomLocalSearch", "closure", "string")
+    H.assert_error(function() opt:step(function() return nn.zeros(2) end) end, "RandomLocalSearch", "2 elements")
+    assert.are.same({1, 2, 3}, H.flat(w))
+  end)
+
+  it("check their options", function()
+    local w = nn.zeros(2)
+    H.assert_error(function() nn.optim.RandomSearch({w}) end, "RandomSearch", "std", "required")
+    H.assert_error(function() nn.optim.RandomSearch({w}, {std = -1}) end, "RandomSearch", "std", "-1")
+    H.assert_error(function() nn.optim.RandomSearch({w}, {std = 1, lr = 1}) end, "RandomSearch", "unknown option 'lr'")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {}) end, "RandomLocalSearch", "step_size", "required")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {step_size = "big"}) end,
+                   "RandomLocalSearch", "step_size", "string")
+    H.assert_error(function() nn.optim.RandomLocalSearch({w}, {step_size = 0.1}):step() end,
+                   "RandomLocalSearch", "closure", "nil")
+    local opt = nn.optim.RandomSearch({w}, {std = 1})
+    H.assert_error(function() opt:load_state_dict {param_groups = {{params = {1}, std = 1}}, best_loss = "x"} end,
+                   "RandomSearch", "best_loss", "string")
+  end)
+end)

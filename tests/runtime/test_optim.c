@@ -48,7 +48,7 @@ static void sgd_case(double lr, double mom, double damp, double wd, bool nestero
   problem pb;
   setup(&pb, 0);
   for (int t = 0; t < STEPS; t++) {
-    nn_sgd_opts o = {lr, mom, damp, wd, nesterov, t == 0};
+    nn_sgd_opts o = {lr, mom, damp, wd, nesterov, t == 0, 0};
     nn_sgd_step(pb.p, pb.g[t], mom != 0 ? pb.s[0] : NULL, N, &o);
     for (int i = 0; i < N; i++) {
       double d = pb.g[t][i] + wd * pb.rp[i];
@@ -89,7 +89,7 @@ static void adam_case(double lr, double b1, double b2, double eps, double wd, bo
   problem pb;
   setup(&pb, 0);
   for (int t = 0; t < STEPS; t++) {
-    nn_adam_opts o = {lr, b1, b2, eps, wd, t + 1, decoupled};
+    nn_adam_opts o = {lr, b1, b2, eps, wd, t + 1, decoupled, 0};
     nn_adam_step(pb.p, pb.s[0], pb.s[1], amsgrad ? pb.s[2] : NULL, pb.g[t], N, &o);
     for (int i = 0; i < N; i++) {
       double g = pb.g[t][i], *m = &pb.rs[0][i], *v = &pb.rs[1][i], *vmax = &pb.rs[2][i];
@@ -187,6 +187,59 @@ static void test_adagrad(void) {
   adagrad_case(0.1, 0, 0.1, 0.5, 1e-6);
 }
 
+/* ---- the proximal L1 step ---- */
+
+/* The soft-threshold in double: sign(x) * max(|x| - t, 0). */
+static double soft(double x, double t) {
+  double a = fabs(x) - t;
+  return a > 0 ? copysign(a, x) : 0;
+}
+
+/* SGD and Adam with l1: each step is the plain update followed by the
+ * soft-threshold by lr * l1, step for step; exact zeros appear. */
+static void test_l1(void) {
+  for (int k = 0; k < 2; k++) {
+    bool adam = k == 1;
+    problem pb, plain;
+    setup(&pb, 0);
+    plain = pb;
+    const double lr = adam ? 0.05 : 0.1, lambda = 1.5, mom = 0.9;
+    int zeros = 0;
+    for (int t = 0; t < STEPS; t++) {
+      if (adam) {
+        nn_adam_opts o = {.lr = lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .step = t + 1, .l1 = lambda};
+        nn_adam_step(pb.p, pb.s[0], pb.s[1], NULL, pb.g[t], N, &o);
+        /* the reference: the same kernel without l1 from the same start,
+         * then the formula */
+        nn_adam_opts q = o;
+        q.l1 = 0;
+        nn_adam_step(plain.p, plain.s[0], plain.s[1], NULL, plain.g[t], N, &q);
+      } else {
+        nn_sgd_opts o = {.lr = lr, .momentum = mom, .first_step = t == 0, .l1 = lambda};
+        nn_sgd_step(pb.p, pb.g[t], pb.s[0], N, &o);
+        nn_sgd_opts q = o;
+        q.l1 = 0;
+        nn_sgd_step(plain.p, plain.g[t], plain.s[0], N, &q);
+      }
+      for (int i = 0; i < N; i++) {
+        float want = (float)soft(plain.p[i], (float)(lr * lambda));
+        CHECK(pb.p[i] == want);
+        plain.p[i] = pb.p[i]; /* continue from the thresholded weights */
+      }
+    }
+    for (int i = 0; i < N; i++) zeros += pb.p[i] == 0;
+    CHECK(zeros > 0);
+  }
+  /* l1 0 changes nothing; a zero stays +0 */
+  float x[4] = {0.5f, -0.5f, 0.1f, -0.1f}, g[4] = {0, 0, 0, 0};
+  nn_sgd_opts o = {.lr = 1, .l1 = 0.25};
+  nn_sgd_step(x, g, NULL, 4, &o);
+  CHECK(x[0] == 0.25f && x[1] == -0.25f && x[2] == 0 && !signbit(x[2]) && x[3] == 0 && !signbit(x[3]));
+  float y[3] = {2, NAN, -3};
+  nn_soft_threshold(y, 3, 1);
+  CHECK(y[0] == 1 && isnan(y[1]) && y[2] == -2);
+}
+
 /* Zero elements: nothing is touched. */
 static void test_empty(void) {
   float x = 7;
@@ -274,6 +327,7 @@ int main(void) {
   RUN(test_adam_first_step);
   RUN(test_rmsprop);
   RUN(test_adagrad);
+  RUN(test_l1);
   RUN(test_empty);
   RUN(test_pow_sum);
   RUN(test_scale_and_clamp);

@@ -4,6 +4,9 @@
 --
 --   local sched = nn.optim.StepLR(opt, {step_size=10, gamma=0.5})
 --   opt:step(); sched:step()
+--
+-- lr_scheduler_more.lua defines the others (LambdaLR, MultiStepLR,
+-- LinearLR, OneCycleLR, InverseTimeDecay) with the helpers in M._internals.
 
 local nn = require "nn"
 local fail = require("nn.args").fail
@@ -64,6 +67,7 @@ local function new_scheduler(cls, optimizer, opts)
   local o = scheduler_options(cls, optimizer, opts)
   local self = setmetatable(o, cls)
   self.optimizer = optimizer
+  if cls._setup then cls._setup(self) end -- before base_lrs (OneCycleLR sets initial_lr)
   self.base_lrs = {}
   for i, group in ipairs(optimizer.param_groups) do
     if group.initial_lr == nil then group.initial_lr = group.lr end
@@ -245,5 +249,9 @@ end
 ReduceLROnPlateau.state_dict = plain_state
 ReduceLROnPlateau.load_state_dict = load_plain_state
 M.ReduceLROnPlateau = ReduceLROnPlateau
+
+-- For lr_scheduler_more.lua (names starting with _ stay out of nn.optim).
+M._internals = {define = define, LRScheduler = LRScheduler, plain_state = plain_state,
+                load_plain_state = load_plain_state, current_lrs = current_lrs}
 
 return M

@@ -254,7 +254,9 @@ function Optimizer:load_state_dict(s)
     for k, v in pairs(self.defaults) do
       if g[k] == nil and v ~= REQUIRED then g[k] = copy(v) end
     end
-    if g.lr == nil then fail(name, "load_state_dict: parameter group %d has no lr", gi) end
+    if g.lr == nil and self.defaults.lr ~= nil then
+      fail(name, "load_state_dict: parameter group %d has no lr", gi)
+    end
     check_group(self, g, (" in parameter group %d"):format(gi))
     groups[gi] = g
   end
