@@ -197,6 +197,7 @@ typedef struct point_ctx {
   const double *other; /* y when differentiating in x, x when in y */
   bool in_y;
   const float *w, *pw, *g;
+  double param; /* the third argument when pw is NULL */
 } point_ctx;
 
 static double clamp_log(double v) { return log(v) < -100 ? -100 : log(v); }
@@ -209,6 +210,9 @@ static double naive_point(nn_pointwise_kind kind, double x, double y, double pw)
   case NN_LOSS_BCE_LOGITS: return (1 - y) * x + (1 + (pw - 1) * y) * log1p(exp(-x));
   case NN_LOSS_KL_DIV: return (y > 0 ? y * log(y) : 0) - y * x;
   case NN_LOSS_KL_DIV_LOG: return exp(y) * (y - x);
+  /* pw carries beta and delta (0.7) */
+  case NN_LOSS_SMOOTH_L1: return fabs(x - y) < pw ? 0.5 * (x - y) * (x - y) / pw : fabs(x - y) - 0.5 * pw;
+  case NN_LOSS_HUBER: return fabs(x - y) <= pw ? 0.5 * (x - y) * (x - y) : pw * (fabs(x - y) - 0.5 * pw);
   default: return NAN;
   }
 }
@@ -218,7 +222,7 @@ static double naive_point_sum(const double *v, const void *vctx) {
   double total = 0;
   for (int64_t i = 0; i < 12; i++) {
     double x = k->in_y ? k->other[i] : v[i], y = k->in_y ? v[i] : k->other[i];
-    total += (k->g ? k->g[i] : 1) * (k->w ? k->w[i] : 1) * naive_point(k->kind, x, y, k->pw ? k->pw[i] : 1);
+    total += (k->g ? k->g[i] : 1) * (k->w ? k->w[i] : 1) * naive_point(k->kind, x, y, k->pw ? k->pw[i] : k->param);
   }
   return total;
 }
@@ -236,18 +240,20 @@ static void test_pointwise(void) {
     to_double(xd, x, 12);
     to_double(yd, y, 12);
     const float *wp = bce || kind == NN_LOSS_BCE_LOGITS ? w : NULL, *pwp = kind == NN_LOSS_BCE_LOGITS ? pw : NULL;
-    double total = nn_kernel_pointwise_loss_forward(kind, out, x, y, wp, pwp, 12), want_total = 0;
+    /* beta and delta 0.7 (ignored by the others, whose default is 1) */
+    double param = kind == NN_LOSS_SMOOTH_L1 || kind == NN_LOSS_HUBER ? 0.7f : 1;
+    double total = nn_kernel_pointwise_loss_forward(kind, out, x, y, wp, pwp, 0.7f, 12), want_total = 0;
     int bad = 0;
     for (int i = 0; i < 12; i++) {
-      double v = (wp ? wp[i] : 1) * naive_point(kind, xd[i], yd[i], pwp ? pwp[i] : 1);
+      double v = (wp ? wp[i] : 1) * naive_point(kind, xd[i], yd[i], pwp ? pwp[i] : param);
       bad += !near(out[i], v, 1e-5);
       want_total += v;
     }
     CHECK(bad == 0);
     CHECK(near(total, want_total, 1e-5));
     for (int i = 0; i < 12; i++) gx[i] = gy[i] = 0;
-    nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 0.5f, x, y, wp, pwp, 12);
-    point_ctx cx = {kind, yd, false, wp, pwp, g}, cy = {kind, xd, true, wp, pwp, g};
+    nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 0.5f, x, y, wp, pwp, 0.7f, 12);
+    point_ctx cx = {kind, yd, false, wp, pwp, g, param}, cy = {kind, xd, true, wp, pwp, g, param};
     numeric_grad(want, naive_point_sum, xd, 12, &cx);
     for (int i = 0; i < 12; i++) want[i] *= 0.5;
     if (check_added(gx, 0, want, 12, 1e-4)) {
@@ -303,22 +309,22 @@ static void test_pointwise_node(void) {
 /* PyTorch clamps BCE's logs at -100 and divides by max(x (1-x), 1e-12). */
 static void test_bce_edges(void) {
   float x[4] = {0, 1, 1, 0}, y[4] = {1, 0, 1, 0}, out[4], gx[4] = {0};
-  double total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE, out, x, y, NULL, NULL, 4);
+  double total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE, out, x, y, NULL, NULL, 0, 4);
   CHECK_NEAR(out[0], 100, 1e-6);
   CHECK_NEAR(out[1], 100, 1e-6);
   CHECK(out[2] == 0 && out[3] == 0);
   CHECK_NEAR(total, 200, 1e-6);
   float one = 1;
-  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE, gx, NULL, &one, 0, 1, x, y, NULL, NULL, 4);
+  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE, gx, NULL, &one, 0, 1, x, y, NULL, NULL, 0, 4);
   CHECK_NEAR(gx[0] / -1e12, 1, 1e-6);
   CHECK_NEAR(gx[1] / 1e12, 1, 1e-6);
   CHECK(gx[2] == 0 && gx[3] == 0);
   /* Logits far out: finite losses and gradients. */
   float xl[2] = {1000, -1000}, yl[2] = {0, 1}, gl[2] = {0};
-  total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE_LOGITS, out, xl, yl, NULL, NULL, 2);
+  total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE_LOGITS, out, xl, yl, NULL, NULL, 0, 2);
   CHECK_NEAR(out[0], 1000, 1e-3);
   CHECK_NEAR(out[1], 1000, 1e-3);
-  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE_LOGITS, gl, NULL, &one, 0, 1, xl, yl, NULL, NULL, 2);
+  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE_LOGITS, gl, NULL, &one, 0, 1, xl, yl, NULL, NULL, 0, 2);
   CHECK_NEAR(gl[0], 1, 1e-6);
   CHECK_NEAR(gl[1], -1, 1e-6);
 }
@@ -558,12 +564,12 @@ static void test_pointwise_entry(void) {
   };
   x->requires_grad = true;
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-    nn_pointwise_loss_args args = {cases[c].r, cases[c].log_target};
+    nn_pointwise_loss_args args = {cases[c].r, cases[c].log_target, 0};
     nn_tensor *out = loss_out(cases[c].r, 2, xs);
     CHECK(nn_pointwise_loss(cases[c].op, out, x, y, cases[c].weight ? w : NULL, cases[c].pos_weight ? pw : NULL,
                             &args) == NN_OK);
     double total = nn_kernel_pointwise_loss_forward(cases[c].kind, per, data(x), data(y), cases[c].weight ? we : NULL,
-                                                    cases[c].pos_weight ? pwe : NULL, 12);
+                                                    cases[c].pos_weight ? pwe : NULL, 0, 12);
     double count = cases[c].r == NN_REDUCTION_MEAN ? 12 : cases[c].r == NN_REDUCTION_BATCHMEAN ? 3 : 1;
     CHECK(cases[c].r == NN_REDUCTION_NONE ? same_floats(out, per) : item(out) == (float)(total / count));
     const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
@@ -583,7 +589,7 @@ static void test_bce_range_errors(void) {
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 1, (int64_t[]){2}), *y = nn_tensor_zeros(NN_FLOAT32, 1, (int64_t[]){2});
   data(x)[0] = 0.5f, data(x)[1] = 1.5f;
-  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false, 0};
   CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x, y, NULL, NULL, &args) == NN_ERR_VALUE);
   CHECK(!strcmp(nn_error_message(), "input must hold probabilities in [0, 1], got 1.5 at position 2"));
   nn_tensor *x2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2}), *y2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2});
@@ -684,7 +690,7 @@ static nn_status ce_entry(nn_tensor *out, nn_tensor *const *in) {
   return nn_cross_entropy(out, in[0], in[1], in[2], &args);
 }
 static nn_status bce_entry(nn_tensor *out, nn_tensor *const *in) {
-  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false, 0};
   return nn_pointwise_loss(NN_OP_BCE_WITH_LOGITS, out, in[0], in[3], in[4], in[4], &args);
 }
 static nn_status distill_entry(nn_tensor *out, nn_tensor *const *in) {
