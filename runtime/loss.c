@@ -316,7 +316,9 @@ static inline float kl_log_dy(float x, float y, float pw) {
 }
 
 /* smooth_l1 with b = beta (b = 0: |d|, as PyTorch's l1_loss) and huber with
- * b = delta, of d = x - y; the third argument carries b. */
+ * b = delta, of d = x - y; the third argument carries b. At d = 0 with
+ * b = 0 the gradient is sign(0) = 0, as l1_loss's (PyTorch 1.13's
+ * smooth_l1 kernel gives -1 there to both input and target). */
 static inline float smooth_l1(float x, float y, float b) {
   float d = fabsf(x - y);
   return d < b ? 0.5f * d * d / b : d - 0.5f * b;
