@@ -1,7 +1,7 @@
 /*
- * Losses from Lua: nn.cross_entropy, nll_loss, mse_loss, l1_loss,
- * bce_loss, bce_with_logits, kl_div, distillation_loss, l1_penalty and
- * l2_penalty. Every result takes part in autograd; the ops (label checks,
+ * Losses from Lua: nn.cross_entropy, nll_loss, multi_margin_loss,
+ * mse_loss, l1_loss, smooth_l1_loss, huber_loss, bce_loss,
+ * bce_with_logits, kl_div, distillation_loss, l1_penalty and l2_penalty. Every result takes part in autograd; the ops (label checks,
  * reductions, recording) run in runtime/loss.c.
  *
  * Losses take a trailing options table ({reduction='sum', weight=w, ...};
@@ -203,6 +203,35 @@ static int class_loss(lua_State *L, bool nll, const char *fname) {
 static int l_cross_entropy(lua_State *L) { return class_loss(L, false, "cross_entropy"); }
 static int l_nll_loss(lua_State *L) { return class_loss(L, true, "nll_loss"); }
 
+/* multi_margin_loss(x, target, {reduction=, p=1, margin=1, weight=}):
+ * scores [C] or [N,C], 1-based labels [] or [N]. */
+static int l_multi_margin_loss(lua_State *L) {
+  static const char *const keys[] = {"reduction", "p", "margin", "weight", NULL};
+  const char *fname = "multi_margin_loss";
+  nn_tensor *x = nnb_check_tensor(L, 1, fname);
+  nn_multi_margin_loss_args args;
+  int opts = loss_options(L, 3, keys, false, &args.reduction, fname);
+  int wi = opt_tensor(L, opts, "weight", fname);
+  int64_t p = nnb_opt_int(L, opts, "p", 1, fname);
+  if (p != 1 && p != 2) nnb_error(L, fname, "p must be 1 or 2, got %" PRId64, p);
+  double margin = nnb_opt_number(L, opts, "margin", 1, fname);
+  if (!(margin >= 0)) nnb_error(L, fname, "margin must be >= 0, got %g", margin);
+  args.p = (int)p;
+  args.margin = (float)margin;
+  if ((x->ndim != 1 && x->ndim != 2) || x->shape[x->ndim - 1] == 0) {
+    char a[128];
+    nnb_error(L, fname, "input must be [C] or [N,C] with C >= 1, got %s", nnb_shape_str(a, sizeof a, x->ndim, x->shape));
+  }
+  class_geom g = class_geometry(L, x, fname);
+  nn_tensor *t = check_labels(L, 2, x, &g, fname);
+  nn_tensor *w = push_class_weight(L, wi, g.C, fname);
+  x = nnb_push_as(L, fname, 1, NN_FLOAT32, false);
+  bool none = args.reduction == NN_REDUCTION_NONE;
+  nn_tensor *out = nnb_new_tensor(L, fname, NN_FLOAT32, none ? g.tdim : 0, g.tshape);
+  nnb_check_status(L, fname, nn_multi_margin_loss(out, x, t, w, &args));
+  return 1;
+}
+
 /* ---- pointwise losses ---- */
 
 /* A weight option (slot 0: absent) that broadcasts to the loss shape,
@@ -223,6 +252,15 @@ static nn_tensor *push_weight_option(lua_State *L, int slot, const char *name, i
   return nnb_push_as(L, fname, slot, NN_FLOAT32, false);
 }
 
+/* A binary loss's target: the input's shape, or [N] against an input
+ * [N,1], or [N,1] against an input [N] (the loss then has the input's
+ * shape). */
+static bool binary_target_fits(const nn_tensor *x, const nn_tensor *y) {
+  if (same_shape(y, x->ndim, x->shape)) return true;
+  const nn_tensor *col = x->ndim == 2 ? x : y, *vec = x->ndim == 2 ? y : x;
+  return col->ndim == 2 && col->shape[1] == 1 && vec->ndim == 1 && vec->shape[0] == col->shape[0];
+}
+
 static int pointwise_loss(lua_State *L, nn_op op, const char *const *known, const char *fname) {
   nn_tensor *x = nnb_check_tensor(L, 1, fname), *y = nnb_to_tensor(L, 2);
   if (!y) nnb_error(L, fname, "target must be a tensor, got %s", luaL_typename(L, 2));
@@ -230,15 +268,28 @@ static int pointwise_loss(lua_State *L, nn_op op, const char *const *known, cons
   int opts = loss_options(L, 3, known, op == NN_OP_KL_DIV, &args.reduction, fname);
   int wi = opt_tensor(L, opts, "weight", fname), pwi = opt_tensor(L, opts, "pos_weight", fname);
   args.log_target = nnb_opt_bool(L, opts, "log_target", false, fname);
+  args.param = 0;
+  if (op == NN_OP_SMOOTH_L1_LOSS || op == NN_OP_HUBER_LOSS) {
+    bool huber = op == NN_OP_HUBER_LOSS;
+    const char *key = huber ? "delta" : "beta";
+    double v = nnb_opt_number(L, opts, key, 1, fname);
+    if (huber ? !(v > 0) : !(v >= 0)) nnb_error(L, fname, "%s must be %s, got %g", key, huber ? "> 0" : ">= 0", v);
+    args.param = (float)v;
+  }
   int ndim;
   int64_t shape[NN_MAX_DIMS];
-  bool strict = op == NN_OP_BCE_LOSS || op == NN_OP_BCE_WITH_LOGITS; /* PyTorch refuses to broadcast these */
+  bool binary = op == NN_OP_BCE_LOSS || op == NN_OP_BCE_WITH_LOGITS; /* no broadcasting, as PyTorch */
   char a[128], b[128];
-  if (!nn_broadcast_shape(x->ndim, x->shape, y->ndim, y->shape, &ndim, shape) ||
-      (strict && !same_shape(y, x->ndim, x->shape)))
-    nnb_error(L, fname, "input %s and target %s %s", nnb_shape_str(a, sizeof a, x->ndim, x->shape),
-              nnb_shape_str(b, sizeof b, y->ndim, y->shape),
-              strict ? "must have the same shape" : "cannot be broadcast together");
+  if (binary) {
+    if (!binary_target_fits(x, y))
+      nnb_error(L, fname, "input %s and target %s must have the same shape (or be [N] and [N,1])",
+                nnb_shape_str(a, sizeof a, x->ndim, x->shape), nnb_shape_str(b, sizeof b, y->ndim, y->shape));
+    ndim = x->ndim;
+    memcpy(shape, x->shape, sizeof(int64_t) * (size_t)ndim);
+  } else if (!nn_broadcast_shape(x->ndim, x->shape, y->ndim, y->shape, &ndim, shape)) {
+    nnb_error(L, fname, "input %s and target %s cannot be broadcast together",
+              nnb_shape_str(a, sizeof a, x->ndim, x->shape), nnb_shape_str(b, sizeof b, y->ndim, y->shape));
+  }
   nn_tensor *w = push_weight_option(L, wi, "weight", ndim, shape, fname);
   nn_tensor *pw = push_weight_option(L, pwi, "pos_weight", ndim, shape, fname);
   x = nnb_push_as(L, fname, 1, NN_FLOAT32, false);
@@ -257,6 +308,16 @@ static int l_mse_loss(lua_State *L) {
 static int l_l1_loss(lua_State *L) {
   static const char *const keys[] = {"reduction", NULL};
   return pointwise_loss(L, NN_OP_L1_LOSS, keys, "l1_loss");
+}
+
+static int l_smooth_l1_loss(lua_State *L) {
+  static const char *const keys[] = {"reduction", "beta", NULL};
+  return pointwise_loss(L, NN_OP_SMOOTH_L1_LOSS, keys, "smooth_l1_loss");
+}
+
+static int l_huber_loss(lua_State *L) {
+  static const char *const keys[] = {"reduction", "delta", NULL};
+  return pointwise_loss(L, NN_OP_HUBER_LOSS, keys, "huber_loss");
 }
 
 static int l_bce_loss(lua_State *L) {
@@ -340,8 +401,11 @@ static int l_l2_penalty(lua_State *L) { return penalty(L, NN_OP_L2_PENALTY, "l2_
 static const luaL_Reg functions[] = {
     {"cross_entropy", l_cross_entropy},
     {"nll_loss", l_nll_loss},
+    {"multi_margin_loss", l_multi_margin_loss},
     {"mse_loss", l_mse_loss},
     {"l1_loss", l_l1_loss},
+    {"smooth_l1_loss", l_smooth_l1_loss},
+    {"huber_loss", l_huber_loss},
     {"bce_loss", l_bce_loss},
     {"bce_with_logits", l_bce_with_logits},
     {"kl_div", l_kl_div},

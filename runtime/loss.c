@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nn_autograd.h"
 #include "nn_index.h"
@@ -314,11 +315,36 @@ static inline float kl_log_dy(float x, float y, float pw) {
   return expf(y) * (y - x + 1.0f);
 }
 
+/* smooth_l1 with b = beta (b = 0: |d|, as PyTorch's l1_loss) and huber with
+ * b = delta, of d = x - y; the third argument carries b. At d = 0 with
+ * b = 0 the gradient is sign(0) = 0, as l1_loss's (PyTorch 1.13's
+ * smooth_l1 kernel gives -1 there to both input and target). */
+static inline float smooth_l1(float x, float y, float b) {
+  float d = fabsf(x - y);
+  return d < b ? 0.5f * d * d / b : d - 0.5f * b;
+}
+static inline float smooth_l1_dx(float x, float y, float b) {
+  float d = x - y;
+  return fabsf(d) < b ? d / b : sign(d);
+}
+static inline float smooth_l1_dy(float x, float y, float b) { return -smooth_l1_dx(x, y, b); }
+
+static inline float huber(float x, float y, float b) {
+  float d = fabsf(x - y);
+  return d <= b ? 0.5f * d * d : b * (d - 0.5f * b);
+}
+static inline float huber_dx(float x, float y, float b) {
+  float d = x - y;
+  return fabsf(d) <= b ? d : b * sign(d);
+}
+static inline float huber_dy(float x, float y, float b) { return -huber_dx(x, y, b); }
+
+/* The third argument of element i: pw[i] when given, else p0. */
 static inline double forward_run(elem_fn f, float *out, const float *x, const float *y,
-                                 const float *w, const float *pw, int64_t n) {
+                                 const float *w, const float *pw, float p0, int64_t n) {
   double sum = 0;
   for (int64_t i = 0; i < n; i++) {
-    float v = f(x[i], y[i], pw ? pw[i] : 1.0f);
+    float v = f(x[i], y[i], pw ? pw[i] : p0);
     if (w) v *= w[i];
     if (out) out[i] = v;
     sum += v;
@@ -326,16 +352,25 @@ static inline double forward_run(elem_fn f, float *out, const float *x, const fl
   return sum;
 }
 
+/* What the third argument is when pw is NULL: smooth_l1's beta, huber's
+ * delta, else pos_weight's default 1. */
+static float default_param(nn_pointwise_kind kind, float param) {
+  return kind == NN_LOSS_SMOOTH_L1 || kind == NN_LOSS_HUBER ? param : 1.0f;
+}
+
 double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
                                         const float *y, const float *w, const float *pw,
-                                        int64_t n) {
+                                        float param, int64_t n) {
+  float p0 = default_param(kind, param);
   switch (kind) {
-  case NN_LOSS_MSE: return forward_run(mse, out, x, y, w, pw, n);
-  case NN_LOSS_L1: return forward_run(l1, out, x, y, w, pw, n);
-  case NN_LOSS_BCE: return forward_run(bce, out, x, y, w, pw, n);
-  case NN_LOSS_BCE_LOGITS: return forward_run(bce_logits, out, x, y, w, pw, n);
-  case NN_LOSS_KL_DIV: return forward_run(kl, out, x, y, w, pw, n);
-  case NN_LOSS_KL_DIV_LOG: return forward_run(kl_log, out, x, y, w, pw, n);
+  case NN_LOSS_MSE: return forward_run(mse, out, x, y, w, pw, p0, n);
+  case NN_LOSS_L1: return forward_run(l1, out, x, y, w, pw, p0, n);
+  case NN_LOSS_BCE: return forward_run(bce, out, x, y, w, pw, p0, n);
+  case NN_LOSS_BCE_LOGITS: return forward_run(bce_logits, out, x, y, w, pw, p0, n);
+  case NN_LOSS_KL_DIV: return forward_run(kl, out, x, y, w, pw, p0, n);
+  case NN_LOSS_KL_DIV_LOG: return forward_run(kl_log, out, x, y, w, pw, p0, n);
+  case NN_LOSS_SMOOTH_L1: return forward_run(smooth_l1, out, x, y, w, pw, p0, n);
+  case NN_LOSS_HUBER: return forward_run(huber, out, x, y, w, pw, p0, n);
   case NN_LOSS_POINTWISE_COUNT: break;
   }
   return NAN;
@@ -343,9 +378,9 @@ double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, cons
 
 static inline void backward_run(elem_fn dx, elem_fn dy, float *gx, float *gy, const float *g,
                                 int64_t gstep, float scale, const float *x, const float *y,
-                                const float *w, const float *pw, int64_t n) {
+                                const float *w, const float *pw, float p0, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    float k = g[i * gstep] * scale * (w ? w[i] : 1.0f), p = pw ? pw[i] : 1.0f;
+    float k = g[i * gstep] * scale * (w ? w[i] : 1.0f), p = pw ? pw[i] : p0;
     if (gx) gx[i] += k * dx(x[i], y[i], p);
     if (gy) gy[i] += k * dy(x[i], y[i], p);
   }
@@ -354,19 +389,58 @@ static inline void backward_run(elem_fn dx, elem_fn dy, float *gx, float *gy, co
 void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
                                        const float *g, int64_t gstep, float scale, const float *x,
                                        const float *y, const float *w, const float *pw,
-                                       int64_t n) {
+                                       float param, int64_t n) {
+  float p0 = default_param(kind, param);
+#define RUN_BACKWARD(name) backward_run(name##_dx, name##_dy, gx, gy, g, gstep, scale, x, y, w, pw, p0, n)
   switch (kind) {
-  case NN_LOSS_MSE: backward_run(mse_dx, mse_dy, gx, gy, g, gstep, scale, x, y, w, pw, n); break;
-  case NN_LOSS_L1: backward_run(l1_dx, l1_dy, gx, gy, g, gstep, scale, x, y, w, pw, n); break;
-  case NN_LOSS_BCE: backward_run(bce_dx, bce_dy, gx, gy, g, gstep, scale, x, y, w, pw, n); break;
-  case NN_LOSS_BCE_LOGITS:
-    backward_run(bce_logits_dx, bce_logits_dy, gx, gy, g, gstep, scale, x, y, w, pw, n);
-    break;
-  case NN_LOSS_KL_DIV: backward_run(kl_dx, kl_dy, gx, gy, g, gstep, scale, x, y, w, pw, n); break;
-  case NN_LOSS_KL_DIV_LOG:
-    backward_run(kl_log_dx, kl_log_dy, gx, gy, g, gstep, scale, x, y, w, pw, n);
-    break;
+  case NN_LOSS_MSE: RUN_BACKWARD(mse); break;
+  case NN_LOSS_L1: RUN_BACKWARD(l1); break;
+  case NN_LOSS_BCE: RUN_BACKWARD(bce); break;
+  case NN_LOSS_BCE_LOGITS: RUN_BACKWARD(bce_logits); break;
+  case NN_LOSS_KL_DIV: RUN_BACKWARD(kl); break;
+  case NN_LOSS_KL_DIV_LOG: RUN_BACKWARD(kl_log); break;
+  case NN_LOSS_SMOOTH_L1: RUN_BACKWARD(smooth_l1); break;
+  case NN_LOSS_HUBER: RUN_BACKWARD(huber); break;
   case NN_LOSS_POINTWISE_COUNT: break;
+  }
+#undef RUN_BACKWARD
+}
+
+/* ---- multi-class margin loss ---- */
+
+double nn_kernel_multi_margin_forward(float *loss, const float *x, const int64_t *y,
+                                      const float *w, int64_t N, int64_t C, int p, float margin) {
+  double total = 0;
+  for (int64_t n = 0; n < N; n++) {
+    const float *xr = x + n * C;
+    int64_t t = nn_index_to_0based(y[n]);
+    double sum = 0;
+    for (int64_t c = 0; c < C; c++) {
+      float z = margin - xr[t] + xr[c];
+      if (c != t && z > 0) sum += p == 1 ? z : (double)z * z;
+    }
+    float li = (float)(sum * (w ? w[t] : 1.0f) / (double)C);
+    if (loss) loss[n] = li;
+    total += li;
+  }
+  return total;
+}
+
+void nn_kernel_multi_margin_backward(float *gx, const float *g, int64_t gstep, float scale,
+                                     const float *x, const int64_t *y, const float *w, int64_t N,
+                                     int64_t C, int p, float margin) {
+  for (int64_t n = 0; n < N; n++) {
+    const float *xr = x + n * C;
+    float *gr = gx + n * C;
+    int64_t t = nn_index_to_0based(y[n]);
+    float k = g[n * gstep] * scale * (w ? w[t] : 1.0f) / (float)C;
+    for (int64_t c = 0; c < C; c++) {
+      float z = margin - xr[t] + xr[c];
+      if (c == t || !(z > 0)) continue;
+      float d = p == 1 ? k : 2.0f * z * k;
+      gr[c] += d;
+      gr[t] -= d;
+    }
   }
 }
 
@@ -554,25 +628,36 @@ static nn_pointwise_kind pointwise_kind(nn_op op, bool log_target) {
   case NN_OP_L1_LOSS: return NN_LOSS_L1;
   case NN_OP_BCE_LOSS: return NN_LOSS_BCE;
   case NN_OP_BCE_WITH_LOGITS: return NN_LOSS_BCE_LOGITS;
+  case NN_OP_SMOOTH_L1_LOSS: return NN_LOSS_SMOOTH_L1;
+  case NN_OP_HUBER_LOSS: return NN_LOSS_HUBER;
   default: return log_target ? NN_LOSS_KL_DIV_LOG : NN_LOSS_KL_DIV;
   }
 }
 
 /* Saved: x and y, then weight and pos_weight when given, all contiguous
- * with the broadcast shape's elements. */
+ * with the loss shape's elements. */
 nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const nn_tensor *y,
                             const nn_tensor *weight, const nn_tensor *pos_weight,
                             const nn_pointwise_loss_args *args) {
   nn_pointwise_loss_node k = {.kind = pointwise_kind(op, args->log_target),
                               .reduction = args->reduction,
                               .weight_slot = -1,
-                              .pos_weight_slot = -1};
-  nn_broadcast_shape(x->ndim, x->shape, y->ndim, y->shape, &k.ndim, k.shape);
+                              .pos_weight_slot = -1,
+                              .param = args->param};
+  bool binary = k.kind == NN_LOSS_BCE || k.kind == NN_LOSS_BCE_LOGITS;
+  if (binary) { /* x's shape; y has its elements, read in order */
+    k.ndim = x->ndim;
+    memcpy(k.shape, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+  } else {
+    nn_broadcast_shape(x->ndim, x->shape, y->ndim, y->shape, &k.ndim, k.shape);
+  }
   const nn_tensor *d[4]; /* x, y, weight, pos_weight as the kernel reads them */
   nn_tensor *tmp[4] = {NULL};
   const nn_tensor *src[4] = {x, y, weight, pos_weight};
   nn_status st = NN_OK;
-  for (int i = 0; i < 4 && !st; i++) st = dense(src[i], k.ndim, k.shape, &d[i], &tmp[i]);
+  for (int i = 0; i < 4 && !st; i++)
+    st = binary && i == 1 ? dense_as_is(y, &d[1], &tmp[1])
+                          : dense(src[i], k.ndim, k.shape, &d[i], &tmp[i]);
   if (!st && k.kind == NN_LOSS_BCE) st = check_unit_range(d[0], "input");
   if (!st && k.kind == NN_LOSS_BCE) st = check_unit_range(d[1], "target");
   if (!st) {
@@ -581,7 +666,8 @@ nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const 
     bool none = r == NN_REDUCTION_NONE;
     double total = nn_kernel_pointwise_loss_forward(k.kind, none ? nn_tensor_data(out) : NULL,
                                                     nn_tensor_data(d[0]), nn_tensor_data(d[1]),
-                                                    data_or_null(d[2]), data_or_null(d[3]), n);
+                                                    data_or_null(d[2]), data_or_null(d[3]),
+                                                    k.param, n);
     double count = r == NN_REDUCTION_MEAN                   ? (double)n
                    : r == NN_REDUCTION_BATCHMEAN && x->ndim ? (double)x->shape[0]
                                                             : 1.0;
@@ -597,6 +683,37 @@ nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const 
     }
   }
   release_all(tmp, 4);
+  return st;
+}
+
+/* Saved: x, target[, weight], each contiguous. */
+nn_status nn_multi_margin_loss(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                               const nn_tensor *weight, const nn_multi_margin_loss_args *args) {
+  nn_multi_margin_node k = {.args = *args, .N = x->ndim == 2 ? x->shape[0] : 1,
+                            .C = x->shape[x->ndim - 1]};
+  const nn_tensor *xc, *tc, *wc;
+  nn_tensor *tmp[3] = {NULL}; /* copies of x, target, weight */
+  nn_status st = dense_as_is(x, &xc, &tmp[0]);
+  if (!st) st = dense_as_is(target, &tc, &tmp[1]);
+  if (!st) st = dense_as_is(weight, &wc, &tmp[2]);
+  if (!st) st = check_labels(tc, k.C, false, 0);
+  if (!st) {
+    nn_reduction r = args->reduction;
+    double total = nn_kernel_multi_margin_forward(
+        r == NN_REDUCTION_NONE ? nn_tensor_data(out) : NULL, nn_tensor_data(xc),
+        nn_tensor_data(tc), data_or_null(wc), k.N, k.C, args->p, args->margin);
+    bool mean = r == NN_REDUCTION_MEAN;
+    if (r != NN_REDUCTION_NONE)
+      *(float *)nn_tensor_data(out) = (float)(mean ? total / (double)k.N : total);
+    k.scale = (float)(mean ? 1.0 / (double)k.N : 1.0);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_MULTI_MARGIN_LOSS, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+    if (!st && node) {
+      node->args.multi_margin = k;
+      st = save_all(node, (const nn_tensor *[]){xc, tc, wc}, 3);
+    }
+  }
+  release_all(tmp, 3);
   return st;
 }
 
@@ -704,6 +821,17 @@ bool nn_nll_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const
   return true;
 }
 
+bool nn_multi_margin_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_multi_margin_node *k = &n->args.multi_margin;
+  if (!gi[0]) return true;
+  const float *w = n->nsaved > 2 ? nn_tensor_data(n->saved[2]) : NULL;
+  nn_kernel_multi_margin_backward(nn_tensor_data(gi[0]), nn_tensor_data(g),
+                                  grad_step(k->args.reduction), k->scale,
+                                  nn_tensor_data(n->saved[0]), nn_tensor_data(n->saved[1]), w,
+                                  k->N, k->C, k->args.p, k->args.margin);
+  return true;
+}
+
 bool nn_distillation_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (!gi[0]) return true;
   const nn_tensor *s = n->saved[0];
@@ -732,7 +860,7 @@ static bool gradient_target(nn_tensor *gi, int ndim, const int64_t *shape, nn_te
   return true;
 }
 
-/* MSE, L1, BCE, BCE_WITH_LOGITS, KL_DIV: one backward for all. */
+/* MSE, L1, BCE, BCE_WITH_LOGITS, KL_DIV, SMOOTH_L1, HUBER: one backward for all. */
 bool nn_pointwise_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_pointwise_loss_node *k = &n->args.pointwise_loss;
   const nn_tensor *x = n->saved[0], *y = n->saved[1];
@@ -745,7 +873,7 @@ bool nn_pointwise_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor 
   if (ok) {
     nn_kernel_pointwise_loss_backward(k->kind, gx, gy, nn_tensor_data(g), grad_step(k->reduction),
                                       k->scale, nn_tensor_data(x), nn_tensor_data(y), w, pw,
-                                      nn_shape_numel(k->ndim, k->shape));
+                                      k->param, nn_shape_numel(k->ndim, k->shape));
     if (sx) nn_accumulate(gi[0], sx);
     if (sy) nn_accumulate(gi[1], sy);
   }

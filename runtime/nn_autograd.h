@@ -55,6 +55,7 @@ typedef union nn_op_args {
   nn_softmax_args softmax;
   nn_class_loss_node class_loss;
   nn_pointwise_loss_node pointwise_loss;
+  nn_multi_margin_node multi_margin;
   nn_distillation_args distillation;
 } nn_op_args;
 

@@ -82,12 +82,15 @@ typedef enum nn_pointwise_kind {
   NN_LOSS_BCE_LOGITS,  /* w ((1-y) x + (1 + (pw-1) y) log(1 + exp(-x))), stable */
   NN_LOSS_KL_DIV,      /* y log y - y x  (x: log-probabilities, 0 log 0 = 0) */
   NN_LOSS_KL_DIV_LOG,  /* exp(y) (y - x)  (y given as log-probabilities) */
+  NN_LOSS_SMOOTH_L1,   /* d = x - y: |d| < b ? d^2 / (2b) : |d| - b/2  (b: beta >= 0) */
+  NN_LOSS_HUBER,       /* d = x - y: |d| <= b ? d^2 / 2 : b (|d| - b/2)  (b: delta > 0) */
   NN_LOSS_POINTWISE_COUNT
 } nn_pointwise_kind;
 
 typedef struct nn_pointwise_loss_args {
   nn_reduction reduction; /* 'batchmean' for kl_div only */
   bool log_target;        /* kl_div: the target holds log-probabilities */
+  float param;            /* smooth_l1: beta (>= 0); huber: delta (> 0); else unused */
 } nn_pointwise_loss_args;
 
 /* What the node keeps (node->args.pointwise_loss). */
@@ -96,18 +99,43 @@ typedef struct nn_pointwise_loss_node {
   nn_reduction reduction;
   int weight_slot, pos_weight_slot; /* their index in node->saved; -1: none */
   float scale;                      /* 1 / count of the reduction */
-  int ndim;                         /* the broadcast shape of the loss */
+  float param;                      /* beta or delta (smooth_l1, huber) */
+  int ndim;                         /* the shape of the loss */
   int64_t shape[NN_MAX_DIMS];
 } nn_pointwise_loss_node;
 
-/* op: NN_OP_MSE_LOSS, L1_LOSS, BCE_LOSS, BCE_WITH_LOGITS or KL_DIV. x and
- * y broadcast together (bce: the same shape); weight (bce, bce_with_logits)
- * and pos_weight (bce_with_logits) float32 broadcasting to that shape, or
- * NULL. out: the broadcast shape for 'none'. NN_ERR_VALUE when a bce input
- * or target is outside [0, 1]. Gradients reach x and y. */
+/* op: NN_OP_MSE_LOSS, L1_LOSS, BCE_LOSS, BCE_WITH_LOGITS, KL_DIV,
+ * SMOOTH_L1_LOSS or HUBER_LOSS. x and y broadcast together, and the loss
+ * has their broadcast shape; except for bce and bce_with_logits, where y
+ * has x's shape or is [N] against x [N,1] or [N,1] against x [N] (read
+ * element for element), and the loss has x's shape. weight (bce,
+ * bce_with_logits) and pos_weight (bce_with_logits) float32 broadcasting to
+ * the loss shape, or NULL. out: the loss shape for 'none'. NN_ERR_VALUE
+ * when a bce input or target is outside [0, 1]. Gradients reach x and y. */
 nn_status nn_pointwise_loss(nn_op op, nn_tensor *out, const nn_tensor *x, const nn_tensor *y,
                             const nn_tensor *weight, const nn_tensor *pos_weight,
                             const nn_pointwise_loss_args *args);
+
+/* ---- multi-class margin (hinge) loss ---- */
+
+typedef struct nn_multi_margin_loss_args {
+  nn_reduction reduction; /* 'mean': over the N samples */
+  int p;                  /* 1 or 2 */
+  float margin;           /* >= 0 */
+} nn_multi_margin_loss_args;
+
+/* What the node keeps (node->args.multi_margin). */
+typedef struct nn_multi_margin_node {
+  nn_multi_margin_loss_args args;
+  int64_t N, C;
+  float scale; /* 1/N for 'mean', else 1 */
+} nn_multi_margin_node;
+
+/* Scores x [C] or [N,C], target int64 labels [] or [N] (1..C), weight
+ * float32 [C] or NULL. out: the label shape for 'none'. NN_ERR_VALUE when
+ * a label is out of range. Gradients reach x. */
+nn_status nn_multi_margin_loss(nn_tensor *out, const nn_tensor *x, const nn_tensor *target,
+                               const nn_tensor *weight, const nn_multi_margin_loss_args *args);
 
 /* ---- distillation ---- */
 
@@ -188,19 +216,34 @@ void nn_kernel_distillation_backward(float *gs, float g, const float *s, const f
                                      const float *lse, const int64_t *y, int64_t N, int64_t C,
                                      float T, float alpha);
 
+/* Multi-class hinge loss of scores x (N, C) with 1-based labels y (N),
+ * t = y_n - 1 and class weights w (NULL: all 1), PyTorch's definition:
+ *   loss_n = w[t] / C sum_{c != t} max(0, margin - x_nt + x_nc)^p. */
+
+/* loss (N) or NULL: per-sample losses. Returns their sum. */
+double nn_kernel_multi_margin_forward(float *loss, const float *x, const int64_t *y,
+                                      const float *w, int64_t N, int64_t C, int p, float margin);
+/* For each c != t with z = margin - x_nt + x_nc > 0 and
+ * d = k_n w[t] / C (p = 1) or 2 z k_n w[t] / C (p = 2):
+ * gx[n, c] += d, gx[n, t] -= d. */
+void nn_kernel_multi_margin_backward(float *gx, const float *g, int64_t gstep, float scale,
+                                     const float *x, const int64_t *y, const float *w, int64_t N,
+                                     int64_t C, int p, float margin);
+
 /* ---- pointwise kernels ----
  * x, y and the optional per-element w (weight) and pw (pos_weight) are n
- * contiguous elements each (nn_pointwise_loss broadcasts them first). */
+ * contiguous elements each (nn_pointwise_loss broadcasts them first).
+ * param is smooth_l1's beta or huber's delta (unused by the others). */
 
 /* out (n) or NULL: the per-element losses. Returns their sum. */
 double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
                                         const float *y, const float *w, const float *pw,
-                                        int64_t n);
+                                        float param, int64_t n);
 /* gx, gy (n) += k_i * d loss_i / dx_i, dy_i; either may be NULL. */
 void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
                                        const float *g, int64_t gstep, float scale, const float *x,
                                        const float *y, const float *w, const float *pw,
-                                       int64_t n);
+                                       float param, int64_t n);
 
 /* ---- regularizer kernels ---- */
 

@@ -94,6 +94,9 @@ typedef enum nn_op {
   NN_OP_BCE_LOSS,
   NN_OP_BCE_WITH_LOGITS,
   NN_OP_KL_DIV,
+  NN_OP_SMOOTH_L1_LOSS,
+  NN_OP_HUBER_LOSS,
+  NN_OP_MULTI_MARGIN_LOSS,
   NN_OP_DISTILLATION,
   NN_OP_L1_PENALTY,
   NN_OP_L2_PENALTY,
@@ -178,6 +181,7 @@ bool nn_log_softmax_backward(const nn_node *n, const nn_tensor *g, nn_tensor *co
 bool nn_cross_entropy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_nll_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_pointwise_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_multi_margin_loss_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_distillation_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_l1_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_l2_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

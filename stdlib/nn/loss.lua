@@ -6,7 +6,15 @@
 --       logits [N, C] (or [N, C, d...]) and 1-based class indices
 --       (an int64 tensor or a Lua array), or class probabilities
 --   nn.NLLLoss{weight=, reduction=, ignore_index=}   log-probabilities, class indices
+--   nn.MultiMarginLoss{p=1, margin=1, weight=, reduction=}
+--       the multi-class SVM hinge: scores [N, C] (or [C]) and 1-based class
+--       indices; per sample w[y]/C sum_{c~=y} max(0, margin - x[y] + x[c])^p,
+--       p 1 or 2, margin >= 0; 'mean' averages over the samples
 --   nn.MSELoss{reduction=}, nn.L1Loss{reduction=}
+--   nn.SmoothL1Loss{beta=1, reduction=}   |d| < beta ? d^2/(2 beta) : |d| - beta/2,
+--       beta >= 0 (0: L1)
+--   nn.HuberLoss{delta=1, reduction=}     |d| <= delta ? d^2/2 : delta (|d| - delta/2),
+--       delta > 0
 --   nn.BCELoss{weight=, reduction=}                   probabilities in [0, 1]
 --   nn.BCEWithLogitsLoss{weight=, pos_weight=, reduction=}
 --   nn.KLDivLoss{reduction=, log_target=false}        input: log-probabilities;
@@ -14,6 +22,15 @@
 --
 -- reduction is 'mean' (default), 'sum' or 'none'. Class weights are
 -- registered as a buffer, so they are part of the module's state_dict.
+--
+-- Targets of the binary losses (BCELoss, BCEWithLogitsLoss): float 0/1 (or
+-- probabilities) of the input's shape; besides, a target [N] is accepted
+-- for an input [N,1] and a target [N,1] for an input [N] (as Keras models
+-- write one output per sample), read element for element. The loss (with
+-- 'none') then has the input's shape and the target's gradient the
+-- target's. Any other shape is an error: nothing else is broadcast. The
+-- other regression losses (MSE, L1, SmoothL1, Huber) broadcast input and
+-- target together as PyTorch does.
 
 local nn = require "nn"
 local Module = require "nn.module"
@@ -30,8 +47,12 @@ local SPECS = {
   CrossEntropyLoss = {fn = "cross_entropy", class_target = true,
                       options = {weight = true, label_smoothing = true, ignore_index = true}},
   NLLLoss = {fn = "nll_loss", class_target = true, options = {weight = true, ignore_index = true}},
+  MultiMarginLoss = {fn = "multi_margin_loss", class_target = true,
+                     options = {weight = true, p = true, margin = true}},
   MSELoss = {fn = "mse_loss", options = {}},
   L1Loss = {fn = "l1_loss", options = {}},
+  SmoothL1Loss = {fn = "smooth_l1_loss", options = {beta = true}},
+  HuberLoss = {fn = "huber_loss", options = {delta = true}},
   BCELoss = {fn = "bce_loss", options = {weight = true}},
   BCEWithLogitsLoss = {fn = "bce_with_logits", options = {weight = true, pos_weight = true}},
   KLDivLoss = {fn = "kl_div", options = {log_target = true},
@@ -60,6 +81,16 @@ function Loss:init(opts)
     fopts.ignore_index = A.int(name, "ignore_index", opts.ignore_index, math.mininteger)
   end
   if opts.log_target ~= nil then fopts.log_target = A.bool(name, "log_target", opts.log_target, false) end
+  if opts.p ~= nil then
+    if opts.p ~= 1 and opts.p ~= 2 then A.fail(name, "p must be 1 or 2, got %s", tostring(opts.p)) end
+    fopts.p = math.tointeger(opts.p)
+  end
+  if opts.margin ~= nil then fopts.margin = A.number(name, "margin", opts.margin, 0) end
+  if opts.beta ~= nil then fopts.beta = A.number(name, "beta", opts.beta, 0) end
+  if opts.delta ~= nil then
+    fopts.delta = A.number(name, "delta", opts.delta)
+    if not (fopts.delta > 0) then A.fail(name, "delta must be > 0, got %g", fopts.delta) end
+  end
   for _, key in ipairs({"weight", "pos_weight"}) do
     local w = check_weight(name, key, opts[key])
     if w then
@@ -86,6 +117,9 @@ function Loss:extra_repr()
   end
   if o.ignore_index then parts[#parts + 1] = "ignore_index=" .. o.ignore_index end
   if o.log_target then parts[#parts + 1] = "log_target=true" end
+  for _, key in ipairs({"p", "margin", "beta", "delta"}) do
+    if o[key] ~= nil then parts[#parts + 1] = key .. "=" .. tostring(o[key]) end
+  end
   if o.weight then parts[#parts + 1] = "weight=" .. A.shape_str(o.weight) end
   if o.pos_weight then parts[#parts + 1] = "pos_weight=" .. A.shape_str(o.pos_weight) end
   return table.concat(parts, ", ")

@@ -70,6 +70,23 @@ describe("gradcheck", function()
     kl_mean = {function(u, v) return nn.kl_div(u, v) end, {lq, tq}},
     kl_log_target = {function(u, v) return nn.kl_div(u, v, {log_target = true, reduction = "none"}) end, {lq, a}},
     distillation = {function(s) return nn.distillation_loss(s, teacher, y, {T = 4, alpha = 0.7}) end, {x}},
+    multi_margin = {function(v) return nn.multi_margin_loss(v, y, {margin = 0.7}) end, {x}},
+    multi_margin_p2_weight = {function(v) return nn.multi_margin_loss(v, y, {p = 2, weight = w, reduction = "none"}) end,
+                              {x}},
+    multi_margin_strided = {function(v) return nn.multi_margin_loss(v:t(), {1, 2, 3, 5}, {p = 2}) end,
+                            {nn.randn(5, 4):requires_grad_()}},
+    multi_margin_one = {function(v) return nn.multi_margin_loss(v, 2, {reduction = "sum"}) end, {nn.randn(5):requires_grad_()}},
+    smooth_l1 = {function(u, v) return nn.smooth_l1_loss(u * 2, v) end, {a, b}},
+    smooth_l1_beta = {function(u, v) return nn.smooth_l1_loss(u:t(), v:t(), {beta = 0.5, reduction = "none"}) end, {a, b}},
+    smooth_l1_l1 = {function(u, v) return nn.smooth_l1_loss(u, v, {beta = 0, reduction = "sum"}) end, {a, b}},
+    smooth_l1_broadcast = {function(u, v) return nn.smooth_l1_loss(u, v:sum(1), {beta = 2}) end, {a, b}},
+    huber = {function(u, v) return nn.huber_loss(u * 2, v) end, {a, b}},
+    huber_delta = {function(u, v) return nn.huber_loss(u:t(), v:t(), {delta = 0.5, reduction = "none"}) end, {a, b}},
+    huber_sum = {function(u, v) return nn.huber_loss(u, v, {delta = 2, reduction = "sum"}) end, {a, b}},
+    bce_column = {function(u, v) return nn.bce_loss(u:view(12, 1), v:view(12)) end, {pr, t}},
+    bce_logits_column = {function(u, v)
+      return nn.bce_with_logits(u:view(12), v:view(12, 1), {pos_weight = nn.tensor({2}), reduction = "none"})
+    end, {a, t}},
     l1_penalty = {function(u, v) return nn.l1_penalty({u, v}) end, {a, b}},
     l2_penalty = {function(u, v) return nn.l2_penalty({u, v * 2}) end, {a, b}},
   }
@@ -186,7 +203,8 @@ describe("pointwise losses", function()
 
   it("check shapes and ranges", function()
     H.assert_error(function() nn.mse_loss(nn.zeros(3, 4), nn.zeros(3)) end, "mse_loss:", "[3,4]", "[3]", "broadcast")
-    H.assert_error(function() nn.bce_loss(nn.zeros(3, 1), nn.zeros(3)) end, "bce_loss:", "[3,1]", "[3]", "same shape")
+    H.assert_error(function() nn.bce_loss(nn.zeros(3, 2), nn.zeros(3)) end, "bce_loss:", "[3,2]", "[3]", "same shape",
+                 "[N] and [N,1]")
     H.assert_error(function() nn.bce_with_logits(nn.zeros(3), nn.zeros(4)) end, "bce_with_logits:", "[3]", "[4]")
     H.assert_error(function() nn.bce_loss(nn.tensor({0.5, 1.5}), nn.tensor({0, 1})) end,
                  "bce_loss:", "input", "[0, 1]", "1.5", "position 2")
@@ -209,6 +227,152 @@ describe("pointwise losses", function()
 
   it("accept int64 targets, computed in float32", function()
     assert.are.equal(2.5, nn.mse_loss(nn.tensor({1, 2}), nn.tensor({0, 0}, "int64")):item())
+  end)
+end)
+
+describe("multi_margin_loss", function()
+  it("is the hinge over the other classes, divided by C", function()
+    local x = nn.tensor({{0.1, 0.2, 0.4, 0.8}})
+    -- PyTorch's doc example: (1-0.8+0.1 + 1-0.8+0.2 + 1-0.8+0.4) / 4
+    assert_close(nn.multi_margin_loss(x, {4}), {0.325}, 1e-6)
+    assert_close(nn.multi_margin_loss(x, {4}, {p = 2}), {(0.09 + 0.16 + 0.36) / 4}, 1e-6)
+    assert_close(nn.multi_margin_loss(x, {4}, {margin = 0}), {0}, 1e-6)
+    assert.are.same({3}, nn.multi_margin_loss(nn.randn(3, 4), {1, 2, 3}, "none").shape)
+    assert.are.same({}, nn.multi_margin_loss(nn.randn(4), 2, "none").shape)
+  end)
+
+  it("reads 1-based labels: label 1 is the first class", function()
+    local x = nn.tensor({{5, 0, 0}})
+    assert.are.equal(0, nn.multi_margin_loss(x, {1}):item())
+    assert_close(nn.multi_margin_loss(x, {2}), {(6 + 1) / 3}, 1e-6)
+  end)
+
+  it("checks its labels and options", function()
+    local x = nn.zeros(2, 3)
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 4}) end,
+                 "multi_margin_loss:", "target 4 at position 2", "1..3", "1-based")
+    H.assert_error(function() nn.multi_margin_loss(x, {0, 1}) end, "multi_margin_loss:", "target 0 at position 1")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {p = 3}) end, "multi_margin_loss:", "p must be 1 or 2", "3")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {p = 1.5}) end, "multi_margin_loss:", "p")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {margin = -1}) end, "multi_margin_loss:", "margin", ">= 0", "-1")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {margin = 0 / 0}) end, "multi_margin_loss:", "margin")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {margn = 1}) end, "multi_margin_loss:", "unknown option 'margn'")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {weight = nn.ones(2)}) end, "weight", "3 class weights", "[2]")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2}, {reduction = "batchmean"}) end, "reduction")
+    H.assert_error(function() nn.multi_margin_loss(x, {1, 2, 3}) end, "multi_margin_loss:", "[2,3]", "[3]")
+    H.assert_error(function() nn.multi_margin_loss(nn.zeros(2, 3, 4), {1, 2}) end, "multi_margin_loss:", "[C] or [N,C]",
+                 "[2,3,4]")
+    H.assert_error(function() nn.multi_margin_loss(x, nn.zeros(2)) end, "multi_margin_loss:", "int64", "float32")
+  end)
+end)
+
+describe("smooth_l1_loss and huber_loss", function()
+  it("are quadratic inside beta (delta) and linear outside", function()
+    local x, y = nn.tensor({0, 0.5, 3, -3}), nn.zeros(4)
+    assert_close(nn.smooth_l1_loss(x, y, "none"), {0, 0.125, 2.5, 2.5}, 1e-6)
+    assert_close(nn.smooth_l1_loss(x, y, {beta = 2, reduction = "none"}), {0, 0.0625, 2, 2}, 1e-6)
+    assert_close(nn.huber_loss(x, y, "none"), {0, 0.125, 2.5, 2.5}, 1e-6)
+    assert_close(nn.huber_loss(x, y, {delta = 2, reduction = "none"}), {0, 0.125, 4, 4}, 1e-6)
+    -- huber = delta * smooth_l1 with beta = delta
+    assert_close(nn.huber_loss(x, y, {delta = 0.3}), {nn.smooth_l1_loss(x, y, {beta = 0.3}):item() * 0.3}, 1e-6)
+  end)
+
+  it("smooth_l1 with beta 0 is l1_loss, gradient 0 where input = target", function()
+    local x, y = nn.tensor({0, 1.5, -2}):requires_grad_(), nn.tensor({0, 1, 1}):requires_grad_()
+    local loss = nn.smooth_l1_loss(x, y, {beta = 0, reduction = "sum"})
+    assert_close(loss, {nn.l1_loss(x, y, "sum"):item()}, 1e-6)
+    loss:backward()
+    assert.are.same({0, 1, -1}, x.grad:totable())
+    assert.are.same({0, -1, 1}, y.grad:totable())
+  end)
+
+  it("check their options", function()
+    local x = nn.zeros(2)
+    H.assert_error(function() nn.smooth_l1_loss(x, x, {beta = -0.5}) end, "smooth_l1_loss:", "beta must be >= 0", "-0.5")
+    H.assert_error(function() nn.smooth_l1_loss(x, x, {beta = 0 / 0}) end, "smooth_l1_loss:", "beta")
+    H.assert_error(function() nn.smooth_l1_loss(x, x, {beta = "1"}) end, "smooth_l1_loss:", "beta")
+    H.assert_error(function() nn.huber_loss(x, x, {delta = 0}) end, "huber_loss:", "delta must be > 0", "0")
+    H.assert_error(function() nn.huber_loss(x, x, {delta = -1}) end, "huber_loss:", "delta", "-1")
+    H.assert_error(function() nn.huber_loss(x, x, {beta = 1}) end, "huber_loss:", "unknown option 'beta'")
+    H.assert_error(function() nn.smooth_l1_loss(x, x, {delta = 1}) end, "smooth_l1_loss:", "unknown option 'delta'")
+    H.assert_error(function() nn.huber_loss(x, x, {reduction = "avg"}) end, "huber_loss:", "reduction", "'avg'")
+    H.assert_error(function() nn.smooth_l1_loss(nn.zeros(3), nn.zeros(2)) end, "smooth_l1_loss:", "[3]", "[2]", "broadcast")
+  end)
+end)
+
+describe("binary losses with [N] and [N,1]", function()
+  it("take a target [N] for an input [N,1] and [N,1] for [N], shaped like the input", function()
+    local p, t = nn.tensor({0.2, 0.7, 0.9}), nn.tensor({0, 1, 1})
+    local want = nn.bce_loss(p, t, "none"):totable()
+    assert.are.same({3, 1}, nn.bce_loss(p:view(3, 1), t, "none").shape)
+    assert_close(nn.bce_loss(p:view(3, 1), t, "none"), want, 1e-6)
+    assert.are.same({3}, nn.bce_loss(p, t:view(3, 1), "none").shape)
+    assert_close(nn.bce_loss(p, t:view(3, 1), "none"), want, 1e-6)
+    local z = nn.tensor({-1, 0.5, 2})
+    local wantz = nn.bce_with_logits(z, t, {pos_weight = nn.tensor({3})}):item()
+    assert_close(nn.bce_with_logits(z:view(3, 1), t, {pos_weight = nn.tensor({3})}), {wantz}, 1e-6)
+    assert_close(nn.bce_with_logits(z, t:view(3, 1), {pos_weight = nn.tensor({3})}), {wantz}, 1e-6)
+  end)
+
+  it("give the target its gradient in its own shape", function()
+    local z, t = nn.tensor({{-1}, {0.5}, {2}}):requires_grad_(), nn.tensor({0.1, 0.8, 1}):requires_grad_()
+    nn.bce_with_logits(z, t):backward()
+    assert.are.same({3, 1}, z.grad.shape)
+    assert.are.same({3}, t.grad.shape)
+  end)
+
+  it("work in the modules with a Lua array target", function()
+    local crit = nn.BCEWithLogitsLoss()
+    local z = nn.tensor({{-1}, {0.5}, {2}})
+    assert_close(crit(z, {0, 1, 1}), {nn.bce_with_logits(z:view(3), nn.tensor({0, 1, 1})):item()}, 1e-6)
+  end)
+
+  it("refuse every other shape", function()
+    H.assert_error(function() nn.bce_loss(nn.zeros(3, 1), nn.zeros(4)) end, "bce_loss:", "[3,1]", "[4]", "same shape")
+    H.assert_error(function() nn.bce_loss(nn.zeros(3), nn.zeros(3, 2)) end, "bce_loss:", "[3]", "[3,2]")
+    H.assert_error(function() nn.bce_loss(nn.zeros(3), nn.zeros(1, 3)) end, "bce_loss:", "[3]", "[1,3]")
+    H.assert_error(function() nn.bce_with_logits(nn.zeros(3, 1), nn.zeros(3, 1, 1)) end, "bce_with_logits:", "[3,1,1]")
+    H.assert_error(function() nn.bce_with_logits(nn.zeros(2, 3), nn.zeros(3)) end, "bce_with_logits:", "[2,3]", "[3]")
+    H.assert_error(function() nn.bce_with_logits(nn.zeros(3, 1), nn.zeros(3), {weight = nn.ones(3)}) end,
+                 "weight [3] cannot be broadcast", "[3,1]")
+    H.assert_error(function() nn.BCELoss()(nn.zeros(3, 1), {0, 1}) end, "bce_loss:", "[3,1]", "[2]")
+  end)
+end)
+
+describe("loss modules", function()
+  it("MultiMarginLoss, SmoothL1Loss and HuberLoss call their functions with their options", function()
+    local x, y = nn.randn(4, 5), {2, 5, 1, 3}
+    local w = nn.rand(5) + 0.5
+    local crit = nn.MultiMarginLoss{p = 2, margin = 0.5, weight = w, reduction = "sum"}
+    assert.are.equal(nn.multi_margin_loss(x, y, {p = 2, margin = 0.5, weight = w, reduction = "sum"}):item(),
+                     crit(x, y):item())
+    assert.are.same({"weight"}, (function()
+      local keys = {}
+      for k in pairs(crit:state_dict()) do keys[#keys + 1] = k end
+      return keys
+    end)())
+    local a, b = nn.randn(3, 4), nn.randn(3, 4)
+    assert.are.equal(nn.smooth_l1_loss(a, b, {beta = 0.3}):item(), nn.SmoothL1Loss{beta = 0.3}(a, b):item())
+    assert.are.equal(nn.huber_loss(a, b, {delta = 2, reduction = "none"})[2][3],
+                     nn.HuberLoss{delta = 2, reduction = "none"}(a, b)[2][3])
+    assert.are.equal(nn.multi_margin_loss(x, y):item(), nn.MultiMarginLoss()(x, y):item())
+  end)
+
+  it("show their options", function()
+    assert.are.equal("MultiMarginLoss(p=2, margin=0.5)", tostring(nn.MultiMarginLoss{p = 2, margin = 0.5}))
+    assert.are.equal("SmoothL1Loss(beta=0.5)", tostring(nn.SmoothL1Loss{beta = 0.5}))
+    assert.are.equal("HuberLoss(reduction='sum', delta=2)", tostring(nn.HuberLoss{delta = 2, reduction = "sum"}))
+  end)
+
+  it("check their options when built", function()
+    H.assert_error(function() nn.MultiMarginLoss{p = 3} end, "MultiMarginLoss", "p must be 1 or 2", "3")
+    H.assert_error(function() nn.MultiMarginLoss{margin = -1} end, "MultiMarginLoss", "margin", "-1")
+    H.assert_error(function() nn.MultiMarginLoss{margn = 1} end, "MultiMarginLoss", "unknown option", "margn")
+    H.assert_error(function() nn.SmoothL1Loss{beta = -1} end, "SmoothL1Loss", "beta", "-1")
+    H.assert_error(function() nn.SmoothL1Loss{delta = 1} end, "SmoothL1Loss", "unknown option", "delta")
+    H.assert_error(function() nn.HuberLoss{delta = 0} end, "HuberLoss", "delta must be > 0", "0")
+    H.assert_error(function() nn.HuberLoss{delta = "x"} end, "HuberLoss", "delta", "number")
+    H.assert_error(function() nn.MultiMarginLoss()(nn.zeros(2, 3), {1, 7}) end, "multi_margin_loss:", "target 7")
   end)
 end)
 

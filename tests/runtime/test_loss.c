@@ -180,6 +180,7 @@ typedef struct point_ctx {
   const double *other; /* y when differentiating in x, x when in y */
   bool in_y;
   const float *w, *pw, *g;
+  double param; /* the third argument when pw is NULL */
 } point_ctx;
 
 static double clamp_log(double v) { return log(v) < -100 ? -100 : log(v); }
@@ -192,6 +193,9 @@ static double naive_point(nn_pointwise_kind kind, double x, double y, double pw)
   case NN_LOSS_BCE_LOGITS: return (1 - y) * x + (1 + (pw - 1) * y) * log1p(exp(-x));
   case NN_LOSS_KL_DIV: return (y > 0 ? y * log(y) : 0) - y * x;
   case NN_LOSS_KL_DIV_LOG: return exp(y) * (y - x);
+  /* pw carries beta and delta (0.7) */
+  case NN_LOSS_SMOOTH_L1: return fabs(x - y) < pw ? 0.5 * (x - y) * (x - y) / pw : fabs(x - y) - 0.5 * pw;
+  case NN_LOSS_HUBER: return fabs(x - y) <= pw ? 0.5 * (x - y) * (x - y) : pw * (fabs(x - y) - 0.5 * pw);
   default: return NAN;
   }
 }
@@ -201,7 +205,7 @@ static double naive_point_sum(const double *v, const void *vctx) {
   double total = 0;
   for (int64_t i = 0; i < 12; i++) {
     double x = k->in_y ? k->other[i] : v[i], y = k->in_y ? v[i] : k->other[i];
-    total += (k->g ? k->g[i] : 1) * (k->w ? k->w[i] : 1) * naive_point(k->kind, x, y, k->pw ? k->pw[i] : 1);
+    total += (k->g ? k->g[i] : 1) * (k->w ? k->w[i] : 1) * naive_point(k->kind, x, y, k->pw ? k->pw[i] : k->param);
   }
   return total;
 }
@@ -219,18 +223,20 @@ static void test_pointwise(void) {
     to_double(xd, x, 12);
     to_double(yd, y, 12);
     const float *wp = bce || kind == NN_LOSS_BCE_LOGITS ? w : NULL, *pwp = kind == NN_LOSS_BCE_LOGITS ? pw : NULL;
-    double total = nn_kernel_pointwise_loss_forward(kind, out, x, y, wp, pwp, 12), want_total = 0;
+    /* beta and delta 0.7 (ignored by the others, whose default is 1) */
+    double param = kind == NN_LOSS_SMOOTH_L1 || kind == NN_LOSS_HUBER ? 0.7f : 1;
+    double total = nn_kernel_pointwise_loss_forward(kind, out, x, y, wp, pwp, 0.7f, 12), want_total = 0;
     int bad = 0;
     for (int i = 0; i < 12; i++) {
-      double v = (wp ? wp[i] : 1) * naive_point(kind, xd[i], yd[i], pwp ? pwp[i] : 1);
+      double v = (wp ? wp[i] : 1) * naive_point(kind, xd[i], yd[i], pwp ? pwp[i] : param);
       bad += !near(out[i], v, 1e-5);
       want_total += v;
     }
     CHECK(bad == 0);
     CHECK(near(total, want_total, 1e-5));
     for (int i = 0; i < 12; i++) gx[i] = gy[i] = 0;
-    nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 0.5f, x, y, wp, pwp, 12);
-    point_ctx cx = {kind, yd, false, wp, pwp, g}, cy = {kind, xd, true, wp, pwp, g};
+    nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 0.5f, x, y, wp, pwp, 0.7f, 12);
+    point_ctx cx = {kind, yd, false, wp, pwp, g, param}, cy = {kind, xd, true, wp, pwp, g, param};
     numeric_grad(want, naive_point_sum, xd, 12, &cx);
     for (int i = 0; i < 12; i++) want[i] *= 0.5;
     if (check_added(gx, 0, want, 12, 1e-4)) {
@@ -286,22 +292,22 @@ static void test_pointwise_node(void) {
 /* PyTorch clamps BCE's logs at -100 and divides by max(x (1-x), 1e-12). */
 static void test_bce_edges(void) {
   float x[4] = {0, 1, 1, 0}, y[4] = {1, 0, 1, 0}, out[4], gx[4] = {0};
-  double total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE, out, x, y, NULL, NULL, 4);
+  double total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE, out, x, y, NULL, NULL, 0, 4);
   CHECK_NEAR(out[0], 100, 1e-6);
   CHECK_NEAR(out[1], 100, 1e-6);
   CHECK(out[2] == 0 && out[3] == 0);
   CHECK_NEAR(total, 200, 1e-6);
   float one = 1;
-  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE, gx, NULL, &one, 0, 1, x, y, NULL, NULL, 4);
+  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE, gx, NULL, &one, 0, 1, x, y, NULL, NULL, 0, 4);
   CHECK_NEAR(gx[0] / -1e12, 1, 1e-6);
   CHECK_NEAR(gx[1] / 1e12, 1, 1e-6);
   CHECK(gx[2] == 0 && gx[3] == 0);
   /* Logits far out: finite losses and gradients. */
   float xl[2] = {1000, -1000}, yl[2] = {0, 1}, gl[2] = {0};
-  total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE_LOGITS, out, xl, yl, NULL, NULL, 2);
+  total = nn_kernel_pointwise_loss_forward(NN_LOSS_BCE_LOGITS, out, xl, yl, NULL, NULL, 0, 2);
   CHECK_NEAR(out[0], 1000, 1e-3);
   CHECK_NEAR(out[1], 1000, 1e-3);
-  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE_LOGITS, gl, NULL, &one, 0, 1, xl, yl, NULL, NULL, 2);
+  nn_kernel_pointwise_loss_backward(NN_LOSS_BCE_LOGITS, gl, NULL, &one, 0, 1, xl, yl, NULL, NULL, 0, 2);
   CHECK_NEAR(gl[0], 1, 1e-6);
   CHECK_NEAR(gl[1], -1, 1e-6);
 }
@@ -380,6 +386,73 @@ static void test_penalties(void) {
   bad = 0;
   for (int i = 0; i < n; i++) bad += !near(gx[i], x[i], 1e-7);
   CHECK(bad == 0);
+}
+
+/* ---- multi-class margin ---- */
+
+typedef struct margin_ctx {
+  const int64_t *y;
+  const float *w, *g; /* g: per-sample upstream gradient */
+  int64_t N, C;
+  int p;
+  double margin;
+} margin_ctx;
+
+/* sum_n g_n w[t] / C sum_{c != t} max(0, margin - x_nt + x_nc)^p, naively. */
+static double naive_margin(const double *x, const void *vctx) {
+  const margin_ctx *k = vctx;
+  double total = 0;
+  for (int64_t n = 0; n < k->N; n++) {
+    int64_t t = k->y[n] - 1;
+    double s = 0;
+    for (int64_t c = 0; c < k->C; c++) {
+      double z = k->margin - x[n * k->C + t] + x[n * k->C + c];
+      if (c != t && z > 0) s += k->p == 1 ? z : z * z;
+    }
+    total += k->g[n] * (k->w ? k->w[t] : 1) * s / (double)k->C;
+  }
+  return total;
+}
+
+/* Forward per sample and backward against central differences, p 1 and 2,
+ * with and without class weights, labels 1 and C included. */
+static void test_multi_margin(void) {
+  enum { N = 5, C = 4 };
+  const int64_t y[N] = {1, 4, 2, 3, 4};
+  float x[N * C], w[C], g[N], loss[N], gx[N * C];
+  double xd[N * C], want[N * C];
+  fill(x, N * C, -1.5, 1.5);
+  fill(w, C, 0.5, 1.5);
+  fill(g, N, -1, 1);
+  to_double(xd, x, N * C);
+  for (int p = 1; p <= 2; p++)
+    for (int weighted = 0; weighted < 2; weighted++) {
+      const float *wp = weighted ? w : NULL;
+      float one = 1;
+      double total = nn_kernel_multi_margin_forward(loss, x, y, wp, N, C, p, 0.8f), want_total = 0;
+      int bad = 0;
+      for (int n = 0; n < N; n++) {
+        double v = naive_margin(xd + n * C, &(margin_ctx){y + n, wp, &one, 1, C, p, 0.8});
+        bad += !near(loss[n], v, 1e-5);
+        want_total += v;
+      }
+      CHECK(bad == 0);
+      CHECK(near(total, want_total, 1e-5));
+      for (int i = 0; i < N * C; i++) gx[i] = 1;
+      nn_kernel_multi_margin_backward(gx, g, 1, 0.5f, x, y, wp, N, C, p, 0.8f);
+      margin_ctx kg = {y, wp, g, N, C, p, 0.8};
+      numeric_grad(want, naive_margin, xd, N * C, &kg);
+      for (int i = 0; i < N * C; i++) want[i] *= 0.5;
+      if (check_added(gx, 1, want, N * C, 1e-4)) {
+        fprintf(stderr, "  multi_margin p=%d weighted=%d\n", p, weighted);
+        CHECK(false);
+      }
+    }
+  /* one upstream number (gstep 0) reaches every sample */
+  float g1 = 2, ga[N * C] = {0}, gb[N * C] = {0}, gs[N] = {2, 2, 2, 2, 2};
+  nn_kernel_multi_margin_backward(ga, &g1, 0, 1, x, y, w, N, C, 2, 0.8f);
+  nn_kernel_multi_margin_backward(gb, gs, 1, 1, x, y, w, N, C, 2, 0.8f);
+  CHECK(!memcmp(ga, gb, sizeof ga));
 }
 
 /* ---- entry points ---- */
@@ -535,12 +608,12 @@ static void test_pointwise_entry(void) {
   };
   x->requires_grad = true;
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-    nn_pointwise_loss_args args = {cases[c].r, cases[c].log_target};
+    nn_pointwise_loss_args args = {cases[c].r, cases[c].log_target, 0};
     nn_tensor *out = loss_out(cases[c].r, 2, xs);
     CHECK(nn_pointwise_loss(cases[c].op, out, x, y, cases[c].weight ? w : NULL, cases[c].pos_weight ? pw : NULL,
                             &args) == NN_OK);
     double total = nn_kernel_pointwise_loss_forward(cases[c].kind, per, data(x), data(y), cases[c].weight ? we : NULL,
-                                                    cases[c].pos_weight ? pwe : NULL, 12);
+                                                    cases[c].pos_weight ? pwe : NULL, 0, 12);
     double count = cases[c].r == NN_REDUCTION_MEAN ? 12 : cases[c].r == NN_REDUCTION_BATCHMEAN ? 3 : 1;
     CHECK(cases[c].r == NN_REDUCTION_NONE ? same_floats(out, per) : item(out) == (float)(total / count));
     const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
@@ -560,7 +633,7 @@ static void test_bce_range_errors(void) {
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   nn_tensor *x = nn_tensor_empty(NN_FLOAT32, 1, (int64_t[]){2}), *y = nn_tensor_zeros(NN_FLOAT32, 1, (int64_t[]){2});
   data(x)[0] = 0.5f, data(x)[1] = 1.5f;
-  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false, 0};
   CHECK(nn_pointwise_loss(NN_OP_BCE_LOSS, out, x, y, NULL, NULL, &args) == NN_ERR_VALUE);
   CHECK(!strcmp(nn_error_message(), "input must hold probabilities in [0, 1], got 1.5 at position 2"));
   nn_tensor *x2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2}), *y2 = nn_tensor_zeros(NN_FLOAT32, 2, (int64_t[]){2, 2});
@@ -650,6 +723,163 @@ static void test_penalty_entry(void) {
   for (int i = 0; i < 3; i++) nn_tensor_release(all[i]);
 }
 
+/* multi_margin_loss on strided [N,C] scores (a transposed view) and on one
+ * sample [C], every reduction: the kernel's values reduced over N, the
+ * node's arguments and saved tensors, the backward through nn_backward
+ * equal to the kernel's bit for bit; a bad label is named and nothing is
+ * recorded. */
+static void test_multi_margin_entry(void) {
+  enum { N = 3, C = 4 };
+  const int64_t labels[N] = {4, 1, 2};
+  nn_tensor *base = random_tensor(2, (int64_t[]){C, N}, -1.5, 1.5);
+  nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){N, C}, (int64_t[]){1, N}, 0);
+  nn_tensor *xc = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){N, C});
+  nn_copy(xc, x);
+  nn_tensor *t = int64_tensor(1, (int64_t[]){N}, labels), *w = random_tensor(1, (int64_t[]){C}, 0.5, 1.5);
+  x->requires_grad = true; /* a leaf view: its gradient is contiguous [N,C] */
+  for (int r = NN_REDUCTION_NONE; r <= NN_REDUCTION_SUM; r++)
+    for (int p = 1; p <= 2; p++) {
+      nn_multi_margin_loss_args args = {r, p, 0.9f};
+      nn_tensor *out = loss_out(r, 1, (int64_t[]){N});
+      CHECK(nn_multi_margin_loss(out, x, t, p == 2 ? w : NULL, &args) == NN_OK);
+      const float *wd = p == 2 ? data(w) : NULL;
+      float per[N], gx[N * C] = {0}, g[N];
+      double total = nn_kernel_multi_margin_forward(per, data(xc), labels, wd, N, C, p, 0.9f);
+      bool none = r == NN_REDUCTION_NONE, mean = r == NN_REDUCTION_MEAN;
+      CHECK(none ? same_floats(out, per) : item(out) == (float)(mean ? total / N : total));
+      const nn_node *node = out->grad_fn;
+      CHECK(node && node->op == NN_OP_MULTI_MARGIN_LOSS && node->nsaved == (p == 2 ? 3 : 2));
+      CHECK(node->saved[1] == t && node->saved[0] != x); /* x strided: a contiguous copy */
+      const nn_multi_margin_node *k = &node->args.multi_margin;
+      CHECK(k->N == N && k->C == C && k->args.p == p && k->args.margin == 0.9f);
+      float scale = (float)(mean ? 1.0 / N : 1.0);
+      CHECK(k->scale == scale);
+      nn_tensor *gout = none ? random_tensor(1, (int64_t[]){N}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+      if (!none) *data(gout) = 1.5f;
+      memcpy(g, data(gout), sizeof(float) * (none ? N : 1));
+      CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+      nn_kernel_multi_margin_backward(gx, g, none, scale, data(xc), labels, wd, N, C, p, 0.9f);
+      CHECK(same_floats(x->grad, gx));
+      clear_grad(x);
+      nn_tensor_release(gout);
+      nn_tensor_release(out);
+    }
+  /* one sample [C] with a 0-dim label: mean over N = 1 */
+  nn_tensor *x1 = random_tensor(1, (int64_t[]){C}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){C});
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  nn_multi_margin_loss_args args = {NN_REDUCTION_MEAN, 1, 1};
+  CHECK(nn_multi_margin_loss(out, x1, t0, NULL, &args) == NN_OK);
+  CHECK(item(out) == (float)nn_kernel_multi_margin_forward(NULL, data(x1), (int64_t[]){C}, NULL, 1, C, 1, 1));
+  *(int64_t *)nn_tensor_data(t0) = C + 1;
+  CHECK(nn_multi_margin_loss(out, x1, t0, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 5 is out of range 1..4 (labels are 1-based)"));
+  nn_tensor *tb = int64_tensor(1, (int64_t[]){N}, (int64_t[]){1, 0, 2});
+  nn_tensor *out2 = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  CHECK(nn_multi_margin_loss(out2, x, tb, NULL, &args) == NN_ERR_VALUE);
+  CHECK(!strcmp(nn_error_message(), "target 0 at position 2 is out of range 1..4 (labels are 1-based)"));
+  CHECK(!out2->grad_fn);
+  nn_tensor *all[] = {out2, tb, out, t0, x1, w, t, xc, x, base};
+  for (int i = 0; i < 10; i++) nn_tensor_release(all[i]);
+}
+
+/* smooth_l1 and huber through the pointwise entry point with a strided
+ * input and a broadcast target: values and both gradients (the target's
+ * summed over the broadcast) equal the kernels' on the dense arrays; the
+ * node keeps beta or delta. */
+static void test_smooth_huber_entry(void) {
+  enum { R = 3, K = 4, n = R * K };
+  nn_tensor *base = random_tensor(2, (int64_t[]){K, R}, -3, 3);
+  nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){R, K}, (int64_t[]){1, R}, 0);
+  nn_tensor *y = random_tensor(1, (int64_t[]){K}, -1, 1);
+  float xd[n], yd[n];
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < K; j++) xd[i * K + j] = data(base)[j * R + i], yd[i * K + j] = data(y)[j];
+  x->requires_grad = y->requires_grad = true;
+  const struct {
+    nn_op op;
+    nn_pointwise_kind kind;
+    float param;
+    nn_reduction r;
+  } cases[] = {
+      {NN_OP_SMOOTH_L1_LOSS, NN_LOSS_SMOOTH_L1, 1, NN_REDUCTION_MEAN},
+      {NN_OP_SMOOTH_L1_LOSS, NN_LOSS_SMOOTH_L1, 0, NN_REDUCTION_SUM},
+      {NN_OP_SMOOTH_L1_LOSS, NN_LOSS_SMOOTH_L1, 0.5f, NN_REDUCTION_NONE},
+      {NN_OP_HUBER_LOSS, NN_LOSS_HUBER, 1, NN_REDUCTION_MEAN},
+      {NN_OP_HUBER_LOSS, NN_LOSS_HUBER, 2.5f, NN_REDUCTION_NONE},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    nn_reduction r = cases[c].r;
+    nn_pointwise_loss_args args = {r, false, cases[c].param};
+    nn_tensor *out = loss_out(r, 2, (int64_t[]){R, K});
+    CHECK(nn_pointwise_loss(cases[c].op, out, x, y, NULL, NULL, &args) == NN_OK);
+    float per[n], gx[n] = {0}, gy[n] = {0}, g[n];
+    double total = nn_kernel_pointwise_loss_forward(cases[c].kind, per, xd, yd, NULL, NULL, cases[c].param, n);
+    bool none = r == NN_REDUCTION_NONE;
+    double count = r == NN_REDUCTION_MEAN ? n : 1;
+    CHECK(none ? same_floats(out, per) : item(out) == (float)(total / count));
+    const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
+    CHECK(out->grad_fn->op == cases[c].op && k->kind == cases[c].kind && k->param == cases[c].param);
+    nn_tensor *gout = none ? random_tensor(2, (int64_t[]){R, K}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+    if (!none) *data(gout) = 0.75f;
+    memcpy(g, data(gout), sizeof(float) * (none ? n : 1));
+    CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+    nn_kernel_pointwise_loss_backward(cases[c].kind, gx, gy, g, none, (float)(1.0 / count), xd, yd, NULL, NULL,
+                                      cases[c].param, n);
+    int bad = 0;
+    for (int i = 0; i < n; i++) bad += !near(data(x->grad)[i], gx[i], 1e-6);
+    for (int j = 0; j < K; j++) bad += !near(data(y->grad)[j], gy[j] + gy[K + j] + gy[2 * K + j], 1e-5);
+    CHECK(bad == 0);
+    clear_grad(x), clear_grad(y);
+    nn_tensor_release(gout);
+    nn_tensor_release(out);
+  }
+  nn_tensor *all[] = {y, x, base};
+  for (int i = 0; i < 3; i++) nn_tensor_release(all[i]);
+}
+
+/* bce and bce_with_logits with a target [N] against an input [N,1] (and a
+ * strided [N,1] target against an input [N]): the loss has the input's
+ * shape, the target is read element for element, and each gradient has
+ * its tensor's shape. */
+static void test_binary_column_entry(void) {
+  enum { N = 5 };
+  nn_tensor *x = random_tensor(2, (int64_t[]){N, 1}, 0.05, 0.95), *y = random_tensor(1, (int64_t[]){N}, 0, 1);
+  x->requires_grad = y->requires_grad = true;
+  for (int logits = 0; logits < 2; logits++) {
+    nn_op op = logits ? NN_OP_BCE_WITH_LOGITS : NN_OP_BCE_LOSS;
+    nn_pointwise_kind kind = logits ? NN_LOSS_BCE_LOGITS : NN_LOSS_BCE;
+    nn_pointwise_loss_args args = {NN_REDUCTION_NONE, false, 0};
+    nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){N, 1});
+    CHECK(nn_pointwise_loss(op, out, x, y, NULL, NULL, &args) == NN_OK);
+    float per[N], gx[N] = {0}, gy[N] = {0}, g[N];
+    nn_kernel_pointwise_loss_forward(kind, per, data(x), data(y), NULL, NULL, 0, N);
+    CHECK(same_floats(out, per));
+    const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
+    CHECK(k->ndim == 2 && k->shape[0] == N && k->shape[1] == 1);
+    nn_tensor *gout = random_tensor(2, (int64_t[]){N, 1}, -1, 1);
+    memcpy(g, data(gout), sizeof g);
+    CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+    nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 1, data(x), data(y), NULL, NULL, 0, N);
+    CHECK(x->grad->ndim == 2 && y->grad->ndim == 1);
+    CHECK(same_floats(x->grad, gx) && same_floats(y->grad, gy));
+    clear_grad(x), clear_grad(y);
+    nn_tensor_release(gout);
+    nn_tensor_release(out);
+  }
+  /* input [N], target [N,1]: a column of a [N,2] tensor (strided) */
+  nn_tensor *x1 = random_tensor(1, (int64_t[]){N}, -2, 2), *tb = random_tensor(2, (int64_t[]){N, 2}, 0, 1);
+  nn_tensor *col = nn_tensor_view(tb, 2, (int64_t[]){N, 1}, (int64_t[]){2, 1}, 1);
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
+  float yc[N];
+  for (int i = 0; i < N; i++) yc[i] = data(tb)[2 * i + 1];
+  nn_pointwise_loss_args args = {NN_REDUCTION_SUM, false, 0};
+  CHECK(nn_pointwise_loss(NN_OP_BCE_WITH_LOGITS, out, x1, col, NULL, NULL, &args) == NN_OK);
+  CHECK(item(out) == (float)nn_kernel_pointwise_loss_forward(NN_LOSS_BCE_LOGITS, NULL, data(x1), yc, NULL, NULL, 0, N));
+  CHECK(out->grad_fn == NULL); /* nothing wants a gradient */
+  nn_tensor *all[] = {out, col, tb, x1, y, x};
+  for (int i = 0; i < 6; i++) nn_tensor_release(all[i]);
+}
+
 /* Every allocation of each entry point (contiguous copies, the lse and
  * teacher-probability scratch, terms, nodes, saved copies) made to fail
  * in turn: NN_ERR_NOMEM, and once the output is dropped no byte is left
@@ -661,8 +891,16 @@ static nn_status ce_entry(nn_tensor *out, nn_tensor *const *in) {
   return nn_cross_entropy(out, in[0], in[1], in[2], &args);
 }
 static nn_status bce_entry(nn_tensor *out, nn_tensor *const *in) {
-  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false};
+  nn_pointwise_loss_args args = {NN_REDUCTION_MEAN, false, 0};
   return nn_pointwise_loss(NN_OP_BCE_WITH_LOGITS, out, in[0], in[3], in[4], in[4], &args);
+}
+static nn_status margin_entry(nn_tensor *out, nn_tensor *const *in) {
+  nn_multi_margin_loss_args args = {NN_REDUCTION_MEAN, 2, 1};
+  return nn_multi_margin_loss(out, in[0], in[1], in[2], &args);
+}
+static nn_status huber_entry(nn_tensor *out, nn_tensor *const *in) {
+  nn_pointwise_loss_args args = {NN_REDUCTION_SUM, false, 0.5f};
+  return nn_pointwise_loss(NN_OP_HUBER_LOSS, out, in[0], in[3], NULL, NULL, &args);
 }
 static nn_status distill_entry(nn_tensor *out, nn_tensor *const *in) {
   nn_distillation_args args = {2, 0.5f};
@@ -681,8 +919,8 @@ static void test_entry_out_of_memory(void) {
   nn_tensor *pw = uniform_tensor(1, (int64_t[]){4}, 0.5, 1.5);
   x->requires_grad = y->requires_grad = true;
   nn_tensor *in[5] = {x, labels, w, y, pw};
-  const entry_fn entries[] = {ce_entry, bce_entry, distill_entry, penalty_entry};
-  for (int e = 0; e < 4; e++) {
+  const entry_fn entries[] = {ce_entry, bce_entry, distill_entry, penalty_entry, margin_entry, huber_entry};
+  for (int e = 0; e < 6; e++) {
     uint64_t live = nn_memory_stats_get().live_bytes;
     int failures = 0;
     nn_status st = NN_ERR_NOMEM;
@@ -709,6 +947,7 @@ int main(void) {
   RUN(test_pointwise);
   RUN(test_pointwise_node);
   RUN(test_bce_edges);
+  RUN(test_multi_margin);
   RUN(test_distillation);
   RUN(test_penalties);
   RUN(test_class_loss_entry);
@@ -718,6 +957,9 @@ int main(void) {
   RUN(test_bce_range_errors);
   RUN(test_distillation_entry);
   RUN(test_penalty_entry);
+  RUN(test_multi_margin_entry);
+  RUN(test_smooth_huber_entry);
+  RUN(test_binary_column_entry);
   RUN(test_entry_out_of_memory);
   return check_summary();
 }
