@@ -421,9 +421,9 @@ static void test_multi_margin(void) {
   const int64_t y[N] = {1, 4, 2, 3, 4};
   float x[N * C], w[C], g[N], loss[N], gx[N * C];
   double xd[N * C], want[N * C];
-  fill(x, N * C, -1.5, 1.5);
-  fill(w, C, 0.5, 1.5);
-  fill(g, N, -1, 1);
+  fill_uniform(x, N * C, -1.5, 1.5);
+  fill_uniform(w, C, 0.5, 1.5);
+  fill_uniform(g, N, -1, 1);
   to_double(xd, x, N * C);
   for (int p = 1; p <= 2; p++)
     for (int weighted = 0; weighted < 2; weighted++) {
@@ -731,11 +731,11 @@ static void test_penalty_entry(void) {
 static void test_multi_margin_entry(void) {
   enum { N = 3, C = 4 };
   const int64_t labels[N] = {4, 1, 2};
-  nn_tensor *base = random_tensor(2, (int64_t[]){C, N}, -1.5, 1.5);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){C, N}, -1.5, 1.5);
   nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){N, C}, (int64_t[]){1, N}, 0);
   nn_tensor *xc = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){N, C});
   nn_copy(xc, x);
-  nn_tensor *t = int64_tensor(1, (int64_t[]){N}, labels), *w = random_tensor(1, (int64_t[]){C}, 0.5, 1.5);
+  nn_tensor *t = int64_tensor(1, (int64_t[]){N}, labels), *w = uniform_tensor(1, (int64_t[]){C}, 0.5, 1.5);
   x->requires_grad = true; /* a leaf view: its gradient is contiguous [N,C] */
   for (int r = NN_REDUCTION_NONE; r <= NN_REDUCTION_SUM; r++)
     for (int p = 1; p <= 2; p++) {
@@ -754,7 +754,7 @@ static void test_multi_margin_entry(void) {
       CHECK(k->N == N && k->C == C && k->args.p == p && k->args.margin == 0.9f);
       float scale = (float)(mean ? 1.0 / N : 1.0);
       CHECK(k->scale == scale);
-      nn_tensor *gout = none ? random_tensor(1, (int64_t[]){N}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+      nn_tensor *gout = none ? uniform_tensor(1, (int64_t[]){N}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
       if (!none) *data(gout) = 1.5f;
       memcpy(g, data(gout), sizeof(float) * (none ? N : 1));
       CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
@@ -765,7 +765,7 @@ static void test_multi_margin_entry(void) {
       nn_tensor_release(out);
     }
   /* one sample [C] with a 0-dim label: mean over N = 1 */
-  nn_tensor *x1 = random_tensor(1, (int64_t[]){C}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){C});
+  nn_tensor *x1 = uniform_tensor(1, (int64_t[]){C}, -1, 1), *t0 = int64_tensor(0, NULL, (int64_t[]){C});
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   nn_multi_margin_loss_args args = {NN_REDUCTION_MEAN, 1, 1};
   CHECK(nn_multi_margin_loss(out, x1, t0, NULL, &args) == NN_OK);
@@ -788,9 +788,9 @@ static void test_multi_margin_entry(void) {
  * node keeps beta or delta. */
 static void test_smooth_huber_entry(void) {
   enum { R = 3, K = 4, n = R * K };
-  nn_tensor *base = random_tensor(2, (int64_t[]){K, R}, -3, 3);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){K, R}, -3, 3);
   nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){R, K}, (int64_t[]){1, R}, 0);
-  nn_tensor *y = random_tensor(1, (int64_t[]){K}, -1, 1);
+  nn_tensor *y = uniform_tensor(1, (int64_t[]){K}, -1, 1);
   float xd[n], yd[n];
   for (int i = 0; i < R; i++)
     for (int j = 0; j < K; j++) xd[i * K + j] = data(base)[j * R + i], yd[i * K + j] = data(y)[j];
@@ -819,7 +819,7 @@ static void test_smooth_huber_entry(void) {
     CHECK(none ? same_floats(out, per) : item(out) == (float)(total / count));
     const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
     CHECK(out->grad_fn->op == cases[c].op && k->kind == cases[c].kind && k->param == cases[c].param);
-    nn_tensor *gout = none ? random_tensor(2, (int64_t[]){R, K}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
+    nn_tensor *gout = none ? uniform_tensor(2, (int64_t[]){R, K}, -1, 1) : nn_tensor_empty(NN_FLOAT32, 0, NULL);
     if (!none) *data(gout) = 0.75f;
     memcpy(g, data(gout), sizeof(float) * (none ? n : 1));
     CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
@@ -843,7 +843,7 @@ static void test_smooth_huber_entry(void) {
  * its tensor's shape. */
 static void test_binary_column_entry(void) {
   enum { N = 5 };
-  nn_tensor *x = random_tensor(2, (int64_t[]){N, 1}, 0.05, 0.95), *y = random_tensor(1, (int64_t[]){N}, 0, 1);
+  nn_tensor *x = uniform_tensor(2, (int64_t[]){N, 1}, 0.05, 0.95), *y = uniform_tensor(1, (int64_t[]){N}, 0, 1);
   x->requires_grad = y->requires_grad = true;
   for (int logits = 0; logits < 2; logits++) {
     nn_op op = logits ? NN_OP_BCE_WITH_LOGITS : NN_OP_BCE_LOSS;
@@ -856,7 +856,7 @@ static void test_binary_column_entry(void) {
     CHECK(same_floats(out, per));
     const nn_pointwise_loss_node *k = &out->grad_fn->args.pointwise_loss;
     CHECK(k->ndim == 2 && k->shape[0] == N && k->shape[1] == 1);
-    nn_tensor *gout = random_tensor(2, (int64_t[]){N, 1}, -1, 1);
+    nn_tensor *gout = uniform_tensor(2, (int64_t[]){N, 1}, -1, 1);
     memcpy(g, data(gout), sizeof g);
     CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
     nn_kernel_pointwise_loss_backward(kind, gx, gy, g, 1, 1, data(x), data(y), NULL, NULL, 0, N);
@@ -867,7 +867,7 @@ static void test_binary_column_entry(void) {
     nn_tensor_release(out);
   }
   /* input [N], target [N,1]: a column of a [N,2] tensor (strided) */
-  nn_tensor *x1 = random_tensor(1, (int64_t[]){N}, -2, 2), *tb = random_tensor(2, (int64_t[]){N, 2}, 0, 1);
+  nn_tensor *x1 = uniform_tensor(1, (int64_t[]){N}, -2, 2), *tb = uniform_tensor(2, (int64_t[]){N, 2}, 0, 1);
   nn_tensor *col = nn_tensor_view(tb, 2, (int64_t[]){N, 1}, (int64_t[]){2, 1}, 1);
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 0, NULL);
   float yc[N];
