@@ -17,6 +17,7 @@ describe("gradcheck of each op", function()
   -- Positive inputs away from the kinks of abs/relu/clamp/maximum.
   local x = nn.rand(2, 3):add(0.5):requires_grad_()
   local y = nn.rand(2, 3):add(0.5):requires_grad_()
+  local x_zeros = x:detach() * nn.tensor{{0, 1, 0}, {1, 0, 0}}
   local cases = {
     add = function(a, b) return a + b end,
     add_broadcast = function(a, b) return a + b:sum(1) end,
@@ -52,8 +53,9 @@ describe("gradcheck of each op", function()
     cumsum_strided = function(a) return a:t():cumsum(1) * nn.arange(6):view(3, 2) end,
     cumprod = function(a) return a:cumprod(2) end,
     cumprod_dim1 = function(a) return a:t():cumprod(2) * nn.arange(6):view(3, 2) end,
-    -- a zero in the middle of a row and at its start: PyTorch's zero-aware gradient
-    cumprod_zeros = function(a) return (a * nn.tensor{{1, 0, 1}, {0, 1, 1}}):cumprod(2) end,
+    -- exact zeros in the middle of a row and at its start (a - x_zeros is
+    -- 0 there at x itself): PyTorch's zero-aware gradient
+    cumprod_zeros = function(a) return (a - x_zeros):cumprod(2) end,
     clamp = function(a) return a:clamp(0.9, 1.4) end,
     where = function(a, b) return nn.where(a:gt(1), a, b) end,
     view = function(a) return a:view(3, 2) * nn.arange(6):view(3, 2) end,

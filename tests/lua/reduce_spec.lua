@@ -445,15 +445,17 @@ describe("PyTorch reference values", function()
     end)
   end
 
-  -- (y * y):sum() backward for y = t:cumsum(d) / t:cumprod(d); z's NaN
-  -- is replaced by 0.5 there, as in the generator.
+  -- (y * w):sum() backward for y = t:cumsum(d) / t:cumprod(d), w =
+  -- arange * 0.25 + 1 in y's shape; z's NaN is replaced by 0.5 there, as in
+  -- the generator.
   for _, c in ipairs(ref.grads) do
     local label = ("%s%s:%s(%s)"):format(c.input, c.view == "t" and "ᵀ" or "", c.method, c.args)
     it("give PyTorch's gradient for " .. label, function()
       local patch = c.input == "z" and function(d) d[1] = 0.5 end or nil
       local t = input(c.input, c.view, patch):requires_grad_()
       local y = t[c.method](t, tonumber(c.args))
-      ;(y * y):sum():backward()
+      local w = (nn.arange(y:numel()):float() * 0.25 + 1):view(y.shape)
+      ;(y * w):sum():backward()
       assert.are.equal(c.view == "t", not t:is_contiguous())
       assert_close(c.grad, t.grad, 1e-5)
     end)
