@@ -223,7 +223,8 @@ static const luaL_Reg metamethods[] = {
  * predicates) also in place. + - * / ^ are the closures of add, sub, mul, div, pow. */
 void nnb_open_elementwise(lua_State *L, int module, int methods) {
   for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_UNARY_LAST; op++) {
-    bool in_place = nn_op_is_binary(op) ? !nn_binary_is_comparison(op) : !nn_unary_is_predicate(op);
+    bool in_place = nn_op_is_binary(op) ? !nn_binary_is_comparison(op)
+                                        : !nn_unary_is_predicate(op);
     for (int v = 0; v <= in_place; v++) {
       set_elementwise(L, module, op, v);
       set_elementwise(L, methods, op, v);
