@@ -25,8 +25,7 @@ static int tensor_index(lua_State *L) {
     lua_call(L, 1, 1);
     return 1;
   }
-  if (lua_type(L, 2) == LUA_TNUMBER) return nnb_index_get(L);
-  return 0;
+  return nnb_index_get(L); /* raises for a key that is not a number */
 }
 
 /* t.key = v: assignable fields by name, else t[i] = v. */
@@ -52,7 +51,7 @@ static int tensor_gc(lua_State *L) {
 
 static int prop_shape(lua_State *L) {
   nn_tensor *t = nnb_check_tensor(L, 1, "shape");
-  nnb_push_int_array(L, t->ndim, t->shape);
+  nnb_push_shape(L, t->ndim, t->shape);
   return 1;
 }
 

@@ -119,7 +119,8 @@ static int unary(lua_State *L, nn_op op, const char *fname, bool inplace) {
     return 1;
   }
   const nn_tensor *in = t->dtype == cd ? t : nnb_push_as(L, fname, 1, cd, false);
-  nn_tensor *out = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+  nn_dtype od = nn_unary_is_predicate(op) ? NN_BOOL : cd;
+  nn_tensor *out = nnb_new_tensor(L, fname, od, t->ndim, t->shape);
   nnb_check_status(L, fname, nn_apply_unary(op, out, in));
   return 1;
 }
@@ -218,11 +219,12 @@ static const luaL_Reg metamethods[] = {
 };
 
 /* Every op of the binary and unary ranges, as a module function and a
- * method; those whose result keeps the input's dtype (not comparisons)
- * also in place. + - * / ^ are the closures of add, sub, mul, div, pow. */
+ * method; those whose result keeps the input's dtype (not comparisons or
+ * predicates) also in place. + - * / ^ are the closures of add, sub, mul, div, pow. */
 void nnb_open_elementwise(lua_State *L, int module, int methods) {
   for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_UNARY_LAST; op++) {
-    bool in_place = !(nn_op_is_binary(op) && nn_binary_is_comparison(op));
+    bool in_place = nn_op_is_binary(op) ? !nn_binary_is_comparison(op)
+                                        : !nn_unary_is_predicate(op);
     for (int v = 0; v <= in_place; v++) {
       set_elementwise(L, module, op, v);
       set_elementwise(L, methods, op, v);

@@ -159,8 +159,12 @@ static int push_slice(lua_State *L, nn_tensor *t, nn_narrow_args args, const cha
 /* ---- t[i] and t[i] = v ---- */
 
 /* __index with a number key: row i as a view, or on a 1-D tensor the
- * element as a Lua value. */
+ * element as a Lua value. Any other key (t[{{}, 1}], t[true]) raises:
+ * returning nil would let the mistake surface far away. */
 int nnb_index_get(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TNUMBER)
+    nnb_error(L, "index", "cannot index a tensor with a %s key (t[i] takes an integer i; "
+              "use t:narrow, t:select or t:index for slices)", luaL_typename(L, 2));
   nn_tensor *t = check_indexable(L, 1, INDEX_FNAME);
   int64_t i = to_position(L, nnb_check_int(L, 2, INDEX_FNAME, "index"), 0, t->shape[0], false,
                           "index", INDEX_FNAME);

@@ -18,6 +18,7 @@
 #include "nn_tensor.h"
 
 #define NNB_TENSOR_MT "nn.Tensor"
+#define NNB_SHAPE_MT "nn.shape" /* of t.shape and t:size(): prints {64, 784} */
 /* Registry keys of the tensor method table and of the property table
  * (name -> getter taking the tensor), both read by __index. */
 #define NNB_METHODS_KEY "nn.Tensor.methods"
@@ -120,6 +121,9 @@ void nnb_gc_account(lua_State *L, size_t nbytes);
 void nnb_set_funcs(lua_State *L, int table, const luaL_Reg *funcs);
 /* Pushes {values[0], ..., values[n-1]} as a Lua array (shapes, strides). */
 void nnb_push_int_array(lua_State *L, int n, const int64_t *values);
+/* The same array with NNB_SHAPE_MT, whose __tostring shows {64, 784}:
+ * t.shape and t:size(). Otherwise a plain array. */
+void nnb_push_shape(lua_State *L, int ndim, const int64_t *shape);
 /* Pushes the element at p of t's dtype as a Lua value: float32 -> number,
  * int64 -> integer, bool -> boolean. */
 void nnb_push_element(lua_State *L, const nn_tensor *t, const void *p);

@@ -1,6 +1,7 @@
 /*
  * Reductions as methods and module functions: sum mean max min argmax
- * argmin std var norm. Dims are positional, (dim, keepdim), as SPEC §12:
+ * argmin std var norm any all count_nonzero, and the scans cumsum cumprod.
+ * Dims are positional, (dim, keepdim), as SPEC §12:
  *
  *   t:sum()             every element -> 0-dim tensor (t:sum(nil, true)
  *                       keeps every dim as size 1)
@@ -15,6 +16,10 @@
  *                       positional `std(dim, unbiased)` is not supported:
  *                       the second number is keepdim here, as for every
  *                       reduction.)
+ *   t:any([dim [, keepdim]]) / t:all(...)  -> bool (NaN counts as nonzero)
+ *   t:count_nonzero([dim])  -> int64 (no keepdim, as PyTorch)
+ *   t:cumsum(dim) / t:cumprod(dim)  -> t's shape; float32 stays float32,
+ *                       int64 and bool give int64 (as PyTorch)
  *
  * dtypes: sum of int64 or bool is int64 (bool counts); max/min keep the
  * dtype; mean/var/std/norm of int64 or bool compute on a float32 copy and
@@ -141,6 +146,32 @@ static int l_norm(lua_State *L) {
   return reduce(L, NN_REDUCE_NORM, check_dim_keepdim(L, 3, t, "norm"), p, "norm");
 }
 
+/* count_nonzero: (t [, dim]); PyTorch's takes no keepdim either. */
+static int l_count_nonzero(lua_State *L) {
+  nn_tensor *t = nnb_check_tensor(L, 1, "count_nonzero");
+  if (!lua_isnoneornil(L, 3))
+    nnb_error(L, "count_nonzero", "takes (dim) only, got a third argument (%s); it has no keepdim",
+              luaL_typename(L, 3));
+  return reduce(L, NN_REDUCE_COUNT_NONZERO, check_dim_keepdim(L, 2, t, "count_nonzero"), 0,
+                "count_nonzero");
+}
+
+/* cumsum/cumprod: (t, dim), dim required as in PyTorch. Pushes the
+ * result: t's shape, float32 or int64 (bool scans count in int64). */
+static int scan(lua_State *L, bool prod) {
+  const char *fname = prod ? "cumprod" : "cumsum";
+  nn_tensor *t = nnb_check_tensor(L, 1, fname);
+  if (lua_isnoneornil(L, 2)) nnb_error(L, fname, "needs a dim (%s(t, dim))", fname);
+  if (!lua_isnoneornil(L, 3))
+    nnb_error(L, fname, "takes (dim) only, got a third argument (%s)", luaL_typename(L, 3));
+  nn_cumulative_args a = {nnb_check_dim(L, 2, t->ndim, fname)};
+  nn_dtype cd = t->dtype == NN_FLOAT32 ? NN_FLOAT32 : NN_INT64;
+  const nn_tensor *in = nnb_push_as(L, fname, 1, cd, false);
+  nn_tensor *out = nnb_new_tensor(L, fname, cd, t->ndim, t->shape);
+  nnb_check_status(L, fname, (prod ? nn_cumprod : nn_cumsum)(out, in, &a));
+  return 1;
+}
+
 static int l_sum(lua_State *L) { return simple(L, NN_REDUCE_SUM); }
 static int l_mean(lua_State *L) { return simple(L, NN_REDUCE_MEAN); }
 static int l_max(lua_State *L) { return simple(L, NN_REDUCE_MAX); }
@@ -149,11 +180,17 @@ static int l_argmax(lua_State *L) { return simple(L, NN_REDUCE_ARGMAX); }
 static int l_argmin(lua_State *L) { return simple(L, NN_REDUCE_ARGMIN); }
 static int l_var(lua_State *L) { return var_std(L, NN_REDUCE_VAR); }
 static int l_std(lua_State *L) { return var_std(L, NN_REDUCE_STD); }
+static int l_any(lua_State *L) { return simple(L, NN_REDUCE_ANY); }
+static int l_all(lua_State *L) { return simple(L, NN_REDUCE_ALL); }
+static int l_cumsum(lua_State *L) { return scan(L, false); }
+static int l_cumprod(lua_State *L) { return scan(L, true); }
 
 static const luaL_Reg functions[] = {
     {"sum", l_sum},       {"mean", l_mean},     {"max", l_max},
     {"min", l_min},       {"argmax", l_argmax}, {"argmin", l_argmin},
     {"var", l_var},       {"std", l_std},       {"norm", l_norm},
+    {"any", l_any},       {"all", l_all},       {"count_nonzero", l_count_nonzero},
+    {"cumsum", l_cumsum}, {"cumprod", l_cumprod},
     {NULL, NULL},
 };
 

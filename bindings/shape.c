@@ -13,12 +13,36 @@
 #include "nn_bind.h"
 #include "nn_shape.h"
 
+/* __tostring of a shape array: its entries as {64, 784}. */
+static int shape_tostring(lua_State *L) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '{');
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (i > 1) luaL_addstring(&b, ", ");
+    lua_rawgeti(L, 1, i);
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2); /* the element: luaL_addvalue wants the string right above the buffer */
+    luaL_addvalue(&b);
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+void nnb_push_shape(lua_State *L, int ndim, const int64_t *shape) {
+  nnb_push_int_array(L, ndim, shape);
+  luaL_setmetatable(L, NNB_SHAPE_MT);
+}
+
 /* t:size() / t:stride(): the whole array, or one dim's entry. */
 static int dims_or_one(lua_State *L, const char *fname, bool strides) {
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
   const int64_t *values = strides ? t->stride : t->shape;
   if (lua_isnoneornil(L, 2)) {
-    nnb_push_int_array(L, t->ndim, values);
+    if (strides) nnb_push_int_array(L, t->ndim, values);
+    else nnb_push_shape(L, t->ndim, values);
     return 1;
   }
   if (t->ndim == 0) nnb_error(L, fname, "a 0-dim tensor has no dims");
@@ -363,5 +387,9 @@ void nnb_open_shape(lua_State *L, int module, int methods) {
   luaL_getmetatable(L, NNB_TENSOR_MT);
   lua_pushcfunction(L, l_len);
   lua_setfield(L, -2, "__len");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, NNB_SHAPE_MT);
+  lua_pushcfunction(L, shape_tostring);
+  lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 }

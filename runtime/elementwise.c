@@ -17,6 +17,7 @@ typedef bool (*f32_compare_fn)(float, float);
 typedef bool (*i64_compare_fn)(int64_t, int64_t);
 typedef float (*f32_unary_fn)(float);
 typedef int64_t (*i64_unary_fn)(int64_t);
+typedef bool (*f32_predicate_fn)(float);
 
 /* ---- per-element functions ---- */
 
@@ -66,10 +67,24 @@ static float sigmoid_f32(float a) { return 1.0f / (1.0f + expf(-a)); }
 static float tanh_f32(float a) { return tanhf(a); }
 static float sin_f32(float a) { return sinf(a); }
 static float cos_f32(float a) { return cosf(a); }
+static float floor_f32(float a) { return floorf(a); }
+static float ceil_f32(float a) { return ceilf(a); }
+static float round_f32(float a) { return rintf(a); } /* default mode: half to even */
+static float trunc_f32(float a) { return truncf(a); }
+static float square_f32(float a) { return a * a; }
+static float log1p_f32(float a) { return log1pf(a); }
+static float expm1_f32(float a) { return expm1f(a); }
+static float reciprocal_f32(float a) { return 1.0f / a; }
+static float rsqrt_f32(float a) { return 1.0f / sqrtf(a); }
+static bool isnan_f32(float a) { return isnan(a); }
+static bool isinf_f32(float a) { return isinf(a); }
+static bool isfinite_f32(float a) { return isfinite(a); }
 static int64_t neg_i64(int64_t a) { return (int64_t)(0 - (uint64_t)a); }
 static int64_t abs_i64(int64_t a) { return a < 0 ? neg_i64(a) : a; }
 static int64_t sign_i64(int64_t a) { return (a > 0) - (a < 0); }
 static int64_t relu_i64(int64_t a) { return a < 0 ? 0 : a; }
+static int64_t same_i64(int64_t a) { return a; } /* floor, ceil, round, trunc */
+static int64_t square_i64(int64_t a) { return (int64_t)((uint64_t)a * (uint64_t)a); }
 
 /* ---- run loops: one contiguous fast path, one strided ---- */
 
@@ -112,6 +127,17 @@ static inline void run_unary_f32(f32_unary_fn f, float *o, const float *a,
 static inline void run_unary_i64(i64_unary_fn f, int64_t *o, const int64_t *a,
                                  const int64_t *step, int64_t n) {
   for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]]);
+}
+
+/* Predicates write bool; an integer is never NaN or infinite, always
+ * finite, so the int64 kernels write one constant. */
+static inline void run_predicate_f32(f32_predicate_fn f, bool *o, const float *a,
+                                     const int64_t *step, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i * step[0]] = f(a[i * step[1]]);
+}
+
+static inline void run_constant_bool(bool v, bool *o, const int64_t *step, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i * step[0]] = v;
 }
 
 /* ---- the op table ---- */
@@ -158,10 +184,26 @@ static void k_sigmoid_f32(void *o, const void *a, const int64_t *s, int64_t n) {
 static void k_tanh_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(tanh_f32, o, a, s, n); }
 static void k_sin_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(sin_f32, o, a, s, n); }
 static void k_cos_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(cos_f32, o, a, s, n); }
+static void k_floor_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(floor_f32, o, a, s, n); }
+static void k_ceil_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(ceil_f32, o, a, s, n); }
+static void k_round_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(round_f32, o, a, s, n); }
+static void k_trunc_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(trunc_f32, o, a, s, n); }
+static void k_square_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(square_f32, o, a, s, n); }
+static void k_log1p_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(log1p_f32, o, a, s, n); }
+static void k_expm1_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(expm1_f32, o, a, s, n); }
+static void k_reciprocal_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(reciprocal_f32, o, a, s, n); }
+static void k_rsqrt_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_f32(rsqrt_f32, o, a, s, n); }
+static void k_isnan_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_predicate_f32(isnan_f32, o, a, s, n); }
+static void k_isinf_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_predicate_f32(isinf_f32, o, a, s, n); }
+static void k_isfinite_f32(void *o, const void *a, const int64_t *s, int64_t n) { run_predicate_f32(isfinite_f32, o, a, s, n); }
+static void k_false_i64(void *o, const void *a, const int64_t *s, int64_t n) { (void)a; run_constant_bool(false, o, s, n); }
+static void k_true_i64(void *o, const void *a, const int64_t *s, int64_t n) { (void)a; run_constant_bool(true, o, s, n); }
 static void k_neg_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(neg_i64, o, a, s, n); }
 static void k_abs_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(abs_i64, o, a, s, n); }
 static void k_sign_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(sign_i64, o, a, s, n); }
 static void k_relu_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(relu_i64, o, a, s, n); }
+static void k_same_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(same_i64, o, a, s, n); }
+static void k_square_i64(void *o, const void *a, const int64_t *s, int64_t n) { run_unary_i64(square_i64, o, a, s, n); }
 
 /* Kernels of the binary range of nn_op, indexed by op - NN_OP_BINARY_FIRST. */
 static const struct {
@@ -185,9 +227,11 @@ static const struct {
 _Static_assert(sizeof binary_ops / sizeof *binary_ops == NN_OP_BINARY_LAST - NN_OP_BINARY_FIRST + 1,
                "every binary op needs a row");
 
-/* Kernels of the unary range, indexed by op - NN_OP_UNARY_FIRST. */
+/* Kernels of the unary range, indexed by op - NN_OP_UNARY_FIRST.
+ * predicate: writes bool (isnan, isinf, isfinite). */
 static const struct {
   unary_kernel f32, i64;
+  bool predicate;
 } unary_ops[] = {
     [NN_OP_NEG - NN_OP_UNARY_FIRST] = {k_neg_f32, k_neg_i64},
     [NN_OP_ABS - NN_OP_UNARY_FIRST] = {k_abs_f32, k_abs_i64},
@@ -200,11 +244,24 @@ static const struct {
     [NN_OP_TANH - NN_OP_UNARY_FIRST] = {k_tanh_f32, NULL},
     [NN_OP_SIN - NN_OP_UNARY_FIRST] = {k_sin_f32, NULL},
     [NN_OP_COS - NN_OP_UNARY_FIRST] = {k_cos_f32, NULL},
+    [NN_OP_FLOOR - NN_OP_UNARY_FIRST] = {k_floor_f32, k_same_i64},
+    [NN_OP_CEIL - NN_OP_UNARY_FIRST] = {k_ceil_f32, k_same_i64},
+    [NN_OP_ROUND - NN_OP_UNARY_FIRST] = {k_round_f32, k_same_i64},
+    [NN_OP_TRUNC - NN_OP_UNARY_FIRST] = {k_trunc_f32, k_same_i64},
+    [NN_OP_SQUARE - NN_OP_UNARY_FIRST] = {k_square_f32, k_square_i64},
+    [NN_OP_LOG1P - NN_OP_UNARY_FIRST] = {k_log1p_f32, NULL},
+    [NN_OP_EXPM1 - NN_OP_UNARY_FIRST] = {k_expm1_f32, NULL},
+    [NN_OP_RECIPROCAL - NN_OP_UNARY_FIRST] = {k_reciprocal_f32, NULL},
+    [NN_OP_RSQRT - NN_OP_UNARY_FIRST] = {k_rsqrt_f32, NULL},
+    [NN_OP_ISNAN - NN_OP_UNARY_FIRST] = {k_isnan_f32, k_false_i64, true},
+    [NN_OP_ISINF - NN_OP_UNARY_FIRST] = {k_isinf_f32, k_false_i64, true},
+    [NN_OP_ISFINITE - NN_OP_UNARY_FIRST] = {k_isfinite_f32, k_true_i64, true},
 };
 _Static_assert(sizeof unary_ops / sizeof *unary_ops == NN_OP_UNARY_LAST - NN_OP_UNARY_FIRST + 1,
                "every unary op needs a row");
 
 bool nn_binary_is_comparison(nn_op op) { return binary_ops[op - NN_OP_BINARY_FIRST].comparison; }
+bool nn_unary_is_predicate(nn_op op) { return unary_ops[op - NN_OP_UNARY_FIRST].predicate; }
 
 static binary_kernel binary_kernel_for(nn_op op, nn_dtype dtype) {
   int i = op - NN_OP_BINARY_FIRST;
@@ -389,17 +446,25 @@ nn_status nn_apply_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn
 
 nn_status nn_apply_unary(nn_op op, nn_tensor *out, const nn_tensor *a) {
   nn_unary(op, out, a);
+  if (nn_unary_is_predicate(op)) return NN_OK;
   nn_node *node;
   nn_status st = nn_record(&node, op, out, 1, (nn_tensor *[]){(nn_tensor *)a});
   if (st || !node) return st;
   switch (op) {
   case NN_OP_NEG:
-  case NN_OP_SIGN: return NN_OK; /* backwards that need no tensor */
+  case NN_OP_SIGN:
+  case NN_OP_FLOOR:
+  case NN_OP_CEIL:
+  case NN_OP_ROUND:
+  case NN_OP_TRUNC: return NN_OK; /* backwards that need no tensor */
   case NN_OP_ABS:
   case NN_OP_LOG:
   case NN_OP_SIN:
-  case NN_OP_COS: return nn_node_save(node, a);
-  default: return nn_node_save_output(node, out); /* relu, exp, sqrt, sigmoid, tanh */
+  case NN_OP_COS:
+  case NN_OP_SQUARE:
+  case NN_OP_LOG1P: return nn_node_save(node, a);
+  default: return nn_node_save_output(node, out); /* relu, exp, sqrt, sigmoid, tanh, expm1,
+                                                     reciprocal, rsqrt */
   }
 }
 
@@ -691,6 +756,67 @@ bool nn_sin_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 
 bool nn_cos_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   return backward_trig(n, g, gi, true);
+}
+
+/* floor, ceil, round, trunc: piecewise constant, zero gradient (as PyTorch). */
+bool nn_rounding_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n, (void)g, (void)gi;
+  return true;
+}
+
+/* d x^2 = 2 x, from the saved input. */
+bool nn_square_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  nn_scalar two;
+  return add_term(gi[0], g, NN_OP_MUL, g, n->saved[0], NN_OP_MUL, nn_scalar_f32(&two, 2));
+}
+
+/* d log(1 + x) = 1 / (1 + x), from the saved input. */
+bool nn_log1p_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  nn_scalar one;
+  nn_binary(NN_OP_ADD, t, n->saved[0], nn_scalar_f32(&one, 1));
+  nn_binary(NN_OP_DIV, t, g, t);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+/* d (e^x - 1) = e^x = y + 1, from the saved output. */
+bool nn_expm1_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  nn_scalar one;
+  return add_term(gi[0], g, NN_OP_ADD, n->saved[0], nn_scalar_f32(&one, 1), NN_OP_MUL, g);
+}
+
+/* d (1/x) = -1/x^2 = -y^2, from the saved output. */
+bool nn_reciprocal_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  const nn_tensor *y = n->saved[0];
+  nn_binary(NN_OP_MUL, t, y, y);
+  nn_unary(NN_OP_NEG, t, t);
+  nn_binary(NN_OP_MUL, t, t, g);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
+}
+
+/* d x^(-1/2) = -1/2 x^(-3/2) = -y^3 / 2, from the saved output. */
+bool nn_rsqrt_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (!gi[0]) return true;
+  nn_tensor *t = scratch(g);
+  if (!t) return false;
+  const nn_tensor *y = n->saved[0];
+  nn_scalar minus_half;
+  nn_binary(NN_OP_MUL, t, y, y);
+  nn_binary(NN_OP_MUL, t, t, y);
+  nn_binary(NN_OP_MUL, t, t, nn_scalar_f32(&minus_half, -0.5f));
+  nn_binary(NN_OP_MUL, t, t, g);
+  nn_accumulate(gi[0], t);
+  nn_tensor_release(t);
+  return true;
 }
 
 /* where(mask, a, b): a's gradient where mask holds, b's elsewhere. */

@@ -41,6 +41,7 @@
 typedef union nn_op_args {
   nn_clamp_args clamp;
   nn_reduce_args reduce;
+  nn_cumulative_args cumulative; /* cumsum, cumprod */
   nn_dropout_args dropout;
   nn_batch_norm_args batch_norm;
   nn_conv2d_args conv2d;

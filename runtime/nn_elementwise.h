@@ -29,13 +29,16 @@ bool nn_binary_supports(nn_op op, nn_dtype dtype);
 bool nn_unary_supports(nn_op op, nn_dtype dtype);
 /* Comparisons produce bool; everything else keeps the input dtype. */
 bool nn_binary_is_comparison(nn_op op);
+/* Unary predicates (isnan, isinf, isfinite) write bool and record no node;
+ * every other unary op keeps the input dtype. */
+bool nn_unary_is_predicate(nn_op op);
 
 /* ---- entry points: run the kernel, record the node ---- */
 
 /* out = a op b (op in the binary range), recorded unless a comparison.
  * Either operand may be a borrowed scalar (nn_scalar_f32). */
 nn_status nn_apply_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b);
-/* out = op(a), op in the unary range. */
+/* out = op(a), op in the unary range; out is bool for a predicate. */
 nn_status nn_apply_unary(nn_op op, nn_tensor *out, const nn_tensor *a);
 
 typedef struct nn_clamp_args {
@@ -52,7 +55,7 @@ nn_status nn_where(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a, co
 
 /* out[...] = a[...] op b[...]; a, b share a dtype the op supports. */
 void nn_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b);
-/* out[...] = op(a[...]); same dtype. */
+/* out[...] = op(a[...]); same dtype (bool out for a predicate). */
 void nn_unary(nn_op op, nn_tensor *out, const nn_tensor *a);
 /* out[...] = src[...] converted to out's dtype (src broadcasts). */
 void nn_copy(nn_tensor *out, const nn_tensor *src);

@@ -43,13 +43,25 @@ typedef enum nn_op {
   NN_OP_ABS,
   NN_OP_SIGN,
   NN_OP_RELU,
-  NN_OP_EXP, /* from here on float32 only */
+  NN_OP_EXP, /* EXP..COS: float32 only */
   NN_OP_LOG,
   NN_OP_SQRT,
   NN_OP_SIGMOID,
   NN_OP_TANH,
   NN_OP_SIN,
   NN_OP_COS,
+  NN_OP_FLOOR, /* FLOOR..SQUARE: float32 and int64 */
+  NN_OP_CEIL,
+  NN_OP_ROUND, /* half to even */
+  NN_OP_TRUNC,
+  NN_OP_SQUARE,
+  NN_OP_LOG1P, /* LOG1P..RSQRT: float32 only */
+  NN_OP_EXPM1,
+  NN_OP_RECIPROCAL,
+  NN_OP_RSQRT,
+  NN_OP_ISNAN, /* predicates: write bool, not differentiable */
+  NN_OP_ISINF,
+  NN_OP_ISFINITE,
   /* other elementwise ops (elementwise.c) */
   NN_OP_CLAMP,
   NN_OP_WHERE,
@@ -69,6 +81,8 @@ typedef enum nn_op {
   NN_OP_EXTREMUM, /* max/min of everything */
   NN_OP_VAR,      /* var and std */
   NN_OP_NORM,
+  NN_OP_CUMSUM, /* cumulative sums and products along a dim (reduce_scan.c) */
+  NN_OP_CUMPROD,
   /* layers (linear.c, dropout.c, norm.c) */
   NN_OP_LINEAR,
   NN_OP_DROPOUT,
@@ -107,7 +121,7 @@ typedef enum nn_op {
 #define NN_OP_BINARY_FIRST NN_OP_ADD
 #define NN_OP_BINARY_LAST NN_OP_NE
 #define NN_OP_UNARY_FIRST NN_OP_NEG
-#define NN_OP_UNARY_LAST NN_OP_COS
+#define NN_OP_UNARY_LAST NN_OP_ISFINITE
 static inline bool nn_op_is_binary(nn_op op) {
   return op >= NN_OP_BINARY_FIRST && op <= NN_OP_BINARY_LAST;
 }
@@ -150,6 +164,12 @@ bool nn_sigmoid_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const 
 bool nn_tanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_sin_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_cos_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_rounding_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_square_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_log1p_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_expm1_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_reciprocal_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_rsqrt_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_clamp_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_where_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_reshape_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
@@ -165,6 +185,8 @@ bool nn_max_dim_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const 
 bool nn_extremum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_var_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_cumsum_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_cumprod_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_linear_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_dropout_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

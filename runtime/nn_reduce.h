@@ -1,6 +1,7 @@
 /*
  * nn_reduce: reductions (sum, mean, max, min, argmax, argmin, var, std,
- * norm) over one dim or over the whole tensor.
+ * norm, any, all, count_nonzero) over one dim or over the whole tensor,
+ * and the cumulative sum and product along a dim (reduce_scan.c).
  *
  * Adding a reduction:
  *   1. add NN_REDUCE_<OP> to the enum below, before NN_REDUCE_COUNT;
@@ -40,6 +41,9 @@ typedef enum nn_reduce_op {
   NN_REDUCE_VAR, /* param: the correction (1 = unbiased, 0 = population) */
   NN_REDUCE_STD,
   NN_REDUCE_NORM, /* param: p >= 0, or INFINITY for the max of |x| */
+  NN_REDUCE_ANY,  /* bool: some element is nonzero (NaN counts) */
+  NN_REDUCE_ALL,  /* bool: every element is nonzero */
+  NN_REDUCE_COUNT_NONZERO, /* int64 */
   NN_REDUCE_COUNT
 } nn_reduce_op;
 
@@ -52,7 +56,8 @@ bool nn_reduce_supports(nn_reduce_op op, nn_dtype dtype);
 bool nn_reduce_has_values(nn_reduce_op op);
 bool nn_reduce_has_indices(nn_reduce_op op);
 /* dtype of the values for a supported input dtype: sum of int64 or bool is
- * int64, max/min keep the dtype, the rest are float32. */
+ * int64, max/min keep the dtype, any/all are bool, count_nonzero is int64,
+ * the rest are float32. */
 nn_dtype nn_reduce_value_dtype(nn_reduce_op op, nn_dtype dtype);
 /* Must the reduced extent be non-empty? (max, min, argmax, argmin: there
  * is no identity to return for nothing.) */
@@ -78,7 +83,8 @@ int nn_reduce_shape(const nn_tensor *in, int dim, bool keepdim, int64_t *shape);
  * Preconditions (asserted in debug builds): op supports in->dtype, the
  * outputs have the right dtype and element count and do not overlap in,
  * and the reduced extent is non-empty where nn_reduce_needs_elements.
- * Reducing nothing gives sum 0, mean/var/std NaN, norm 0.
+ * Reducing nothing gives sum 0, mean/var/std NaN, norm 0, any false, all
+ * true, count_nonzero 0.
  */
 void nn_reduce(nn_reduce_op op, nn_tensor *values, nn_tensor *indices,
                const nn_tensor *in, int dim, double param);
@@ -102,9 +108,41 @@ typedef struct nn_reduce_args {
  *   in       a dtype the op supports (nn_reduce_supports)
  * Nodes: sum, mean: NN_OP_SUM/MEAN; max/min: NN_OP_MAX_DIM (saves the
  * indices) or NN_OP_EXTREMUM; var/std: NN_OP_VAR; norm: NN_OP_NORM;
- * argmax/argmin record nothing. NN_ERR_NOMEM when the node cannot be kept.
+ * argmax/argmin, any/all/count_nonzero record nothing. NN_ERR_NOMEM when the node cannot be kept.
  */
 nn_status nn_apply_reduce(nn_tensor *values, nn_tensor *indices, const nn_tensor *in,
                           const nn_reduce_args *args);
+
+/* ---- cumulative sum and product along a dim (reduce_scan.c) ---- */
+
+/* Their node's arguments (node->args.cumulative). */
+typedef struct nn_cumulative_args {
+  int dim; /* 0-based; a 0-dim input is read as [1] */
+} nn_cumulative_args;
+
+/* Kernels over a contiguous [N, K, M] (outer dims, the scanned dim, inner
+ * dims), accumulating in double as PyTorch does on the CPU:
+ *   out [N, K, M] = running sum / product of x [N, K, M] along K. */
+void nn_kernel_cumsum_forward(float *out, const float *x, int64_t N, int64_t K, int64_t M);
+void nn_kernel_cumprod_forward(float *out, const float *x, int64_t N, int64_t K, int64_t M);
+/* gx [N, K, M] += the sum over j >= k of g[j] (a reversed cumsum). */
+void nn_kernel_cumsum_backward(float *gx, const float *g, int64_t N, int64_t K, int64_t M);
+/* gx [N, K, M] += sum over j >= k of g[j] * prod_{i <= j, i != k} x[i],
+ * given y = cumprod(x): before the first zero of a line this is
+ * (sum_{j >= k} g[j] y[j]) / x[k]; at the first zero the product is
+ * formed without it; after it the gradient is 0 (as PyTorch). */
+void nn_kernel_cumprod_backward(float *gx, const float *g, const float *x, const float *y,
+                                int64_t N, int64_t K, int64_t M);
+
+/*
+ * The entry points: out = cumsum / cumprod of x along args->dim, recorded
+ * when a gradient is wanted (cumsum saves nothing, cumprod its input and
+ * output).
+ *   out  x's shape and dtype, contiguous
+ *   x    float32 or int64, any strides
+ * NN_ERR_NOMEM when a contiguous copy or the node cannot be made.
+ */
+nn_status nn_cumsum(nn_tensor *out, const nn_tensor *x, const nn_cumulative_args *args);
+nn_status nn_cumprod(nn_tensor *out, const nn_tensor *x, const nn_cumulative_args *args);
 
 #endif

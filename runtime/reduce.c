@@ -92,6 +92,9 @@ typedef int64_t (*load_int_fn)(const char *p, int64_t i);
 
 static inline int64_t ld_i64(const char *p, int64_t i) { return ((const int64_t *)p)[i]; }
 static inline int64_t ld_bool(const char *p, int64_t i) { return ((const uint8_t *)p)[i] != 0; }
+/* 1 for a nonzero element (NaN is nonzero): any, all, count_nonzero. */
+static inline int64_t ld_nz_f32(const char *p, int64_t i) { return ((const float *)p)[i] != 0; }
+static inline int64_t ld_nz_i64(const char *p, int64_t i) { return ((const int64_t *)p)[i] != 0; }
 
 static inline void int_run(load_int_fn ld, accs *A, int64_t j, const span *s) {
   uint64_t sum = (uint64_t)A->i[j];
@@ -223,6 +226,10 @@ static void run_sum_i64(accs *A, int64_t j, const span *s) { int_run(ld_i64, A, 
 static void blk_sum_i64(accs *A, const span *s) { int_block(ld_i64, A, s); }
 static void run_sum_bool(accs *A, int64_t j, const span *s) { int_run(ld_bool, A, j, s); }
 static void blk_sum_bool(accs *A, const span *s) { int_block(ld_bool, A, s); }
+static void run_nz_f32(accs *A, int64_t j, const span *s) { int_run(ld_nz_f32, A, j, s); }
+static void blk_nz_f32(accs *A, const span *s) { int_block(ld_nz_f32, A, s); }
+static void run_nz_i64(accs *A, int64_t j, const span *s) { int_run(ld_nz_i64, A, j, s); }
+static void blk_nz_i64(accs *A, const span *s) { int_block(ld_nz_i64, A, s); }
 static void run_max_f32(accs *A, int64_t j, const span *s) { ext_f32_run(gt_f, pick_gt, x_id, A, j, s); }
 static void blk_max_f32(accs *A, const span *s) { ext_f32_block(gt_f, x_id, A, s); }
 static void run_min_f32(accs *A, int64_t j, const span *s) { ext_f32_run(lt_f, pick_lt, x_id, A, j, s); }
@@ -270,6 +277,8 @@ static const reducer r_sum_bool = {run_sum_bool, blk_sum_bool, false};
 static const reducer r_var = {run_sum_f32, blk_sum_f32, true};
 static const reducer r_dev2 = {run_dev2, blk_dev2, false}; /* var's pass 2 */
 static const reducer r_norm = {run_norm, blk_norm, false};
+static const reducer r_nz_f32 = {run_nz_f32, blk_nz_f32, false};
+static const reducer r_nz_i64 = {run_nz_i64, blk_nz_i64, false};
 static const reducer r_max_f32 = {run_max_f32, blk_max_f32, false};
 static const reducer r_min_f32 = {run_min_f32, blk_min_f32, false};
 static const reducer r_max_i64 = {run_max_i64, blk_max_i64, false};
@@ -294,6 +303,10 @@ static const struct {
     [NN_REDUCE_VAR] = {"var", {[NN_FLOAT32] = &r_var}, true, false, NN_OP_VAR},
     [NN_REDUCE_STD] = {"std", {[NN_FLOAT32] = &r_var}, true, false, NN_OP_VAR},
     [NN_REDUCE_NORM] = {"norm", {[NN_FLOAT32] = &r_norm}, true, false, NN_OP_NORM},
+    /* any, all, count_nonzero: the count of nonzero elements (bool sums are that count) */
+    [NN_REDUCE_ANY] = {"any", {[NN_FLOAT32] = &r_nz_f32, [NN_INT64] = &r_nz_i64, [NN_BOOL] = &r_sum_bool}, true, false, NN_OP_COUNT},
+    [NN_REDUCE_ALL] = {"all", {[NN_FLOAT32] = &r_nz_f32, [NN_INT64] = &r_nz_i64, [NN_BOOL] = &r_sum_bool}, true, false, NN_OP_COUNT},
+    [NN_REDUCE_COUNT_NONZERO] = {"count_nonzero", {[NN_FLOAT32] = &r_nz_f32, [NN_INT64] = &r_nz_i64, [NN_BOOL] = &r_sum_bool}, true, false, NN_OP_COUNT},
 };
 _Static_assert(sizeof reduce_ops / sizeof *reduce_ops == NN_REDUCE_COUNT,
                "every reduction needs a row");
@@ -313,7 +326,10 @@ nn_dtype nn_reduce_value_dtype(nn_reduce_op op, nn_dtype dtype) {
   case NN_REDUCE_MAX:
   case NN_REDUCE_MIN: return dtype;
   case NN_REDUCE_ARGMAX:
-  case NN_REDUCE_ARGMIN: return NN_INT64;
+  case NN_REDUCE_ARGMIN:
+  case NN_REDUCE_COUNT_NONZERO: return NN_INT64;
+  case NN_REDUCE_ANY:
+  case NN_REDUCE_ALL: return NN_BOOL;
   default: return NN_FLOAT32;
   }
 }
@@ -345,6 +361,9 @@ static void store(const dest *o, const accs *A, int64_t j, int64_t j0) {
   if (!o->val) return;
   char *out = o->val + (j0 + j) * o->vstep;
   double v = A->d[j], dof = fmax(0.0, (double)o->K - o->param);
+  int64_t iv = A->i[j];
+  if (o->op == NN_REDUCE_ANY) iv = iv > 0;
+  if (o->op == NN_REDUCE_ALL) iv = iv == o->K; /* every one of K counted */
   switch (o->op) {
   case NN_REDUCE_MEAN: v /= (double)o->K; break;
   case NN_REDUCE_VAR: v /= dof; break;
@@ -354,8 +373,8 @@ static void store(const dest *o, const accs *A, int64_t j, int64_t j0) {
   }
   switch (o->dtype) {
   case NN_FLOAT32: *(float *)out = (float)v; break;
-  case NN_INT64: *(int64_t *)out = A->i[j]; break;
-  default: *(bool *)out = A->i[j] != 0; break;
+  case NN_INT64: *(int64_t *)out = iv; break;
+  default: *(bool *)out = iv != 0; break;
   }
 }
 

@@ -26,6 +26,9 @@ show("(a - 3):relu()", (a - 3):relu())
 show("a:gt(3) (a bool mask)", a:gt(3))
 show("nn.where(a:gt(3), a, 0)", nn.where(a:gt(3), a, 0))
 show("a:sin()", a:sin())
+show("a:sqrt():round() (half to even)", a:sqrt():round())
+show("a:any(2), a:count_nonzero(1)", tostring(a:any(2)) .. "  " .. tostring(a:count_nonzero(1)))
+show("a:cumsum(2)", a:cumsum(2))
 
 -- Views share storage: transpose, reshape, unsqueeze cost no copy.
 show("a:t()", a:t())

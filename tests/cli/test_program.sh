@@ -62,6 +62,7 @@ check "-e without argument" 1 "'-e' needs argument" -- "$NNLUA" -e
 check_exact "-e" "3" -- "$NNLUA" -e "print(1 + 2)"
 check_exact "-e twice, in order" "$(printf 'a\nb')" -- "$NNLUA" -e "print('a')" -e "print('b')"
 check_exact "-l" "table" -- "$NNLUA" -l string -e "print(type(string))"
+check_exact "print(t.shape) shows the sizes" "{64, 784}" -- "$NNLUA" -e "print(nn.zeros(64, 784).shape)"
 
 # --- scripts and arg ------------------------------------------------------
 cat > "$TMP/args.lua" <<'EOF'

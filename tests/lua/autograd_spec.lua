@@ -17,6 +17,7 @@ describe("gradcheck of each op", function()
   -- Positive inputs away from the kinks of abs/relu/clamp/maximum.
   local x = nn.rand(2, 3):add(0.5):requires_grad_()
   local y = nn.rand(2, 3):add(0.5):requires_grad_()
+  local x_zeros = x:detach() * nn.tensor{{0, 1, 0}, {1, 0, 0}}
   local cases = {
     add = function(a, b) return a + b end,
     add_broadcast = function(a, b) return a + b:sum(1) end,
@@ -39,6 +40,22 @@ describe("gradcheck of each op", function()
     tanh = function(a) return a:tanh() end,
     sin = function(a) return a:sin() end,
     cos = function(a) return (a * 2):cos() end,
+    floor = function(a) return (a * 3):floor() + a end, -- zero gradient of its own
+    ceil = function(a) return (a * 3):ceil() * a end,
+    round = function(a) return (a * 3):round() * a end,
+    trunc = function(a) return (a * 3):trunc() + a * 2 end,
+    square = function(a) return (a - 1):square() end,
+    log1p = function(a) return a:log1p() end,
+    expm1 = function(a) return a:expm1() end,
+    reciprocal = function(a) return a:reciprocal() end,
+    rsqrt = function(a) return a:rsqrt() end,
+    cumsum = function(a) return a:cumsum(2) end,
+    cumsum_strided = function(a) return a:t():cumsum(1) * nn.arange(6):view(3, 2) end,
+    cumprod = function(a) return a:cumprod(2) end,
+    cumprod_dim1 = function(a) return a:t():cumprod(2) * nn.arange(6):view(3, 2) end,
+    -- exact zeros in the middle of a row and at its start (a - x_zeros is
+    -- 0 there at x itself): PyTorch's zero-aware gradient
+    cumprod_zeros = function(a) return (a - x_zeros):cumprod(2) end,
     clamp = function(a) return a:clamp(0.9, 1.4) end,
     where = function(a, b) return nn.where(a:gt(1), a, b) end,
     view = function(a) return a:view(3, 2) * nn.arange(6):view(3, 2) end,

@@ -72,6 +72,85 @@ describe("unary functions", function()
     H.assert_values(b, {-1, 0})
   end)
 
+  -- issue 9: rounding, square, log1p, expm1, reciprocal, rsqrt; isnan isinf isfinite
+  local float_only = {log1p = true, reciprocal = true, rsqrt = true}
+  local more = {"floor", "ceil", "round", "trunc", "square", "expm1", "log1p", "reciprocal", "rsqrt"}
+
+  it("rounding, square, log1p, expm1, reciprocal, rsqrt match PyTorch, values and gradients", function()
+    for _, name in ipairs(more) do
+      local input = float_only[name] and pos or x
+      local want, want_grad = T(u[name]), T(u.grad[name])
+      H.assert_close(input[name](input), want, 1e-6, name)
+      H.assert_close(nn[name](input), want, 1e-6, "nn." .. name)
+      local strided = input:view(2, 3):t()
+      H.assert_close(strided[name](strided), want:view(2, 3):t(), 1e-6, name .. " strided")
+      -- gradients of op(input):sum(), contiguous and through the strided view
+      local leaf = input:clone():requires_grad_()
+      leaf[name](leaf):sum():backward()
+      H.assert_close(leaf.grad, want_grad, 1e-6, name .. " grad")
+      local base = input:clone():view(2, 3):requires_grad_()
+      local view = base:t()
+      view[name](view):sum():backward()
+      H.assert_close(base.grad:view(6), want_grad, 1e-6, name .. " grad strided")
+    end
+  end)
+
+  it("round halves to even, as PyTorch; floor ceil trunc of halves", function()
+    local h = T(u.halves)
+    for _, name in ipairs{"floor", "ceil", "round", "trunc"} do
+      H.assert_close(h[name](h), T(u[name .. "_halves"]), 0, name)
+    end
+    H.assert_values(h:round(), {-2, -2, -0, 0, 2, 2})
+  end)
+
+  it("in-place forms of the new ops", function()
+    for _, name in ipairs(more) do
+      local input = float_only[name] and pos or x
+      local c = input:clone()
+      assert.are.equal(c, c[name .. "_"](c))
+      H.assert_close(c, T(u[name]), 1e-6, name .. "_")
+      local base = input:clone():view(2, 3)
+      base:t()[name .. "_"](base:t())
+      H.assert_close(base:view(6), T(u[name]), 1e-6, name .. "_ on a view")
+    end
+    local i = T(u.ints)
+    assert.are.equal("int64", i:clone():floor_().dtype)
+    H.assert_values(i:clone():square_(), T(u.square_int64))
+    H.assert_error(function() return i:clone():log1p_() end, "log1p_", "float32", "int64")
+  end)
+
+  it("keep int64 for floor ceil round trunc square and give float32 otherwise, as PyTorch", function()
+    local i = T(u.ints)
+    for _, name in ipairs{"floor", "ceil", "round", "trunc", "square", "expm1", "reciprocal"} do
+      local want = T(u[name .. "_int64"])
+      local got = i[name](i)
+      assert.are.equal(want.dtype, got.dtype, name)
+      H.assert_close(got, want, 1e-6, name .. " int64")
+    end
+    assert.are.equal("int64", nn.tensor{true, false}:square().dtype)
+  end)
+
+  it("isnan isinf isfinite give bool masks, as PyTorch", function()
+    local sp = T(u.special)
+    for _, name in ipairs{"isnan", "isinf", "isfinite"} do
+      local got, want = sp[name](sp), T(u[name])
+      assert.are.equal("bool", got.dtype, name)
+      H.assert_values(got, want)
+      H.assert_values(nn[name](sp:view(2, 3):t()), want:view(2, 3):t())
+      local i = T(u.ints)
+      H.assert_values(i[name](i), T(u[name .. "_int64"]))
+      assert.is_nil(sp[name .. "_"], name .. "_ has no in-place form")
+    end
+    H.assert_values(nn.tensor{true, false}:isfinite(), {true, true})
+    local r = nn.tensor({0 / 0, 1}):requires_grad_():isnan()
+    assert.is_nil(r.grad_fn)
+  end)
+
+  it("the new ops name themselves in errors", function()
+    H.assert_error(function() return nn.floor(3) end, "floor", "tensor")
+    H.assert_error(function() return nn.isnan("x") end, "isnan", "tensor")
+  end)
+
   it("unary minus is neg", function()
     H.assert_close(-x, T(u.neg))
     H.assert_values(-nn.tensor({1, -2}, "int64"), {-1, 2})

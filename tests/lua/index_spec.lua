@@ -57,6 +57,17 @@ describe("t[i]", function()
     H.assert_error(function() return H.grid(2, 3)[3] end, "index 3", "size 2")
     H.assert_error(function() return nn.tensor(5)[1] end, "tensor", "0-dim")
   end)
+
+  it("raises on a key that is not a number, naming its type", function()
+    local t = H.grid(2, 3)
+    H.assert_error(function() return t[{{}, 1}] end, "index:", "table key", "narrow")
+    H.assert_error(function() return t[true] end, "index:", "boolean key")
+    H.assert_error(function() return t[t] end, "index:", "userdata key")
+    -- methods, properties and unknown names still read as before
+    assert.are.equal("function", type(t.sum))
+    assert.are.equal("float32", t.dtype)
+    assert.is_nil(t.no_such_field)
+  end)
 end)
 
 describe("t[i] = v", function()

@@ -1,4 +1,5 @@
--- Reductions: sum mean max min argmax argmin std var norm — full and per
+-- Reductions: sum mean max min argmax argmin std var norm any all
+-- count_nonzero, and the scans cumsum cumprod — full and per
 -- dim, keepdim, negative dims, the two results of max/min with 1-based
 -- indices, ties, dtypes, empty tensors, strided inputs, PyTorch reference
 -- values (tests/fixtures/reduce/reference.lua) and error messages.
@@ -271,6 +272,91 @@ describe("reductions of strided tensors", function()
   end)
 end)
 
+describe("any, all and count_nonzero", function()
+  local z = nn.tensor{{0, 1, 2}, {0, 0, 0}}
+
+  it("reduce everything or one dim, with keepdim for any and all", function()
+    assert.is_true(z:any():item())
+    assert.is_false(z:all():item())
+    assert.are.equal(0, z:any():dim())
+    H.assert_values(z:any(2), {true, false})
+    H.assert_values(z:all(1), {false, false, false})
+    H.assert_values(z:any(1, true), {{false, true, true}})
+    same_shape(z:all(-1, true), {2, 1})
+    H.assert_values(nn.count_nonzero(z), 2)
+    H.assert_values(z:count_nonzero(1), {0, 1, 1})
+    H.assert_values(z:count_nonzero(-1), {2, 0})
+  end)
+
+  it("give bool for any/all and int64 for count_nonzero, of every dtype", function()
+    for _, t in ipairs{z, z:long(), z:bool()} do
+      assert.are.equal("bool", t:any().dtype)
+      assert.are.equal("bool", t:all(1).dtype)
+      assert.are.equal("int64", t:count_nonzero().dtype)
+      H.assert_values(t:count_nonzero(2), {2, 0})
+    end
+  end)
+
+  it("count NaN as nonzero, as PyTorch", function()
+    local t = nn.tensor{0 / 0, 0}
+    assert.is_true(t:any():item())
+    assert.are.equal(1, t:count_nonzero():item())
+  end)
+
+  it("give any false, all true, count 0 for nothing", function()
+    local e = nn.zeros(0, 3)
+    assert.is_false(e:any():item())
+    assert.is_true(e:all():item())
+    assert.are.equal(0, e:count_nonzero():item())
+    H.assert_values(e:all(1), {true, true, true})
+  end)
+
+  it("work on strided views and record no gradient", function()
+    local t = nn.tensor{{1, 0}, {2, 3}, {0, 4}}
+    H.assert_values(t:t():all(2), {false, false})
+    H.assert_values(t:t():count_nonzero(2), {2, 2})
+    H.assert_values(t:expand(2, 3, 2):count_nonzero(1), {{2, 0}, {2, 2}, {0, 2}})
+    local g = nn.tensor({1, 2}):requires_grad_()
+    assert.is_nil(g:any().grad_fn)
+    assert.is_nil(g:count_nonzero().grad_fn)
+  end)
+end)
+
+describe("cumsum and cumprod", function()
+  it("scan along a dim, 1-based or from the end", function()
+    H.assert_values(m23():cumsum(1), {{1, 5, 3}, {5, 7, 9}})
+    H.assert_values(m23():cumsum(2), {{1, 6, 9}, {4, 6, 12}})
+    H.assert_values(m23():cumprod(-1), {{1, 5, 15}, {4, 8, 48}})
+    H.assert_values(nn.cumprod(m23(), -2), {{1, 5, 3}, {4, 10, 18}})
+    H.assert_values(m23():t():cumsum(2), {{1, 5}, {5, 7}, {3, 9}})
+  end)
+
+  it("keep float32 and int64, scan bool as int64, as PyTorch", function()
+    assert.are.equal("float32", m23():cumsum(1).dtype)
+    local i = nn.tensor({{1, 2}, {3, 4}}, "int64")
+    assert.are.equal("int64", i:cumsum(2).dtype)
+    H.assert_values(i:cumprod(1), {{1, 2}, {3, 8}})
+    local b = nn.tensor{true, false, true}:cumsum(1)
+    assert.are.equal("int64", b.dtype)
+    H.assert_values(b, {1, 1, 2})
+  end)
+
+  it("treat a 0-dim tensor as one element and pass empty dims", function()
+    assert.are.equal(3, nn.tensor(3):cumsum(1):item())
+    same_shape(nn.zeros(0, 2):cumprod(1), {0, 2})
+  end)
+
+  it("send the gradient through zeros as PyTorch", function()
+    -- y = cumprod{2, 0, 3, 0}: dy3/dx2 = 2 * 3, the rest through the first zero only
+    local x = nn.tensor{2, 0, 3, 0}:requires_grad_()
+    x:cumprod(1):sum():backward()
+    H.assert_values(x.grad, {1, 2 + 6, 0, 0})
+    local s = nn.tensor{1, 2, 3}:requires_grad_()
+    s:cumsum(1):sum():backward()
+    H.assert_values(s.grad, {3, 2, 1})
+  end)
+end)
+
 describe("reduction errors", function()
   it("name the function and the 1-based dim range", function()
     H.assert_error(function() return m23():sum(0) end, "sum", "dim 0", "1-based")
@@ -288,6 +374,18 @@ describe("reduction errors", function()
     H.assert_error(function() return m23():sum("x") end, "sum", "dim")
     H.assert_error(function() return m23():sum(1, 1) end, "sum", "keepdim", "boolean")
     H.assert_error(function() return m23():max(m23()) end, "max", "maximum")
+  end)
+
+  it("name any, all, count_nonzero, cumsum and cumprod with their bad arguments", function()
+    H.assert_error(function() return m23():any(3) end, "any", "dim 3")
+    H.assert_error(function() return m23():all(1, 1) end, "all", "keepdim", "boolean")
+    H.assert_error(function() return m23():count_nonzero(0) end, "count_nonzero", "dim 0")
+    H.assert_error(function() return m23():count_nonzero(1, true) end, "count_nonzero", "keepdim")
+    H.assert_error(function() return m23():cumsum() end, "cumsum", "needs a dim")
+    H.assert_error(function() return m23():cumprod(3) end, "cumprod", "dim 3")
+    H.assert_error(function() return m23():cumsum(1.5) end, "cumsum", "dim", "integer")
+    H.assert_error(function() return m23():cumsum(1, true) end, "cumsum", "third argument")
+    H.assert_error(function() return nn.cumprod({1, 2}, 1) end, "cumprod", "tensor", "table")
   end)
 
   it("reject a bad p and bad var options", function()
@@ -309,9 +407,10 @@ describe("PyTorch reference values", function()
   local dir = (os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/reduce/"
   local ref = dofile(dir .. "reference.lua")
 
-  local function input(name, view)
+  local function input(name, view, patch)
     local spec = ref.inputs[name]
     local data = spec.data
+    if patch then data = table.move(data, 1, #data, 1, {}); patch(data) end
     if spec.dtype == "bool" then
       local ints = {}
       for i, v in ipairs(data) do ints[i] = v and 1 or 0 end
@@ -343,6 +442,22 @@ describe("PyTorch reference values", function()
           assert.are.same(want.data, H.flat(results[k]))
         end
       end
+    end)
+  end
+
+  -- (y * w):sum() backward for y = t:cumsum(d) / t:cumprod(d), w =
+  -- arange * 0.25 + 1 in y's shape; z's NaN is replaced by 0.5 there, as in
+  -- the generator.
+  for _, c in ipairs(ref.grads) do
+    local label = ("%s%s:%s(%s)"):format(c.input, c.view == "t" and "ᵀ" or "", c.method, c.args)
+    it("give PyTorch's gradient for " .. label, function()
+      local patch = c.input == "z" and function(d) d[1] = 0.5 end or nil
+      local t = input(c.input, c.view, patch):requires_grad_()
+      local y = t[c.method](t, tonumber(c.args))
+      local w = (nn.arange(y:numel()):float() * 0.25 + 1):view(y.shape)
+      ;(y * w):sum():backward()
+      assert.are.equal(c.view == "t", not t:is_contiguous())
+      assert_close(c.grad, t.grad, 1e-5)
     end)
   end
 

@@ -13,6 +13,18 @@ describe("size, stride, dim, numel, #", function()
   it("report the geometry, 1-based and negative dims", function()
     H.assert_values(t:size(), {2, 3, 4})
     H.assert_values(t.shape, {2, 3, 4})
+    -- shape arrays print their sizes, in scripts as in the REPL
+    assert.are.equal("{2, 3, 4}", tostring(t.shape))
+    assert.are.equal("{2, 3, 4}", tostring(t:size()))
+    assert.are.equal("{}", tostring(nn.tensor(1).shape))
+    assert.are.equal("{0, 5}", tostring(nn.zeros(0, 5).shape))
+    -- otherwise plain arrays: #, ipairs, unpack, writable, usable as a shape
+    local s = t.shape
+    assert.are.equal(3, #s)
+    assert.are.same({2, 3, 4}, {table.unpack(s)})
+    s[1] = 7
+    assert.are.equal("{7, 3, 4}", tostring(s))
+    H.assert_shape(nn.zeros(t.shape), {2, 3, 4})
     assert.are.equal(3, t:size(2))
     assert.are.equal(4, t:size(-1))
     assert.are.equal(2, t:size(-3))

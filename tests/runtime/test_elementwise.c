@@ -120,6 +120,21 @@ static double ref_unary_f32(nn_op op, float a) {
   case NN_OP_TANH: return (float)tanh(a);
   case NN_OP_SIN: return (float)sin(a);
   case NN_OP_COS: return (float)cos(a);
+  case NN_OP_FLOOR: return floor(a);
+  case NN_OP_CEIL: return ceil(a);
+  case NN_OP_ROUND: { /* half to even */
+    double f = floor(a), d = a - f;
+    return d > 0.5 || (d == 0.5 && fmod(f, 2) != 0) ? f + 1 : f;
+  }
+  case NN_OP_TRUNC: return trunc(a);
+  case NN_OP_SQUARE: return (float)((double)a * a);
+  case NN_OP_LOG1P: return (float)log1p(a);
+  case NN_OP_EXPM1: return (float)expm1(a);
+  case NN_OP_RECIPROCAL: return (float)(1.0 / a);
+  case NN_OP_RSQRT: return (float)(1.0 / sqrt(a));
+  case NN_OP_ISNAN: return isnan(a);
+  case NN_OP_ISINF: return isinf(a);
+  case NN_OP_ISFINITE: return isfinite(a);
   default: return NAN;
   }
 }
@@ -130,6 +145,14 @@ static int64_t ref_unary_i64(nn_op op, int64_t a) {
   case NN_OP_ABS: return a < 0 ? -a : a;
   case NN_OP_SIGN: return (a > 0) - (a < 0);
   case NN_OP_RELU: return a > 0 ? a : 0;
+  case NN_OP_FLOOR:
+  case NN_OP_CEIL:
+  case NN_OP_ROUND:
+  case NN_OP_TRUNC: return a;
+  case NN_OP_SQUARE: return a * a;
+  case NN_OP_ISNAN:
+  case NN_OP_ISINF: return 0;
+  case NN_OP_ISFINITE: return 1;
   default: return -999;
   }
 }
@@ -289,11 +312,16 @@ static void test_unary_ops(void) {
       if (!nn_unary_supports(op, dt)) continue;
       for (int la = 0; la < LAYOUT_COUNT; la++)
         for (int strided = 0; strided < 2; strided++) {
-          nn_tensor *a = operand(dt, la), *out = output(dt, strided);
+          bool pred = nn_unary_is_predicate(op);
+          nn_tensor *a = operand(dt, la), *out = output(pred ? NN_BOOL : dt, strided);
           nn_unary(op, out, a);
           bool ok = true;
           for (int64_t i = 0; i < 20 && ok; i++) {
-            if (dt == NN_FLOAT32)
+            if (pred) /* bool out, read as 0/1 */
+              ok = at(out, 2, out->shape, i) ==
+                   (dt == NN_FLOAT32 ? ref_unary_f32(op, (float)at(a, 2, out->shape, i))
+                                     : (double)ref_unary_i64(op, at_i64(a, 2, out->shape, i)));
+            else if (dt == NN_FLOAT32)
               ok = close_enough(at(out, 2, out->shape, i), ref_unary_f32(op, (float)at(a, 2, out->shape, i)));
             else
               ok = at_i64(out, 2, out->shape, i) == ref_unary_i64(op, at_i64(a, 2, out->shape, i));
@@ -317,7 +345,10 @@ static void test_op_table(void) {
   }
   for (nn_op op = NN_OP_UNARY_FIRST; op <= NN_OP_UNARY_LAST; op++) {
     CHECK(nn_unary_supports(op, NN_FLOAT32));
-    CHECK(nn_unary_supports(op, NN_INT64) == (op >= NN_OP_UNARY_FIRST && op < NN_OP_EXP));
+    bool int_kernel = op < NN_OP_EXP || (op >= NN_OP_FLOOR && op <= NN_OP_SQUARE) ||
+                      nn_unary_is_predicate(op);
+    CHECK(nn_unary_supports(op, NN_INT64) == int_kernel);
+    CHECK(nn_unary_is_predicate(op) == (op >= NN_OP_ISNAN && op <= NN_OP_ISFINITE));
     CHECK(nn_op_name(op) && *nn_op_name(op));
   }
   CHECK(strcmp(nn_op_name(NN_OP_ADD), "add") == 0);
@@ -490,6 +521,35 @@ static void test_entry_points(void) {
   CHECK(nn_apply_unary(NN_OP_COS, out = out3(), x) == NN_OK);
   backward_ones(out);
   CHECK(grad_is(x, -sinf(0.5f), -sinf(-1), -sinf(2)));
+  /* x = {0.5, -1, 2}: the issue 9 unary ops */
+  CHECK(nn_apply_unary(NN_OP_FLOOR, out = out3(), x) == NN_OK);
+  CHECK(((float *)nn_tensor_data(out))[0] == 0 && ((float *)nn_tensor_data(out))[1] == -1);
+  backward_ones(out);
+  CHECK(grad_is(x, 0, 0, 0)); /* recorded, with a zero gradient, as PyTorch */
+  CHECK(nn_apply_unary(NN_OP_ROUND, out = out3(), x) == NN_OK);
+  CHECK(((float *)nn_tensor_data(out))[0] == 0); /* 0.5 rounds to even */
+  backward_ones(out);
+  CHECK(grad_is(x, 0, 0, 0));
+  CHECK(nn_apply_unary(NN_OP_SQUARE, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, 1, -2, 4));
+  CHECK(nn_apply_unary(NN_OP_EXPM1, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, expf(0.5f), expf(-1), expf(2)));
+  CHECK(nn_apply_unary(NN_OP_RECIPROCAL, out = out3(), x) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(x, -4, -1, -0.25f));
+  nn_tensor *p = leaf3(0.25f, 1, 4);
+  CHECK(nn_apply_unary(NN_OP_LOG1P, out = out3(), p) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(p, 0.8f, 0.5f, 0.2f));
+  CHECK(nn_apply_unary(NN_OP_RSQRT, out = out3(), p) == NN_OK);
+  backward_ones(out);
+  CHECK(grad_is(p, -4, -0.5f, -0.0625f)); /* -x^(-3/2) / 2 */
+  nn_tensor_release(p);
+  /* predicates write bool and record nothing */
+  CHECK(nn_apply_unary(NN_OP_ISFINITE, mask, x) == NN_OK && mask->grad_fn == NULL);
+  CHECK(((bool *)nn_tensor_data(mask))[2]);
   CHECK(nn_apply_unary(NN_OP_RELU, out = out3(), x) == NN_OK);
   backward_ones(out);
   CHECK(grad_is(x, 1, 0, 1));

@@ -79,6 +79,13 @@ static double naive(nn_reduce_op op, const nn_tensor *in, int dim, const int64_t
     double v = (double)(s / (K - param));
     return op == NN_REDUCE_STD ? sqrt(v) : v;
   }
+  case NN_REDUCE_ANY:
+  case NN_REDUCE_ALL:
+  case NN_REDUCE_COUNT_NONZERO: {
+    int64_t nz = 0;
+    for (int64_t k = 0; k < K; k++) nz += x[k] != 0; /* NaN != 0 */
+    return op == NN_REDUCE_ANY ? nz > 0 : op == NN_REDUCE_ALL ? nz == K : (double)nz;
+  }
   case NN_REDUCE_NORM:
     if (isinf(param)) {
       for (int64_t k = 0; k < K; k++) s = fabs(x[k]) > s ? fabs(x[k]) : s;
@@ -152,7 +159,8 @@ static void check_op(nn_reduce_op op, const nn_tensor *in, int dim, bool keepdim
 
 static const nn_reduce_op all_ops[] = {
     NN_REDUCE_SUM,    NN_REDUCE_MEAN,   NN_REDUCE_MAX, NN_REDUCE_MIN, NN_REDUCE_ARGMAX,
-    NN_REDUCE_ARGMIN, NN_REDUCE_VAR,    NN_REDUCE_STD, NN_REDUCE_NORM};
+    NN_REDUCE_ARGMIN, NN_REDUCE_VAR,    NN_REDUCE_STD, NN_REDUCE_NORM, NN_REDUCE_ANY,
+    NN_REDUCE_ALL,    NN_REDUCE_COUNT_NONZERO};
 
 /* Every op that supports in's dtype, over every dim and all, both
  * keepdims; norm with several p, var with both corrections. */
@@ -465,6 +473,14 @@ static void test_table(void) {
   CHECK(!nn_reduce_supports(NN_REDUCE_MEAN, NN_INT64));
   CHECK(nn_reduce_needs_elements(NN_REDUCE_MIN) && !nn_reduce_needs_elements(NN_REDUCE_SUM));
   CHECK(nn_reduce_has_indices(NN_REDUCE_MAX) && !nn_reduce_has_values(NN_REDUCE_ARGMAX));
+  for (nn_dtype dt = 0; dt < NN_DTYPE_COUNT; dt++) {
+    CHECK(nn_reduce_supports(NN_REDUCE_ANY, dt) && nn_reduce_supports(NN_REDUCE_COUNT_NONZERO, dt));
+    CHECK(nn_reduce_value_dtype(NN_REDUCE_ANY, dt) == NN_BOOL);
+    CHECK(nn_reduce_value_dtype(NN_REDUCE_ALL, dt) == NN_BOOL);
+    CHECK(nn_reduce_value_dtype(NN_REDUCE_COUNT_NONZERO, dt) == NN_INT64);
+  }
+  CHECK(!nn_reduce_needs_elements(NN_REDUCE_ALL) && !nn_reduce_has_indices(NN_REDUCE_ANY));
+  CHECK(strcmp(nn_reduce_name(NN_REDUCE_COUNT_NONZERO), "count_nonzero") == 0);
 }
 
 /* ---- the entry point and the backward ---- */
@@ -714,6 +730,134 @@ static void test_apply_records_only_when_wanted(void) {
   CHECK(nn_memory_stats_get().live_count == before.live_count);
 }
 
+/* any/all/count_nonzero of nothing: false, true, 0; NaN is nonzero. */
+static void test_logical_edges(void) {
+  nn_tensor *e = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){0, 3});
+  nn_tensor *b = nn_tensor_empty(NN_BOOL, 0, NULL), *c = nn_tensor_empty(NN_INT64, 0, NULL);
+  nn_tensor *b3 = nn_tensor_empty(NN_BOOL, 1, (int64_t[]){3});
+  nn_reduce(NN_REDUCE_ANY, b, NULL, e, -1, 0);
+  CHECK(!*(bool *)nn_tensor_data(b));
+  nn_reduce(NN_REDUCE_ALL, b, NULL, e, -1, 0);
+  CHECK(*(bool *)nn_tensor_data(b));
+  nn_reduce(NN_REDUCE_COUNT_NONZERO, c, NULL, e, -1, 0);
+  CHECK(*(int64_t *)nn_tensor_data(c) == 0);
+  nn_reduce(NN_REDUCE_ALL, b3, NULL, e, 0, 0);
+  const bool *p = nn_tensor_data(b3);
+  CHECK(p[0] && p[1] && p[2]);
+  nn_tensor *n = f32_from(1, (int64_t[]){2}, (float[]){NAN, 0});
+  nn_reduce(NN_REDUCE_COUNT_NONZERO, c, NULL, n, -1, 0);
+  CHECK(*(int64_t *)nn_tensor_data(c) == 1);
+  nn_reduce(NN_REDUCE_ANY, b, NULL, n, 0, 0);
+  CHECK(*(bool *)nn_tensor_data(b));
+  nn_tensor *all[] = {e, b, c, b3, n};
+  for (int i = 0; i < 5; i++) nn_tensor_release(all[i]);
+}
+
+/* ---- cumsum and cumprod ---- */
+
+/* The naive scans and gradients of one line of K elements M apart. */
+static void naive_scan(double *y, const float *x, int64_t K, int64_t M, bool prod) {
+  double acc = prod ? 1 : 0;
+  for (int64_t k = 0; k < K; k++) y[k] = acc = prod ? acc * x[k * M] : acc + x[k * M];
+}
+
+/* d/dx[k] of sum_j g[j] y[j]: sum_{j >= k} g[j] (1, or prod_{i <= j, i != k} x[i]). */
+static double naive_scan_grad(const float *g, const float *x, int64_t K, int64_t M, int64_t k,
+                              bool prod) {
+  double s = 0;
+  for (int64_t j = k; j < K; j++) {
+    double p = 1;
+    for (int64_t i = 0; prod && i <= j; i++)
+      if (i != k) p *= x[i * M];
+    s += g[j * M] * p;
+  }
+  return s;
+}
+
+/* The kernels over [N, K, M] = [2, 6, 3], lines with no zero, one zero
+ * (first, middle, last) and two zeros. */
+static void test_scan_kernels(void) {
+  enum { N = 2, K = 6, M = 3, T = N * K * M };
+  float x[T], g[T], out[T], gx[T];
+  for (int i = 0; i < T; i++) {
+    x[i] = (float)(rnd() * 2 - 1);
+    g[i] = (float)(rnd() * 2 - 1);
+  }
+  x[0 * M + 0] = 0;                           /* n 0, m 0: zero first */
+  x[3 * M + 1] = 0;                           /* n 0, m 1: zero in the middle */
+  x[K * M + 2 * M + 2] = x[K * M + 4 * M + 2] = 0; /* n 1, m 2: two zeros */
+  x[K * M + 5 * M + 0] = 0;                   /* n 1, m 0: zero last */
+  for (int prod = 0; prod < 2; prod++) {
+    (prod ? nn_kernel_cumprod_forward : nn_kernel_cumsum_forward)(out, x, N, K, M);
+    for (int i = 0; i < T; i++) gx[i] = 0.5f; /* the backward adds */
+    if (prod) nn_kernel_cumprod_backward(gx, g, x, out, N, K, M);
+    else nn_kernel_cumsum_backward(gx, g, N, K, M);
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t m = 0; m < M; m++) {
+        int64_t base = n * K * M + m;
+        double y[K];
+        naive_scan(y, x + base, K, M, prod);
+        for (int64_t k = 0; k < K; k++) {
+          CHECK_NEAR(out[base + k * M], y[k], 1e-6);
+          CHECK_NEAR(gx[base + k * M], 0.5 + naive_scan_grad(g + base, x + base, K, M, k, prod), 1e-5);
+        }
+      }
+  }
+}
+
+/* The entry points on a transposed leaf [3, 2] (a strided input): values,
+ * the node, the gradient through nn_backward; int64 keeps int64 and
+ * records nothing; each allocation failing in turn; no leak. */
+static void test_apply_scan(void) {
+  nn_memory_stats before = nn_memory_stats_get();
+  nn_tensor *base = f32_from(2, (int64_t[]){2, 3}, (float[]){1, 2, 0, 3, -1, 2});
+  /* x = base^T = {{1, 3}, {2, -1}, {0, 2}} */
+  nn_tensor *x = nn_tensor_view(base, 2, (int64_t[]){3, 2}, (int64_t[]){1, 3}, 0);
+  x->requires_grad = true;
+  nn_cumulative_args a0 = {0};
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){3, 2});
+  CHECK(nn_cumprod(out, x, &a0) == NN_OK && out->grad_fn);
+  check_floats(nn_tensor_data(out), (float[]){1, 3, 2, -3, 0, -6}, 6, 0);
+  /* g = 1. Column 1 = {1, 2, 0}: d/dx0 = 1 + x1 + x1 x2 = 3, d/dx1 =
+   * x0 + x0 x2 = 1, d/dx2 = x0 x1 = 2 (at the zero); column 2 = {3, -1, 2}:
+   * 1 - 1 - 2 = -2, 3 + 6 = 9, -3 */
+  check_floats(grad_of(out, (float[]){1, 1, 1, 1, 1, 1}, x), (float[]){3, -2, 1, 9, 2, -3}, 6, 1e-6);
+  nn_tensor_release(x->grad);
+  x->grad = NULL;
+  nn_tensor_release(out);
+  nn_cumulative_args a1 = {1};
+  out = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){3, 2});
+  CHECK(nn_cumsum(out, x, &a1) == NN_OK);
+  check_floats(nn_tensor_data(out), (float[]){1, 4, 2, 1, 0, 2}, 6, 0);
+  check_floats(grad_of(out, (float[]){1, 2, 3, 4, 5, 6}, x), (float[]){3, 2, 7, 4, 11, 6}, 6, 1e-6);
+  nn_tensor_release(out);
+
+  nn_tensor *xi = nn_tensor_empty(NN_INT64, 1, (int64_t[]){3});
+  memcpy(nn_tensor_data(xi), (int64_t[]){4, -2, 5}, 3 * sizeof(int64_t));
+  nn_tensor *oi = nn_tensor_empty(NN_INT64, 1, (int64_t[]){3});
+  CHECK(nn_cumprod(oi, xi, &a0) == NN_OK && !oi->grad_fn);
+  const int64_t *pi = nn_tensor_data(oi);
+  CHECK(pi[0] == 4 && pi[1] == -8 && pi[2] == -40);
+  nn_tensor_release(oi);
+  nn_tensor_release(xi);
+
+  /* the contiguous copy of x, the node, its saved tensors failing in turn */
+  nn_status st = NN_ERR_NOMEM;
+  int failures = 0;
+  for (uint64_t n = 1; n < 12 && st == NN_ERR_NOMEM; n++) {
+    out = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){3, 2});
+    nn_alloc_fail_after(n);
+    st = nn_cumprod(out, x, &a0);
+    nn_alloc_fail_after(0);
+    failures += st == NN_ERR_NOMEM;
+    nn_tensor_release(out);
+  }
+  CHECK(failures > 0 && st == NN_OK);
+  nn_tensor_release(x); /* and its grad */
+  nn_tensor_release(base);
+  CHECK(nn_memory_stats_get().live_count == before.live_count);
+}
+
 int main(void) {
   rng_state = 88172645463325252ull; /* the data these tests were written with */
   RUN(test_table);
@@ -737,5 +881,8 @@ int main(void) {
   RUN(test_apply_var);
   RUN(test_apply_norm);
   RUN(test_apply_records_only_when_wanted);
+  RUN(test_logical_edges);
+  RUN(test_scan_kernels);
+  RUN(test_apply_scan);
   return check_summary();
 }
