@@ -43,7 +43,8 @@ static int l_hardtanh(lua_State *L) {
   nn_hardtanh_args args = {(float)opt_number(L, 2, -1.0, "min_val", "hardtanh"),
                            (float)opt_number(L, 3, 1.0, "max_val", "hardtanh")};
   if (!(args.min_val <= args.max_val))
-    nnb_error(L, "hardtanh", "min_val %g is greater than max_val %g", lua_tonumber(L, 2), lua_tonumber(L, 3));
+    nnb_error(L, "hardtanh", "min_val %g is greater than max_val %g", (double)args.min_val,
+              (double)args.max_val);
   nn_tensor *x, *out = push_input_output(L, &x, "hardtanh");
   nnb_check_status(L, "hardtanh", nn_hardtanh(out, x, &args));
   return 1;
