@@ -1,8 +1,8 @@
 /*
  * Activations not in the elementwise table (nn_activation.h): leaky ReLU,
- * ELU, hardtanh, GELU, SiLU and softplus (strided, through nn_iter) and softmax / log-softmax along one
- * dim (on contiguous (M, C, S) arrays), each entry point beside its
- * backward.
+ * ELU, hardtanh, GELU, SiLU and softplus (strided, through nn_iter) and
+ * softmax / log-softmax along one dim (on contiguous (M, C, S) arrays),
+ * each entry point beside its backward.
  */
 #include <math.h>
 

@@ -342,6 +342,17 @@ describe("initializers by name (weight_init=, bias_init=)", function()
     assert.are.equal(nn.init.get("zeros"), nn.init.get("zeros"))
   end)
 
+  it("BatchNorm takes them for its affine weight and bias", function()
+    local bn = nn.BatchNorm1d(4, {weight_init = "zeros", bias_init = "ones"})
+    H.assert_values(bn.weight, {0, 0, 0, 0})
+    H.assert_values(bn.bias, {1, 1, 1, 1})
+    nn.no_grad(function() bn.weight:fill_(3) end)
+    bn:reset_parameters()
+    H.assert_values(bn.weight, {0, 0, 0, 0})
+    H.assert_values(nn.BatchNorm2d(2).weight, {1, 1})
+    H.assert_error(function() nn.BatchNorm2d(2, {weight_init = "one"}) end, "BatchNorm2d", "unknown weight_init 'one'")
+  end)
+
   it("an unknown name is an error listing the known names", function()
     H.assert_error(function() nn.Linear(2, 3, {weight_init = "glorot"}) end, "Linear", "unknown weight_init 'glorot'",
                    "glorot_uniform", "he_normal", "kaiming_uniform", "xavier_normal", "zeros")
