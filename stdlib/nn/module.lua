@@ -76,8 +76,9 @@ end
 
 -- ---- calls and forward hooks ----
 -- Hooks live in two instance fields, _forward_pre_hooks and
--- _forward_hooks (lists of functions), present only while a hook is
--- registered: without hooks a call costs one rawget more than forward.
+-- _forward_hooks (lists of functions), with _hooked = true, present only
+-- while a hook is registered: without hooks a call costs one field lookup
+-- more than forward (Sequential runs such children by forward directly).
 
 -- Runs the pre-hooks, forward and the hooks. A hook sees the call's first
 -- argument as `input`; a non-nil return replaces it (pre-hook) or the
@@ -99,11 +100,12 @@ local function call_hooked(self, pre, post, x, ...)
   return out
 end
 
--- model(x) runs model:forward(x), through the hooks when there are any.
+-- model(x) runs model:forward(x), through the hooks when there are any
+-- (then the instance's _hooked is true; Module._hooked is false).
+Module._hooked = false
 function Module.__call(self, ...)
-  local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
-  if pre == nil and post == nil then return self:forward(...) end
-  return call_hooked(self, pre, post, ...)
+  if not self._hooked then return self:forward(...) end
+  return call_hooked(self, rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks"), ...)
 end
 
 -- A removable handle: handle:remove() takes the hook out (once; later
@@ -121,6 +123,7 @@ function Handle:remove()
     end
   end
   if #list == 0 then rawset(m, field, nil) end
+  if rawget(m, "_forward_pre_hooks") == nil and rawget(m, "_forward_hooks") == nil then rawset(m, "_hooked", nil) end
 end
 
 local function add_hook(self, fname, field, fn)
@@ -132,6 +135,7 @@ local function add_hook(self, fname, field, fn)
     rawset(self, field, list)
   end
   list[#list + 1] = fn
+  rawset(self, "_hooked", true)
   return setmetatable({module = self, field = field, fn = fn}, Handle)
 end
 
