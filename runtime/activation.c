@@ -1,8 +1,8 @@
 /*
- * Activations not in the elementwise table (nn_activation.h): leaky ReLU
- * and ELU (strided, through nn_iter) and softmax / log-softmax along one
- * dim (on contiguous (M, C, S) arrays), each entry point beside its
- * backward.
+ * Activations not in the elementwise table (nn_activation.h): leaky ReLU,
+ * ELU, hardtanh, GELU, SiLU and softplus (strided, through nn_iter) and
+ * softmax / log-softmax along one dim (on contiguous (M, C, S) arrays),
+ * each entry point beside its backward.
  */
 #include <math.h>
 
@@ -84,6 +84,152 @@ bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *con
 
 bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], n->args.elu.alpha);
+  return true;
+}
+
+/* ---- hardtanh, GELU, SiLU, softplus ----
+ * Pointwise with two parameters a, b (unused ones are 0), each computed
+ * in float32 as PyTorch's CPU kernels. */
+
+#define GELU_KBETA 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_KKAPPA 0.044715f
+#define INV_SQRT2 0.70710678118654752f
+#define INV_SQRT_2PI 0.39894228040143268f
+
+static inline float hardtanh(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+static inline float gelu_erf(float x, float a, float b) {
+  (void)a, (void)b;
+  return 0.5f * x * (1 + erff(x * INV_SQRT2));
+}
+static inline float gelu_tanh(float x, float a, float b) {
+  (void)a, (void)b;
+  return 0.5f * x * (1 + tanhf(GELU_KBETA * (x + GELU_KKAPPA * x * x * x)));
+}
+static inline float silu(float x, float a, float b) {
+  (void)a, (void)b;
+  return x / (1 + expf(-x));
+}
+static inline float softplus(float x, float beta, float threshold) {
+  return x * beta > threshold ? x : log1pf(expf(x * beta)) / beta;
+}
+
+/* Derivatives from the input, as PyTorch's backward kernels. */
+static inline float hardtanh_grad(float x, float lo, float hi) { return x <= lo || x >= hi ? 0.0f : 1.0f; }
+static inline float gelu_erf_grad(float x, float a, float b) {
+  (void)a, (void)b;
+  float cdf = 0.5f * (1 + erff(x * INV_SQRT2)), pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+  return cdf + x * pdf;
+}
+static inline float gelu_tanh_grad(float x, float a, float b) {
+  (void)a, (void)b;
+  float x_sq = x * x, inner = GELU_KBETA * (x + GELU_KKAPPA * x_sq * x), t = tanhf(inner);
+  float left = 0.5f * x, right = 1 + t;
+  float left_derivative = 0.5f * right, right_derivative = 1 - t * t;
+  float inner_derivative = GELU_KBETA * (1 + 3 * GELU_KKAPPA * x_sq);
+  return left_derivative + left * right_derivative * inner_derivative;
+}
+static inline float silu_grad(float x, float a, float b) {
+  (void)a, (void)b;
+  float s = 1 / (1 + expf(-x));
+  return s * (1 + x * (1 - s));
+}
+static inline float softplus_grad(float x, float beta, float threshold) {
+  if (x * beta > threshold) return 1.0f;
+  float z = expf(x * beta);
+  return z / (z + 1);
+}
+
+typedef float (*fn2)(float, float, float);
+
+static inline void run_unary2(fn2 f, float *y, const float *x, const int64_t *step, int64_t n,
+                              float a, float b) {
+  if (step[0] == 1 && step[1] == 1)
+    for (int64_t i = 0; i < n; i++) y[i] = f(x[i], a, b);
+  else
+    for (int64_t i = 0; i < n; i++) y[i * step[0]] = f(x[i * step[1]], a, b);
+}
+
+/* y = f(x, a, b), y contiguous of x's shape, x any strides; f is a
+ * literal at each call so the loop is specialized after inlining. */
+static inline void forward2(fn2 f, nn_tensor *y, const nn_tensor *x, float a, float b) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
+  while (nn_iter_next(&it))
+    run_unary2(f, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, a, b);
+}
+
+/* gi += g * f'(x, a, b); gi and g contiguous of x's shape, x any strides. */
+static void backward2(fn2 df, nn_tensor *gi, const nn_tensor *g, const nn_tensor *x, float a, float b) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
+  while (nn_iter_next(&it)) {
+    float *o = (float *)it.ptr[0];
+    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
+    for (int64_t i = 0; i < it.n; i++)
+      o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a, b);
+  }
+}
+
+/* Records op on out with x saved; *node is the node (NULL: none), whose
+ * args the caller sets. */
+static nn_status record_saving_x(nn_node **node, nn_op op, nn_tensor *out, const nn_tensor *x) {
+  *node = NULL;
+  nn_status st = nn_record(node, op, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  if (st || !*node) return st;
+  return nn_node_save(*node, x);
+}
+
+nn_status nn_hardtanh(nn_tensor *out, const nn_tensor *x, const nn_hardtanh_args *args) {
+  forward2(hardtanh, out, x, args->min_val, args->max_val);
+  nn_node *node;
+  nn_status st = record_saving_x(&node, NN_OP_HARDTANH, out, x);
+  if (node) node->args.hardtanh = *args;
+  return st;
+}
+
+nn_status nn_gelu(nn_tensor *out, const nn_tensor *x, const nn_gelu_args *args) {
+  if (args->tanh) forward2(gelu_tanh, out, x, 0, 0);
+  else forward2(gelu_erf, out, x, 0, 0);
+  nn_node *node;
+  nn_status st = record_saving_x(&node, NN_OP_GELU, out, x);
+  if (node) node->args.gelu = *args;
+  return st;
+}
+
+nn_status nn_silu(nn_tensor *out, const nn_tensor *x) {
+  forward2(silu, out, x, 0, 0);
+  nn_node *node;
+  return record_saving_x(&node, NN_OP_SILU, out, x);
+}
+
+nn_status nn_softplus(nn_tensor *out, const nn_tensor *x, const nn_softplus_args *args) {
+  forward2(softplus, out, x, args->beta, args->threshold);
+  nn_node *node;
+  nn_status st = record_saving_x(&node, NN_OP_SOFTPLUS, out, x);
+  if (node) node->args.softplus = *args;
+  return st;
+}
+
+/* HARDTANH, GELU, SILU, SOFTPLUS (x): saved x. */
+bool nn_hardtanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_hardtanh_args *a = &n->args.hardtanh;
+  if (gi[0]) backward2(hardtanh_grad, gi[0], g, n->saved[0], a->min_val, a->max_val);
+  return true;
+}
+
+bool nn_gelu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) backward2(n->args.gelu.tanh ? gelu_tanh_grad : gelu_erf_grad, gi[0], g, n->saved[0], 0, 0);
+  return true;
+}
+
+bool nn_silu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  if (gi[0]) backward2(silu_grad, gi[0], g, n->saved[0], 0, 0);
+  return true;
+}
+
+bool nn_softplus_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_softplus_args *a = &n->args.softplus;
+  if (gi[0]) backward2(softplus_grad, gi[0], g, n->saved[0], a->beta, a->threshold);
   return true;
 }
 

@@ -53,6 +53,9 @@ typedef union nn_op_args {
   nn_masked_select_args masked_select;
   nn_leaky_relu_args leaky_relu;
   nn_elu_args elu;
+  nn_hardtanh_args hardtanh;
+  nn_gelu_args gelu;
+  nn_softplus_args softplus;
   nn_softmax_args softmax;
   nn_class_loss_node class_loss;
   nn_pointwise_loss_node pointwise_loss;

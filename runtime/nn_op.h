@@ -98,6 +98,10 @@ typedef enum nn_op {
   /* activations (activation.c) */
   NN_OP_LEAKY_RELU,
   NN_OP_ELU,
+  NN_OP_HARDTANH, /* hardtanh, relu6 */
+  NN_OP_GELU,
+  NN_OP_SILU,
+  NN_OP_SOFTPLUS,
   NN_OP_SOFTMAX,
   NN_OP_LOG_SOFTMAX,
   /* losses and penalties (loss.c) */
@@ -198,6 +202,10 @@ bool nn_max_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *con
 bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_hardtanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_gelu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_silu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_softplus_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_softmax_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_log_softmax_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_cross_entropy_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

@@ -1,5 +1,5 @@
 -- nn.Conv2d(in_channels, out_channels, kernel_size, {stride=1, padding=0,
--- dilation=1, bias=true}): 2-D convolution (cross-correlation, as
+-- dilation=1, bias=true, weight_init=, bias_init=}): 2-D convolution (cross-correlation, as
 -- PyTorch) of [N, C_in, H, W] into [N, C_out, H_out, W_out].
 --
 -- kernel_size, stride, padding and dilation are a number or a pair
@@ -7,7 +7,8 @@
 -- the input, stride 1 only; an even kernel pads one more row/column at
 -- the bottom/right, as PyTorch). weight is [C_out, C_in, kh, kw] and bias
 -- [C_out], initialized as PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
--- with fan_in = C_in * kh * kw.
+-- with fan_in = C_in * kh * kw, unless weight_init / bias_init name
+-- another initializer (nn.init.get).
 
 local nn = require "nn"
 local Module = require "nn.module"
@@ -15,7 +16,7 @@ local A = require "nn.args"
 
 local Conv2d = Module:extend("Conv2d")
 
-local OPTIONS = {stride = true, padding = true, dilation = true, bias = true}
+local OPTIONS = {stride = true, padding = true, dilation = true, bias = true, weight_init = true, bias_init = true}
 
 -- {ph, pw} or 'same' from the padding option.
 local function padding_of(p, stride)
@@ -35,6 +36,8 @@ function Conv2d:init(in_channels, out_channels, kernel_size, opts)
   self.out_channels = A.int("Conv2d", "out_channels", out_channels)
   self.kernel_size = A.pair("Conv2d", "kernel_size", kernel_size)
   opts = A.options("Conv2d", opts, OPTIONS)
+  self.weight_init = opts.weight_init and nn.init.get(opts.weight_init, "Conv2d", "weight_init")
+  self.bias_init = opts.bias_init and nn.init.get(opts.bias_init, "Conv2d", "bias_init")
   self.stride = A.pair("Conv2d", "stride", opts.stride or 1)
   self.padding = padding_of(opts.padding or 0, self.stride)
   self.dilation = A.pair("Conv2d", "dilation", opts.dilation or 1)
@@ -49,8 +52,10 @@ function Conv2d:init(in_channels, out_channels, kernel_size, opts)
 end
 
 function Conv2d:reset_parameters()
-  nn.init.kaiming_uniform_(self.weight, math.sqrt(5))
-  if self.bias then
+  if self.weight_init then self.weight_init(self.weight) else nn.init.kaiming_uniform_(self.weight, math.sqrt(5)) end
+  if self.bias and self.bias_init then
+    self.bias_init(self.bias)
+  elseif self.bias then
     local fan_in = self.in_channels * self.kernel_size[1] * self.kernel_size[2]
     local bound = 1 / math.sqrt(fan_in)
     nn.init.uniform_(self.bias, -bound, bound)

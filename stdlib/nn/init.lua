@@ -23,7 +23,8 @@ nn.gradcheck = require("nn.autograd").gradcheck
 -- Layers (one file per family), losses, initializers and optimizers.
 nn.init = require "nn.initializers"
 nn.Module = require "nn.module"
-nn.Sequential = require "nn.container"
+local containers = require "nn.container"
+nn.Sequential, nn.ModuleList, nn.ModuleDict = containers.Sequential, containers.ModuleList, containers.ModuleDict
 nn.Linear = require "nn.linear"
 nn.Conv2d = require "nn.conv"
 nn.Dropout = require "nn.dropout"

@@ -74,9 +74,81 @@ function Module:forward()
   A.fail(self.__name, "forward is not defined (write function %s:forward(x) ... end)", self.__name)
 end
 
--- model(x) runs model:forward(x).
+-- ---- calls and forward hooks ----
+-- Hooks live in two instance fields, _forward_pre_hooks and
+-- _forward_hooks (lists of functions), with _hooked = true, present only
+-- while a hook is registered: without hooks a call costs one field lookup
+-- more than forward (Sequential runs such children by forward directly).
+
+-- Runs the pre-hooks, forward and the hooks. A hook sees the call's first
+-- argument as `input`; a non-nil return replaces it (pre-hook) or the
+-- output (forward hook); further arguments pass unchanged.
+local function call_hooked(self, pre, post, x, ...)
+  if pre then
+    for _, h in ipairs({table.unpack(pre)}) do
+      local r = h(self, x)
+      if r ~= nil then x = r end
+    end
+  end
+  local out = self:forward(x, ...)
+  if post then
+    for _, h in ipairs({table.unpack(post)}) do
+      local r = h(self, x, out)
+      if r ~= nil then out = r end
+    end
+  end
+  return out
+end
+
+-- model(x) runs model:forward(x), through the hooks when there are any
+-- (then the instance's _hooked is true; Module._hooked is false).
+Module._hooked = false
 function Module.__call(self, ...)
-  return self:forward(...)
+  if not self._hooked then return self:forward(...) end
+  return call_hooked(self, rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks"), ...)
+end
+
+-- A removable handle: handle:remove() takes the hook out (once; later
+-- calls do nothing).
+local Handle = {}
+Handle.__index = Handle
+function Handle:remove()
+  local m, field, fn = self.module, self.field, self.fn
+  local list = rawget(m, field)
+  if not list then return end
+  for i = #list, 1, -1 do
+    if list[i] == fn then
+      table.remove(list, i)
+      break
+    end
+  end
+  if #list == 0 then rawset(m, field, nil) end
+  if rawget(m, "_forward_pre_hooks") == nil and rawget(m, "_forward_hooks") == nil then rawset(m, "_hooked", nil) end
+end
+
+local function add_hook(self, fname, field, fn)
+  if not is_module(self) then A.fail(fname, "call it on a module (m:%s(fn))", fname) end
+  if type(fn) ~= "function" then A.fail(fname, "hook must be a function, got %s", type(fn)) end
+  local list = rawget(self, field)
+  if not list then
+    list = {}
+    rawset(self, field, list)
+  end
+  list[#list + 1] = fn
+  rawset(self, "_hooked", true)
+  return setmetatable({module = self, field = field, fn = fn}, Handle)
+end
+
+--- fn(module, input, output) after every call's forward (a non-nil
+-- return replaces the output). Returns a handle with :remove().
+function Module:register_forward_hook(fn)
+  return add_hook(self, "register_forward_hook", "_forward_hooks", fn)
+end
+
+--- fn(module, input) before every call's forward (a non-nil return
+-- replaces the input). Returns a handle with :remove().
+function Module:register_forward_pre_hook(fn)
+  return add_hook(self, "register_forward_pre_hook", "_forward_pre_hooks", fn)
 end
 
 -- Registers a new field that holds a module or a parameter, then stores it.
@@ -283,6 +355,7 @@ end
 
 --- fn(m) on every descendant, children before parents, then on self.
 function Module:apply(fn)
+  if type(fn) ~= "function" then A.fail("apply", "fn must be a function, got %s", type(fn)) end
   for _, child in ipairs(self:children()) do child:apply(fn) end
   fn(self)
   return self
@@ -309,7 +382,9 @@ function Module:zero_grad(set_to_none)
   autograd.zero_grads(self:parameters(), set_to_none)
 end
 
---- Turns gradient tracking of every parameter on or off (freezing).
+--- Turns gradient tracking of every parameter on or off (freezing): a
+-- frozen parameter collects no gradient, so optimizers (which update only
+-- parameters that have one) leave it as it is.
 function Module:requires_grad_(on)
   if on == nil then on = true end
   for _, p in ipairs(self:parameters()) do p:requires_grad_(on) end

@@ -1,7 +1,8 @@
 -- Batch normalization (Ioffe & Szegedy), as PyTorch's:
 --   nn.BatchNorm1d(num_features, opts) for [N, C] or [N, C, L] inputs,
 --   nn.BatchNorm2d(num_features, opts) for [N, C, H, W],
--- opts = {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true}.
+-- opts = {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true,
+-- weight_init='ones', bias_init='zeros'} (initializer names: nn.init.get).
 --
 -- In training each channel is normalized by its batch mean and (biased)
 -- variance, and the running estimates are updated in place:
@@ -15,7 +16,8 @@ local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 
-local OPTIONS = {eps = true, momentum = true, affine = true, track_running_stats = true}
+local OPTIONS = {eps = true, momentum = true, affine = true, track_running_stats = true, weight_init = true,
+                 bias_init = true}
 
 local BatchNorm = Module:extend("BatchNorm")
 
@@ -30,11 +32,15 @@ function BatchNorm:init(num_features, opts)
     self.momentum = opts.momentum == nil and 0.1 or A.number(name, "momentum", opts.momentum, 0, 1)
   end
   self.affine = A.bool(name, "affine", opts.affine, true)
+  self.weight_init = opts.weight_init and nn.init.get(opts.weight_init, name, "weight_init")
+  self.bias_init = opts.bias_init and nn.init.get(opts.bias_init, name, "bias_init")
   self.track_running_stats = A.bool(name, "track_running_stats", opts.track_running_stats, true)
   local C = self.num_features
   if self.affine then
     self.weight = nn.ones(C):requires_grad_()
     self.bias = nn.zeros(C):requires_grad_()
+    if self.weight_init then self.weight_init(self.weight) end
+    if self.bias_init then self.bias_init(self.bias) end
   end
   if self.track_running_stats then
     self:register_buffer("running_mean", nn.zeros(C))
@@ -56,8 +62,8 @@ end
 function BatchNorm:reset_parameters()
   self:reset_running_stats()
   if self.affine then
-    nn.init.ones_(self.weight)
-    nn.init.zeros_(self.bias)
+    ;(self.weight_init or nn.init.ones_)(self.weight)
+    ;(self.bias_init or nn.init.zeros_)(self.bias)
   end
 end
 

@@ -115,3 +115,74 @@ describe("errors", function()
     H.assert_error(function() nn.elu({1, 2}) end, "elu:", "tensor", "table")
   end)
 end)
+
+-- ReLU6, hardtanh, GELU (erf and tanh forms), SiLU, softplus: the C ops
+-- on a strided (transposed) input against PyTorch
+-- (tests/fixtures/module/reference.lua, `functions`; the layer classes are
+-- checked in layers_spec.lua), gradchecks and errors.
+describe("ReLU6, hardtanh, GELU, SiLU, softplus", function()
+  local MREF = H.reference("module")
+  for _, c in ipairs(MREF.functions) do
+    it(c.name .. " on a strided input matches PyTorch", function()
+      local x = H.from_spec(c.input):t():requires_grad_()
+      assert.is_false(x:is_contiguous())
+      local f = assert(load("local nn, x = ...; return " .. c.expr, "=" .. c.name))
+      local out = f(nn, x)
+      H.assert_close(out, H.from_spec(c.out), 1e-5, "output")
+      ;(out * H.from_spec(c.grad_out)):sum():backward()
+      H.assert_close(x.grad, H.from_spec(c.grad_input), 1e-5, "input gradient")
+      -- the contiguous input gives the same values
+      H.assert_close(f(nn, x:detach():contiguous()), H.from_spec(c.out), 1e-5, "contiguous output")
+    end)
+  end
+
+  -- Values away from the kinks of hardtanh/relu6 (gradcheck's eps is 1e-3).
+  local x = nn.tensor({{-2.9, -1.7, -0.8, -0.2}, {0.3, 1.1, 2.2, 2.9},
+                       {3.6, 4.7, 5.5, 6.8}}):requires_grad_()
+  local cases = {
+    relu6 = function(a) return nn.relu6(a) end,
+    hardtanh = function(a) return a:hardtanh(-1.5, 2.5) end,
+    gelu = function(a) return nn.gelu(a) end,
+    gelu_tanh = function(a) return a:gelu{approximate = "tanh"} end,
+    silu = function(a) return nn.silu(a) end,
+    softplus = function(a) return nn.softplus(a) end,
+    softplus_beta = function(a) return a:softplus(3, 4) end,
+    gelu_transposed = function(a) return a:t():gelu() end,
+  }
+  for name, f in pairs(cases) do
+    it("gradcheck " .. name, function() assert.is_true(nn.gradcheck(f, {x})) end)
+  end
+
+  it("keep PyTorch's defaults and edge values", function()
+    local v = nn.tensor({-2, -1, 0, 1, 6, 7, 30})
+    assert_close(nn.relu6(v), {0, 0, 0, 1, 6, 6, 6}, 0)
+    assert_close(nn.hardtanh(v), {-1, -1, 0, 1, 1, 1, 1}, 0)
+    assert_close(nn.softplus(nn.tensor({0, 21})), {math.log(2), 21}, 1e-7)
+    assert_close(nn.gelu(nn.tensor({0, 30, -30})), {0, 30, 0}, 0)
+    assert.are.equal("float32", nn.silu(nn.tensor({-1, 2}, "int64")).dtype)
+    local r = nn.tensor({0, 6}):requires_grad_()
+    nn.relu6(r):sum():backward()
+    assert_close(r.grad, {0, 0}, 0) -- 0 at the bounds, as PyTorch
+  end)
+
+  it("record their op names", function()
+    local a = nn.randn(2, 3):requires_grad_()
+    assert.are.equal("hardtanh", nn.relu6(a).grad_fn)
+    assert.are.equal("hardtanh", a:hardtanh().grad_fn)
+    assert.are.equal("gelu", a:gelu().grad_fn)
+    assert.are.equal("silu", a:silu().grad_fn)
+    assert.are.equal("softplus", a:softplus().grad_fn)
+  end)
+
+  it("check their arguments", function()
+    H.assert_error(function() nn.hardtanh(nn.zeros(2), 2, 1) end, "hardtanh:", "min_val 2", "max_val 1")
+    H.assert_error(function() nn.hardtanh(nn.zeros(2), 3) end, "hardtanh:", "min_val 3", "max_val 1")
+    H.assert_error(function() nn.hardtanh(nn.zeros(2), "a") end, "hardtanh:", "min_val", "string")
+    H.assert_error(function() nn.gelu(nn.zeros(2), {approximate = "erf"}) end, "gelu:", "approximate", "erf")
+    H.assert_error(function() nn.gelu(nn.zeros(2), {aproximate = "tanh"}) end, "gelu:", "unknown option 'aproximate'")
+    H.assert_error(function() nn.softplus(nn.zeros(2), 0) end, "softplus:", "beta")
+    H.assert_error(function() nn.softplus(nn.zeros(2), 1, "x") end, "softplus:", "threshold")
+    H.assert_error(function() nn.silu({1}) end, "silu:", "tensor")
+    H.assert_error(function() nn.relu6("x") end, "relu6:", "tensor")
+  end)
+end)

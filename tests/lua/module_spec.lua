@@ -412,3 +412,183 @@ describe("overhead", function()
     assert.are.equal(live, nn.memory_stats().live_count)
   end)
 end)
+
+-- Same shape and every element equal.
+local function same(a, b)
+  return H.shape_str(a.shape) == H.shape_str(b.shape) and a:ne(b):sum():item() == 0
+end
+
+describe("module tools", function()
+  it("children, named_modules and apply see ModuleList and ModuleDict children", function()
+    local M = nn.Module:extend("Tower")
+    function M:init()
+      self.blocks = nn.ModuleList{nn.Linear(2, 2), nn.ReLU()}
+      self.heads = nn.ModuleDict{{"cls", nn.Linear(2, 3)}, {"box", nn.Linear(2, 4)}}
+    end
+    local m = M()
+    assert.are.same({"blocks", "heads"}, keys(m:named_children()))
+    assert.are.same({"", "blocks", "blocks.1", "blocks.2", "heads", "heads.cls", "heads.box"},
+                    keys(m:named_modules()))
+    assert.are.equal(7, #m:modules())
+    local names = {}
+    m:apply(function(mod) names[#names + 1] = mod.__name end)
+    assert.are.same({"Linear", "ReLU", "ModuleList", "Linear", "Linear", "ModuleDict", "Tower"}, names)
+    assert.are.same({"blocks.1.weight", "blocks.1.bias", "heads.cls.weight", "heads.cls.bias",
+                     "heads.box.weight", "heads.box.bias"}, keys(m:state_dict()))
+    H.assert_error(function() m:apply("x") end, "apply", "function", "string")
+  end)
+
+  it("a frozen layer keeps its weights bit for bit while the rest trains", function()
+    nn.manual_seed(11)
+    local model = nn.Sequential{nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)}
+    model[1]:requires_grad_(false)
+    local w1, b1 = model[1].weight:clone(), model[1].bias:clone()
+    local w3 = model[3].weight:clone()
+    local x, y = nn.randn(16, 6), nn.randint(1, 4, {16})
+    for _, name in ipairs({"SGD", "Adam"}) do
+      local opt = nn.optim[name](model:parameters(), {lr = 0.05, weight_decay = 0.01})
+      for _ = 1, 5 do
+        opt:zero_grad()
+        nn.cross_entropy(model(x), y):backward()
+        opt:step()
+      end
+    end
+    assert.is_nil(model[1].weight.grad)
+    assert.is_true(model[3].weight.grad ~= nil)
+    assert.is_true(same(model[1].weight, w1) and same(model[1].bias, b1))
+    assert.is_false(same(model[3].weight, w3))
+    model:requires_grad_(true)
+    nn.cross_entropy(model(x), y):backward()
+    assert.is_true(model[1].weight.grad ~= nil)
+  end)
+
+  it("load_state_dict with strict=false reports keys; strict=true raises", function()
+    local src = nn.Sequential{nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 2)}
+    local dst = nn.Sequential{nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 2), nn.Linear(2, 1)}
+    local sd = src:state_dict()
+    sd["extra.weight"] = nn.zeros(1)
+    local r = dst:load_state_dict(sd, {strict = false})
+    assert.are.same({"4.weight", "4.bias"}, r.missing_keys)
+    assert.are.same({"extra.weight"}, r.unexpected_keys)
+    assert.is_true(same(dst[1].weight, src[1].weight))
+    H.assert_error(function() dst:load_state_dict(sd) end, "load_state_dict", "missing keys: 4.weight, 4.bias",
+                   "unexpected keys: extra.weight")
+    H.assert_error(function() dst:load_state_dict(sd, {strikt = false}) end, "load_state_dict", "strikt")
+  end)
+end)
+
+describe("forward hooks", function()
+  it("see module, input and output; a returned value replaces the output", function()
+    local m = nn.Linear(3, 2)
+    local seen = {}
+    local h = m:register_forward_hook(function(mod, input, output)
+      seen[#seen + 1] = {mod, input, output}
+    end)
+    local x = nn.randn(4, 3)
+    local y = m(x)
+    assert.are.equal(1, #seen)
+    assert.are.equal(m, seen[1][1])
+    assert.are.equal(x, seen[1][2])
+    assert.are.equal(y, seen[1][3])
+    local h2 = m:register_forward_hook(function(_, _, out) return out * 0 end)
+    H.assert_values(m(x), {{0, 0}, {0, 0}, {0, 0}, {0, 0}})
+    h2:remove()
+    h2:remove() -- a second remove does nothing
+    assert.is_true(same(m(x), y))
+    h:remove()
+    m(x)
+    assert.are.equal(3, #seen)
+    assert.is_nil(rawget(m, "_forward_hooks")) -- nothing left on the module
+  end)
+
+  it("pre-hooks may replace the input; hooks run in registration order", function()
+    local m = nn.Identity()
+    local order = {}
+    local h1 = m:register_forward_pre_hook(function(_, x) order[#order + 1] = "pre1"; return x + 1 end)
+    m:register_forward_pre_hook(function(_, x) order[#order + 1] = "pre2"; return x * 10 end)
+    m:register_forward_hook(function(_, x, out) order[#order + 1] = "post"; return out - x end)
+    H.assert_values(m(nn.tensor({1, 2})), {0, 0})
+    assert.are.same({"pre1", "pre2", "post"}, order)
+    h1:remove()
+    H.assert_values(m:register_forward_hook(function(_, _, out) return out + 5 end) and m(nn.tensor({1})), {5})
+  end)
+
+  it("fire on children of a Sequential and can capture activations", function()
+    local model = nn.Sequential{nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2)}
+    local captured
+    local h = model[2]:register_forward_hook(function(_, _, out) captured = out end)
+    model(nn.randn(3, 4))
+    H.assert_shape(captured, {3, 5})
+    assert.is_true(captured:min():item() >= 0)
+    h:remove()
+    -- a pre-hook that changes the shape is seen by the next layer
+    model[3]:register_forward_pre_hook(function(_, x) return x:narrow(1, 1, 1) end)
+    H.assert_shape(model(nn.randn(3, 4)), {1, 2})
+  end)
+
+  it("reject a hook that is not a function", function()
+    local m = nn.ReLU()
+    H.assert_error(function() m:register_forward_hook(3) end, "register_forward_hook", "function", "number")
+    H.assert_error(function() m:register_forward_pre_hook("f") end, "register_forward_pre_hook", "function", "string")
+    H.assert_error(function() nn.Module.register_forward_hook({}, print) end, "register_forward_hook", "module")
+  end)
+end)
+
+describe("containers", function()
+  it("seq[i] = m replaces a child in place or appends", function()
+    nn.manual_seed(4)
+    local model = nn.Sequential{nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 10)}
+    model[3] = nn.Linear(8, 2) -- a new head
+    H.assert_shape(model(nn.randn(5, 4)), {5, 2})
+    assert.are.same({"1.weight", "1.bias", "3.weight", "3.bias"}, keys(model:state_dict()))
+    H.assert_shape(model[3].weight, {2, 8})
+    model[4] = nn.LogSoftmax()
+    assert.are.equal(4, #model)
+    assert.are.equal("LogSoftmax", model[4].__name)
+    H.assert_error(function() model[6] = nn.ReLU() end, "Sequential", "index 6", "1..4", "5 to append")
+    H.assert_error(function() model[5] = 3 end, "Sequential", "element 5", "number")
+    model[2] = "oops"
+    H.assert_error(function() model(nn.randn(1, 4)) end, "Sequential[2] is not a module", "string")
+  end)
+
+  it("ModuleList registers, indexes, appends and iterates", function()
+    local l = nn.ModuleList{nn.Linear(2, 3), nn.ReLU()}
+    l:append(nn.Linear(3, 1)):extend{nn.Sigmoid()}
+    assert.are.equal(4, #l)
+    local n = 0
+    for i, m in ipairs(l) do n = i; assert.is_true(nn.Module.is_module(m)) end
+    assert.are.equal(4, n)
+    assert.are.same({"1.weight", "1.bias", "3.weight", "3.bias"}, keys(l:state_dict()))
+    assert.are.equal(4, #l:parameters())
+    l[5] = nn.Tanh()
+    l[1] = nn.Linear(2, 3, {bias = false})
+    assert.are.same({"1.weight", "3.weight", "3.bias"}, keys(l:state_dict()))
+    assert.matches("^ModuleList%(\n  %(1%): Linear", tostring(l))
+    H.assert_error(function() l[9] = nn.ReLU() end, "ModuleList", "index 9")
+    H.assert_error(function() nn.ModuleList{nn.ReLU, nn.ReLU()} end, "ModuleList", "element 1", "class ReLU")
+    H.assert_error(function() nn.ModuleList{1} end, "ModuleList", "element 1", "number")
+    H.assert_error(function() nn.ModuleList(nn.ReLU()) end, "ModuleList", "a module")
+    H.assert_error(function() l(nn.zeros(1)) end, "ModuleList", "no forward")
+    H.assert_error(function() l:extend(3) end, "extend", "number")
+  end)
+
+  it("ModuleDict registers by name, in order", function()
+    local d = nn.ModuleDict{{"enc", nn.Linear(2, 3)}, {"act", nn.ReLU()}}
+    d.dec = nn.Linear(3, 2)
+    assert.are.same({"enc", "act", "dec"}, d:keys())
+    assert.are.equal(3, #d)
+    assert.are.equal(d.dec, d:values()[3])
+    assert.are.equal(d.enc, d:items().enc)
+    assert.are.same({"enc.weight", "enc.bias", "dec.weight", "dec.bias"}, keys(d:state_dict()))
+    H.assert_shape(d.dec(d.act(d.enc(nn.zeros(1, 2)))), {1, 2})
+    -- a table of names is sorted (a Lua table has no order)
+    assert.are.same({"a", "b", "c"}, nn.ModuleDict{c = nn.ReLU(), a = nn.ReLU(), b = nn.ReLU()}:keys())
+    d:update("act", nn.Tanh())
+    assert.are.equal("Tanh", d.act.__name)
+    H.assert_error(function() d.forward2 = 3 end, "ModuleDict", "'forward2'", "number")
+    H.assert_error(function() d.keys = nn.ReLU() end, "ModuleDict", "'keys' is taken")
+    H.assert_error(function() nn.ModuleDict{["a.b"] = nn.ReLU()} end, "ModuleDict", "without dots")
+    H.assert_error(function() nn.ModuleDict{{"x"}} end, "ModuleDict", "'x'", "nil")
+    H.assert_error(function() d(nn.zeros(1)) end, "ModuleDict", "no forward")
+  end)
+end)

@@ -136,6 +136,96 @@ static void test_leaky_relu_elu(void) {
   nn_tensor_release(base);
 }
 
+/* ---- hardtanh, GELU, SiLU, softplus through their entry points ---- */
+
+/* The value and derivative of each op at v in double precision. */
+static void pointwise_ref(int op, double v, double *y, double *dy) {
+  switch (op) {
+  case 0: /* hardtanh(-0.5, 2) */
+    *y = v < -0.5 ? -0.5 : v > 2 ? 2 : v;
+    *dy = v <= -0.5 || v >= 2 ? 0 : 1;
+    break;
+  case 1: /* gelu, exact */
+    *y = 0.5 * v * (1 + erf(v / sqrt(2)));
+    *dy = 0.5 * (1 + erf(v / sqrt(2))) + v * exp(-v * v / 2) / sqrt(2 * M_PI);
+    break;
+  case 2: { /* gelu, tanh */
+    double k = sqrt(2 / M_PI), u = k * (v + 0.044715 * v * v * v), t = tanh(u);
+    *y = 0.5 * v * (1 + t);
+    *dy = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v);
+    break;
+  }
+  case 3: { /* silu */
+    double sg = 1 / (1 + exp(-v));
+    *y = v * sg;
+    *dy = sg * (1 + v * (1 - sg));
+    break;
+  }
+  default: /* softplus(beta 2, threshold 3) */
+    *y = 2 * v > 3 ? v : log1p(exp(2 * v)) / 2;
+    *dy = 2 * v > 3 ? 1 : exp(2 * v) / (1 + exp(2 * v));
+  }
+}
+
+/* Each op on a transposed [4, 3] view (with values at the hardtanh bounds
+ * and the softplus threshold) against pointwise_ref, forward and backward
+ * through nn_backward, with its node arguments. */
+static void test_pointwise_entry(void) {
+  nn_tensor *base = random_tensor(2, (int64_t[]){3, 4}, -4, 4);
+  float *b = data(base);
+  b[1] = -0.5f, b[2] = 2, b[3] = 1.5f, b[4] = 0;
+  nn_tensor *xt = nn_tensor_view(base, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
+  xt->requires_grad = true;
+  nn_tensor *gy = random_tensor(2, xt->shape, -1, 1);
+  const nn_op ops[] = {NN_OP_HARDTANH, NN_OP_GELU, NN_OP_GELU, NN_OP_SILU, NN_OP_SOFTPLUS};
+  for (int k = 0; k < 5; k++) {
+    nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
+    nn_status st = k == 0   ? nn_hardtanh(y, xt, &(nn_hardtanh_args){-0.5f, 2})
+                   : k <= 2 ? nn_gelu(y, xt, &(nn_gelu_args){k == 2})
+                   : k == 3 ? nn_silu(y, xt)
+                            : nn_softplus(y, xt, &(nn_softplus_args){2, 3});
+    CHECK(st == NN_OK && y->grad_fn && y->grad_fn->op == ops[k]);
+    if (k == 0) CHECK(y->grad_fn->args.hardtanh.min_val == -0.5f && y->grad_fn->args.hardtanh.max_val == 2);
+    if (k == 2) CHECK(y->grad_fn->args.gelu.tanh);
+    if (k == 4) CHECK(y->grad_fn->args.softplus.beta == 2 && y->grad_fn->args.softplus.threshold == 3);
+    CHECK(nn_backward(y, gy, false).status == NN_BACKWARD_OK);
+    int bad = 0;
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 3; j++) {
+        double v = b[j * 4 + i], g = data(gy)[i * 3 + j], want, dwant;
+        pointwise_ref(k, v, &want, &dwant);
+        bad += !near(data(y)[i * 3 + j], want, 1e-6);
+        bad += !near(data(xt->grad)[i * 3 + j], g * dwant, 1e-5);
+      }
+    CHECK(bad == 0);
+    nn_tensor_release(xt->grad);
+    xt->grad = NULL;
+    nn_tensor_release(y);
+  }
+  /* No node without grad mode; a failed node allocation leaks nothing. */
+  nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
+  nn_set_grad_enabled(false);
+  CHECK(nn_silu(y, xt) == NN_OK && !y->grad_fn);
+  nn_set_grad_enabled(true);
+  nn_tensor_release(y);
+  uint64_t live = nn_memory_stats_get().live_bytes;
+  int failures = 0;
+  nn_status st = NN_ERR_NOMEM;
+  for (uint64_t n = 1; n < 10 && st == NN_ERR_NOMEM; n++) {
+    y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
+    nn_alloc_fail_after(n);
+    st = nn_gelu(y, xt, &(nn_gelu_args){false});
+    nn_alloc_fail_after(0);
+    failures += st == NN_ERR_NOMEM;
+    nn_tensor_release(y);
+    CHECK(nn_memory_stats_get().live_bytes == live);
+  }
+  CHECK(failures >= 1 && st == NN_OK);
+  nn_tensor_release(gy);
+  nn_tensor_release(xt);
+  nn_tensor_release(base);
+}
+
 /* ---- softmax through its entry points ---- */
 
 /* softmax / log-softmax of a transposed [5, 3, 4] view along each dim
@@ -212,6 +302,7 @@ int main(void) {
   RUN(test_softmax);
   RUN(test_softmax_extreme);
   RUN(test_leaky_relu_elu);
+  RUN(test_pointwise_entry);
   RUN(test_softmax_entry);
   RUN(test_softmax_no_grad_and_out_of_memory);
   return check_summary();
