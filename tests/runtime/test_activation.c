@@ -171,12 +171,12 @@ static void pointwise_ref(int op, double v, double *y, double *dy) {
  * and the softplus threshold) against pointwise_ref, forward and backward
  * through nn_backward, with its node arguments. */
 static void test_pointwise_entry(void) {
-  nn_tensor *base = random_tensor(2, (int64_t[]){3, 4}, -4, 4);
+  nn_tensor *base = uniform_tensor(2, (int64_t[]){3, 4}, -4, 4);
   float *b = data(base);
   b[1] = -0.5f, b[2] = 2, b[3] = 1.5f, b[4] = 0;
   nn_tensor *xt = nn_tensor_view(base, 2, (int64_t[]){4, 3}, (int64_t[]){1, 4}, 0);
   xt->requires_grad = true;
-  nn_tensor *gy = random_tensor(2, xt->shape, -1, 1);
+  nn_tensor *gy = uniform_tensor(2, xt->shape, -1, 1);
   const nn_op ops[] = {NN_OP_HARDTANH, NN_OP_GELU, NN_OP_GELU, NN_OP_SILU, NN_OP_SOFTPLUS};
   for (int k = 0; k < 5; k++) {
     nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, xt->shape);
