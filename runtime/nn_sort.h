@@ -104,7 +104,8 @@ typedef struct nn_cdist_args {
 } nn_cdist_args;
 
 /* cdist: out[i,j] = ||x1[i] - x2[j]||_p, the distance between row i of x1
- * and row j of x2 (p = 2: one GEMM, |a|^2 + |b|^2 - 2 a.b; else direct).
+ * and row j of x2: for p = 2 with more than 25 rows on either side, one GEMM
+ * (|a|^2 + |b|^2 - 2 a.b), else directly, as PyTorch's default compute_mode.
  *   out [N, M] float32
  *   x1  [N, D] float32, any strides
  *   x2  [M, D] float32

@@ -131,25 +131,54 @@ static inline void put(const row_job *j, const char *row, int64_t p, char *vals,
   idx[o * j->inner] = p + 1;
 }
 
-/* topk with a small k: the k smallest keys so far, sorted, in kb/pb; an
- * element enters only if it beats the last (an equal key stays behind
+/* key_f32 without branches, for loops the compiler vectorizes. */
+static inline uint32_t key_f32_vec(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  u = x == 0 ? 0 : u;
+  u ^= (uint32_t)((int32_t)u >> 31) | 0x80000000u;
+  return x != x ? 0xFFFFFFFFu : u;
+}
+
+/* The k smallest keys so far, sorted, in kb/pb (*cnt of them): key, at
+ * position i, enters only if it beats the last (an equal key stays behind
  * the earlier ones). */
+static inline void topk_offer(uint64_t *kb, uint32_t *pb, int64_t k, int64_t *cnt,
+                              uint64_t key, int64_t i) {
+  if (*cnt == k && key >= kb[k - 1]) return;
+  int64_t at = *cnt < k ? (*cnt)++ : k - 1;
+  for (; at > 0 && kb[at - 1] > key; at--) {
+    kb[at] = kb[at - 1];
+    pb[at] = pb[at - 1];
+  }
+  kb[at] = key;
+  pb[at] = (uint32_t)i;
+}
+
+#define TOPK_CHUNK 64
+
+/* topk with a small k: one pass keeping the k best (topk_offer). A
+ * contiguous float32 row goes by chunks whose keys are computed at once;
+ * a chunk none of whose keys beats the k-th best is skipped whole. */
 static void topk_small(const row_job *j, const char *row, uint64_t flip, char *vals,
                        int64_t *idx) {
   uint64_t *kb = j->keys;
   uint32_t *pb = j->pos;
-  int64_t k = j->k, cnt = 0;
-  for (int64_t i = 0; i < j->n; i++) {
-    uint64_t key = key_at(j, row, i) ^ flip;
-    if (cnt == k && key >= kb[k - 1]) continue;
-    int64_t at = cnt < k ? cnt++ : k - 1;
-    for (; at > 0 && kb[at - 1] > key; at--) {
-      kb[at] = kb[at - 1];
-      pb[at] = pb[at - 1];
+  int64_t k = j->k, cnt = 0, i = 0;
+  if (j->f32 && j->inner == 1) {
+    const float *x = (const float *)row;
+    uint32_t f = (uint32_t)flip, chunk[TOPK_CHUNK];
+    for (; i + TOPK_CHUNK <= j->n; i += TOPK_CHUNK) {
+      uint32_t lo = 0xFFFFFFFFu;
+      for (int c = 0; c < TOPK_CHUNK; c++) {
+        chunk[c] = key_f32_vec(x[i + c]) ^ f;
+        lo = chunk[c] < lo ? chunk[c] : lo;
+      }
+      if (cnt == k && lo >= kb[k - 1]) continue;
+      for (int c = 0; c < TOPK_CHUNK; c++) topk_offer(kb, pb, k, &cnt, chunk[c], i + c);
     }
-    kb[at] = key;
-    pb[at] = (uint32_t)i;
   }
+  for (; i < j->n; i++) topk_offer(kb, pb, k, &cnt, key_at(j, row, i) ^ flip, i);
   for (int64_t o = 0; o < k; o++) put(j, row, pb[o], vals, idx, o);
 }
 
@@ -561,11 +590,16 @@ void nn_histc(nn_tensor *out, const nn_tensor *in, double lo, double hi) {
 
 /* ---- cdist ---- */
 
-/* out [N, M] = ||x1[i] - x2[j]||_p, x1 [N, D], x2 [M, D] contiguous; p = 2
- * by one GEMM (norms [N + M] scratch). */
+/* Is cdist computed by GEMM? As PyTorch's default compute_mode: for p = 2
+ * when either side has more than 25 rows (a direct loop is exact for
+ * equal rows, the GEMM is faster). */
+static bool cdist_by_gemm(int64_t n, int64_t m, double p) { return p == 2 && (n > 25 || m > 25); }
+
+/* out [N, M] = ||x1[i] - x2[j]||_p, x1 [N, D], x2 [M, D] contiguous;
+ * cdist_by_gemm: one GEMM (norms [N + M] scratch). */
 static void cdist_forward(float *out, const float *x1, const float *x2, int64_t n, int64_t m,
                           int64_t d, double p, float *norms) {
-  if (p == 2) {
+  if (cdist_by_gemm(n, m, p)) {
     for (int64_t i = 0; i < n + m; i++) {
       const float *r = i < n ? x1 + i * d : x2 + (i - n) * d;
       double s = 0;
@@ -592,6 +626,7 @@ static void cdist_forward(float *out, const float *x1, const float *x2, int64_t 
         if (p == 0) s += t != 0;
         else if (isinf(p)) s = t > s ? t : s;
         else if (p == 1) s += t;
+        else if (p == 2) s += t * t;
         else s += pow(t, p);
       }
       out[i * m + j] = (float)(p == 0 || p == 1 || isinf(p) ? s : pow(s, 1 / p));
@@ -632,7 +667,7 @@ static double cdist_term(double diff, double dist, double p) {
   double s = (diff > 0) - (diff < 0);
   if (p == 0 || dist == 0) return 0;
   if (p == 1) return s;
-  if (isinf(p)) return fabs(diff) == dist ? s : 0;
+  if (isinf(p)) return (float)fabs(diff) == (float)dist ? s : 0;
   if (p < 1 && diff == 0) return 0;
   return s * pow(fabs(diff), p - 1) / pow(dist, p - 1);
 }
