@@ -160,6 +160,8 @@ static int l_median(lua_State *L) {
   if (nn_tensor_numel(t) > MAX_ROW)
     nnb_error(L, "median", "%" PRId64 " elements, at most %" PRId64 " supported",
               nn_tensor_numel(t), MAX_ROW);
+  if (nn_tensor_numel(t) == 0 && t->dtype == NN_INT64)
+    nnb_error(L, "median", "an empty int64 tensor has no median (NaN is float32 only)");
   nn_tensor *value = nnb_new_tensor(L, "median", t->dtype, 0, NULL);
   nnb_check_status(L, "median", nn_median(value, NULL, t, &(nn_sort_args){.dim = -1}));
   return 1;

@@ -17,7 +17,8 @@
  * PyTorch's values and, where several positions hold the chosen value,
  * the first one (topk: the earliest of equal values ranks first).
  * Returned indices are int64 and 1-based (nn_tensor.h's index rule),
- * written so by these kernels.
+ * written so by these kernels. Rows (and unique's input) hold fewer than
+ * 2^32 elements: positions are kept in 32 bits (the bindings check).
  */
 #ifndef NN_SORT_H
 #define NN_SORT_H
@@ -57,7 +58,8 @@ nn_status nn_kthvalue(nn_tensor *values, nn_tensor *indices, const nn_tensor *in
 /* median: the lower median of each row (the ((n+1)//2)-th smallest), NaN
  * with the first NaN's position where the row has one; shapes as
  * kthvalue. With args->dim == -1, the median of every element: values is
- * 0-dim, indices NULL; an empty in gives NaN. Along a dim, its size > 0. */
+ * 0-dim, indices NULL; an empty in gives NaN (float32 only). Along a dim,
+ * its size > 0. */
 nn_status nn_median(nn_tensor *values, nn_tensor *indices, const nn_tensor *in,
                     const nn_sort_args *args);
 

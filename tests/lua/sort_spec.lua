@@ -276,6 +276,7 @@ describe("errors", function()
     H.assert_error(function() nn.zeros(3, 0):median(2) end, "median", "dim 2", "size 0")
     H.assert_error(function() nn.zeros(3, 0):mode() end, "mode", "dim 2", "size 0")
     H.assert_error(function() t:gt(0.5):sort() end, "sort", "float32 or int64", "bool")
+    H.assert_error(function() nn.zeros(0):long():median() end, "median", "empty int64")
   end)
 
   it("name unknown options", function()
