@@ -31,6 +31,7 @@
 #include "nn_pool.h"
 #include "nn_reduce.h"
 #include "nn_shape.h"
+#include "nn_sort.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
 
@@ -61,6 +62,8 @@ typedef union nn_op_args {
   nn_pointwise_loss_node pointwise_loss;
   nn_multi_margin_node multi_margin;
   nn_distillation_args distillation;
+  nn_sort_args sort; /* sort, topk, kthvalue, median, mode */
+  nn_cdist_args cdist;
 } nn_op_args;
 
 /* One per op input: the node that produced it, or the leaf that collects

@@ -118,6 +118,13 @@ typedef enum nn_op {
   NN_OP_DISTILLATION,
   NN_OP_L1_PENALTY,
   NN_OP_L2_PENALTY,
+  /* sorting and selection, distances (sort.c) */
+  NN_OP_SORT,
+  NN_OP_TOPK,
+  NN_OP_KTHVALUE,
+  NN_OP_MEDIAN,
+  NN_OP_MODE,
+  NN_OP_CDIST,
   NN_OP_COUNT
 } nn_op;
 
@@ -215,5 +222,8 @@ bool nn_multi_margin_loss_backward(const nn_node *n, const nn_tensor *g, nn_tens
 bool nn_distillation_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_l1_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_l2_penalty_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_sort_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_kthvalue_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_cdist_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 
 #endif

@@ -85,6 +85,12 @@ static const nn_op_desc ops[] = {
     [NN_OP_DISTILLATION] = {"distillation_loss", 1, nn_distillation_backward},
     [NN_OP_L1_PENALTY] = {"l1_penalty", 1, nn_l1_penalty_backward},
     [NN_OP_L2_PENALTY] = {"l2_penalty", 1, nn_l2_penalty_backward},
+    [NN_OP_SORT] = {"sort", 1, nn_sort_backward},
+    [NN_OP_TOPK] = {"topk", 1, nn_sort_backward},
+    [NN_OP_KTHVALUE] = {"kthvalue", 1, nn_kthvalue_backward},
+    [NN_OP_MEDIAN] = {"median", 1, nn_kthvalue_backward},
+    [NN_OP_MODE] = {"mode", 1, nn_kthvalue_backward},
+    [NN_OP_CDIST] = {"cdist", 2, nn_cdist_backward},
 };
 _Static_assert(sizeof ops / sizeof *ops == NN_OP_COUNT, "every op needs a row");
 

@@ -39,6 +39,11 @@ show("a:sum(), a:mean(2)", ("%g  %s"):format(a:sum():item(), tostring(a:mean(2))
 local values, indices = a:max(2)
 show("a:max(2)", ("%s\n%s"):format(tostring(values), tostring(indices)))
 
+-- Sorting is stable; topk, median, unique follow PyTorch, indices 1-based.
+local sorted, order = a:sort(2, true)
+show("a:sort(2, true)", ("%s\n%s"):format(tostring(sorted), tostring(order)))
+show("a:median(), nn.cdist(a, a)", ("%g\n%s"):format(a:median():item(), tostring(nn.cdist(a, a))))
+
 -- Matrix products go through OpenBLAS.
 show("nn.matmul(a, a:t())", nn.matmul(a, a:t()))
 
