@@ -47,7 +47,10 @@ int64_t nn_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad_tota
   return span < 0 ? 0 : span / stride + 1;
 }
 
-static int64_t patch_size(const nn_conv2d_geom *g) { return g->c * g->kh * g->kw; }
+static int64_t ngroups(const nn_conv2d_geom *g) { return g->groups > 1 ? g->groups : 1; }
+
+/* K: one column of one group's unfolded input. */
+static int64_t patch_size(const nn_conv2d_geom *g) { return g->c / ngroups(g) * g->kh * g->kw; }
 static int64_t positions(const nn_conv2d_geom *g) { return g->oh * g->ow; }
 
 static bool is_pointwise(const nn_conv2d_geom *g) {
@@ -196,7 +199,7 @@ static bool use_direct(const nn_conv2d_geom *g, int64_t cout) {
     __builtin_cpu_init();
     avx512 = __builtin_cpu_supports("avx512f") != 0;
   }
-  return direct_enabled && avx512 && g->sh == 1 && g->sw == 1 && !is_pointwise(g) &&
+  return direct_enabled && avx512 && ngroups(g) == 1 && g->sh == 1 && g->sw == 1 && !is_pointwise(g) &&
          (cout % TILE_C == 0 || cout >= 4 * TILE_C);
 #else
   (void)g, (void)cout;
@@ -231,6 +234,9 @@ static direct_conv input_grad_direct(const nn_conv2d_geom *g) {
                        .cout = g->c, .coutpad = round_up(g->c, TILE_C), .oh = g->h, .ow = g->w,
                        .kh = g->kh, .kw = g->kw, .dh = g->dh, .dw = g->dw};
 }
+
+/* Floats of a padded image. */
+static int64_t pad_floats(const direct_conv *d) { return d->cin * d->rows * d->stride; }
 
 /* dst [c][rows][stride] = src [c][h][w] placed with its (0, 0) at
  * (top, left) (either may be negative: cropped), zeros elsewhere. */
@@ -414,6 +420,259 @@ struct conv_job {
 static int64_t image_size(const nn_conv2d_geom *g) { return g->c * g->h * g->w; }
 static int64_t output_size(const nn_conv2d_geom *g) { return g->o * positions(g); }
 
+/* ---- grouped convolution ----
+ * Group k's output channels [k*og, (k+1)*og) see only its input channels
+ * [k*cg, (k+1)*cg) (cg = C/groups, og = O/groups), through weight rows
+ * [k*og, (k+1)*og): each group is a convolution of its own. With many
+ * channels per group, each is one GEMM as above; with few (depthwise:
+ * cg = 1) the GEMMs are too thin to pay (K = cg*KH*KW), and direct loops
+ * over a zero-padded copy of the image run instead, each weight scaling
+ * a whole output row at once. */
+
+/* The convolution of one group: cg channels into og. */
+static nn_conv2d_geom group_geom(const nn_conv2d_geom *g) {
+  nn_conv2d_geom s = *g;
+  s.c = g->c / ngroups(g);
+  s.o = g->o / ngroups(g);
+  s.groups = 1;
+  return s;
+}
+
+static void forward_groups(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  nn_conv2d_geom s = group_geom(g);
+  int64_t K = patch_size(&s), P = positions(g), in_step = s.c * g->h * g->w;
+  for (int64_t k = 0; k < ngroups(g); k++) {
+    const float *col = j->x + n * image_size(g) + k * in_step;
+    if (!is_pointwise(&s)) {
+      im2col(j->work, col, &s);
+      col = j->work;
+    }
+    float *dst = j->out + n * output_size(g) + k * s.o * P;
+    if (j->bias) fill_bias(dst, j->bias + k * s.o, s.o, P);
+    gemm(false, false, s.o, P, K, j->w + k * s.o * K, col, j->bias ? 1.0f : 0.0f, dst);
+  }
+}
+
+/* gw and gx of image n (go, xn, gxn: its parts of gout, x and gx) by one
+ * GEMM per group. */
+static void backward_groups(const conv_job *j, const float *go, const float *xn, float *gxn) {
+  const nn_conv2d_geom *g = j->g;
+  nn_conv2d_geom s = group_geom(g);
+  int64_t K = patch_size(&s), P = positions(g), in_step = s.c * g->h * g->w;
+  for (int64_t k = 0; k < ngroups(g); k++) {
+    const float *gok = go + k * s.o * P;
+    if (j->gw) {
+      const float *col = xn + k * in_step;
+      if (!is_pointwise(&s)) {
+        im2col(j->work, col, &s);
+        col = j->work;
+      }
+      gemm(false, true, s.o, K, P, gok, col, 1.0f, j->gw + k * s.o * K);
+    }
+    if (!gxn) continue;
+    const float *wk = j->w + k * s.o * K;
+    if (is_pointwise(&s)) {
+      gemm(true, false, K, P, s.o, wk, gok, 1.0f, gxn + k * in_step);
+    } else {
+      gemm(true, false, K, P, s.o, wk, gok, 0.0f, j->work);
+      col2im(gxn + k * in_step, j->work, &s);
+    }
+  }
+}
+
+/* Channels per group up to which the direct loops run. */
+enum { SMALL_GROUP = 8 };
+
+static bool use_small_groups(const nn_conv2d_geom *g) {
+  return ngroups(g) > 1 && g->c / ngroups(g) <= SMALL_GROUP;
+}
+
+/* The zero-padded image the direct loops read: every cell a tap of an
+ * output reads, [C][rows][stride], the image's (0, 0) at (ph, pw). */
+static direct_conv small_pad(const nn_conv2d_geom *g) {
+  return (direct_conv){.cin = g->c, .rows = (g->oh - 1) * g->sh + g->dh * (g->kh - 1) + 1,
+                       .stride = (g->ow - 1) * g->sw + g->dw * (g->kw - 1) + 1};
+}
+
+/* A worker's scratch: a padded image, a padded gx, and taps x OW
+ * accumulators of the weight gradient. */
+static int64_t small_work_floats(const nn_conv2d_geom *g) {
+  direct_conv d = small_pad(g);
+  return 2 * pad_floats(&d) + g->kh * g->kw * g->ow;
+}
+
+#define SMALL_INLINE static inline __attribute__((always_inline))
+
+/* out [O, OH, OW] = bias + the grouped convolution of xp [C, hp, wp]
+ * (padded) with w [O, cg, KH, KW]. */
+SMALL_INLINE void small_forward_body(float *restrict out, const float *restrict xp,
+                                     const float *restrict w, const float *restrict bias,
+                                     const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++) {
+    float *dst = out + o * P, b = bias ? bias[o] : 0.0f;
+    for (int64_t p = 0; p < P; p++) dst[p] = b;
+    const float *src = xp + o / og * cg * plane, *wo = w + o * cg * taps;
+    for (int64_t ci = 0; ci < cg; ci++, src += plane, wo += taps)
+      for (int64_t oy = 0; oy < g->oh; oy++) {
+        float *restrict d = dst + oy * ow;
+        const float *s = src + oy * g->sh * wp;
+        for (int64_t i = 0; i < g->kh; i++)
+          for (int64_t jj = 0; jj < g->kw; jj++) {
+            float wv = wo[i * g->kw + jj];
+            const float *restrict r = s + i * g->dh * wp + jj * g->dw;
+            if (sw == 1)
+              for (int64_t ox = 0; ox < ow; ox++) d[ox] += wv * r[ox];
+            else
+              for (int64_t ox = 0; ox < ow; ox++) d[ox] += wv * r[ox * sw];
+          }
+      }
+  }
+}
+
+/* gxp [C, hp, wp] (padded) += the transposed grouped convolution of
+ * go [O, OH, OW] with w. */
+SMALL_INLINE void small_input_grad_body(float *restrict gxp, const float *restrict go,
+                                        const float *restrict w, const nn_conv2d_geom *g,
+                                        int64_t hp, int64_t wp) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++) {
+    float *dst = gxp + o / og * cg * plane;
+    const float *wo = w + o * cg * taps, *src = go + o * P;
+    for (int64_t ci = 0; ci < cg; ci++, dst += plane, wo += taps)
+      for (int64_t oy = 0; oy < g->oh; oy++) {
+        const float *restrict s = src + oy * ow;
+        float *d = dst + oy * g->sh * wp;
+        for (int64_t i = 0; i < g->kh; i++)
+          for (int64_t jj = 0; jj < g->kw; jj++) {
+            float wv = wo[i * g->kw + jj];
+            float *restrict r = d + i * g->dh * wp + jj * g->dw;
+            if (sw == 1)
+              for (int64_t ox = 0; ox < ow; ox++) r[ox] += wv * s[ox];
+            else
+              for (int64_t ox = 0; ox < ow; ox++) r[ox * sw] += wv * s[ox];
+          }
+      }
+  }
+}
+
+/* gw [O, cg, KH, KW] += go [O, OH, OW] (x) the taps of xp [C, hp, wp];
+ * acc: taps x OW floats of scratch (lanes summed at the end of each
+ * channel pair, so the loops vectorize). */
+SMALL_INLINE void small_weight_grad_body(float *restrict gw, const float *restrict go,
+                                         const float *restrict xp, const nn_conv2d_geom *g,
+                                         int64_t hp, int64_t wp, float *restrict acc) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t ci = 0; ci < cg; ci++) {
+      const float *src = xp + (o / og * cg + ci) * plane, *gor = go + o * P;
+      memset(acc, 0, sizeof(float) * (size_t)(taps * ow));
+      for (int64_t oy = 0; oy < g->oh; oy++) {
+        const float *restrict s = gor + oy * ow;
+        const float *x0 = src + oy * g->sh * wp;
+        for (int64_t i = 0; i < g->kh; i++)
+          for (int64_t jj = 0; jj < g->kw; jj++) {
+            float *restrict a = acc + (i * g->kw + jj) * ow;
+            const float *restrict r = x0 + i * g->dh * wp + jj * g->dw;
+            if (sw == 1)
+              for (int64_t ox = 0; ox < ow; ox++) a[ox] += s[ox] * r[ox];
+            else
+              for (int64_t ox = 0; ox < ow; ox++) a[ox] += s[ox] * r[ox * sw];
+          }
+      }
+      float *gwo = gw + (o * cg + ci) * taps;
+      for (int64_t t = 0; t < taps; t++) gwo[t] += (float)sum_floats(acc + t * ow, ow);
+    }
+}
+
+/* Each body compiled for the plain target and, on x86, for AVX2 and
+ * AVX-512, the widest the CPU has chosen at run time. */
+#define SMALL_VERSIONS(name, params, args)                                                  \
+  static void name##_plain params { name##_body args; }                                     \
+  SMALL_WIDE(name, params, args)                                                            \
+  static void name params {                                                                 \
+    switch (cpu_level()) {                                                                  \
+    SMALL_CASES(name, args)                                                                 \
+    default: name##_plain args;                                                             \
+    }                                                                                       \
+  }
+
+#ifdef HAVE_DIRECT
+/* 2: AVX-512, 1: AVX2 with FMA, 0: neither. */
+static int cpu_level(void) {
+  static int level = -1;
+  if (level < 0) {
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") ? 2
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+  }
+  return level;
+}
+#define SMALL_WIDE(name, params, args)                                                      \
+  __attribute__((target("avx2,fma"))) static void name##_avx2 params { name##_body args; }  \
+  __attribute__((target("avx512f,avx2,fma"))) static void name##_avx512 params {            \
+    name##_body args;                                                                       \
+  }
+#define SMALL_CASES(name, args)                                                             \
+  case 2: name##_avx512 args; break;                                                        \
+  case 1: name##_avx2 args; break;
+#else
+static int cpu_level(void) { return 0; }
+#define SMALL_WIDE(name, params, args)
+#define SMALL_CASES(name, args)
+#endif
+
+SMALL_VERSIONS(small_forward,
+               (float *out, const float *xp, const float *w, const float *bias,
+                const nn_conv2d_geom *g, int64_t hp, int64_t wp),
+               (out, xp, w, bias, g, hp, wp))
+SMALL_VERSIONS(small_input_grad,
+               (float *gxp, const float *go, const float *w, const nn_conv2d_geom *g, int64_t hp,
+                int64_t wp),
+               (gxp, go, w, g, hp, wp))
+SMALL_VERSIONS(small_weight_grad,
+               (float *gw, const float *go, const float *xp, const nn_conv2d_geom *g, int64_t hp,
+                int64_t wp, float *acc),
+               (gw, go, xp, g, hp, wp, acc))
+
+static void small_forward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
+  small_forward(j->out + n * output_size(g), j->work, j->w, j->bias, g, d.rows, d.stride);
+}
+
+/* gx [C, H, W] += the image's cells of gxp [C][rows][stride] (padded). */
+static void unpad_add(float *gx, const float *gxp, const nn_conv2d_geom *g, const direct_conv *d) {
+  int64_t x0 = 0, x1 = g->w < d->stride - g->pw ? g->w : d->stride - g->pw;
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t y = 0; y < g->h && y + g->ph < d->rows; y++) {
+      float *dst = gx + (c * g->h + y) * g->w;
+      const float *src = gxp + (c * d->rows + y + g->ph) * d->stride + g->pw;
+      for (int64_t x = x0; x < x1; x++) dst[x] += src[x];
+    }
+}
+
+static void small_backward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  float *xp = j->work, *gxp = xp + pad_floats(&d), *acc = gxp + pad_floats(&d);
+  const float *go = j->gout + n * output_size(g);
+  if (j->gw) {
+    pad_copy(xp, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
+    small_weight_grad(j->gw, go, xp, g, d.rows, d.stride, acc);
+  }
+  if (j->gx) {
+    memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
+    small_input_grad(gxp, go, j->w, g, d.rows, d.stride);
+    unpad_add(j->gx + n * image_size(g), gxp, g, &d);
+  }
+}
+
 static void forward_direct_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, j->d, g->ph, g->pw);
@@ -422,6 +681,10 @@ static void forward_direct_image(const conv_job *j, int64_t n) {
 
 static void forward_gemm_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
+  if (ngroups(g) > 1) {
+    forward_groups(j, n);
+    return;
+  }
   const float *col = j->x + n * image_size(g); /* a pointwise image is its own columns */
   if (!is_pointwise(g)) {
     im2col(j->work, col, g);
@@ -438,8 +701,12 @@ static void forward_gemm_image(const conv_job *j, int64_t n) {
 static void backward_gemm_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   int64_t K = patch_size(g), P = positions(g), O = g->o;
-  const float *go = j->gout + n * output_size(g), *xn = j->x + n * image_size(g);
+  const float *go = j->gout + n * output_size(g), *xn = j->x ? j->x + n * image_size(g) : NULL;
   float *gxn = j->gx ? j->gx + n * image_size(g) : NULL;
+  if (ngroups(g) > 1) {
+    backward_groups(j, go, xn, gxn);
+    return;
+  }
   if (is_pointwise(g)) { /* columns = x itself; col2im = identity */
     if (j->gw) gemm(false, true, O, K, P, go, xn, 1.0f, j->gw);
     if (gxn) gemm(true, false, K, P, O, j->w, go, 1.0f, gxn);
@@ -513,7 +780,6 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
  *   forward GEMM:    columns per worker
  *   backward GEMM:   columns per worker | gw accumulators of workers 1..
  *   gx direct:       packed weights | a padded gout per worker */
-static int64_t pad_floats(const direct_conv *d) { return d->cin * d->rows * d->stride; }
 
 static int64_t columns_floats(const nn_conv2d_geom *g) {
   return is_pointwise(g) ? 0 : patch_size(g) * positions(g);
@@ -521,7 +787,9 @@ static int64_t columns_floats(const nn_conv2d_geom *g) {
 
 size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
   int64_t workers = workers_for(g), columns = columns_floats(g);
-  int64_t need = workers * columns + (workers - 1) * g->o * patch_size(g);
+  int64_t partials = (workers - 1) * g->o * patch_size(g);
+  if (use_small_groups(g)) return (size_t)(workers * small_work_floats(g) + partials);
+  int64_t need = workers * columns + partials;
   if (use_direct(g, g->o)) {
     direct_conv f = forward_direct(g);
     need = max64(need, patch_size(g) * f.coutpad + f.coutpad + workers * pad_floats(&f));
@@ -536,6 +804,11 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
 void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch) {
   conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
+  if (use_small_groups(g)) {
+    job.image = small_forward_image;
+    run_split(&job, small_work_floats(g), NULL);
+    return;
+  }
   if (!use_direct(g, g->o)) {
     job.image = forward_gemm_image;
     run_split(&job, columns_floats(g), NULL);
@@ -555,6 +828,14 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch) {
   if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
+  if (use_small_groups(g)) {
+    if (!gx && !gw) return;
+    int64_t work = small_work_floats(g);
+    conv_job job = {.g = g, .image = small_backward_image, .x = x, .w = w, .gout = gout,
+                    .gx = gx, .gw = gw, .work = scratch};
+    run_split(&job, work, scratch + workers_for(g) * work);
+    return;
+  }
   bool direct = gx && use_direct(g, g->c);
   if (gw || (gx && !direct)) {
     int64_t workers = workers_for(g), columns = columns_floats(g);
@@ -587,6 +868,7 @@ nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
       .oh = nn_conv_out_size(xs[2], ws[2], a->sh, a->total_ph, a->dh),
       .ow = nn_conv_out_size(xs[3], ws[3], a->sw, a->total_pw, a->dw),
       .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+      .groups = a->groups > 1 ? a->groups : 1,
   };
 }
 
@@ -638,6 +920,96 @@ bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *
   nn_kernel_conv2d_backward(data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]),
                             nn_tensor_data(g), nn_tensor_data(x), nn_tensor_data(w), &geom,
                             data_or_null(scratch));
+  nn_tensor_release(scratch);
+  return true;
+}
+
+/* ---- transposed convolution ----
+ * conv_transpose2d(x, w) is the input gradient of the convolution
+ * nn_conv_transpose2d_geometry describes, given x as that convolution's
+ * output gradient: the backward kernel above, into a zeroed output. Its
+ * own backward runs the same convolution forward (for gx) and its
+ * weight gradient with the roles of input and output gradient swapped. */
+
+int64_t nn_conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
+                                   int64_t out_pad, int64_t dilation) {
+  return (in - 1) * stride - 2 * pad + dilation * (k - 1) + out_pad + 1;
+}
+
+nn_conv2d_geom nn_conv_transpose2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                            const nn_conv_transpose2d_args *a) {
+  const int64_t *xs = x->shape, *ws = w->shape;
+  int64_t groups = a->groups > 1 ? a->groups : 1;
+  return (nn_conv2d_geom){
+      .n = xs[0], .c = ws[1] * groups,
+      .h = nn_conv_transpose_out_size(xs[2], ws[2], a->sh, a->ph, a->oph, a->dh),
+      .w = nn_conv_transpose_out_size(xs[3], ws[3], a->sw, a->pw, a->opw, a->dw),
+      .o = xs[1], .kh = ws[2], .kw = ws[3], .oh = xs[2], .ow = xs[3],
+      .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+      .groups = groups,
+  };
+}
+
+/* out [N, C, P] += bias [C] at every position. */
+static void add_bias(float *out, const float *bias, int64_t n, int64_t c, int64_t p) {
+  for (int64_t i = 0; i < n * c; i++) {
+    float v = bias[i % c], *row = out + i * p;
+    for (int64_t j = 0; j < p; j++) row[j] += v;
+  }
+}
+
+nn_status nn_conv_transpose2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w,
+                              const nn_tensor *b, const nn_conv_transpose2d_args *args) {
+  nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, args);
+  nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
+  const nn_tensor *xc, *wc, *bc;
+  nn_status st = nn_contiguous(x, &copies[0], &xc);
+  if (!st) st = nn_contiguous(w, &copies[1], &wc);
+  if (!st) st = nn_contiguous(b, &copies[2], &bc);
+  if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
+  if (!st) {
+    float *o = nn_tensor_data(out);
+    memset(o, 0, sizeof(float) * (size_t)(g.n * image_size(&g)));
+    nn_kernel_conv2d_backward(o, NULL, NULL, nn_tensor_data(xc), NULL, nn_tensor_data(wc), &g,
+                              data_or_null(scratch));
+    if (bc) add_bias(o, nn_tensor_data(bc), g.n, g.c, g.h * g.w);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_CONV_TRANSPOSE2D, out, 3,
+                   (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+    if (!st && node) {
+      node->args.conv_transpose2d = *args;
+      st = nn_node_save(node, xc);
+      if (!st) st = nn_node_save(node, wc);
+    }
+  }
+  nn_tensor_release(scratch);
+  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  return st;
+}
+
+/* CONV_TRANSPOSE2D node: inputs x, w, bias (NULL: none); saved x, w
+ * (contiguous). g is the result's gradient, the convolution's input. */
+bool nn_conv_transpose2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *x = n->saved[0], *w = n->saved[1];
+  nn_conv2d_geom geom = nn_conv_transpose2d_geometry(x, w, &n->args.conv_transpose2d);
+  if (gi[2]) bias_grad(nn_tensor_data(gi[2]), nn_tensor_data(g), geom.n, geom.c, geom.h * geom.w);
+  if (!gi[0] && !gi[1]) return true;
+  nn_tensor *scratch = NULL, *gx = NULL;
+  if (scratch_of(nn_conv2d_scratch_floats(&geom), &scratch)) return false;
+  if (gi[0] && !(gx = nn_tensor_empty(NN_FLOAT32, x->ndim, x->shape))) {
+    nn_tensor_release(scratch);
+    return false;
+  }
+  if (gi[1])
+    nn_kernel_conv2d_backward(NULL, nn_tensor_data(gi[1]), NULL, nn_tensor_data(x),
+                              nn_tensor_data(g), nn_tensor_data(w), &geom, data_or_null(scratch));
+  if (gx) {
+    float *dst = nn_tensor_data(gi[0]), *src = nn_tensor_data(gx);
+    nn_kernel_conv2d_forward(src, nn_tensor_data(g), nn_tensor_data(w), NULL, &geom,
+                             data_or_null(scratch));
+    for (int64_t i = 0, len = geom.n * output_size(&geom); i < len; i++) dst[i] += src[i];
+  }
+  nn_tensor_release(gx);
   nn_tensor_release(scratch);
   return true;
 }

@@ -44,6 +44,7 @@ typedef union nn_op_args {
   nn_dropout_args dropout;
   nn_batch_norm_args batch_norm;
   nn_conv2d_args conv2d;
+  nn_conv_transpose2d_args conv_transpose2d;
   nn_pool2d_args pool2d;
   nn_permute_args permute;
   nn_narrow_args narrow;

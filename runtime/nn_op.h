@@ -79,6 +79,7 @@ typedef enum nn_op {
   NN_OP_MASKED_SELECT,
   /* convolution and pooling (conv.c, pool.c) */
   NN_OP_CONV2D,
+  NN_OP_CONV_TRANSPOSE2D,
   NN_OP_MAX_POOL2D,
   NN_OP_AVG_POOL2D,
   /* activations (activation.c) */
@@ -169,6 +170,7 @@ bool nn_index_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *c
 bool nn_gather_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_masked_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_conv_transpose2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_max_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

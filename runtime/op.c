@@ -48,6 +48,7 @@ static const nn_op_desc ops[] = {
     [NN_OP_GATHER] = {"gather", 1, nn_gather_backward},
     [NN_OP_MASKED_SELECT] = {"masked_select", 1, nn_masked_select_backward},
     [NN_OP_CONV2D] = {"conv2d", 3, nn_conv2d_backward},
+    [NN_OP_CONV_TRANSPOSE2D] = {"conv_transpose2d", 3, nn_conv_transpose2d_backward},
     [NN_OP_MAX_POOL2D] = {"max_pool2d", 1, nn_max_pool2d_backward},
     [NN_OP_AVG_POOL2D] = {"avg_pool2d", 1, nn_avg_pool2d_backward},
     [NN_OP_LEAKY_RELU] = {"leaky_relu", 1, nn_leaky_relu_backward},

@@ -25,9 +25,8 @@ nn.init = require "nn.initializers"
 nn.Module = require "nn.module"
 nn.Sequential = require "nn.container"
 nn.Linear = require "nn.linear"
-nn.Conv2d = require "nn.conv"
 nn.Dropout = require "nn.dropout"
-for _, family in ipairs({"nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
+for _, family in ipairs({"nn.conv", "nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
   for name, class in pairs(require(family)) do nn[name] = class end
 end
 
