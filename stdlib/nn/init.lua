@@ -26,7 +26,7 @@ nn.Module = require "nn.module"
 nn.Sequential = require "nn.container"
 nn.Linear = require "nn.linear"
 nn.Dropout = require "nn.dropout"
-for _, family in ipairs({"nn.conv", "nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
+for _, family in ipairs({"nn.conv", "nn.upsample", "nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
   for name, class in pairs(require(family)) do nn[name] = class end
 end
 
