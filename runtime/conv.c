@@ -673,6 +673,163 @@ static void small_backward_image(const conv_job *j, int64_t n) {
   }
 }
 
+/* ---- depthwise (one input and one output channel per group) ----
+ * Each image is moved to channels-last order, zero-padded, [rows][stride][C],
+ * so that every tap is one multiply-add over a run of C adjacent channels
+ * (C weights of the tap, [taps][C]): the loops vectorize over channels
+ * whatever the image's size, where the plane-by-plane loops above spend
+ * most of their time on the edges of small planes (MobileNet's last
+ * layers are 2x2 and 1x1). */
+
+static bool use_depthwise(const nn_conv2d_geom *g) {
+  return ngroups(g) > 1 && ngroups(g) == g->c && g->o == g->c;
+}
+
+/* A worker's scratch: padded image and padded gx, channels last; the
+ * output (or its gradient) channels last; the weights [taps][C] and the
+ * weight gradient's accumulators [taps][C]. */
+static int64_t depthwise_work_floats(const nn_conv2d_geom *g) {
+  direct_conv d = small_pad(g);
+  return 2 * pad_floats(&d) + g->c * positions(g) + 2 * g->kh * g->kw * g->c;
+}
+
+/* dst [rows][stride][C] = src [C][h][w] placed at (top, left), zeros around. */
+static void to_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
+                             int64_t rows, int64_t stride, int64_t top, int64_t left) {
+  memset(dst, 0, sizeof(float) * (size_t)(rows * stride * c));
+  for (int64_t y = 0; y < h && y + top < rows; y++)
+    for (int64_t x = 0; x < w && x + left < stride; x++) {
+      float *d = dst + ((y + top) * stride + x + left) * c;
+      const float *s = src + y * w + x;
+      for (int64_t k = 0; k < c; k++) d[k] = s[k * h * w];
+    }
+}
+
+/* dst [C][h][w] (+)= src [rows][stride][C] read from (top, left). */
+static void from_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
+                               int64_t rows, int64_t stride, int64_t top, int64_t left, bool add) {
+  for (int64_t y = 0; y < h && y + top < rows; y++)
+    for (int64_t x = 0; x < w && x + left < stride; x++) {
+      const float *s = src + ((y + top) * stride + x + left) * c;
+      float *d = dst + y * w + x;
+      if (add)
+        for (int64_t k = 0; k < c; k++) d[k * h * w] += s[k];
+      else
+        for (int64_t k = 0; k < c; k++) d[k * h * w] = s[k];
+    }
+}
+
+/* out [OH][OW][C] = bias + sum over taps of wt [taps][C] * xp [rows][stride][C]. */
+SMALL_INLINE void dw_forward_body(float *restrict out, const float *restrict xp,
+                                  const float *restrict wt, const float *restrict bias,
+                                  const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
+  int64_t C = g->c;
+  (void)hp;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      float *restrict d = out + (oy * g->ow + ox) * C;
+      for (int64_t k = 0; k < C; k++) d[k] = bias ? bias[k] : 0.0f;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          const float *restrict s = xp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          const float *restrict w = wt + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) d[k] += w[k] * s[k];
+        }
+    }
+}
+
+/* gxp [rows][stride][C] += wt * go [OH][OW][C] at each tap. */
+SMALL_INLINE void dw_input_grad_body(float *restrict gxp, const float *restrict go,
+                                     const float *restrict wt, const nn_conv2d_geom *g,
+                                     int64_t hp, int64_t wp) {
+  int64_t C = g->c;
+  (void)hp;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      const float *restrict s = go + (oy * g->ow + ox) * C;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          float *restrict d = gxp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          const float *restrict w = wt + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) d[k] += w[k] * s[k];
+        }
+    }
+}
+
+/* acc [taps][C] += go [OH][OW][C] * xp at each tap. */
+SMALL_INLINE void dw_weight_grad_body(float *restrict acc, const float *restrict go,
+                                      const float *restrict xp, const nn_conv2d_geom *g,
+                                      int64_t hp, int64_t wp) {
+  int64_t C = g->c;
+  (void)hp;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      const float *restrict s = go + (oy * g->ow + ox) * C;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          const float *restrict x = xp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          float *restrict a = acc + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) a[k] += s[k] * x[k];
+        }
+    }
+}
+
+SMALL_VERSIONS(dw_forward,
+               (float *out, const float *xp, const float *wt, const float *bias,
+                const nn_conv2d_geom *g, int64_t hp, int64_t wp),
+               (out, xp, wt, bias, g, hp, wp))
+SMALL_VERSIONS(dw_input_grad,
+               (float *gxp, const float *go, const float *wt, const nn_conv2d_geom *g, int64_t hp,
+                int64_t wp),
+               (gxp, go, wt, g, hp, wp))
+SMALL_VERSIONS(dw_weight_grad,
+               (float *acc, const float *go, const float *xp, const nn_conv2d_geom *g, int64_t hp,
+                int64_t wp),
+               (acc, go, xp, g, hp, wp))
+
+/* wt [taps][C] = w [C][taps]. */
+static void dw_pack(float *wt, const float *w, int64_t c, int64_t taps) {
+  for (int64_t k = 0; k < c; k++)
+    for (int64_t t = 0; t < taps; t++) wt[t * c + k] = w[k * taps + t];
+}
+
+static void depthwise_forward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  int64_t taps = g->kh * g->kw;
+  float *xp = j->work, *out = xp + 2 * pad_floats(&d), *wt = out + g->c * positions(g);
+  if (n == j->n0) dw_pack(wt, j->w, g->c, taps);
+  to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
+  dw_forward(out, xp, wt, j->bias, g, d.rows, d.stride);
+  from_channels_last(j->out + n * output_size(g), out, g->c, g->oh, g->ow, g->oh, g->ow, 0, 0, false);
+}
+
+static void depthwise_backward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  int64_t taps = g->kh * g->kw;
+  float *xp = j->work, *gxp = xp + pad_floats(&d), *go = gxp + pad_floats(&d);
+  float *wt = go + g->c * positions(g), *acc = wt + taps * g->c;
+  if (n == j->n0) {
+    if (j->gx) dw_pack(wt, j->w, g->c, taps);
+    memset(acc, 0, sizeof(float) * (size_t)(taps * g->c));
+  }
+  to_channels_last(go, j->gout + n * output_size(g), g->c, g->oh, g->ow, g->oh, g->ow, 0, 0);
+  if (j->gw) {
+    to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
+    dw_weight_grad(acc, go, xp, g, d.rows, d.stride);
+    if (n == j->n1 - 1) /* the worker's last image: acc [taps][C] into gw [C][taps] */
+      for (int64_t k = 0; k < g->c; k++)
+        for (int64_t t = 0; t < taps; t++) j->gw[k * taps + t] += acc[t * g->c + k];
+  }
+  if (j->gx) {
+    memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
+    dw_input_grad(gxp, go, wt, g, d.rows, d.stride);
+    from_channels_last(j->gx + n * image_size(g), gxp, g->c, g->h, g->w, d.rows, d.stride, g->ph,
+                       g->pw, true);
+  }
+}
+
 static void forward_direct_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, j->d, g->ph, g->pw);
@@ -788,6 +945,7 @@ static int64_t columns_floats(const nn_conv2d_geom *g) {
 size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
   int64_t workers = workers_for(g), columns = columns_floats(g);
   int64_t partials = (workers - 1) * g->o * patch_size(g);
+  if (use_depthwise(g)) return (size_t)(workers * depthwise_work_floats(g) + partials);
   if (use_small_groups(g)) return (size_t)(workers * small_work_floats(g) + partials);
   int64_t need = workers * columns + partials;
   if (use_direct(g, g->o)) {
@@ -804,6 +962,11 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
 void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch) {
   conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
+  if (use_depthwise(g)) {
+    job.image = depthwise_forward_image;
+    run_split(&job, depthwise_work_floats(g), NULL);
+    return;
+  }
   if (use_small_groups(g)) {
     job.image = small_forward_image;
     run_split(&job, small_work_floats(g), NULL);
@@ -828,10 +991,11 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch) {
   if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
-  if (use_small_groups(g)) {
+  if (use_depthwise(g) || use_small_groups(g)) {
     if (!gx && !gw) return;
-    int64_t work = small_work_floats(g);
-    conv_job job = {.g = g, .image = small_backward_image, .x = x, .w = w, .gout = gout,
+    bool dw = use_depthwise(g);
+    int64_t work = dw ? depthwise_work_floats(g) : small_work_floats(g);
+    conv_job job = {.g = g, .image = dw ? depthwise_backward_image : small_backward_image, .x = x, .w = w, .gout = gout,
                     .gx = gx, .gw = gw, .work = scratch};
     run_split(&job, work, scratch + workers_for(g) * work);
     return;
