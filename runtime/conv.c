@@ -502,13 +502,21 @@ static int64_t small_work_floats(const nn_conv2d_geom *g) {
   return 2 * pad_floats(&d) + g->kh * g->kw * g->ow;
 }
 
-#define SMALL_INLINE static inline __attribute__((always_inline))
+/* The loops below are written for the compiler to vectorize; on x86 each
+ * is also compiled for AVX2 and AVX-512, the widest the CPU has chosen
+ * when the program loads. */
+#ifdef HAVE_DIRECT
+#define VECTOR_CLONES \
+  __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 /* out [O, OH, OW] = bias + the grouped convolution of xp [C, hp, wp]
  * (padded) with w [O, cg, KH, KW]. */
-SMALL_INLINE void small_forward_body(float *restrict out, const float *restrict xp,
-                                     const float *restrict w, const float *restrict bias,
-                                     const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
+VECTOR_CLONES static void small_forward(float *restrict out, const float *restrict xp,
+                                        const float *restrict w, const float *restrict bias,
+                                        const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
   int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
   int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
   for (int64_t o = 0; o < g->o; o++) {
@@ -534,9 +542,9 @@ SMALL_INLINE void small_forward_body(float *restrict out, const float *restrict 
 
 /* gxp [C, hp, wp] (padded) += the transposed grouped convolution of
  * go [O, OH, OW] with w. */
-SMALL_INLINE void small_input_grad_body(float *restrict gxp, const float *restrict go,
-                                        const float *restrict w, const nn_conv2d_geom *g,
-                                        int64_t hp, int64_t wp) {
+VECTOR_CLONES static void small_input_grad(float *restrict gxp, const float *restrict go,
+                                           const float *restrict w, const nn_conv2d_geom *g,
+                                           int64_t hp, int64_t wp) {
   int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
   int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
   for (int64_t o = 0; o < g->o; o++) {
@@ -562,9 +570,9 @@ SMALL_INLINE void small_input_grad_body(float *restrict gxp, const float *restri
 /* gw [O, cg, KH, KW] += go [O, OH, OW] (x) the taps of xp [C, hp, wp];
  * acc: taps x OW floats of scratch (lanes summed at the end of each
  * channel pair, so the loops vectorize). */
-SMALL_INLINE void small_weight_grad_body(float *restrict gw, const float *restrict go,
-                                         const float *restrict xp, const nn_conv2d_geom *g,
-                                         int64_t hp, int64_t wp, float *restrict acc) {
+VECTOR_CLONES static void small_weight_grad(float *restrict gw, const float *restrict go,
+                                            const float *restrict xp, const nn_conv2d_geom *g,
+                                            int64_t hp, int64_t wp, float *restrict acc) {
   int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
   int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
   for (int64_t o = 0; o < g->o; o++)
@@ -588,56 +596,6 @@ SMALL_INLINE void small_weight_grad_body(float *restrict gw, const float *restri
       for (int64_t t = 0; t < taps; t++) gwo[t] += (float)sum_floats(acc + t * ow, ow);
     }
 }
-
-/* Each body compiled for the plain target and, on x86, for AVX2 and
- * AVX-512, the widest the CPU has chosen at run time. */
-#define SMALL_VERSIONS(name, params, args)                                                  \
-  static void name##_plain params { name##_body args; }                                     \
-  SMALL_WIDE(name, params, args)                                                            \
-  static void name params {                                                                 \
-    switch (cpu_level()) {                                                                  \
-    SMALL_CASES(name, args)                                                                 \
-    default: name##_plain args;                                                             \
-    }                                                                                       \
-  }
-
-#ifdef HAVE_DIRECT
-/* 2: AVX-512, 1: AVX2 with FMA, 0: neither. */
-static int cpu_level(void) {
-  static int level = -1;
-  if (level < 0) {
-    __builtin_cpu_init();
-    level = __builtin_cpu_supports("avx512f") ? 2
-            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-  }
-  return level;
-}
-#define SMALL_WIDE(name, params, args)                                                      \
-  __attribute__((target("avx2,fma"))) static void name##_avx2 params { name##_body args; }  \
-  __attribute__((target("avx512f,avx2,fma"))) static void name##_avx512 params {            \
-    name##_body args;                                                                       \
-  }
-#define SMALL_CASES(name, args)                                                             \
-  case 2: name##_avx512 args; break;                                                        \
-  case 1: name##_avx2 args; break;
-#else
-static int cpu_level(void) { return 0; }
-#define SMALL_WIDE(name, params, args)
-#define SMALL_CASES(name, args)
-#endif
-
-SMALL_VERSIONS(small_forward,
-               (float *out, const float *xp, const float *w, const float *bias,
-                const nn_conv2d_geom *g, int64_t hp, int64_t wp),
-               (out, xp, w, bias, g, hp, wp))
-SMALL_VERSIONS(small_input_grad,
-               (float *gxp, const float *go, const float *w, const nn_conv2d_geom *g, int64_t hp,
-                int64_t wp),
-               (gxp, go, w, g, hp, wp))
-SMALL_VERSIONS(small_weight_grad,
-               (float *gw, const float *go, const float *xp, const nn_conv2d_geom *g, int64_t hp,
-                int64_t wp, float *acc),
-               (gw, go, xp, g, hp, wp, acc))
 
 static void small_forward_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
@@ -693,38 +651,50 @@ static int64_t depthwise_work_floats(const nn_conv2d_geom *g) {
   return 2 * pad_floats(&d) + g->c * positions(g) + 2 * g->kh * g->kw * g->c;
 }
 
+/* Channels move in blocks of 16 (TRANSPOSE_BLOCK): a block's 16 planes
+ * are read row by row, so the 16 cache lines being read stay in L1 across
+ * a row, and each cell's 16 channels are written as one run. */
+enum { TRANSPOSE_BLOCK = 16 };
+
 /* dst [rows][stride][C] = src [C][h][w] placed at (top, left), zeros around. */
 static void to_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
                              int64_t rows, int64_t stride, int64_t top, int64_t left) {
   memset(dst, 0, sizeof(float) * (size_t)(rows * stride * c));
-  for (int64_t y = 0; y < h && y + top < rows; y++)
-    for (int64_t x = 0; x < w && x + left < stride; x++) {
-      float *d = dst + ((y + top) * stride + x + left) * c;
-      const float *s = src + y * w + x;
-      for (int64_t k = 0; k < c; k++) d[k] = s[k * h * w];
-    }
+  int64_t y1 = h < rows - top ? h : rows - top, x1 = w < stride - left ? w : stride - left;
+  for (int64_t k0 = 0; k0 < c; k0 += TRANSPOSE_BLOCK) {
+    int64_t k1 = k0 + TRANSPOSE_BLOCK < c ? k0 + TRANSPOSE_BLOCK : c;
+    for (int64_t y = 0; y < y1; y++)
+      for (int64_t x = 0; x < x1; x++) {
+        float *d = dst + ((y + top) * stride + x + left) * c;
+        const float *s = src + y * w + x;
+        for (int64_t k = k0; k < k1; k++) d[k] = s[k * h * w];
+      }
+  }
 }
 
 /* dst [C][h][w] (+)= src [rows][stride][C] read from (top, left). */
 static void from_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
                                int64_t rows, int64_t stride, int64_t top, int64_t left, bool add) {
-  for (int64_t y = 0; y < h && y + top < rows; y++)
-    for (int64_t x = 0; x < w && x + left < stride; x++) {
-      const float *s = src + ((y + top) * stride + x + left) * c;
-      float *d = dst + y * w + x;
-      if (add)
-        for (int64_t k = 0; k < c; k++) d[k * h * w] += s[k];
-      else
-        for (int64_t k = 0; k < c; k++) d[k * h * w] = s[k];
-    }
+  int64_t y1 = h < rows - top ? h : rows - top, x1 = w < stride - left ? w : stride - left;
+  for (int64_t k0 = 0; k0 < c; k0 += TRANSPOSE_BLOCK) {
+    int64_t k1 = k0 + TRANSPOSE_BLOCK < c ? k0 + TRANSPOSE_BLOCK : c;
+    for (int64_t y = 0; y < y1; y++)
+      for (int64_t x = 0; x < x1; x++) {
+        const float *s = src + ((y + top) * stride + x + left) * c;
+        float *d = dst + y * w + x;
+        if (add)
+          for (int64_t k = k0; k < k1; k++) d[k * h * w] += s[k];
+        else
+          for (int64_t k = k0; k < k1; k++) d[k * h * w] = s[k];
+      }
+  }
 }
 
 /* out [OH][OW][C] = bias + sum over taps of wt [taps][C] * xp [rows][stride][C]. */
-SMALL_INLINE void dw_forward_body(float *restrict out, const float *restrict xp,
-                                  const float *restrict wt, const float *restrict bias,
-                                  const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
+VECTOR_CLONES static void dw_forward(float *restrict out, const float *restrict xp,
+                                     const float *restrict wt, const float *restrict bias,
+                                     const nn_conv2d_geom *g, int64_t wp) {
   int64_t C = g->c;
-  (void)hp;
   for (int64_t oy = 0; oy < g->oh; oy++)
     for (int64_t ox = 0; ox < g->ow; ox++) {
       float *restrict d = out + (oy * g->ow + ox) * C;
@@ -739,11 +709,10 @@ SMALL_INLINE void dw_forward_body(float *restrict out, const float *restrict xp,
 }
 
 /* gxp [rows][stride][C] += wt * go [OH][OW][C] at each tap. */
-SMALL_INLINE void dw_input_grad_body(float *restrict gxp, const float *restrict go,
-                                     const float *restrict wt, const nn_conv2d_geom *g,
-                                     int64_t hp, int64_t wp) {
+VECTOR_CLONES static void dw_input_grad(float *restrict gxp, const float *restrict go,
+                                        const float *restrict wt, const nn_conv2d_geom *g,
+                                        int64_t wp) {
   int64_t C = g->c;
-  (void)hp;
   for (int64_t oy = 0; oy < g->oh; oy++)
     for (int64_t ox = 0; ox < g->ow; ox++) {
       const float *restrict s = go + (oy * g->ow + ox) * C;
@@ -757,11 +726,10 @@ SMALL_INLINE void dw_input_grad_body(float *restrict gxp, const float *restrict 
 }
 
 /* acc [taps][C] += go [OH][OW][C] * xp at each tap. */
-SMALL_INLINE void dw_weight_grad_body(float *restrict acc, const float *restrict go,
-                                      const float *restrict xp, const nn_conv2d_geom *g,
-                                      int64_t hp, int64_t wp) {
+VECTOR_CLONES static void dw_weight_grad(float *restrict acc, const float *restrict go,
+                                         const float *restrict xp, const nn_conv2d_geom *g,
+                                         int64_t wp) {
   int64_t C = g->c;
-  (void)hp;
   for (int64_t oy = 0; oy < g->oh; oy++)
     for (int64_t ox = 0; ox < g->ow; ox++) {
       const float *restrict s = go + (oy * g->ow + ox) * C;
@@ -773,19 +741,6 @@ SMALL_INLINE void dw_weight_grad_body(float *restrict acc, const float *restrict
         }
     }
 }
-
-SMALL_VERSIONS(dw_forward,
-               (float *out, const float *xp, const float *wt, const float *bias,
-                const nn_conv2d_geom *g, int64_t hp, int64_t wp),
-               (out, xp, wt, bias, g, hp, wp))
-SMALL_VERSIONS(dw_input_grad,
-               (float *gxp, const float *go, const float *wt, const nn_conv2d_geom *g, int64_t hp,
-                int64_t wp),
-               (gxp, go, wt, g, hp, wp))
-SMALL_VERSIONS(dw_weight_grad,
-               (float *acc, const float *go, const float *xp, const nn_conv2d_geom *g, int64_t hp,
-                int64_t wp),
-               (acc, go, xp, g, hp, wp))
 
 /* wt [taps][C] = w [C][taps]. */
 static void dw_pack(float *wt, const float *w, int64_t c, int64_t taps) {
@@ -800,7 +755,7 @@ static void depthwise_forward_image(const conv_job *j, int64_t n) {
   float *xp = j->work, *out = xp + 2 * pad_floats(&d), *wt = out + g->c * positions(g);
   if (n == j->n0) dw_pack(wt, j->w, g->c, taps);
   to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
-  dw_forward(out, xp, wt, j->bias, g, d.rows, d.stride);
+  dw_forward(out, xp, wt, j->bias, g, d.stride);
   from_channels_last(j->out + n * output_size(g), out, g->c, g->oh, g->ow, g->oh, g->ow, 0, 0, false);
 }
 
@@ -817,14 +772,14 @@ static void depthwise_backward_image(const conv_job *j, int64_t n) {
   to_channels_last(go, j->gout + n * output_size(g), g->c, g->oh, g->ow, g->oh, g->ow, 0, 0);
   if (j->gw) {
     to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
-    dw_weight_grad(acc, go, xp, g, d.rows, d.stride);
+    dw_weight_grad(acc, go, xp, g, d.stride);
     if (n == j->n1 - 1) /* the worker's last image: acc [taps][C] into gw [C][taps] */
       for (int64_t k = 0; k < g->c; k++)
         for (int64_t t = 0; t < taps; t++) j->gw[k * taps + t] += acc[t * g->c + k];
   }
   if (j->gx) {
     memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
-    dw_input_grad(gxp, go, wt, g, d.rows, d.stride);
+    dw_input_grad(gxp, go, wt, g, d.stride);
     from_channels_last(j->gx + n * image_size(g), gxp, g->c, g->h, g->w, d.rows, d.stride, g->ph,
                        g->pw, true);
   }

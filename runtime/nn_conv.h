@@ -1,7 +1,8 @@
 /*
  * nn_conv: 2-D convolution (conv.c), forward and backward, on float32
- * NCHW tensors: the entry point nn_conv2d and the pointer kernels under it
- * (contiguous operands). Pooling is nn_pool.h.
+ * NCHW tensors: the entry points nn_conv2d (channel groups included) and
+ * nn_conv_transpose2d, and the pointer kernels under them (contiguous
+ * operands). Pooling is nn_pool.h, resampling nn_upsample.h.
  *
  * Letters mean the same everywhere: N images of C channels, H x W in;
  * O output channels, KH x KW kernel; OH x OW out; K = C*KH*KW (one
