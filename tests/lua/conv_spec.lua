@@ -259,6 +259,22 @@ describe("groups", function()
     end
   end)
 
+  it("sends the gradients of strided operands back to their bases", function()
+    for _, groups in ipairs({2, 4}) do -- few channels per group, depthwise
+      local base, wbase = nn.randn(2, 4, 5, 6):requires_grad_(), nn.randn(4, 4 // groups, 3, 3):requires_grad_()
+      local opts = {padding = 1, stride = {1, 2}, groups = groups}
+      local y = nn.conv2d(base:transpose(3, 4), wbase:transpose(3, 4), nil, opts)
+      local x2, w2 = base:detach():clone():requires_grad_(), wbase:detach():clone():requires_grad_()
+      local z = nn.conv2d(x2:transpose(3, 4):contiguous(), w2:transpose(3, 4):contiguous(), nil, opts)
+      H.assert_close(y, z, 1e-6)
+      local g = nn.randn(y.shape)
+      y:backward(g)
+      z:backward(g)
+      H.assert_close(base.grad, x2.grad, 1e-5)
+      H.assert_close(wbase.grad, w2.grad, 1e-5)
+    end
+  end)
+
   it("splits many channels per group into one product each", function()
     local x, w = nn.randn(2, 32, 6, 6), nn.randn(8, 16, 3, 3)
     local y = nn.conv2d(x, w, nil, {groups = 2})
@@ -284,12 +300,32 @@ describe("conv_transpose2d", function()
     H.assert_close(t, x.grad, 1e-5)
   end)
 
-  it("reads strided inputs and weights", function()
-    local x, w = nn.randn(2, 4, 5, 6), nn.randn(3, 4, 3, 2)
-    local wt = w:transpose(1, 2) -- [4, 3, 3, 2]
+  it("reads strided inputs and weights, sending their gradients back", function()
+    local x, w = nn.randn(2, 4, 5, 6):requires_grad_(), nn.randn(3, 4, 3, 2):requires_grad_()
     local opts = {stride = 2, padding = 1}
-    H.assert_close(nn.conv_transpose2d(x:transpose(3, 4), wt, opts),
-                   nn.conv_transpose2d(x:transpose(3, 4):contiguous(), wt:contiguous(), opts), 1e-6)
+    local y = nn.conv_transpose2d(x:transpose(3, 4), w:transpose(1, 2), opts) -- weight [4, 3, 3, 2]
+    local x2, w2 = x:detach():clone():requires_grad_(), w:detach():clone():requires_grad_()
+    local z = nn.conv_transpose2d(x2:transpose(3, 4):contiguous(), w2:transpose(1, 2):contiguous(), opts)
+    H.assert_close(y, z, 1e-6)
+    local g = nn.randn(y.shape)
+    y:backward(g)
+    z:backward(g)
+    H.assert_close(x.grad, x2.grad, 1e-5)
+    H.assert_close(w.grad, w2.grad, 1e-5)
+  end)
+
+  it("fits in a model with the other new layers", function()
+    local model = nn.Sequential{nn.Conv2d(3, 8, 3, {padding = 1}), nn.Conv2d(8, 8, 3, {padding = 1, groups = 8}),
+                                nn.AdaptiveAvgPool2d(4), nn.ConvTranspose2d(8, 4, 2, {stride = 2}),
+                                nn.Upsample{scale_factor = 2, mode = 'bilinear'}}
+    local x = nn.randn(2, 3, 10, 10)
+    H.assert_shape(model(x), {2, 4, 16, 16})
+    model(x):sum():backward()
+    for _, p in ipairs(model:parameters()) do H.assert_shape(p.grad, p.shape) end
+    local keys = {}
+    for k in pairs(model:state_dict()) do keys[#keys + 1] = k end
+    table.sort(keys)
+    assert.are.same({"1.bias", "1.weight", "2.bias", "2.weight", "4.bias", "4.weight"}, keys)
   end)
 end)
 
