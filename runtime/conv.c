@@ -639,8 +639,12 @@ static void small_backward_image(const conv_job *j, int64_t n) {
  * most of their time on the edges of small planes (MobileNet's last
  * layers are 2x2 and 1x1). */
 
+/* Fewer channels than a vector holds leave the channels-last loops mostly
+ * idle: those convolutions stay with the plane-by-plane loops. */
+enum { DEPTHWISE_MIN_CHANNELS = 8 };
+
 static bool use_depthwise(const nn_conv2d_geom *g) {
-  return ngroups(g) > 1 && ngroups(g) == g->c && g->o == g->c;
+  return ngroups(g) > 1 && ngroups(g) == g->c && g->o == g->c && g->c >= DEPTHWISE_MIN_CHANNELS;
 }
 
 /* A worker's scratch: padded image and padded gx, channels last; the

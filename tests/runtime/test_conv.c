@@ -159,6 +159,14 @@ static void check_conv(const nn_conv2d_geom *g) {
 
 static void test_conv_groups(void) {
   /* groups, n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, same */
+  /* 8 channels and more: channels last */
+  GROUPED_CASE("depthwise 16 channels", 16, 2, 16, 6, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 17 channels, stride 2", 17, 3, 17, 7, 8, 17, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 8 channels, 1x1 images", 8, 2, 8, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 24 channels, rect dilated", 24, 2, 24, 9, 7, 24, 3, 2, 2, 1, 2, 1, 2, 3,
+               false);
+  GROUPED_CASE("depthwise 9 channels, same even", 9, 1, 9, 5, 6, 9, 2, 4, 1, 1, 0, 0, 1, 1, true);
+  /* fewer: plane by plane */
   GROUPED_CASE("depthwise 3x3 pad 1", 4, 2, 4, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
   GROUPED_CASE("depthwise stride 2", 6, 3, 6, 7, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, false);
   GROUPED_CASE("depthwise 1x1 images", 5, 2, 5, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1, 1, false);
@@ -370,7 +378,9 @@ static void test_conv_entry(void) {
   check_conv_entry((int64_t[]){2, 8, 5, 7}, (int64_t[]){8, 8, 3, 3}, &pad1, true, true);
   /* groups: depthwise, few and many channels per group */
   nn_conv2d_args dw = grouped(pad1, 4), g2 = grouped(strided, 2), g3 = grouped(pad1, 3);
+  nn_conv2d_args dw16 = grouped(strided, 16);
   check_conv_entry((int64_t[]){2, 4, 6, 5}, (int64_t[]){4, 1, 3, 3}, &dw, true, true);
+  check_conv_entry((int64_t[]){2, 16, 7, 6}, (int64_t[]){16, 1, 3, 2}, &dw16, true, true);
   check_conv_entry((int64_t[]){2, 4, 9, 8}, (int64_t[]){6, 2, 3, 2}, &g2, false, false);
   check_conv_entry((int64_t[]){1, 30, 5, 4}, (int64_t[]){6, 10, 3, 3}, &g3, true, true);
 }
