@@ -150,7 +150,8 @@ static int l_conv_transpose2d(lua_State *L) {
   nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, &a);
   if (g.h < 1 || g.w < 1)
     nnb_error(L, fname, "output size %" PRId64 "x%" PRId64 " is too small (input %" PRId64
-              "x%" PRId64 ", padding {%" PRId64 ",%" PRId64 "})", g.h, g.w, g.oh, g.ow, pad.h, pad.w);
+              "x%" PRId64 ", padding {%" PRId64 ",%" PRId64 "})",
+              g.h, g.w, g.oh, g.ow, pad.h, pad.w);
   if (g.o > INT32_MAX || g.c * g.kh * g.kw > INT32_MAX || g.h * g.w > INT32_MAX)
     nnb_error(L, fname, "sizes too large for a GEMM (more than 2^31 in one dim)");
   nn_tensor *out = nnb_new_tensor(L, fname, NN_FLOAT32, 4, (int64_t[]){g.n, g.c, g.h, g.w});

@@ -98,7 +98,8 @@ static int l_adaptive_avg_pool2d(lua_State *L) {
               nnb_shape_str(s, sizeof s, x->ndim, x->shape));
   nnb_check_float32(L, x, "input", fname);
   if (x->shape[x->ndim - 2] < 1 || x->shape[x->ndim - 1] < 1)
-    nnb_error(L, fname, "input %s has no cells to pool", nnb_shape_str(s, sizeof s, x->ndim, x->shape));
+    nnb_error(L, fname, "input %s has no cells to pool",
+              nnb_shape_str(s, sizeof s, x->ndim, x->shape));
   if (lua_isnoneornil(L, 2)) nnb_error(L, fname, "output_size (argument 2) is missing");
   nnb_pair size = nnb_check_pair(L, 2, 1, "output_size", fname);
   lua_settop(L, 2);

@@ -24,8 +24,15 @@
  * where moving [O, N*P] back into NCHW order costs more than the GEMM),
  * and its scratch grows with the batch.
  *
+ * Grouped convolutions run one GEMM per group, or with few channels per
+ * group direct loops (depthwise with 8 channels or more: channels last,
+ * vectorized over channels); on MobileNetV2's depthwise layers the
+ * channels-last loops took under 0.4x PyTorch's time (bench/conv_variants.lua).
+ *
  * The entry point nn_conv2d (at the end, with the node's backward) makes
- * the operands contiguous, takes the scratch and records the node.
+ * the operands contiguous, takes the scratch and records the node. The
+ * transposed convolution nn_conv_transpose2d, after it, is the backward
+ * kernel run as a forward.
  */
 #include "nn_conv.h"
 
@@ -199,8 +206,8 @@ static bool use_direct(const nn_conv2d_geom *g, int64_t cout) {
     __builtin_cpu_init();
     avx512 = __builtin_cpu_supports("avx512f") != 0;
   }
-  return direct_enabled && avx512 && ngroups(g) == 1 && g->sh == 1 && g->sw == 1 && !is_pointwise(g) &&
-         (cout % TILE_C == 0 || cout >= 4 * TILE_C);
+  return direct_enabled && avx512 && ngroups(g) == 1 && g->sh == 1 && g->sw == 1 &&
+         !is_pointwise(g) && (cout % TILE_C == 0 || cout >= 4 * TILE_C);
 #else
   (void)g, (void)cout;
   return false;
@@ -705,7 +712,8 @@ VECTOR_CLONES static void dw_forward(float *restrict out, const float *restrict 
       for (int64_t k = 0; k < C; k++) d[k] = bias ? bias[k] : 0.0f;
       for (int64_t i = 0; i < g->kh; i++)
         for (int64_t j = 0; j < g->kw; j++) {
-          const float *restrict s = xp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          int64_t cell = (oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw;
+          const float *restrict s = xp + cell * C;
           const float *restrict w = wt + (i * g->kw + j) * C;
           for (int64_t k = 0; k < C; k++) d[k] += w[k] * s[k];
         }
@@ -739,7 +747,8 @@ VECTOR_CLONES static void dw_weight_grad(float *restrict acc, const float *restr
       const float *restrict s = go + (oy * g->ow + ox) * C;
       for (int64_t i = 0; i < g->kh; i++)
         for (int64_t j = 0; j < g->kw; j++) {
-          const float *restrict x = xp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          int64_t cell = (oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw;
+          const float *restrict x = xp + cell * C;
           float *restrict a = acc + (i * g->kw + j) * C;
           for (int64_t k = 0; k < C; k++) a[k] += s[k] * x[k];
         }
@@ -760,7 +769,8 @@ static void depthwise_forward_image(const conv_job *j, int64_t n) {
   if (n == j->n0) dw_pack(wt, j->w, g->c, taps);
   to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
   dw_forward(out, xp, wt, j->bias, g, d.stride);
-  from_channels_last(j->out + n * output_size(g), out, g->c, g->oh, g->ow, g->oh, g->ow, 0, 0, false);
+  from_channels_last(j->out + n * output_size(g), out, g->c, g->oh, g->ow, g->oh, g->ow, 0, 0,
+                     false);
 }
 
 static void depthwise_backward_image(const conv_job *j, int64_t n) {
@@ -775,7 +785,8 @@ static void depthwise_backward_image(const conv_job *j, int64_t n) {
   }
   to_channels_last(go, j->gout + n * output_size(g), g->c, g->oh, g->ow, g->oh, g->ow, 0, 0);
   if (j->gw) {
-    to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
+    to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph,
+                     g->pw);
     dw_weight_grad(acc, go, xp, g, d.stride);
     if (n == j->n1 - 1) /* the worker's last image: acc [taps][C] into gw [C][taps] */
       for (int64_t k = 0; k < g->c; k++)
@@ -954,7 +965,8 @@ void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gou
     if (!gx && !gw) return;
     bool dw = use_depthwise(g);
     int64_t work = dw ? depthwise_work_floats(g) : small_work_floats(g);
-    conv_job job = {.g = g, .image = dw ? depthwise_backward_image : small_backward_image, .x = x, .w = w, .gout = gout,
+    conv_job job = {.g = g, .image = dw ? depthwise_backward_image : small_backward_image,
+                    .x = x, .w = w, .gout = gout,
                     .gx = gx, .gw = gw, .work = scratch};
     run_split(&job, work, scratch + workers_for(g) * work);
     return;

@@ -161,7 +161,7 @@ static void test_conv_groups(void) {
   /* groups, n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, same */
   /* 8 channels and more: channels last */
   GROUPED_CASE("depthwise 16 channels", 16, 2, 16, 6, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1, false);
-  GROUPED_CASE("depthwise 17 channels, stride 2", 17, 3, 17, 7, 8, 17, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 17, stride 2", 17, 3, 17, 7, 8, 17, 3, 3, 2, 2, 1, 1, 1, 1, false);
   GROUPED_CASE("depthwise 8 channels, 1x1 images", 8, 2, 8, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
   GROUPED_CASE("depthwise 24 channels, rect dilated", 24, 2, 24, 9, 7, 24, 3, 2, 2, 1, 2, 1, 2, 3,
                false);
