@@ -502,12 +502,6 @@ static direct_conv small_pad(const nn_conv2d_geom *g) {
                        .stride = (g->ow - 1) * g->sw + g->dw * (g->kw - 1) + 1};
 }
 
-/* A worker's scratch: a padded image, a padded gx, and taps x OW
- * accumulators of the weight gradient. */
-static int64_t small_work_floats(const nn_conv2d_geom *g) {
-  direct_conv d = small_pad(g);
-  return 2 * pad_floats(&d) + g->kh * g->kw * g->ow;
-}
 
 /* The loops below are written for the compiler to vectorize; on x86 each
  * is also compiled for AVX2 and AVX-512, the widest the CPU has chosen
@@ -519,36 +513,58 @@ static int64_t small_work_floats(const nn_conv2d_geom *g) {
 #define VECTOR_CLONES
 #endif
 
-/* out [O, OH, OW] = bias + the grouped convolution of xp [C, hp, wp]
- * (padded) with w [O, cg, KH, KW]. */
+/* Output rows are computed ROW cells at a time in a local block that the
+ * compiler keeps in registers across every tap and input channel (one
+ * store per cell, not one per tap); the rest of a row, and strided rows,
+ * by plain loops. */
+enum { ROW = 16 };
+
+/* out [O, OH, OW] = (accumulate ? out : bias) + the grouped convolution
+ * of xp [C, hp, wp] (padded) with w [O, cg, KH, KW]; bias may be NULL. */
 VECTOR_CLONES static void small_forward(float *restrict out, const float *restrict xp,
                                         const float *restrict w, const float *restrict bias,
-                                        const nn_conv2d_geom *g, int64_t hp, int64_t wp) {
+                                        const nn_conv2d_geom *g, int64_t hp, int64_t wp,
+                                        bool accumulate) {
   int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
   int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
   for (int64_t o = 0; o < g->o; o++) {
-    float *dst = out + o * P, b = bias ? bias[o] : 0.0f;
-    for (int64_t p = 0; p < P; p++) dst[p] = b;
     const float *src = xp + o / og * cg * plane, *wo = w + o * cg * taps;
-    for (int64_t ci = 0; ci < cg; ci++, src += plane, wo += taps)
-      for (int64_t oy = 0; oy < g->oh; oy++) {
-        float *restrict d = dst + oy * ow;
-        const float *s = src + oy * g->sh * wp;
-        for (int64_t i = 0; i < g->kh; i++)
-          for (int64_t jj = 0; jj < g->kw; jj++) {
-            float wv = wo[i * g->kw + jj];
-            const float *restrict r = s + i * g->dh * wp + jj * g->dw;
-            if (sw == 1)
-              for (int64_t ox = 0; ox < ow; ox++) d[ox] += wv * r[ox];
-            else
-              for (int64_t ox = 0; ox < ow; ox++) d[ox] += wv * r[ox * sw];
-          }
+    float b = bias ? bias[o] : 0.0f;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      float *d = out + o * P + oy * ow;
+      const float *s0 = src + oy * g->sh * wp;
+      for (int64_t x0 = 0; x0 < ow; x0 += ROW) {
+        int64_t n = ow - x0 < ROW ? ow - x0 : ROW;
+        if (n == ROW && sw == 1) {
+          float acc[ROW];
+          for (int k = 0; k < ROW; k++) acc[k] = accumulate ? d[x0 + k] : b;
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t i = 0; i < g->kh; i++)
+              for (int64_t j = 0; j < g->kw; j++) {
+                float wv = wo[(ci * g->kh + i) * g->kw + j];
+                const float *r = s0 + ci * plane + i * g->dh * wp + x0 + j * g->dw;
+                for (int k = 0; k < ROW; k++) acc[k] += wv * r[k];
+              }
+          for (int k = 0; k < ROW; k++) d[x0 + k] = acc[k];
+          continue;
+        }
+        for (int64_t k = 0; k < n; k++) {
+          float a = accumulate ? d[x0 + k] : b;
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t i = 0; i < g->kh; i++)
+              for (int64_t j = 0; j < g->kw; j++)
+                a += wo[(ci * g->kh + i) * g->kw + j] *
+                     s0[ci * plane + i * g->dh * wp + (x0 + k) * sw + j * g->dw];
+          d[x0 + k] = a;
+        }
       }
+    }
   }
 }
 
 /* gxp [C, hp, wp] (padded) += the transposed grouped convolution of
- * go [O, OH, OW] with w. */
+ * go [O, OH, OW] with w (strided convolutions; stride 1 takes the
+ * forward loops, small_input_grad_stride1). */
 VECTOR_CLONES static void small_input_grad(float *restrict gxp, const float *restrict go,
                                            const float *restrict w, const nn_conv2d_geom *g,
                                            int64_t hp, int64_t wp) {
@@ -565,50 +581,96 @@ VECTOR_CLONES static void small_input_grad(float *restrict gxp, const float *res
           for (int64_t jj = 0; jj < g->kw; jj++) {
             float wv = wo[i * g->kw + jj];
             float *restrict r = d + i * g->dh * wp + jj * g->dw;
-            if (sw == 1)
-              for (int64_t ox = 0; ox < ow; ox++) r[ox] += wv * s[ox];
-            else
-              for (int64_t ox = 0; ox < ow; ox++) r[ox * sw] += wv * s[ox];
+            for (int64_t ox = 0; ox < ow; ox++) r[ox * sw] += wv * s[ox];
           }
       }
   }
 }
 
-/* gw [O, cg, KH, KW] += go [O, OH, OW] (x) the taps of xp [C, hp, wp];
- * acc: taps x OW floats of scratch (lanes summed at the end of each
- * channel pair, so the loops vectorize). */
+/* gw [O, cg, KH, KW] += go [O, OH, OW] (x) the taps of xp [C, hp, wp],
+ * each tap's sum in a block of ROW lanes (registers), added up at the end. */
 VECTOR_CLONES static void small_weight_grad(float *restrict gw, const float *restrict go,
                                             const float *restrict xp, const nn_conv2d_geom *g,
-                                            int64_t hp, int64_t wp, float *restrict acc) {
+                                            int64_t hp, int64_t wp) {
   int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
   int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
   for (int64_t o = 0; o < g->o; o++)
     for (int64_t ci = 0; ci < cg; ci++) {
       const float *src = xp + (o / og * cg + ci) * plane, *gor = go + o * P;
-      memset(acc, 0, sizeof(float) * (size_t)(taps * ow));
-      for (int64_t oy = 0; oy < g->oh; oy++) {
-        const float *restrict s = gor + oy * ow;
-        const float *x0 = src + oy * g->sh * wp;
-        for (int64_t i = 0; i < g->kh; i++)
-          for (int64_t jj = 0; jj < g->kw; jj++) {
-            float *restrict a = acc + (i * g->kw + jj) * ow;
-            const float *restrict r = x0 + i * g->dh * wp + jj * g->dw;
-            if (sw == 1)
-              for (int64_t ox = 0; ox < ow; ox++) a[ox] += s[ox] * r[ox];
-            else
-              for (int64_t ox = 0; ox < ow; ox++) a[ox] += s[ox] * r[ox * sw];
-          }
-      }
       float *gwo = gw + (o * cg + ci) * taps;
-      for (int64_t t = 0; t < taps; t++) gwo[t] += (float)sum_floats(acc + t * ow, ow);
+      if (sw == 1 && g->kw == 3 && ow % ROW == 0) { /* 3 taps of a kernel row per load of gout */
+        for (int64_t i = 0; i < g->kh; i++) {
+          float a0[ROW] = {0}, a1[ROW] = {0}, a2[ROW] = {0};
+          for (int64_t oy = 0; oy < g->oh; oy++) {
+            const float *s = gor + oy * ow, *r = src + (oy * g->sh + i * g->dh) * wp;
+            for (int64_t x0 = 0; x0 < ow; x0 += ROW)
+              for (int k = 0; k < ROW; k++) {
+                float v = s[x0 + k];
+                a0[k] += v * r[x0 + k];
+                a1[k] += v * r[x0 + k + g->dw];
+                a2[k] += v * r[x0 + k + 2 * g->dw];
+              }
+          }
+          float t0 = 0, t1 = 0, t2 = 0;
+          for (int k = 0; k < ROW; k++) t0 += a0[k], t1 += a1[k], t2 += a2[k];
+          gwo[i * 3] += t0, gwo[i * 3 + 1] += t1, gwo[i * 3 + 2] += t2;
+        }
+        continue;
+      }
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          float acc[ROW] = {0};
+          double tail = 0;
+          for (int64_t oy = 0; oy < g->oh; oy++) {
+            const float *s = gor + oy * ow;
+            const float *r = src + (oy * g->sh + i * g->dh) * wp + j * g->dw;
+            int64_t x0 = 0;
+            if (sw == 1)
+              for (; x0 + ROW <= ow; x0 += ROW)
+                for (int k = 0; k < ROW; k++) acc[k] += s[x0 + k] * r[x0 + k];
+            for (int64_t ox = x0; ox < ow; ox++) tail += s[ox] * r[ox * sw];
+          }
+          gwo[i * g->kw + j] += (float)(tail + sum_floats(acc, ROW));
+        }
     }
+}
+
+/* The stride-1 input gradient as a forward: gx [C, H, W] += the grouped
+ * convolution of gout, padded by dh*(kh-1) - ph rows above (dw*(kw-1) - pw
+ * columns left; gop [O, hp, wp]), with the flipped kernel whose input and
+ * output channels are swapped within each group (wq [C, og, KH, KW]). */
+static nn_conv2d_geom stride1_input_grad_geom(const nn_conv2d_geom *g) {
+  nn_conv2d_geom t = *g;
+  t.c = g->o, t.o = g->c, t.h = g->oh, t.w = g->ow, t.oh = g->h, t.ow = g->w;
+  return t;
+}
+
+static void pack_flipped_groups(float *wq, const float *w, const nn_conv2d_geom *g) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t ci = 0; ci < cg; ci++)
+      for (int64_t t = 0; t < taps; t++)
+        wq[((o / og * cg + ci) * og + o % og) * taps + taps - 1 - t] = w[(o * cg + ci) * taps + t];
+}
+
+/* The padded gout the stride-1 input gradient reads. */
+static direct_conv small_gout_pad(const nn_conv2d_geom *g) {
+  nn_conv2d_geom t = stride1_input_grad_geom(g);
+  return small_pad(&t);
+}
+
+/* A worker's scratch: a padded image, a padded gx, a padded gout and the
+ * flipped weights. */
+static int64_t small_work_floats(const nn_conv2d_geom *g) {
+  direct_conv d = small_pad(g), e = small_gout_pad(g);
+  return 2 * pad_floats(&d) + pad_floats(&e) + g->o * patch_size(g);
 }
 
 static void small_forward_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   direct_conv d = small_pad(g);
   pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
-  small_forward(j->out + n * output_size(g), j->work, j->w, j->bias, g, d.rows, d.stride);
+  small_forward(j->out + n * output_size(g), j->work, j->w, j->bias, g, d.rows, d.stride, false);
 }
 
 /* gx [C, H, W] += the image's cells of gxp [C][rows][stride] (padded). */
@@ -624,18 +686,27 @@ static void unpad_add(float *gx, const float *gxp, const nn_conv2d_geom *g, cons
 
 static void small_backward_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
-  direct_conv d = small_pad(g);
-  float *xp = j->work, *gxp = xp + pad_floats(&d), *acc = gxp + pad_floats(&d);
+  direct_conv d = small_pad(g), e = small_gout_pad(g);
+  float *xp = j->work, *gxp = xp + pad_floats(&d), *gop = gxp + pad_floats(&d);
+  float *wq = gop + pad_floats(&e);
   const float *go = j->gout + n * output_size(g);
   if (j->gw) {
     pad_copy(xp, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
-    small_weight_grad(j->gw, go, xp, g, d.rows, d.stride, acc);
+    small_weight_grad(j->gw, go, xp, g, d.rows, d.stride);
   }
-  if (j->gx) {
-    memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
-    small_input_grad(gxp, go, j->w, g, d.rows, d.stride);
-    unpad_add(j->gx + n * image_size(g), gxp, g, &d);
+  if (!j->gx) return;
+  float *gxn = j->gx + n * image_size(g);
+  if (g->sh == 1 && g->sw == 1) {
+    nn_conv2d_geom t = stride1_input_grad_geom(g);
+    if (n == j->n0) pack_flipped_groups(wq, j->w, g);
+    pad_copy(gop, go, g->o, g->oh, g->ow, &e, g->dh * (g->kh - 1) - g->ph,
+             g->dw * (g->kw - 1) - g->pw);
+    small_forward(gxn, gop, wq, NULL, &t, e.rows, e.stride, true);
+    return;
   }
+  memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
+  small_input_grad(gxp, go, j->w, g, d.rows, d.stride);
+  unpad_add(gxn, gxp, g, &d);
 }
 
 /* ---- depthwise (one input and one output channel per group) ----

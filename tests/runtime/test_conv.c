@@ -176,6 +176,10 @@ static void test_conv_groups(void) {
   GROUPED_CASE("depthwise no padding, stride 3", 2, 2, 2, 8, 9, 2, 3, 3, 3, 3, 0, 0, 1, 1, false);
   GROUPED_CASE("groups 2, 3 per group", 2, 2, 6, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
   GROUPED_CASE("groups 4, stride 2, 17 wide", 4, 1, 8, 5, 17, 8, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  /* rows of 16 and 32 cells, 3 taps wide: whole blocks of 16, 3 taps at a time */
+  GROUPED_CASE("groups 4, 16 wide", 4, 2, 8, 5, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("groups 2, 32 wide, dilated", 2, 1, 4, 4, 32, 6, 2, 3, 1, 1, 1, 2, 1, 2, false);
+  GROUPED_CASE("groups 2, 32 wide, stride 2", 2, 1, 4, 4, 64, 2, 3, 3, 2, 2, 1, 1, 1, 1, false);
   GROUPED_CASE("groups 2, 12 per group (GEMMs)", 2, 2, 24, 5, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
   GROUPED_CASE("groups 2, 10 per group, 1x1", 2, 2, 20, 3, 4, 6, 1, 1, 1, 1, 0, 0, 1, 1, false);
   GROUPED_CASE("groups 3, 9 per group, strided dilated", 3, 1, 27, 7, 6, 3, 3, 2, 2, 1, 1, 0, 1, 2,
