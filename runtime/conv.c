@@ -933,9 +933,18 @@ static void *run_job(void *arg) {
   return NULL;
 }
 
+/* Grouped convolutions do little work per image (MobileNet's last layers:
+ * 1x1 images): a worker gets at least GROUPED_MIN_MACS multiply-adds, or
+ * starting its thread costs more than it saves. */
+enum { GROUPED_MIN_MACS = 1 << 19 };
+
 static int64_t workers_for(const nn_conv2d_geom *g) {
   int64_t w = nn_get_num_threads();
   if (w > g->n) w = g->n;
+  if (ngroups(g) > 1) {
+    int64_t macs = g->n * output_size(g) * patch_size(g);
+    if (w > macs / GROUPED_MIN_MACS) w = macs / GROUPED_MIN_MACS;
+  }
   if (w > MAX_WORKERS) w = MAX_WORKERS;
   return w < 1 ? 1 : w;
 }

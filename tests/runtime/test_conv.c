@@ -258,6 +258,9 @@ static void test_conv_workers(void) {
     test_conv_direct_shapes();
     CONV_CASE("8->8, 5 images", 5, 8, 6, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
     test_conv_groups();
+    /* grouped work large enough to be split (GROUPED_MIN_MACS per worker) */
+    GROUPED_CASE("depthwise, 6 images", 32, 6, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, false);
+    GROUPED_CASE("groups 8, 6 images", 8, 6, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, false);
     nn_conv2d_use_direct(false);
     test_conv_direct_shapes();
     nn_conv2d_use_direct(true);
