@@ -27,7 +27,7 @@
  * Grouped convolutions run one GEMM per group, or with few channels per
  * group direct loops (depthwise with 8 channels or more: channels last,
  * vectorized over channels); on MobileNetV2's depthwise layers the
- * channels-last loops took under 0.4x PyTorch's time (bench/conv_variants.lua).
+ * channels-last loops took 0.2-0.5x PyTorch's time (bench/conv_variants.lua).
  *
  * The entry point nn_conv2d (at the end, with the node's backward) makes
  * the operands contiguous, takes the scratch and records the node. The
