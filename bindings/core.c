@@ -181,6 +181,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_loss(L, module, methods);
   nnb_open_conv(L, module, methods);
   nnb_open_pool(L, module, methods);
+  nnb_open_upsample(L, module, methods);
   nnb_open_optim(L, module, methods);
   nnb_open_linear(L, module, methods);
   nnb_open_dropout(L, module, methods);

@@ -141,6 +141,7 @@ void nnb_open_io(lua_State *L, int module, int methods);
 void nnb_open_autograd(lua_State *L, int module, int methods);
 void nnb_open_conv(lua_State *L, int module, int methods);
 void nnb_open_pool(lua_State *L, int module, int methods);
+void nnb_open_upsample(lua_State *L, int module, int methods);
 void nnb_open_optim(lua_State *L, int module, int methods);
 void nnb_open_linear(lua_State *L, int module, int methods);
 void nnb_open_dropout(lua_State *L, int module, int methods);

@@ -5,6 +5,7 @@
  *                               ceil_mode=false}])
  *   nn.avg_pool2d(x, kernel [, {stride=kernel, padding=0, ceil_mode=false,
  *                               count_include_pad=true, divisor_override}])
+ *   nn.adaptive_avg_pool2d(x, output_size)
  *
  * x is [N, C, H, W] or [C, H, W] float32. Sizes are a number or a pair
  * {h, w}. Every value is checked before anything is allocated;
@@ -87,8 +88,33 @@ static int l_avg_pool2d(lua_State *L) {
   return 1;
 }
 
+/* nn.adaptive_avg_pool2d(x, output_size): output_size a size or a pair. */
+static int l_adaptive_avg_pool2d(lua_State *L) {
+  const char *fname = "adaptive_avg_pool2d";
+  char s[128];
+  nn_tensor *x = nnb_check_tensor(L, 1, fname);
+  if (x->ndim != 4 && x->ndim != 3)
+    nnb_error(L, fname, "expected a 4-D input [N,C,H,W] or 3-D [C,H,W], got %s",
+              nnb_shape_str(s, sizeof s, x->ndim, x->shape));
+  nnb_check_float32(L, x, "input", fname);
+  if (x->shape[x->ndim - 2] < 1 || x->shape[x->ndim - 1] < 1)
+    nnb_error(L, fname, "input %s has no cells to pool",
+              nnb_shape_str(s, sizeof s, x->ndim, x->shape));
+  if (lua_isnoneornil(L, 2)) nnb_error(L, fname, "output_size (argument 2) is missing");
+  nnb_pair size = nnb_check_pair(L, 2, 1, "output_size", fname);
+  lua_settop(L, 2);
+  int64_t shape[4];
+  memcpy(shape, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+  shape[x->ndim - 2] = size.h;
+  shape[x->ndim - 1] = size.w;
+  nn_tensor *out = nnb_new_tensor(L, fname, NN_FLOAT32, x->ndim, shape);
+  nnb_check_status(L, fname, nn_adaptive_avg_pool2d(out, x));
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
     {"max_pool2d", l_max_pool2d},
+    {"adaptive_avg_pool2d", l_adaptive_avg_pool2d},
     {"avg_pool2d", l_avg_pool2d},
     {NULL, NULL},
 };

@@ -24,8 +24,15 @@
  * where moving [O, N*P] back into NCHW order costs more than the GEMM),
  * and its scratch grows with the batch.
  *
+ * Grouped convolutions run one GEMM per group, or with few channels per
+ * group direct loops (depthwise with 8 channels or more: channels last,
+ * vectorized over channels); on MobileNetV2's depthwise layers the
+ * channels-last loops took 0.2-0.5x PyTorch's time (bench/conv_variants.lua).
+ *
  * The entry point nn_conv2d (at the end, with the node's backward) makes
- * the operands contiguous, takes the scratch and records the node.
+ * the operands contiguous, takes the scratch and records the node. The
+ * transposed convolution nn_conv_transpose2d, after it, is the backward
+ * kernel run as a forward.
  */
 #include "nn_conv.h"
 
@@ -47,7 +54,10 @@ int64_t nn_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad_tota
   return span < 0 ? 0 : span / stride + 1;
 }
 
-static int64_t patch_size(const nn_conv2d_geom *g) { return g->c * g->kh * g->kw; }
+static int64_t ngroups(const nn_conv2d_geom *g) { return g->groups > 1 ? g->groups : 1; }
+
+/* K: one column of one group's unfolded input. */
+static int64_t patch_size(const nn_conv2d_geom *g) { return g->c / ngroups(g) * g->kh * g->kw; }
 static int64_t positions(const nn_conv2d_geom *g) { return g->oh * g->ow; }
 
 static bool is_pointwise(const nn_conv2d_geom *g) {
@@ -196,8 +206,8 @@ static bool use_direct(const nn_conv2d_geom *g, int64_t cout) {
     __builtin_cpu_init();
     avx512 = __builtin_cpu_supports("avx512f") != 0;
   }
-  return direct_enabled && avx512 && g->sh == 1 && g->sw == 1 && !is_pointwise(g) &&
-         (cout % TILE_C == 0 || cout >= 4 * TILE_C);
+  return direct_enabled && avx512 && ngroups(g) == 1 && g->sh == 1 && g->sw == 1 &&
+         !is_pointwise(g) && (cout % TILE_C == 0 || cout >= 4 * TILE_C);
 #else
   (void)g, (void)cout;
   return false;
@@ -231,6 +241,9 @@ static direct_conv input_grad_direct(const nn_conv2d_geom *g) {
                        .cout = g->c, .coutpad = round_up(g->c, TILE_C), .oh = g->h, .ow = g->w,
                        .kh = g->kh, .kw = g->kw, .dh = g->dh, .dw = g->dw};
 }
+
+/* Floats of a padded image. */
+static int64_t pad_floats(const direct_conv *d) { return d->cin * d->rows * d->stride; }
 
 /* dst [c][rows][stride] = src [c][h][w] placed with its (0, 0) at
  * (top, left) (either may be negative: cropped), zeros elsewhere. */
@@ -414,6 +427,450 @@ struct conv_job {
 static int64_t image_size(const nn_conv2d_geom *g) { return g->c * g->h * g->w; }
 static int64_t output_size(const nn_conv2d_geom *g) { return g->o * positions(g); }
 
+/* ---- grouped convolution ----
+ * Group k's output channels [k*og, (k+1)*og) see only its input channels
+ * [k*cg, (k+1)*cg) (cg = C/groups, og = O/groups), through weight rows
+ * [k*og, (k+1)*og): each group is a convolution of its own. With many
+ * channels per group, each is one GEMM as above; with few (depthwise:
+ * cg = 1) the GEMMs are too thin to pay (K = cg*KH*KW), and direct loops
+ * over a zero-padded copy of the image run instead, each weight scaling
+ * a whole output row at once. */
+
+/* The convolution of one group: cg channels into og. */
+static nn_conv2d_geom group_geom(const nn_conv2d_geom *g) {
+  nn_conv2d_geom s = *g;
+  s.c = g->c / ngroups(g);
+  s.o = g->o / ngroups(g);
+  s.groups = 1;
+  return s;
+}
+
+static void forward_groups(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  nn_conv2d_geom s = group_geom(g);
+  int64_t K = patch_size(&s), P = positions(g), in_step = s.c * g->h * g->w;
+  for (int64_t k = 0; k < ngroups(g); k++) {
+    const float *col = j->x + n * image_size(g) + k * in_step;
+    if (!is_pointwise(&s)) {
+      im2col(j->work, col, &s);
+      col = j->work;
+    }
+    float *dst = j->out + n * output_size(g) + k * s.o * P;
+    if (j->bias) fill_bias(dst, j->bias + k * s.o, s.o, P);
+    gemm(false, false, s.o, P, K, j->w + k * s.o * K, col, j->bias ? 1.0f : 0.0f, dst);
+  }
+}
+
+/* gw and gx of image n (go, xn, gxn: its parts of gout, x and gx) by one
+ * GEMM per group. */
+static void backward_groups(const conv_job *j, const float *go, const float *xn, float *gxn) {
+  const nn_conv2d_geom *g = j->g;
+  nn_conv2d_geom s = group_geom(g);
+  int64_t K = patch_size(&s), P = positions(g), in_step = s.c * g->h * g->w;
+  for (int64_t k = 0; k < ngroups(g); k++) {
+    const float *gok = go + k * s.o * P;
+    if (j->gw) {
+      const float *col = xn + k * in_step;
+      if (!is_pointwise(&s)) {
+        im2col(j->work, col, &s);
+        col = j->work;
+      }
+      gemm(false, true, s.o, K, P, gok, col, 1.0f, j->gw + k * s.o * K);
+    }
+    if (!gxn) continue;
+    const float *wk = j->w + k * s.o * K;
+    if (is_pointwise(&s)) {
+      gemm(true, false, K, P, s.o, wk, gok, 1.0f, gxn + k * in_step);
+    } else {
+      gemm(true, false, K, P, s.o, wk, gok, 0.0f, j->work);
+      col2im(gxn + k * in_step, j->work, &s);
+    }
+  }
+}
+
+/* Channels per group up to which the direct loops run. */
+enum { SMALL_GROUP = 8 };
+
+static bool use_small_groups(const nn_conv2d_geom *g) {
+  return ngroups(g) > 1 && g->c / ngroups(g) <= SMALL_GROUP;
+}
+
+/* The zero-padded image the direct loops read: every cell a tap of an
+ * output reads, [C][rows][stride], the image's (0, 0) at (ph, pw). */
+static direct_conv small_pad(const nn_conv2d_geom *g) {
+  return (direct_conv){.cin = g->c, .rows = (g->oh - 1) * g->sh + g->dh * (g->kh - 1) + 1,
+                       .stride = (g->ow - 1) * g->sw + g->dw * (g->kw - 1) + 1};
+}
+
+
+/* The loops below are written for the compiler to vectorize; on x86 each
+ * is also compiled for AVX2 and AVX-512, the widest the CPU has chosen
+ * when the program loads. */
+#ifdef HAVE_DIRECT
+#define VECTOR_CLONES \
+  __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* Output rows are computed ROW cells at a time in a local block that the
+ * compiler keeps in registers across every tap and input channel (one
+ * store per cell, not one per tap); the rest of a row, and strided rows,
+ * by plain loops. */
+enum { ROW = 16 };
+
+/* out [O, OH, OW] = (accumulate ? out : bias) + the grouped convolution
+ * of xp [C, hp, wp] (padded) with w [O, cg, KH, KW]; bias may be NULL. */
+VECTOR_CLONES static void small_forward(float *restrict out, const float *restrict xp,
+                                        const float *restrict w, const float *restrict bias,
+                                        const nn_conv2d_geom *g, int64_t hp, int64_t wp,
+                                        bool accumulate) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++) {
+    const float *src = xp + o / og * cg * plane, *wo = w + o * cg * taps;
+    float b = bias ? bias[o] : 0.0f;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      float *d = out + o * P + oy * ow;
+      const float *s0 = src + oy * g->sh * wp;
+      for (int64_t x0 = 0; x0 < ow; x0 += ROW) {
+        int64_t n = ow - x0 < ROW ? ow - x0 : ROW;
+        if (n == ROW && sw == 1) {
+          float acc[ROW];
+          for (int k = 0; k < ROW; k++) acc[k] = accumulate ? d[x0 + k] : b;
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t i = 0; i < g->kh; i++)
+              for (int64_t j = 0; j < g->kw; j++) {
+                float wv = wo[(ci * g->kh + i) * g->kw + j];
+                const float *r = s0 + ci * plane + i * g->dh * wp + x0 + j * g->dw;
+                for (int k = 0; k < ROW; k++) acc[k] += wv * r[k];
+              }
+          for (int k = 0; k < ROW; k++) d[x0 + k] = acc[k];
+          continue;
+        }
+        for (int64_t k = 0; k < n; k++) {
+          float a = accumulate ? d[x0 + k] : b;
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t i = 0; i < g->kh; i++)
+              for (int64_t j = 0; j < g->kw; j++)
+                a += wo[(ci * g->kh + i) * g->kw + j] *
+                     s0[ci * plane + i * g->dh * wp + (x0 + k) * sw + j * g->dw];
+          d[x0 + k] = a;
+        }
+      }
+    }
+  }
+}
+
+/* gxp [C, hp, wp] (padded) += the transposed grouped convolution of
+ * go [O, OH, OW] with w (strided convolutions; stride 1 takes the
+ * forward loops, small_input_grad_stride1). */
+VECTOR_CLONES static void small_input_grad(float *restrict gxp, const float *restrict go,
+                                           const float *restrict w, const nn_conv2d_geom *g,
+                                           int64_t hp, int64_t wp) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++) {
+    float *dst = gxp + o / og * cg * plane;
+    const float *wo = w + o * cg * taps, *src = go + o * P;
+    for (int64_t ci = 0; ci < cg; ci++, dst += plane, wo += taps)
+      for (int64_t oy = 0; oy < g->oh; oy++) {
+        const float *restrict s = src + oy * ow;
+        float *d = dst + oy * g->sh * wp;
+        for (int64_t i = 0; i < g->kh; i++)
+          for (int64_t jj = 0; jj < g->kw; jj++) {
+            float wv = wo[i * g->kw + jj];
+            float *restrict r = d + i * g->dh * wp + jj * g->dw;
+            for (int64_t ox = 0; ox < ow; ox++) r[ox * sw] += wv * s[ox];
+          }
+      }
+  }
+}
+
+/* gw [O, cg, KH, KW] += go [O, OH, OW] (x) the taps of xp [C, hp, wp],
+ * each tap's sum in a block of ROW lanes (registers), added up at the end. */
+VECTOR_CLONES static void small_weight_grad(float *restrict gw, const float *restrict go,
+                                            const float *restrict xp, const nn_conv2d_geom *g,
+                                            int64_t hp, int64_t wp) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  int64_t P = positions(g), plane = hp * wp, ow = g->ow, sw = g->sw;
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t ci = 0; ci < cg; ci++) {
+      const float *src = xp + (o / og * cg + ci) * plane, *gor = go + o * P;
+      float *gwo = gw + (o * cg + ci) * taps;
+      if (sw == 1 && g->kw == 3 && ow % ROW == 0) { /* 3 taps of a kernel row per load of gout */
+        for (int64_t i = 0; i < g->kh; i++) {
+          float a0[ROW] = {0}, a1[ROW] = {0}, a2[ROW] = {0};
+          for (int64_t oy = 0; oy < g->oh; oy++) {
+            const float *s = gor + oy * ow, *r = src + (oy * g->sh + i * g->dh) * wp;
+            for (int64_t x0 = 0; x0 < ow; x0 += ROW)
+              for (int k = 0; k < ROW; k++) {
+                float v = s[x0 + k];
+                a0[k] += v * r[x0 + k];
+                a1[k] += v * r[x0 + k + g->dw];
+                a2[k] += v * r[x0 + k + 2 * g->dw];
+              }
+          }
+          float t0 = 0, t1 = 0, t2 = 0;
+          for (int k = 0; k < ROW; k++) t0 += a0[k], t1 += a1[k], t2 += a2[k];
+          gwo[i * 3] += t0, gwo[i * 3 + 1] += t1, gwo[i * 3 + 2] += t2;
+        }
+        continue;
+      }
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          float acc[ROW] = {0};
+          double tail = 0;
+          for (int64_t oy = 0; oy < g->oh; oy++) {
+            const float *s = gor + oy * ow;
+            const float *r = src + (oy * g->sh + i * g->dh) * wp + j * g->dw;
+            int64_t x0 = 0;
+            if (sw == 1)
+              for (; x0 + ROW <= ow; x0 += ROW)
+                for (int k = 0; k < ROW; k++) acc[k] += s[x0 + k] * r[x0 + k];
+            for (int64_t ox = x0; ox < ow; ox++) tail += s[ox] * r[ox * sw];
+          }
+          gwo[i * g->kw + j] += (float)(tail + sum_floats(acc, ROW));
+        }
+    }
+}
+
+/* The stride-1 input gradient as a forward: gx [C, H, W] += the grouped
+ * convolution of gout, padded by dh*(kh-1) - ph rows above (dw*(kw-1) - pw
+ * columns left; gop [O, hp, wp]), with the flipped kernel whose input and
+ * output channels are swapped within each group (wq [C, og, KH, KW]). */
+static nn_conv2d_geom stride1_input_grad_geom(const nn_conv2d_geom *g) {
+  nn_conv2d_geom t = *g;
+  t.c = g->o, t.o = g->c, t.h = g->oh, t.w = g->ow, t.oh = g->h, t.ow = g->w;
+  return t;
+}
+
+static void pack_flipped_groups(float *wq, const float *w, const nn_conv2d_geom *g) {
+  int64_t cg = g->c / ngroups(g), og = g->o / ngroups(g), taps = g->kh * g->kw;
+  for (int64_t o = 0; o < g->o; o++)
+    for (int64_t ci = 0; ci < cg; ci++)
+      for (int64_t t = 0; t < taps; t++)
+        wq[((o / og * cg + ci) * og + o % og) * taps + taps - 1 - t] = w[(o * cg + ci) * taps + t];
+}
+
+/* The padded gout the stride-1 input gradient reads. */
+static direct_conv small_gout_pad(const nn_conv2d_geom *g) {
+  nn_conv2d_geom t = stride1_input_grad_geom(g);
+  return small_pad(&t);
+}
+
+/* A worker's scratch: a padded image, a padded gx, a padded gout and the
+ * flipped weights. */
+static int64_t small_work_floats(const nn_conv2d_geom *g) {
+  direct_conv d = small_pad(g), e = small_gout_pad(g);
+  return 2 * pad_floats(&d) + pad_floats(&e) + g->o * patch_size(g);
+}
+
+static void small_forward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
+  small_forward(j->out + n * output_size(g), j->work, j->w, j->bias, g, d.rows, d.stride, false);
+}
+
+/* gx [C, H, W] += the image's cells of gxp [C][rows][stride] (padded). */
+static void unpad_add(float *gx, const float *gxp, const nn_conv2d_geom *g, const direct_conv *d) {
+  int64_t x0 = 0, x1 = g->w < d->stride - g->pw ? g->w : d->stride - g->pw;
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t y = 0; y < g->h && y + g->ph < d->rows; y++) {
+      float *dst = gx + (c * g->h + y) * g->w;
+      const float *src = gxp + (c * d->rows + y + g->ph) * d->stride + g->pw;
+      for (int64_t x = x0; x < x1; x++) dst[x] += src[x];
+    }
+}
+
+static void small_backward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g), e = small_gout_pad(g);
+  float *xp = j->work, *gxp = xp + pad_floats(&d), *gop = gxp + pad_floats(&d);
+  float *wq = gop + pad_floats(&e);
+  const float *go = j->gout + n * output_size(g);
+  if (j->gw) {
+    pad_copy(xp, j->x + n * image_size(g), g->c, g->h, g->w, &d, g->ph, g->pw);
+    small_weight_grad(j->gw, go, xp, g, d.rows, d.stride);
+  }
+  if (!j->gx) return;
+  float *gxn = j->gx + n * image_size(g);
+  if (g->sh == 1 && g->sw == 1) {
+    nn_conv2d_geom t = stride1_input_grad_geom(g);
+    if (n == j->n0) pack_flipped_groups(wq, j->w, g);
+    pad_copy(gop, go, g->o, g->oh, g->ow, &e, g->dh * (g->kh - 1) - g->ph,
+             g->dw * (g->kw - 1) - g->pw);
+    small_forward(gxn, gop, wq, NULL, &t, e.rows, e.stride, true);
+    return;
+  }
+  memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
+  small_input_grad(gxp, go, j->w, g, d.rows, d.stride);
+  unpad_add(gxn, gxp, g, &d);
+}
+
+/* ---- depthwise (one input and one output channel per group) ----
+ * Each image is moved to channels-last order, zero-padded, [rows][stride][C],
+ * so that every tap is one multiply-add over a run of C adjacent channels
+ * (C weights of the tap, [taps][C]): the loops vectorize over channels
+ * whatever the image's size, where the plane-by-plane loops above spend
+ * most of their time on the edges of small planes (MobileNet's last
+ * layers are 2x2 and 1x1). */
+
+/* Fewer channels than a vector holds leave the channels-last loops mostly
+ * idle: those convolutions stay with the plane-by-plane loops. */
+enum { DEPTHWISE_MIN_CHANNELS = 8 };
+
+static bool use_depthwise(const nn_conv2d_geom *g) {
+  return ngroups(g) > 1 && ngroups(g) == g->c && g->o == g->c && g->c >= DEPTHWISE_MIN_CHANNELS;
+}
+
+/* A worker's scratch: padded image and padded gx, channels last; the
+ * output (or its gradient) channels last; the weights [taps][C] and the
+ * weight gradient's accumulators [taps][C]. */
+static int64_t depthwise_work_floats(const nn_conv2d_geom *g) {
+  direct_conv d = small_pad(g);
+  return 2 * pad_floats(&d) + g->c * positions(g) + 2 * g->kh * g->kw * g->c;
+}
+
+/* Channels move in blocks of 16 (TRANSPOSE_BLOCK): a block's 16 planes
+ * are read row by row, so the 16 cache lines being read stay in L1 across
+ * a row, and each cell's 16 channels are written as one run. */
+enum { TRANSPOSE_BLOCK = 16 };
+
+/* dst [rows][stride][C] = src [C][h][w] placed at (top, left), zeros around. */
+static void to_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
+                             int64_t rows, int64_t stride, int64_t top, int64_t left) {
+  memset(dst, 0, sizeof(float) * (size_t)(rows * stride * c));
+  int64_t y1 = h < rows - top ? h : rows - top, x1 = w < stride - left ? w : stride - left;
+  for (int64_t k0 = 0; k0 < c; k0 += TRANSPOSE_BLOCK) {
+    int64_t k1 = k0 + TRANSPOSE_BLOCK < c ? k0 + TRANSPOSE_BLOCK : c;
+    for (int64_t y = 0; y < y1; y++)
+      for (int64_t x = 0; x < x1; x++) {
+        float *d = dst + ((y + top) * stride + x + left) * c;
+        const float *s = src + y * w + x;
+        for (int64_t k = k0; k < k1; k++) d[k] = s[k * h * w];
+      }
+  }
+}
+
+/* dst [C][h][w] (+)= src [rows][stride][C] read from (top, left). */
+static void from_channels_last(float *dst, const float *src, int64_t c, int64_t h, int64_t w,
+                               int64_t rows, int64_t stride, int64_t top, int64_t left, bool add) {
+  int64_t y1 = h < rows - top ? h : rows - top, x1 = w < stride - left ? w : stride - left;
+  for (int64_t k0 = 0; k0 < c; k0 += TRANSPOSE_BLOCK) {
+    int64_t k1 = k0 + TRANSPOSE_BLOCK < c ? k0 + TRANSPOSE_BLOCK : c;
+    for (int64_t y = 0; y < y1; y++)
+      for (int64_t x = 0; x < x1; x++) {
+        const float *s = src + ((y + top) * stride + x + left) * c;
+        float *d = dst + y * w + x;
+        if (add)
+          for (int64_t k = k0; k < k1; k++) d[k * h * w] += s[k];
+        else
+          for (int64_t k = k0; k < k1; k++) d[k * h * w] = s[k];
+      }
+  }
+}
+
+/* out [OH][OW][C] = bias + sum over taps of wt [taps][C] * xp [rows][stride][C]. */
+VECTOR_CLONES static void dw_forward(float *restrict out, const float *restrict xp,
+                                     const float *restrict wt, const float *restrict bias,
+                                     const nn_conv2d_geom *g, int64_t wp) {
+  int64_t C = g->c;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      float *restrict d = out + (oy * g->ow + ox) * C;
+      for (int64_t k = 0; k < C; k++) d[k] = bias ? bias[k] : 0.0f;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          int64_t cell = (oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw;
+          const float *restrict s = xp + cell * C;
+          const float *restrict w = wt + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) d[k] += w[k] * s[k];
+        }
+    }
+}
+
+/* gxp [rows][stride][C] += wt * go [OH][OW][C] at each tap. */
+VECTOR_CLONES static void dw_input_grad(float *restrict gxp, const float *restrict go,
+                                        const float *restrict wt, const nn_conv2d_geom *g,
+                                        int64_t wp) {
+  int64_t C = g->c;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      const float *restrict s = go + (oy * g->ow + ox) * C;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          float *restrict d = gxp + ((oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw) * C;
+          const float *restrict w = wt + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) d[k] += w[k] * s[k];
+        }
+    }
+}
+
+/* acc [taps][C] += go [OH][OW][C] * xp at each tap. */
+VECTOR_CLONES static void dw_weight_grad(float *restrict acc, const float *restrict go,
+                                         const float *restrict xp, const nn_conv2d_geom *g,
+                                         int64_t wp) {
+  int64_t C = g->c;
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      const float *restrict s = go + (oy * g->ow + ox) * C;
+      for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+          int64_t cell = (oy * g->sh + i * g->dh) * wp + ox * g->sw + j * g->dw;
+          const float *restrict x = xp + cell * C;
+          float *restrict a = acc + (i * g->kw + j) * C;
+          for (int64_t k = 0; k < C; k++) a[k] += s[k] * x[k];
+        }
+    }
+}
+
+/* wt [taps][C] = w [C][taps]. */
+static void dw_pack(float *wt, const float *w, int64_t c, int64_t taps) {
+  for (int64_t k = 0; k < c; k++)
+    for (int64_t t = 0; t < taps; t++) wt[t * c + k] = w[k * taps + t];
+}
+
+static void depthwise_forward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  int64_t taps = g->kh * g->kw;
+  float *xp = j->work, *out = xp + 2 * pad_floats(&d), *wt = out + g->c * positions(g);
+  if (n == j->n0) dw_pack(wt, j->w, g->c, taps);
+  to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph, g->pw);
+  dw_forward(out, xp, wt, j->bias, g, d.stride);
+  from_channels_last(j->out + n * output_size(g), out, g->c, g->oh, g->ow, g->oh, g->ow, 0, 0,
+                     false);
+}
+
+static void depthwise_backward_image(const conv_job *j, int64_t n) {
+  const nn_conv2d_geom *g = j->g;
+  direct_conv d = small_pad(g);
+  int64_t taps = g->kh * g->kw;
+  float *xp = j->work, *gxp = xp + pad_floats(&d), *go = gxp + pad_floats(&d);
+  float *wt = go + g->c * positions(g), *acc = wt + taps * g->c;
+  if (n == j->n0) {
+    if (j->gx) dw_pack(wt, j->w, g->c, taps);
+    memset(acc, 0, sizeof(float) * (size_t)(taps * g->c));
+  }
+  to_channels_last(go, j->gout + n * output_size(g), g->c, g->oh, g->ow, g->oh, g->ow, 0, 0);
+  if (j->gw) {
+    to_channels_last(xp, j->x + n * image_size(g), g->c, g->h, g->w, d.rows, d.stride, g->ph,
+                     g->pw);
+    dw_weight_grad(acc, go, xp, g, d.stride);
+    if (n == j->n1 - 1) /* the worker's last image: acc [taps][C] into gw [C][taps] */
+      for (int64_t k = 0; k < g->c; k++)
+        for (int64_t t = 0; t < taps; t++) j->gw[k * taps + t] += acc[t * g->c + k];
+  }
+  if (j->gx) {
+    memset(gxp, 0, sizeof(float) * (size_t)pad_floats(&d));
+    dw_input_grad(gxp, go, wt, g, d.stride);
+    from_channels_last(j->gx + n * image_size(g), gxp, g->c, g->h, g->w, d.rows, d.stride, g->ph,
+                       g->pw, true);
+  }
+}
+
 static void forward_direct_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   pad_copy(j->work, j->x + n * image_size(g), g->c, g->h, g->w, j->d, g->ph, g->pw);
@@ -422,6 +879,10 @@ static void forward_direct_image(const conv_job *j, int64_t n) {
 
 static void forward_gemm_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
+  if (ngroups(g) > 1) {
+    forward_groups(j, n);
+    return;
+  }
   const float *col = j->x + n * image_size(g); /* a pointwise image is its own columns */
   if (!is_pointwise(g)) {
     im2col(j->work, col, g);
@@ -438,8 +899,12 @@ static void forward_gemm_image(const conv_job *j, int64_t n) {
 static void backward_gemm_image(const conv_job *j, int64_t n) {
   const nn_conv2d_geom *g = j->g;
   int64_t K = patch_size(g), P = positions(g), O = g->o;
-  const float *go = j->gout + n * output_size(g), *xn = j->x + n * image_size(g);
+  const float *go = j->gout + n * output_size(g), *xn = j->x ? j->x + n * image_size(g) : NULL;
   float *gxn = j->gx ? j->gx + n * image_size(g) : NULL;
+  if (ngroups(g) > 1) {
+    backward_groups(j, go, xn, gxn);
+    return;
+  }
   if (is_pointwise(g)) { /* columns = x itself; col2im = identity */
     if (j->gw) gemm(false, true, O, K, P, go, xn, 1.0f, j->gw);
     if (gxn) gemm(true, false, K, P, O, j->w, go, 1.0f, gxn);
@@ -468,9 +933,18 @@ static void *run_job(void *arg) {
   return NULL;
 }
 
+/* Grouped convolutions do little work per image (MobileNet's last layers:
+ * 1x1 images): a worker gets at least GROUPED_MIN_MACS multiply-adds, or
+ * starting its thread costs more than it saves. */
+enum { GROUPED_MIN_MACS = 1 << 19 };
+
 static int64_t workers_for(const nn_conv2d_geom *g) {
   int64_t w = nn_get_num_threads();
   if (w > g->n) w = g->n;
+  if (ngroups(g) > 1) {
+    int64_t macs = g->n * output_size(g) * patch_size(g);
+    if (w > macs / GROUPED_MIN_MACS) w = macs / GROUPED_MIN_MACS;
+  }
   if (w > MAX_WORKERS) w = MAX_WORKERS;
   return w < 1 ? 1 : w;
 }
@@ -513,7 +987,6 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
  *   forward GEMM:    columns per worker
  *   backward GEMM:   columns per worker | gw accumulators of workers 1..
  *   gx direct:       packed weights | a padded gout per worker */
-static int64_t pad_floats(const direct_conv *d) { return d->cin * d->rows * d->stride; }
 
 static int64_t columns_floats(const nn_conv2d_geom *g) {
   return is_pointwise(g) ? 0 : patch_size(g) * positions(g);
@@ -521,7 +994,10 @@ static int64_t columns_floats(const nn_conv2d_geom *g) {
 
 size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
   int64_t workers = workers_for(g), columns = columns_floats(g);
-  int64_t need = workers * columns + (workers - 1) * g->o * patch_size(g);
+  int64_t partials = (workers - 1) * g->o * patch_size(g);
+  if (use_depthwise(g)) return (size_t)(workers * depthwise_work_floats(g) + partials);
+  if (use_small_groups(g)) return (size_t)(workers * small_work_floats(g) + partials);
+  int64_t need = workers * columns + partials;
   if (use_direct(g, g->o)) {
     direct_conv f = forward_direct(g);
     need = max64(need, patch_size(g) * f.coutpad + f.coutpad + workers * pad_floats(&f));
@@ -536,6 +1012,16 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
 void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch) {
   conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
+  if (use_depthwise(g)) {
+    job.image = depthwise_forward_image;
+    run_split(&job, depthwise_work_floats(g), NULL);
+    return;
+  }
+  if (use_small_groups(g)) {
+    job.image = small_forward_image;
+    run_split(&job, small_work_floats(g), NULL);
+    return;
+  }
   if (!use_direct(g, g->o)) {
     job.image = forward_gemm_image;
     run_split(&job, columns_floats(g), NULL);
@@ -555,6 +1041,16 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch) {
   if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
+  if (use_depthwise(g) || use_small_groups(g)) {
+    if (!gx && !gw) return;
+    bool dw = use_depthwise(g);
+    int64_t work = dw ? depthwise_work_floats(g) : small_work_floats(g);
+    conv_job job = {.g = g, .image = dw ? depthwise_backward_image : small_backward_image,
+                    .x = x, .w = w, .gout = gout,
+                    .gx = gx, .gw = gw, .work = scratch};
+    run_split(&job, work, scratch + workers_for(g) * work);
+    return;
+  }
   bool direct = gx && use_direct(g, g->c);
   if (gw || (gx && !direct)) {
     int64_t workers = workers_for(g), columns = columns_floats(g);
@@ -587,6 +1083,7 @@ nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
       .oh = nn_conv_out_size(xs[2], ws[2], a->sh, a->total_ph, a->dh),
       .ow = nn_conv_out_size(xs[3], ws[3], a->sw, a->total_pw, a->dw),
       .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+      .groups = a->groups > 1 ? a->groups : 1,
   };
 }
 
@@ -638,6 +1135,96 @@ bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *
   nn_kernel_conv2d_backward(data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]),
                             nn_tensor_data(g), nn_tensor_data(x), nn_tensor_data(w), &geom,
                             data_or_null(scratch));
+  nn_tensor_release(scratch);
+  return true;
+}
+
+/* ---- transposed convolution ----
+ * conv_transpose2d(x, w) is the input gradient of the convolution
+ * nn_conv_transpose2d_geometry describes, given x as that convolution's
+ * output gradient: the backward kernel above, into a zeroed output. Its
+ * own backward runs the same convolution forward (for gx) and its
+ * weight gradient with the roles of input and output gradient swapped. */
+
+int64_t nn_conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
+                                   int64_t out_pad, int64_t dilation) {
+  return (in - 1) * stride - 2 * pad + dilation * (k - 1) + out_pad + 1;
+}
+
+nn_conv2d_geom nn_conv_transpose2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                            const nn_conv_transpose2d_args *a) {
+  const int64_t *xs = x->shape, *ws = w->shape;
+  int64_t groups = a->groups > 1 ? a->groups : 1;
+  return (nn_conv2d_geom){
+      .n = xs[0], .c = ws[1] * groups,
+      .h = nn_conv_transpose_out_size(xs[2], ws[2], a->sh, a->ph, a->oph, a->dh),
+      .w = nn_conv_transpose_out_size(xs[3], ws[3], a->sw, a->pw, a->opw, a->dw),
+      .o = xs[1], .kh = ws[2], .kw = ws[3], .oh = xs[2], .ow = xs[3],
+      .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw,
+      .groups = groups,
+  };
+}
+
+/* out [N, C, P] += bias [C] at every position. */
+static void add_bias(float *out, const float *bias, int64_t n, int64_t c, int64_t p) {
+  for (int64_t i = 0; i < n * c; i++) {
+    float v = bias[i % c], *row = out + i * p;
+    for (int64_t j = 0; j < p; j++) row[j] += v;
+  }
+}
+
+nn_status nn_conv_transpose2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w,
+                              const nn_tensor *b, const nn_conv_transpose2d_args *args) {
+  nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, args);
+  nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
+  const nn_tensor *xc, *wc, *bc;
+  nn_status st = nn_contiguous(x, &copies[0], &xc);
+  if (!st) st = nn_contiguous(w, &copies[1], &wc);
+  if (!st) st = nn_contiguous(b, &copies[2], &bc);
+  if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
+  if (!st) {
+    float *o = nn_tensor_data(out);
+    memset(o, 0, sizeof(float) * (size_t)(g.n * image_size(&g)));
+    nn_kernel_conv2d_backward(o, NULL, NULL, nn_tensor_data(xc), NULL, nn_tensor_data(wc), &g,
+                              data_or_null(scratch));
+    if (bc) add_bias(o, nn_tensor_data(bc), g.n, g.c, g.h * g.w);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_CONV_TRANSPOSE2D, out, 3,
+                   (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+    if (!st && node) {
+      node->args.conv_transpose2d = *args;
+      st = nn_node_save(node, xc);
+      if (!st) st = nn_node_save(node, wc);
+    }
+  }
+  nn_tensor_release(scratch);
+  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  return st;
+}
+
+/* CONV_TRANSPOSE2D node: inputs x, w, bias (NULL: none); saved x, w
+ * (contiguous). g is the result's gradient, the convolution's input. */
+bool nn_conv_transpose2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *x = n->saved[0], *w = n->saved[1];
+  nn_conv2d_geom geom = nn_conv_transpose2d_geometry(x, w, &n->args.conv_transpose2d);
+  if (gi[2]) bias_grad(nn_tensor_data(gi[2]), nn_tensor_data(g), geom.n, geom.c, geom.h * geom.w);
+  if (!gi[0] && !gi[1]) return true;
+  nn_tensor *scratch = NULL, *gx = NULL;
+  if (scratch_of(nn_conv2d_scratch_floats(&geom), &scratch)) return false;
+  if (gi[0] && !(gx = nn_tensor_empty(NN_FLOAT32, x->ndim, x->shape))) {
+    nn_tensor_release(scratch);
+    return false;
+  }
+  if (gi[1])
+    nn_kernel_conv2d_backward(NULL, nn_tensor_data(gi[1]), NULL, nn_tensor_data(x),
+                              nn_tensor_data(g), nn_tensor_data(w), &geom, data_or_null(scratch));
+  if (gx) {
+    float *dst = nn_tensor_data(gi[0]), *src = nn_tensor_data(gx);
+    nn_kernel_conv2d_forward(src, nn_tensor_data(g), nn_tensor_data(w), NULL, &geom,
+                             data_or_null(scratch));
+    for (int64_t i = 0, len = geom.n * output_size(&geom); i < len; i++) dst[i] += src[i];
+  }
+  nn_tensor_release(gx);
   nn_tensor_release(scratch);
   return true;
 }

@@ -34,6 +34,7 @@
 #include "nn_sort.h"
 #include "nn_status.h"
 #include "nn_tensor.h"
+#include "nn_upsample.h"
 
 #define NN_NODE_MAX_SAVED 4
 
@@ -46,7 +47,9 @@ typedef union nn_op_args {
   nn_dropout_args dropout;
   nn_batch_norm_args batch_norm;
   nn_conv2d_args conv2d;
+  nn_conv_transpose2d_args conv_transpose2d;
   nn_pool2d_args pool2d;
+  nn_upsample2d_args upsample2d;
   nn_permute_args permute;
   nn_narrow_args narrow;
   nn_cat_args cat;

@@ -1,7 +1,8 @@
 /*
  * nn_conv: 2-D convolution (conv.c), forward and backward, on float32
- * NCHW tensors: the entry point nn_conv2d and the pointer kernels under it
- * (contiguous operands). Pooling is nn_pool.h.
+ * NCHW tensors: the entry points nn_conv2d (channel groups included) and
+ * nn_conv_transpose2d, and the pointer kernels under them (contiguous
+ * operands). Pooling is nn_pool.h, resampling nn_upsample.h.
  *
  * Letters mean the same everywhere: N images of C channels, H x W in;
  * O output channels, KH x KW kernel; OH x OW out; K = C*KH*KW (one
@@ -39,6 +40,7 @@ typedef struct nn_conv2d_geom {
   int64_t sh, sw;     /* stride */
   int64_t ph, pw;     /* zero rows above / columns left of the input */
   int64_t dh, dw;     /* dilation */
+  int64_t groups;     /* channel groups (1: none); weight is [O, C/groups, KH, KW] */
 } nn_conv2d_geom;
 
 /* Floats of scratch nn_kernel_conv2d_forward and nn_kernel_conv2d_backward need. It
@@ -53,9 +55,12 @@ void nn_conv2d_use_direct(bool on);
 /* out = conv(x, w) + bias, image by image (the images split among
  * nn_get_num_threads() threads): by im2col and one GEMM, or for stride 1
  * on AVX-512 CPUs by a direct kernel.
+ * With g->groups > 1, output channels [k*O/groups, (k+1)*O/groups) see
+ * only input channels [k*C/groups, (k+1)*C/groups): few channels per
+ * group (depthwise) by direct loops, more by one GEMM per group.
  * out     [N, O, OH, OW]
  * x       [N, C, H, W]
- * w       [O, C, KH, KW]
+ * w       [O, C/groups, KH, KW]
  * bias    [O] or NULL
  * scratch nn_conv2d_scratch_floats(g) floats */
 void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
@@ -64,7 +69,7 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 /* Adds the gradients of a convolution given gout, the output's gradient;
  * each of gx, gw, gb may be NULL (not wanted).
  * gx      [N, C, H, W]     += conv_transpose(gout, w)
- * gw      [O, C, KH, KW]   += gout (x) unfolded x
+ * gw      [O, C/groups, KH, KW] += gout (x) unfolded x
  * gb      [O]              += gout summed over N, OH, OW
  * gout    [N, O, OH, OW]
  * x, w    the forward's inputs (x only read when gw, w only when gx)
@@ -80,6 +85,7 @@ typedef struct nn_conv2d_args {
   int64_t ph, pw;             /* zero rows above / columns left of the input */
   int64_t total_ph, total_pw; /* zero rows (columns) on both sides together */
   int64_t dh, dw;             /* dilation */
+  int64_t groups;             /* channel groups; 0 or 1: none */
 } nn_conv2d_args;
 
 /* padding='same' for a kh x kw kernel (stride 1): a dilated kernel's
@@ -92,11 +98,42 @@ void nn_conv2d_pad_same(nn_conv2d_args *args, int64_t kh, int64_t kw);
 nn_conv2d_geom nn_conv2d_geometry(const nn_tensor *x, const nn_tensor *w,
                                   const nn_conv2d_args *args);
 
-/* out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C, KH, KW]) + b [O]
+/* out [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]) + b [O]
  * (b may be NULL), all float32, out contiguous and sized by
  * nn_conv2d_geometry. Non-contiguous operands are copied first; the
  * contiguous x and w are saved for the backward. */
 nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                     const nn_conv2d_args *args);
+
+/* ---- transposed convolution: the gradient of conv2d with respect to
+ * its input, as a layer ---- */
+
+/* conv_transpose2d's options; the node keeps them as its arguments. */
+typedef struct nn_conv_transpose2d_args {
+  int64_t sh, sw;   /* stride */
+  int64_t ph, pw;   /* rows (columns) cropped from each side of the full output */
+  int64_t oph, opw; /* output_padding: rows (columns) added at the bottom (right) */
+  int64_t dh, dw;   /* dilation */
+  int64_t groups;   /* channel groups; 0 or 1: none */
+} nn_conv_transpose2d_args;
+
+/* One output dim: (in - 1)*stride - 2*pad + dilation*(k - 1) + out_pad + 1. */
+int64_t nn_conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
+                                   int64_t out_pad, int64_t dilation);
+
+/* The geometry of the convolution whose input gradient
+ * conv_transpose2d(x [N, Ci, H, W], w [Ci, Co/groups, KH, KW]) is: that
+ * convolution's input is the result [N, Co, OH, OW], its output x (so
+ * its n, c, h, w are N, Co, OH, OW and its o, oh, ow are Ci, H, W). */
+nn_conv2d_geom nn_conv_transpose2d_geometry(const nn_tensor *x, const nn_tensor *w,
+                                            const nn_conv_transpose2d_args *args);
+
+/* out [N, Co, OH, OW] = conv_transpose(x [N, Ci, H, W], w [Ci, Co/groups,
+ * KH, KW]) + b [Co] (b may be NULL), all float32, out contiguous and sized
+ * by nn_conv_transpose2d_geometry (its n, c, h, w). The bindings check
+ * output_padding < stride or < dilation. Non-contiguous operands are
+ * copied first; the contiguous x and w are saved for the backward. */
+nn_status nn_conv_transpose2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w,
+                              const nn_tensor *b, const nn_conv_transpose2d_args *args);
 
 #endif

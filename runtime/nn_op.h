@@ -91,10 +91,13 @@ typedef enum nn_op {
   NN_OP_INDEX_SELECT,
   NN_OP_GATHER,
   NN_OP_MASKED_SELECT,
-  /* convolution and pooling (conv.c, pool.c) */
+  /* convolution, pooling and resampling (conv.c, pool.c, upsample.c) */
   NN_OP_CONV2D,
+  NN_OP_CONV_TRANSPOSE2D,
   NN_OP_MAX_POOL2D,
   NN_OP_AVG_POOL2D,
+  NN_OP_ADAPTIVE_AVG_POOL2D,
+  NN_OP_UPSAMPLE2D,
   /* activations (activation.c) */
   NN_OP_LEAKY_RELU,
   NN_OP_ELU,
@@ -205,8 +208,11 @@ bool nn_index_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *c
 bool nn_gather_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_masked_select_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_conv2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_conv_transpose2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_max_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_adaptive_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
+bool nn_upsample2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);
 bool nn_hardtanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi);

@@ -80,4 +80,23 @@ nn_status nn_max_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args
 /* out = avg_pool2d(x), shapes as nn_max_pool2d (args->dh, dw are 1). */
 nn_status nn_avg_pool2d(nn_tensor *out, const nn_tensor *x, const nn_pool2d_args *args);
 
+/* ---- adaptive average pooling ----
+ * Output cell (oy, ox) averages input rows [floor(oy*H/OH),
+ * ceil((oy+1)*H/OH)) and columns likewise (PyTorch's windows, which
+ * overlap when OH does not divide H). */
+
+/* out [planes, OH, OW] = each window's mean; x [planes, H, W]. */
+void nn_kernel_adaptive_avg_pool2d_forward(float *out, const float *x, int64_t planes, int64_t h,
+                                           int64_t w, int64_t oh, int64_t ow);
+/* gx [planes, H, W] += each output's gradient over its window's cells;
+ * gout [planes, OH, OW]. */
+void nn_kernel_adaptive_avg_pool2d_backward(float *gx, const float *gout, int64_t planes,
+                                            int64_t h, int64_t w, int64_t oh, int64_t ow);
+
+/* out = adaptive_avg_pool2d(x): x [N, C, H, W] or [C, H, W] float32 with
+ * H, W >= 1, out contiguous of x's shape with the last two dims OH, OW
+ * (>= 1). A non-contiguous x is copied first; the node needs no saved
+ * tensor (the shapes of its gradients give the geometry). */
+nn_status nn_adaptive_avg_pool2d(nn_tensor *out, const nn_tensor *x);
+
 #endif

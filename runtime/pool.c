@@ -280,3 +280,82 @@ bool nn_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *con
   nn_kernel_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), &geom);
   return true;
 }
+
+/* ---- adaptive average pooling ---- */
+
+/* Input cells [*lo, *hi) of output cell i of out along a dim of in. */
+static void adaptive_window(int64_t i, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+  *lo = i * in / out;
+  *hi = ((i + 1) * in + out - 1) / out;
+}
+
+void nn_kernel_adaptive_avg_pool2d_forward(float *out, const float *x, int64_t planes, int64_t h,
+                                           int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t p = 0; p < planes; p++) {
+    const float *xp = x + p * h * w;
+    for (int64_t oy = 0; oy < oh; oy++) {
+      int64_t y0, y1;
+      adaptive_window(oy, h, oh, &y0, &y1);
+      for (int64_t ox = 0; ox < ow; ox++) {
+        int64_t x0, x1;
+        adaptive_window(ox, w, ow, &x0, &x1);
+        float sum = 0;
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) sum += xp[iy * w + ix];
+        out[(p * oh + oy) * ow + ox] = sum / (float)((y1 - y0) * (x1 - x0));
+      }
+    }
+  }
+}
+
+void nn_kernel_adaptive_avg_pool2d_backward(float *gx, const float *gout, int64_t planes,
+                                            int64_t h, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t p = 0; p < planes; p++) {
+    float *gp = gx + p * h * w;
+    for (int64_t oy = 0; oy < oh; oy++) {
+      int64_t y0, y1;
+      adaptive_window(oy, h, oh, &y0, &y1);
+      for (int64_t ox = 0; ox < ow; ox++) {
+        int64_t x0, x1;
+        adaptive_window(ox, w, ow, &x0, &x1);
+        float v = gout[(p * oh + oy) * ow + ox] / (float)((y1 - y0) * (x1 - x0));
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) gp[iy * w + ix] += v;
+      }
+    }
+  }
+}
+
+/* Planes of a [N, C, H, W] or [C, H, W] tensor. */
+static int64_t planes_of(const nn_tensor *t) {
+  int d = t->ndim;
+  return t->shape[d - 3] * (d == 4 ? t->shape[0] : 1);
+}
+
+nn_status nn_adaptive_avg_pool2d(nn_tensor *out, const nn_tensor *x) {
+  nn_tensor *copy;
+  const nn_tensor *xc;
+  int d = x->ndim;
+  nn_status st = nn_contiguous(x, &copy, &xc);
+  if (!st) {
+    nn_kernel_adaptive_avg_pool2d_forward(nn_tensor_data(out), nn_tensor_data(xc), planes_of(x),
+                                          x->shape[d - 2], x->shape[d - 1], out->shape[d - 2],
+                                          out->shape[d - 1]);
+    nn_node *node;
+    st = nn_record(&node, NN_OP_ADAPTIVE_AVG_POOL2D, out, 1, (nn_tensor *[]){(nn_tensor *)x});
+  }
+  nn_tensor_release(copy);
+  return st;
+}
+
+/* ADAPTIVE_AVG_POOL2D: no saved tensor, no arguments; gi[0] has the
+ * input's shape, g the output's. */
+bool nn_adaptive_avg_pool2d_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  (void)n;
+  if (!gi[0]) return true;
+  int d = g->ndim;
+  nn_kernel_adaptive_avg_pool2d_backward(nn_tensor_data(gi[0]), nn_tensor_data(g), planes_of(g),
+                                         gi[0]->shape[d - 2], gi[0]->shape[d - 1], g->shape[d - 2],
+                                         g->shape[d - 1]);
+  return true;
+}

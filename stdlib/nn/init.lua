@@ -26,9 +26,8 @@ nn.Module = require "nn.module"
 local containers = require "nn.container"
 nn.Sequential, nn.ModuleList, nn.ModuleDict = containers.Sequential, containers.ModuleList, containers.ModuleDict
 nn.Linear = require "nn.linear"
-nn.Conv2d = require "nn.conv"
 nn.Dropout = require "nn.dropout"
-for _, family in ipairs({"nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
+for _, family in ipairs({"nn.conv", "nn.upsample", "nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
   for name, class in pairs(require(family)) do nn[name] = class end
 end
 

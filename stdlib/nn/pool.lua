@@ -2,6 +2,8 @@
 --   nn.MaxPool2d(kernel_size, {stride=kernel_size, padding=0, dilation=1, ceil_mode=false})
 --   nn.AvgPool2d(kernel_size, {stride=kernel_size, padding=0, ceil_mode=false,
 --                              count_include_pad=true})
+--   nn.AdaptiveAvgPool2d(output_size): the mean over PyTorch's windows
+--   [floor(i*H/OH), ceil((i+1)*H/OH)), any output size
 -- Sizes are a number or a pair {h, w}; [C, H, W] inputs work too. Neither
 -- layer has parameters.
 
@@ -74,4 +76,19 @@ function AvgPool2d:extra_repr()
   return s
 end
 
-return {MaxPool2d = MaxPool2d, AvgPool2d = AvgPool2d}
+local AdaptiveAvgPool2d = Module:extend("AdaptiveAvgPool2d")
+
+function AdaptiveAvgPool2d:init(output_size)
+  self.output_size = A.pair("AdaptiveAvgPool2d", "output_size", output_size)
+end
+
+function AdaptiveAvgPool2d:forward(x)
+  check_input(self, x)
+  return nn.adaptive_avg_pool2d(x, self.output_size)
+end
+
+function AdaptiveAvgPool2d:extra_repr()
+  return "output_size=" .. size_str(self.output_size)
+end
+
+return {MaxPool2d = MaxPool2d, AvgPool2d = AvgPool2d, AdaptiveAvgPool2d = AdaptiveAvgPool2d}

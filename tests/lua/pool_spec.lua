@@ -97,8 +97,9 @@ describe("gradcheck", function()
 end)
 
 describe("PyTorch reference values", function()
+  local pools = {max_pool2d = true, avg_pool2d = true, adaptive_avg_pool2d = true}
   for _, c in ipairs(H.reference("conv")) do
-    if c.op ~= "conv2d" then -- conv2d's cases are conv_spec's
+    if pools[c.op] then -- the convolutions' cases are conv_spec's, interpolate's upsample_spec's
       it(c.op .. ": " .. c.name, function()
         local x = H.from_spec(c.inputs[1]):requires_grad_()
         local out = nn[c.op](x, args_of(c.args)) -- kernel [, opts]
@@ -146,5 +147,56 @@ describe("errors", function()
   it("leaves the runtime working after an error", function()
     assert.is_false(pcall(nn.max_pool2d, x, 9))
     H.assert_shape(nn.max_pool2d(x, 2), {2, 3, 4, 4})
+  end)
+end)
+
+describe("adaptive_avg_pool2d", function()
+  it("averages PyTorch's windows, overlapping for non-divisors", function()
+    local x = nn.arange(1, 6):to("float32"):view(1, 1, 1, 5)
+    -- windows of 5 into 3: [0,2), [1,4), [3,5)
+    H.assert_close(nn.adaptive_avg_pool2d(x, {1, 3}), nn.tensor({1.5, 3, 4.5}):view(1, 1, 1, 3), 1e-6)
+    local y = nn.randn(2, 3, 6, 8)
+    H.assert_close(nn.adaptive_avg_pool2d(y, {3, 2}), nn.avg_pool2d(y, {2, 4}), 1e-6)
+    H.assert_close(nn.adaptive_avg_pool2d(y, 1), y:mean(4, true):mean(3, true), 1e-5)
+  end)
+
+  it("reads strided inputs, sending gradients to the base", function()
+    local base = nn.randn(2, 2, 5, 7):requires_grad_()
+    local y = nn.adaptive_avg_pool2d(base:transpose(3, 4), {3, 2})
+    local expect = base:detach():clone():requires_grad_()
+    local z = nn.adaptive_avg_pool2d(expect:transpose(3, 4):contiguous(), {3, 2})
+    H.assert_close(y, z, 0)
+    y:sum():backward()
+    z:sum():backward()
+    H.assert_close(base.grad, expect.grad, 1e-6)
+  end)
+
+  it("passes gradcheck", function()
+    for _, size in ipairs({{2, 3}, 4, {7, 1}}) do
+      local x = nn.randn(2, 2, 5, 6):requires_grad_()
+      assert.is_true(nn.gradcheck(function(a) return nn.adaptive_avg_pool2d(a, size) end, {x}))
+    end
+  end)
+
+  it("has a layer", function()
+    local m = nn.AdaptiveAvgPool2d({2, 3})
+    local x = nn.randn(2, 4, 7, 9)
+    H.assert_close(m(x), nn.adaptive_avg_pool2d(x, {2, 3}), 0)
+    assert.are.equal("AdaptiveAvgPool2d(output_size={2, 3})", tostring(m))
+    assert.are.equal("AdaptiveAvgPool2d(output_size=1)", tostring(nn.AdaptiveAvgPool2d(1)))
+    assert.are.equal("adaptive_avg_pool2d", m(x:requires_grad_()).grad_fn)
+    H.assert_error(function() nn.AdaptiveAvgPool2d(0) end, "AdaptiveAvgPool2d", "output_size", "0")
+    H.assert_error(function() m(nn.randn(4, 4)) end, "AdaptiveAvgPool2d", "4-D", "[4,4]")
+  end)
+
+  it("names the bad value", function()
+    local x = nn.randn(2, 3, 5, 5)
+    H.assert_error(function() nn.adaptive_avg_pool2d(x) end, "adaptive_avg_pool2d", "output_size", "missing")
+    H.assert_error(function() nn.adaptive_avg_pool2d(x, 0) end, "adaptive_avg_pool2d", "output_size", "0")
+    H.assert_error(function() nn.adaptive_avg_pool2d(x, {1, 2, 3}) end, "adaptive_avg_pool2d", "output_size")
+    H.assert_error(function() nn.adaptive_avg_pool2d(nn.randn(5, 5), 2) end, "adaptive_avg_pool2d", "[5,5]")
+    H.assert_error(function() nn.adaptive_avg_pool2d(x:to("int64"), 2) end, "adaptive_avg_pool2d", "int64")
+    H.assert_error(function() nn.adaptive_avg_pool2d(nn.randn(1, 2, 0, 4), 2) end,
+                   "adaptive_avg_pool2d", "no cells")
   end)
 end)

@@ -43,11 +43,16 @@ static int64_t tap_cell(const nn_conv2d_geom *g, int64_t oy, int64_t ox, int64_t
   return iy < 0 || iy >= g->h || ix < 0 || ix >= g->w ? -1 : iy * g->w + ix;
 }
 
-/* Forward and all three gradients by direct loops, in double. */
+static int64_t groups_of(const nn_conv2d_geom *g) { return g->groups > 1 ? g->groups : 1; }
+
+/* Forward and all three gradients by direct loops, in double; output
+ * channel o of a grouped convolution reads input channels
+ * o / (O/groups) * cg + [0, cg), cg = C/groups. */
 static void naive_conv(double *out, double *gx, double *gw, double *gb, const float *x,
                        const float *w, const float *b, const float *gout,
                        const nn_conv2d_geom *g) {
   int64_t plane = g->h * g->w, P = g->oh * g->ow, ksz = g->kh * g->kw;
+  int64_t cg = g->c / groups_of(g), og = g->o / groups_of(g);
   for (int64_t n = 0; n < g->n; n++)
     for (int64_t o = 0; o < g->o; o++)
       for (int64_t oy = 0; oy < g->oh; oy++)
@@ -55,12 +60,13 @@ static void naive_conv(double *out, double *gx, double *gw, double *gb, const fl
           int64_t at = (n * g->o + o) * P + oy * g->ow + ox;
           double acc = b ? b[o] : 0, go = gout[at];
           gb[o] += go;
-          for (int64_t c = 0; c < g->c; c++)
+          for (int64_t c = 0; c < cg; c++)
             for (int64_t i = 0; i < g->kh; i++)
               for (int64_t j = 0; j < g->kw; j++) {
                 int64_t cell = tap_cell(g, oy, ox, i, j);
                 if (cell < 0) continue;
-                int64_t xi = (n * g->c + c) * plane + cell, wi = (o * g->c + c) * ksz + i * g->kw + j;
+                int64_t xi = (n * g->c + o / og * cg + c) * plane + cell;
+                int64_t wi = (o * cg + c) * ksz + i * g->kw + j;
                 acc += (double)x[xi] * w[wi];
                 gx[xi] += go * w[wi];
                 gw[wi] += go * x[xi];
@@ -74,7 +80,7 @@ static const char *conv_case_name;
 /* Forward with and without bias, and backward for every subset of
  * wanted gradients, against naive_conv. */
 static void check_conv(const nn_conv2d_geom *g) {
-  int64_t xn = g->n * g->c * g->h * g->w, wn = g->o * g->c * g->kh * g->kw;
+  int64_t xn = g->n * g->c * g->h * g->w, wn = g->o * g->c / groups_of(g) * g->kh * g->kw;
   int64_t on = g->n * g->o * g->oh * g->ow;
   float *x = random_floats(xn), *w = random_floats(wn), *b = random_floats(g->o);
   float *gout = random_floats(on);
@@ -119,6 +125,45 @@ static void check_conv(const nn_conv2d_geom *g) {
     nn_conv2d_geom g_ = conv_geom(__VA_ARGS__);   \
     check_conv(&g_);                              \
   } while (0)
+
+/* The same with groups (the kernels' three grouped paths: depthwise
+ * channels-last, few channels per group by planes, many by GEMMs). */
+#define GROUPED_CASE(name, groups_, ...)          \
+  do {                                            \
+    conv_case_name = name;                        \
+    nn_conv2d_geom g_ = conv_geom(__VA_ARGS__);   \
+    g_.groups = groups_;                          \
+    check_conv(&g_);                              \
+  } while (0)
+
+static void test_conv_groups(void) {
+  /* groups, n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, same */
+  /* 8 channels and more: channels last */
+  GROUPED_CASE("depthwise 16 channels", 16, 2, 16, 6, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 17, stride 2", 17, 3, 17, 7, 8, 17, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 8 channels, 1x1 images", 8, 2, 8, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 24 channels, rect dilated", 24, 2, 24, 9, 7, 24, 3, 2, 2, 1, 2, 1, 2, 3,
+               false);
+  GROUPED_CASE("depthwise 9 channels, same even", 9, 1, 9, 5, 6, 9, 2, 4, 1, 1, 0, 0, 1, 1, true);
+  /* fewer: plane by plane */
+  GROUPED_CASE("depthwise 3x3 pad 1", 4, 2, 4, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise stride 2", 6, 3, 6, 7, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise 1x1 images", 5, 2, 5, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise rect dilated", 3, 2, 3, 9, 7, 3, 3, 2, 2, 1, 2, 1, 2, 3, false);
+  GROUPED_CASE("depthwise x2 multiplier", 3, 2, 3, 5, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("depthwise same even", 4, 1, 4, 5, 6, 4, 2, 4, 1, 1, 0, 0, 1, 1, true);
+  GROUPED_CASE("depthwise no padding, stride 3", 2, 2, 2, 8, 9, 2, 3, 3, 3, 3, 0, 0, 1, 1, false);
+  GROUPED_CASE("groups 2, 3 per group", 2, 2, 6, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("groups 4, stride 2, 17 wide", 4, 1, 8, 5, 17, 8, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  /* rows of 16 and 32 cells, 3 taps wide: whole blocks of 16, 3 taps at a time */
+  GROUPED_CASE("groups 4, 16 wide", 4, 2, 8, 5, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("groups 2, 32 wide, dilated", 2, 1, 4, 4, 32, 6, 2, 3, 1, 1, 1, 2, 1, 2, false);
+  GROUPED_CASE("groups 2, 32 wide, stride 2", 2, 1, 4, 4, 64, 2, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  GROUPED_CASE("groups 2, 12 per group (GEMMs)", 2, 2, 24, 5, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  GROUPED_CASE("groups 2, 10 per group, 1x1", 2, 2, 20, 3, 4, 6, 1, 1, 1, 1, 0, 0, 1, 1, false);
+  GROUPED_CASE("groups 3, 9 per group, strided dilated", 3, 1, 27, 7, 6, 3, 3, 2, 2, 1, 1, 0, 1, 2,
+               false);
+}
 
 static void test_conv_shapes(void) {
   /* n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, same */
@@ -191,6 +236,10 @@ static void test_conv_workers(void) {
     test_conv_shapes();
     test_conv_direct_shapes();
     CONV_CASE("8->8, 5 images", 5, 8, 6, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, false);
+    test_conv_groups();
+    /* grouped work large enough to be split (GROUPED_MIN_MACS per worker) */
+    GROUPED_CASE("depthwise, 6 images", 32, 6, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, false);
+    GROUPED_CASE("groups 8, 6 images", 8, 6, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, false);
     nn_conv2d_use_direct(false);
     test_conv_direct_shapes();
     nn_conv2d_use_direct(true);
@@ -222,6 +271,11 @@ static nn_conv2d_args conv_args(int64_t sh, int64_t sw, int64_t ph, int64_t pw, 
                                 int64_t dw) {
   return (nn_conv2d_args){.sh = sh, .sw = sw, .ph = ph, .pw = pw, .total_ph = 2 * ph,
                           .total_pw = 2 * pw, .dh = dh, .dw = dw};
+}
+
+static nn_conv2d_args grouped(nn_conv2d_args a, int64_t groups) {
+  a.groups = groups;
+  return a;
 }
 
 /* The operands of one case: x [N, C, H, W] (transposed: not contiguous),
@@ -281,6 +335,117 @@ static void test_conv_entry(void) {
   check_conv_entry((int64_t[]){1, 2, 6, 5}, (int64_t[]){2, 2, 4, 3}, &same, true, false);
   /* whole tiles of 8 channels: the direct kernel where the CPU has one */
   check_conv_entry((int64_t[]){2, 8, 5, 7}, (int64_t[]){8, 8, 3, 3}, &pad1, true, true);
+  /* groups: depthwise, few and many channels per group */
+  nn_conv2d_args dw = grouped(pad1, 4), g2 = grouped(strided, 2), g3 = grouped(pad1, 3);
+  nn_conv2d_args dw16 = grouped(strided, 16);
+  check_conv_entry((int64_t[]){2, 4, 6, 5}, (int64_t[]){4, 1, 3, 3}, &dw, true, true);
+  check_conv_entry((int64_t[]){2, 16, 7, 6}, (int64_t[]){16, 1, 3, 2}, &dw16, true, true);
+  check_conv_entry((int64_t[]){2, 4, 9, 8}, (int64_t[]){6, 2, 3, 2}, &g2, false, false);
+  check_conv_entry((int64_t[]){1, 30, 5, 4}, (int64_t[]){6, 10, 3, 3}, &g3, true, true);
+}
+
+/* ---- transposed convolution ---- */
+
+/* nn_conv_transpose2d and its node against naive_conv of the convolution
+ * it transposes: given x as that convolution's output gradient, naive_conv's
+ * input gradient is the result (less the bias), and given the result's
+ * gradient gy as its input, its output is x's gradient and its weight
+ * gradient w's. */
+static void check_transpose_entry(const int64_t *xs, const int64_t *ws,
+                                  const nn_conv_transpose2d_args *a, bool bias, bool transposed) {
+  nn_tensor *x = random_tensor(4, xs, transposed), *w = random_tensor(4, ws, false);
+  nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, a);
+  nn_tensor *b = bias ? random_tensor(1, (int64_t[]){g.c}, false) : NULL;
+  x->requires_grad = w->requires_grad = true;
+  if (b) b->requires_grad = true;
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 4, (int64_t[]){g.n, g.c, g.h, g.w});
+  nn_tensor *gy = random_tensor(4, out->shape, false);
+  CHECK(nn_conv_transpose2d(out, x, w, b, a) == NN_OK);
+  nn_node *node = out->grad_fn;
+  CHECK(node && node->op == NN_OP_CONV_TRANSPOSE2D &&
+        !memcmp(&node->args.conv_transpose2d, a, sizeof *a));
+  int64_t xn = nn_tensor_numel(x), wn = nn_tensor_numel(w), on = nn_tensor_numel(out);
+  float *xf = floats_of(x), *wf = floats_of(w), *bf = floats_of(b);
+  double *ref = calloc((size_t)(on + xn + wn + g.o), sizeof(double));
+  double *rgx = ref + xn, *rgw = rgx + on, *rgb = rgw + wn; /* ref: x's gradient */
+  naive_conv(ref, rgx, rgw, rgb, nn_tensor_data(gy), wf, NULL, xf, &g);
+  float *y = nn_tensor_data(out);
+  for (int64_t i = 0; i < on; i++) rgx[i] += bf ? bf[(i / (g.h * g.w)) % g.c] : 0;
+  CHECK(max_err(y, rgx, on) < 1e-5);
+  CHECK(nn_backward(out, gy, false).status == NN_BACKWARD_OK);
+  CHECK(x->grad && max_err(nn_tensor_data(x->grad), ref, xn) < 1e-4);
+  CHECK(w->grad && max_err(nn_tensor_data(w->grad), rgw, wn) < 1e-4);
+  if (bias) { /* gb [C] = gy summed over images and positions */
+    double *eb = calloc((size_t)g.c, sizeof(double));
+    float *gyf = nn_tensor_data(gy);
+    for (int64_t i = 0; i < on; i++) eb[(i / (g.h * g.w)) % g.c] += gyf[i];
+    CHECK(b->grad && max_err(nn_tensor_data(b->grad), eb, g.c) < 1e-4);
+    free(eb);
+  }
+  free(xf), free(wf), free(bf), free(ref);
+  nn_tensor_release(out), nn_tensor_release(gy), nn_tensor_release(x), nn_tensor_release(w);
+  nn_tensor_release(b);
+}
+
+static void test_conv_transpose_entry(void) {
+  CHECK(nn_conv_transpose_out_size(14, 4, 2, 1, 0, 1) == 28);
+  CHECK(nn_conv_transpose_out_size(5, 3, 2, 1, 1, 1) == 10);
+  CHECK(nn_conv_transpose_out_size(4, 3, 1, 0, 1, 2) == 9);
+  nn_conv_transpose2d_args plain = {.sh = 1, .sw = 1, .dh = 1, .dw = 1};
+  nn_conv_transpose2d_args up = {.sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1};
+  nn_conv_transpose2d_args odd = {.sh = 2, .sw = 3, .ph = 1, .oph = 1, .opw = 2, .dh = 1, .dw = 2};
+  nn_conv_transpose2d_args g2 = {.sh = 2, .sw = 2, .ph = 1, .pw = 1, .oph = 1, .opw = 1, .dh = 1,
+                                 .dw = 1, .groups = 2};
+  nn_conv_transpose2d_args dw = {.sh = 2, .sw = 2, .dh = 1, .dw = 1, .groups = 3};
+  nn_conv_transpose2d_args pad1 = {.sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1};
+  check_transpose_entry((int64_t[]){2, 3, 4, 5}, (int64_t[]){3, 2, 3, 3}, &plain, true, false);
+  check_transpose_entry((int64_t[]){2, 4, 3, 4}, (int64_t[]){4, 3, 4, 4}, &up, true, true);
+  check_transpose_entry((int64_t[]){1, 2, 4, 3}, (int64_t[]){2, 3, 3, 2}, &odd, false, false);
+  check_transpose_entry((int64_t[]){2, 4, 3, 3}, (int64_t[]){4, 3, 3, 3}, &g2, true, false);
+  check_transpose_entry((int64_t[]){1, 3, 4, 4}, (int64_t[]){3, 1, 2, 2}, &dw, true, true);
+  /* 8 -> 16 channels, stride 1: the direct kernel where the CPU has one */
+  check_transpose_entry((int64_t[]){1, 8, 5, 17}, (int64_t[]){8, 16, 3, 3}, &pad1, true, false);
+}
+
+/* Every allocation of nn_conv_transpose2d and of its node's backward
+ * made to fail in turn: NN_ERR_NOMEM (NO_MEMORY), nothing leaked, and
+ * success once memory is there. */
+static void test_conv_transpose_out_of_memory(void) {
+  nn_conv_transpose2d_args a = {.sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1};
+  uint64_t live0 = nn_memory_stats_get().live_count;
+  nn_tensor *x = random_tensor(4, (int64_t[]){2, 3, 4, 4}, true);
+  nn_tensor *w = random_tensor(4, (int64_t[]){3, 2, 3, 3}, false);
+  x->requires_grad = w->requires_grad = true;
+  nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, &a);
+  int64_t shape[4] = {g.n, g.c, g.h, g.w};
+  uint64_t live = nn_memory_stats_get().live_count;
+  int failures = 0;
+  nn_status st = NN_ERR_NOMEM;
+  for (uint64_t n = 1; n < 20 && st == NN_ERR_NOMEM; n++) {
+    nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 4, shape);
+    nn_alloc_fail_after(n);
+    st = nn_conv_transpose2d(out, x, w, NULL, &a);
+    nn_alloc_fail_after(0);
+    failures += st == NN_ERR_NOMEM;
+    CHECK(st == NN_ERR_NOMEM || (st == NN_OK && out->grad_fn));
+    nn_tensor_release(out);
+  }
+  CHECK(failures > 0 && st == NN_OK);
+  CHECK(nn_memory_stats_get().live_count == live);
+
+  nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 4, shape), *gy = random_tensor(4, shape, false);
+  CHECK(nn_conv_transpose2d(out, x, w, NULL, &a) == NN_OK);
+  nn_backward_error err = {NN_BACKWARD_NO_MEMORY, NULL};
+  failures = 0;
+  for (uint64_t n = 1; n < 20 && err.status == NN_BACKWARD_NO_MEMORY; n++) {
+    nn_alloc_fail_after(n);
+    err = nn_backward(out, gy, true);
+    nn_alloc_fail_after(0);
+    failures += err.status == NN_BACKWARD_NO_MEMORY;
+  }
+  CHECK(failures > 0 && err.status == NN_BACKWARD_OK && x->grad && w->grad);
+  nn_tensor_release(out), nn_tensor_release(gy), nn_tensor_release(x), nn_tensor_release(w);
+  CHECK(nn_memory_stats_get().live_count == live0);
 }
 
 /* Strided w and b are copied too, and nothing is recorded when no
@@ -378,7 +543,10 @@ int main(void) {
   RUN(test_conv_shapes_gemm_only);
   RUN(test_conv_out_size);
   RUN(test_conv_pad_same);
+  RUN(test_conv_groups);
   RUN(test_conv_entry);
+  RUN(test_conv_transpose_entry);
+  RUN(test_conv_transpose_out_of_memory);
   RUN(test_conv_entry_strided_no_grad);
   RUN(test_conv_entry_out_of_memory);
   RUN(test_conv_node_out_of_memory);

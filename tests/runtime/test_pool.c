@@ -344,7 +344,102 @@ static void test_pool_entry_out_of_memory(void) {
   }
 }
 
+/* ---- adaptive average pooling ---- */
+
+/* Output cell i's window along a dim: [floor(i*in/out), ceil((i+1)*in/out)). */
+static void naive_window(int64_t i, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+  *lo = (int64_t)floor((double)i * (double)in / (double)out);
+  *hi = (int64_t)ceil((double)(i + 1) * (double)in / (double)out);
+}
+
+/* out = each window's mean; gx = gout spread over each window. */
+static void naive_adaptive(double *out, double *gx, const float *x, const float *gout,
+                           int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t p = 0; p < planes; p++)
+    for (int64_t oy = 0; oy < oh; oy++)
+      for (int64_t ox = 0; ox < ow; ox++) {
+        int64_t y0, y1, x0, x1;
+        naive_window(oy, h, oh, &y0, &y1);
+        naive_window(ox, w, ow, &x0, &x1);
+        double sum = 0, cells = (double)((y1 - y0) * (x1 - x0));
+        int64_t at = (p * oh + oy) * ow + ox;
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) {
+            sum += x[(p * h + iy) * w + ix];
+            gx[(p * h + iy) * w + ix] += gout[at] / cells;
+          }
+        out[at] = sum / cells;
+      }
+}
+
+static void test_adaptive_kernel(void) {
+  /* planes, h, w, oh, ow: divisors, non-divisors, larger than the input */
+  const int64_t cases[][5] = {{3, 6, 6, 2, 3}, {2, 7, 5, 3, 4}, {2, 3, 2, 5, 4}, {1, 5, 7, 1, 1},
+                              {4, 10, 9, 4, 7}, {1, 1, 1, 3, 2}};
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    int64_t P = cases[k][0], h = cases[k][1], w = cases[k][2], oh = cases[k][3], ow = cases[k][4];
+    int64_t xn = P * h * w, on = P * oh * ow;
+    float *x = random_floats(xn), *gout = random_floats(on), *gx = random_floats(xn);
+    float *out = malloc(sizeof(float) * (size_t)on);
+    double *ref = calloc((size_t)on, sizeof(double)), *rgx = calloc((size_t)xn, sizeof(double));
+    for (int64_t i = 0; i < xn; i++) rgx[i] = gx[i]; /* the backward adds */
+    naive_adaptive(ref, rgx, x, gout, P, h, w, oh, ow);
+    nn_kernel_adaptive_avg_pool2d_forward(out, x, P, h, w, oh, ow);
+    CHECK(max_err(out, ref, on) < 1e-6);
+    nn_kernel_adaptive_avg_pool2d_backward(gx, gout, P, h, w, oh, ow);
+    CHECK(max_err(gx, rgx, xn) < 1e-6);
+    free(x), free(gout), free(gx), free(out), free(ref), free(rgx);
+  }
+}
+
+/* The entry point on strided 4-D and 3-D inputs: output, node, the
+ * gradient through nn_backward; no node without requires_grad; every
+ * allocation failing in turn. */
+static void test_adaptive_entry(void) {
+  for (int ndim = 3; ndim <= 4; ndim++) {
+    const int64_t *xs = ndim == 4 ? (int64_t[]){2, 3, 7, 5} : (int64_t[]){3, 7, 5};
+    nn_tensor *x = random_tensor(ndim, xs, true);
+    int64_t os[4];
+    memcpy(os, xs, sizeof(int64_t) * (size_t)ndim);
+    os[ndim - 2] = 3, os[ndim - 1] = 4;
+    nn_tensor *out = nn_tensor_empty(NN_FLOAT32, ndim, os), *gout = random_tensor(ndim, os, false);
+    int64_t xn = nn_tensor_numel(x), on = nn_tensor_numel(out), P = xn / 35;
+    CHECK(nn_adaptive_avg_pool2d(out, x) == NN_OK && !out->grad_fn);
+    nn_tensor_release(out);
+    x->requires_grad = true;
+    out = nn_tensor_empty(NN_FLOAT32, ndim, os);
+    CHECK(nn_adaptive_avg_pool2d(out, x) == NN_OK);
+    CHECK(out->grad_fn && out->grad_fn->op == NN_OP_ADAPTIVE_AVG_POOL2D);
+    float *xf = floats_of(x);
+    double *ref = calloc((size_t)on, sizeof(double)), *rgx = calloc((size_t)xn, sizeof(double));
+    naive_adaptive(ref, rgx, xf, nn_tensor_data(gout), P, 7, 5, 3, 4);
+    CHECK(max_err(nn_tensor_data(out), ref, on) < 1e-6);
+    CHECK(nn_backward(out, gout, false).status == NN_BACKWARD_OK);
+    CHECK(x->grad && max_err(nn_tensor_data(x->grad), rgx, xn) < 1e-6);
+    free(xf), free(ref), free(rgx);
+    nn_tensor_release(out), nn_tensor_release(gout);
+
+    uint64_t live = nn_memory_stats_get().live_count;
+    int failures = 0;
+    nn_status st = NN_ERR_NOMEM;
+    for (uint64_t n = 1; n < 20 && st == NN_ERR_NOMEM; n++) {
+      out = nn_tensor_empty(NN_FLOAT32, ndim, os);
+      nn_alloc_fail_after(n);
+      st = nn_adaptive_avg_pool2d(out, x);
+      nn_alloc_fail_after(0);
+      failures += st == NN_ERR_NOMEM;
+      CHECK(st == NN_ERR_NOMEM || (st == NN_OK && out->grad_fn));
+      nn_tensor_release(out);
+    }
+    CHECK(failures > 0 && st == NN_OK);
+    CHECK(nn_memory_stats_get().live_count == live);
+    nn_tensor_release(x);
+  }
+}
+
 int main(void) {
+  RUN(test_adaptive_kernel);
+  RUN(test_adaptive_entry);
   RUN(test_max_pool);
   RUN(test_max_pool_special);
   RUN(test_avg_pool);
