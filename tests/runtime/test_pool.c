@@ -380,8 +380,8 @@ static void test_adaptive_kernel(void) {
     int64_t P = cases[k][0], h = cases[k][1], w = cases[k][2], oh = cases[k][3], ow = cases[k][4];
     int64_t xn = P * h * w, on = P * oh * ow;
     float *x = random_floats(xn), *gout = random_floats(on), *gx = random_floats(xn);
-    float *out = malloc(sizeof(float) * (size_t)on);
-    double *ref = calloc((size_t)on, sizeof(double)), *rgx = calloc((size_t)xn, sizeof(double));
+    float *out = random_floats(on); /* garbage the forward overwrites */
+    double *ref = calloc((size_t)on + 1, sizeof(double)), *rgx = calloc((size_t)xn + 1, sizeof(double));
     for (int64_t i = 0; i < xn; i++) rgx[i] = gx[i]; /* the backward adds */
     naive_adaptive(ref, rgx, x, gout, P, h, w, oh, ow);
     nn_kernel_adaptive_avg_pool2d_forward(out, x, P, h, w, oh, ow);
