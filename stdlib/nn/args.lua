@@ -43,6 +43,12 @@ function A.message(err)
   return err
 end
 
+--- The reason in io.open's error ("No such file or directory"), for a
+-- message that names the path itself.
+function A.open_reason(err)
+  return err and err:match(": ([^:]*)$") or "cannot be read"
+end
+
 -- A value as it appears in a message: strings quoted, others plain.
 local function show(v)
   if type(v) == "string" then return ("'%s'"):format(v) end

@@ -127,6 +127,15 @@ describe("tensor_dataset", function()
                    "tensor_dataset", "4", "3")
     H.assert_error(function() nn.data.tensor_dataset({}, nn.zeros(3)) end, "tensor_dataset", "x")
   end)
+
+  it("keeps class names", function()
+    local ds = nn.data.tensor_dataset(nn.zeros(2, 1), nn.tensor({1, 2}, "int64"), {"cat", "dog"})
+    assert.are.same({"cat", "dog"}, ds.classes)
+    local a = nn.data.random_split(ds, {1, 1}, 0)
+    assert.are.same({"cat", "dog"}, a.classes)
+    H.assert_error(function() nn.data.tensor_dataset(nn.zeros(2), nn.zeros(2), "cat") end,
+                   "tensor_dataset: classes must be a list of names, got string")
+  end)
 end)
 
 describe("DataLoader", function()

@@ -7,17 +7,9 @@ local A = require "nn.args"
 local fail = A.fail
 local show = A.show
 
--- The dataset of x and y with its class names. nn.data is required at call
--- time: it requires this file while it loads.
+-- nn.data is required at call time: it requires this file while it loads.
 local function dataset(x, y, classes)
-  local ds = require("nn.data").tensor_dataset(x, y)
-  ds.classes = classes
-  return ds
-end
-
--- The reason in io.open's error ("No such file or directory").
-local function open_reason(err)
-  return err and err:match(": ([^:]*)$") or "cannot be read"
+  return require("nn.data").tensor_dataset(x, y, classes)
 end
 
 local CIFAR_CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -50,7 +42,7 @@ local function cifar10(opts)
     local f, err = io.open(p, "rb")
     if not f then
       fail(fname, "cannot open '%s': %s (the CIFAR-10 binary version is not packaged in Debian; " ..
-           "download cifar-10-binary.tar.gz and give dir=)", p, open_reason(err))
+           "download cifar-10-binary.tar.gz and give dir=)", p, A.open_reason(err))
     end
     f:close()
     paths[i] = p

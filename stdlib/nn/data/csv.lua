@@ -7,17 +7,9 @@ local A = require "nn.args"
 local fail = A.fail
 local show = A.show
 
--- The dataset of x and y with its class names. nn.data is required at call
--- time: it requires this file while it loads.
+-- nn.data is required at call time: it requires this file while it loads.
 local function dataset(x, y, classes)
-  local ds = require("nn.data").tensor_dataset(x, y)
-  ds.classes = classes
-  return ds
-end
-
--- The reason in io.open's error ("No such file or directory").
-local function open_reason(err)
-  return err and err:match(": ([^:]*)$") or "cannot be read"
+  return require("nn.data").tensor_dataset(x, y, classes)
 end
 
 -- Splits one line into fields: commas separate, double quotes enclose
@@ -87,7 +79,7 @@ local function csv(path, opts)
     fail(fname, "target must be a column name or an integer index, got %s", show(target))
   end
   local f, err = io.open(path, "rb")
-  if not f then fail(fname, "cannot open '%s': %s", path, open_reason(err)) end
+  if not f then fail(fname, "cannot open '%s': %s", path, A.open_reason(err)) end
   local text = f:read("a")
   f:close()
   if not text then fail(fname, "cannot read '%s'", path) end

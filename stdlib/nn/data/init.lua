@@ -43,8 +43,9 @@ local function new_dataset(x, y, classes)
   return setmetatable({x = x, y = y, classes = classes}, Dataset)
 end
 
---- tensor_dataset(x, y): samples along the first dim of both.
-function data.tensor_dataset(x, y)
+--- tensor_dataset(x, y [, classes]): samples along the first dim of both;
+-- classes, the class names (ds.classes), when the labels have names.
+function data.tensor_dataset(x, y, classes)
   if not nn.is_tensor(x) then fail("tensor_dataset", "x must be a tensor, got %s", type(x)) end
   if not nn.is_tensor(y) then fail("tensor_dataset", "y must be a tensor, got %s", type(y)) end
   if x:dim() == 0 or y:dim() == 0 then
@@ -53,7 +54,10 @@ function data.tensor_dataset(x, y)
   if x.shape[1] ~= y.shape[1] then
     fail("tensor_dataset", "x has %d samples but y has %d", x.shape[1], y.shape[1])
   end
-  return new_dataset(x, y)
+  if classes ~= nil and type(classes) ~= "table" then
+    fail("tensor_dataset", "classes must be a list of names, got %s", type(classes))
+  end
+  return new_dataset(x, y, classes)
 end
 
 -- The samples of ds at the 1-based int64 indices idx, as a new dataset.
