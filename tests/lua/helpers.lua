@@ -146,4 +146,26 @@ function H.grid(n, m, dtype)
   return nn.arange(1, n * m + 1):view(n, m):to(dtype or "float32")
 end
 
+-- ---- files the specs write ----
+
+--- A new empty directory (remove it with H.rmrf).
+function H.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p '" .. d .. "'"))
+  return d
+end
+
+function H.write_file(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+function H.rmrf(d) os.execute("rm -rf '" .. d .. "'") end
+
+function H.near(a, b, tol)
+  assert(math.abs(a - b) <= (tol or 1e-6), ("%s vs %s"):format(a, b))
+end
+
 return H

@@ -3,34 +3,19 @@
 -- stored deflate.
 local nn = require "nn"
 local core = require "nn.core" -- the private entry points
+local H = require "helpers"
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p '" .. d .. "'"))
-  return d
-end
-
-local function write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
-
-local function rmrf(d) os.execute("rm -rf '" .. d .. "'") end
+local tmpdir, write, rmrf, near = H.tmpdir, H.write_file, H.rmrf, H.near
 
 -- The error of f(...), which must fail, after its position: the line of
--- this file that called f (errors name the user's line, never the library's).
+-- this file that called f (errors name the user's line, never the
+-- library's), so the pcall must stay in this file.
 local function errmsg(f, ...)
   local ok, e = pcall(f, ...)
   assert.is_false(ok)
   local message = tostring(e):match("^[^\n]-image_spec%.lua:%d+: (.*)$")
   assert(message, "no position of the caller in " .. tostring(e))
   return message
-end
-
-local function near(a, b, tol)
-  assert(math.abs(a - b) <= (tol or 1e-6), ("%s vs %s"):format(a, b))
 end
 
 -- ---- hand-made PNGs (stored deflate blocks, so no zlib needed) ----
