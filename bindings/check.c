@@ -275,6 +275,43 @@ nn_dtype nnb_opt_dtype(lua_State *L, int idx, nn_dtype dflt, const char *fname) 
 
 /* ---- options tables ---- */
 
+/* Edit distance of a and b (insertions, deletions, substitutions), capped
+ * at 8: option names are short, and only small distances matter. */
+static int edit_distance(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  if (na > 31 || nb > 31) return 8;
+  int row[32];
+  for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+  for (size_t i = 1; i <= na; i++) {
+    int diag = row[0];
+    row[0] = (int)i;
+    for (size_t j = 1; j <= nb; j++) {
+      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[nb] < 8 ? row[nb] : 8;
+}
+
+/* The known name a mistyped key most likely meant (within 2 edits, or
+ * one a prefix of the other), or NULL: the same rule as nn.args. */
+static const char *nearest_name(const char *key, const char *const *known) {
+  const char *best = NULL;
+  int best_d = 3;
+  size_t nk = strlen(key);
+  for (int i = 0; known[i]; i++) {
+    size_t n = strlen(known[i]);
+    int d = edit_distance(key, known[i]);
+    bool prefix = nk >= 3 && n >= 3 && !strncmp(key, known[i], nk < n ? nk : n);
+    if (prefix && d > 2) d = 2;
+    if (d < best_d) best = known[i], best_d = d;
+  }
+  return best;
+}
+
 int nnb_check_options(lua_State *L, int idx, const char *const *known, const char *fname) {
   if (lua_isnoneornil(L, idx)) return 0;
   if (!lua_istable(L, idx) || nnb_to_tensor(L, idx))
@@ -292,8 +329,10 @@ int nnb_check_options(lua_State *L, int idx, const char *const *known, const cha
       if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
       strncat(list, known[k], sizeof list - strlen(list) - 1);
     }
-    if (key) nnb_error(L, fname, "unknown option '%s' (options: %s)", key, list);
-    nnb_error(L, fname, "option names must be strings, got a %s key (options: %s)", luaL_typename(L, -1), list);
+    if (!key) nnb_error(L, fname, "option names must be strings, got a %s key (known: %s)", luaL_typename(L, -1), list);
+    const char *near = nearest_name(key, known);
+    if (near) nnb_error(L, fname, "unknown option '%s' (did you mean '%s'? known: %s)", key, near, list);
+    nnb_error(L, fname, "unknown option '%s' (known: %s)", key, list);
   }
   return idx;
 }

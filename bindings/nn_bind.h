@@ -91,7 +91,8 @@ int nnb_check_shape(lua_State *L, int idx, int last, int64_t *shape,
                     const char *fname, bool allow_infer);
 /* The options table at idx as an absolute index, or 0 when idx is none or
  * nil; raises unless it is a table whose every key is in known (a
- * NULL-terminated list): "unknown option 'k' (options: a, b)". */
+ * NULL-terminated list): "unknown option 'epoch' (did you mean 'epochs'?
+ * known: batch_size, epochs)", the suggestion only for a likely typo. */
 int nnb_check_options(lua_State *L, int idx, const char *const *known, const char *fname);
 /* opts[key] of a table from nnb_check_options (0: none), or dflt when
  * absent; raises "option key must be a boolean/number/integer, got T". */

@@ -94,6 +94,8 @@ static int simple(lua_State *L, nn_reduce_op op) {
 /* var/std options: {unbiased=bool} or {correction=n}; returns the
  * correction. Unknown keys raise, so a typo is not silently ignored. */
 static double check_var_opts(lua_State *L, int idx, const char *fname) {
+  static const char *const known[] = {"unbiased", "correction", NULL};
+  nnb_check_options(L, idx, known, fname);
   double correction = 1;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -107,9 +109,6 @@ static double check_var_opts(lua_State *L, int idx, const char *fname) {
         nnb_error(L, fname, "correction must be a number >= 0, got %s",
                   luaL_tolstring(L, -1, NULL));
       correction = lua_tonumber(L, -1);
-    } else {
-      nnb_error(L, fname, "unknown option '%s' (expected unbiased or correction)",
-                luaL_tolstring(L, -2, NULL));
     }
     lua_pop(L, 1);
   }

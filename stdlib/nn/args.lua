@@ -104,14 +104,50 @@ function A.options(fname, opts, allowed)
   if opts == nil then return {} end
   if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", show(opts)) end
   for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for name in pairs(allowed) do names[#names + 1] = name end
-      table.sort(names)
-      fail(fname, "unknown option %s (known: %s)", show(k), table.concat(names, ", "))
-    end
+    if not allowed[k] then A.unknown_option(fname, k, allowed) end
   end
   return opts
+end
+
+-- Edit distance of a and b (insertions, deletions, substitutions).
+local function edit_distance(a, b)
+  local row = {}
+  for j = 0, #b do row[j] = j end
+  for i = 1, #a do
+    local diag = row[0]
+    row[0] = i
+    for j = 1, #b do
+      local up = row[j]
+      row[j] = math.min(up + 1, row[j - 1] + 1, diag + (a:byte(i) == b:byte(j) and 0 or 1))
+      diag = up
+    end
+  end
+  return row[#b]
+end
+
+--- The name in names (a list) that key most likely meant: within 2
+-- edits, or one a prefix of the other; nil when none is that near.
+function A.nearest(key, names)
+  local best, best_d = nil, 3
+  for _, name in ipairs(names) do
+    local d = edit_distance(key, name)
+    local n = math.min(#key, #name)
+    if n >= 3 and key:sub(1, n) == name:sub(1, n) then d = math.min(d, 2) end
+    if d < best_d then best, best_d = name, d end
+  end
+  return best
+end
+
+--- Raises fname's error for the unknown option key, allowed being the set
+-- {name = true} of the known ones: "unknown option 'epoch' (did you mean
+-- 'epochs'? known: batch_size, epochs)".
+function A.unknown_option(fname, key, allowed)
+  local names = {}
+  for name in pairs(allowed) do names[#names + 1] = name end
+  table.sort(names)
+  local near = type(key) == "string" and A.nearest(key, names)
+  fail(fname, "unknown option %s (%sknown: %s)", show(key), near and ("did you mean '%s'? "):format(near) or "",
+       table.concat(names, ", "))
 end
 
 --- A boolean option with a default.

@@ -194,7 +194,7 @@ describe("backward", function()
     assert.matches("backward: .*second time", err)
     ok, err = pcall(function() loss:backward({retain = true}) end)
     assert.is_false(ok)
-    assert.matches("backward: unknown option 'retain' %(options: retain_graph%)", err)
+    assert.matches("backward: unknown option 'retain' %(did you mean 'retain_graph'%? known: retain_graph%)", err)
   end)
 
   it("needs a gradient for a non-scalar output", function()

@@ -95,7 +95,7 @@ describe("zeros, ones, empty, full", function()
   end)
 
   it("refuse options other than dtype", function()
-    H.assert_error(function() nn.zeros(2, {dtyp = "int64"}) end, "zeros: unknown option 'dtyp' (options: dtype)")
+    H.assert_error(function() nn.zeros(2, {dtyp = "int64"}) end, "zeros: unknown option 'dtyp' (did you mean 'dtype'? known: dtype)")
     H.assert_error(function() nn.full({2}, 1, {device = "cpu"}) end, "full: unknown option 'device'")
     H.assert_error(function() nn.eye(2, {size = 3}) end, "eye: unknown option 'size'")
     H.assert_error(function() nn.zeros_like(nn.zeros(2), {dtyp = "bool"}) end, "zeros_like: unknown option 'dtyp'")

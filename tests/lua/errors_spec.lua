@@ -479,3 +479,19 @@ describe("error positions", function()
     assert.matches("^zeros: size %-1", e)
   end)
 end)
+
+describe("unknown options", function()
+  it("name the key and the known ones, and suggest the nearest for a typo", function()
+    -- Lua (nn.args) and C (nnb_check_options) give the same form
+    H.assert_error(function() nn.Linear(2, 3, {biass = false}) end,
+                   "Linear: unknown option 'biass' (did you mean 'bias'? known: bias, bias_init, weight_init)")
+    H.assert_error(function() nn.conv2d(nn.zeros(1, 1, 3, 3), nn.zeros(1, 1, 1, 1), {strides = 2}) end,
+                   "conv2d: unknown option 'strides' (did you mean 'stride'? known: stride, padding")
+    H.assert_error(function() nn.optim.SGD(nn.Linear(2, 3):parameters(), {lr = 0.1, momentun = 0.9}) end,
+                   "SGD: unknown option 'momentun' (did you mean 'momentum'? known: dampening,")
+    -- no suggestion for a key far from every known one
+    H.assert_error(function() nn.zeros(2):std({foo = 1}) end, "std: unknown option 'foo' (known: unbiased, correction)")
+    H.assert_error(function() nn.Linear(2, 3, {device = "cpu"}) end,
+                   "Linear: unknown option 'device' (known: bias, bias_init, weight_init)")
+  end)
+end)

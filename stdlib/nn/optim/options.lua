@@ -4,7 +4,8 @@
 -- and where says which parameter group the value came from ("" for the
 -- options table).
 
-local fail = require("nn.args").fail
+local A = require "nn.args"
+local fail = A.fail
 
 local O = {}
 
@@ -113,7 +114,7 @@ function O.given(cls, opts)
   if opts ~= nil and type(opts) ~= "table" then fail(cls.name, "options must be a table, got %s", type(opts)) end
   local o = {}
   for k, v in pairs(opts or {}) do
-    if cls.defaults[k] == nil then fail(cls.name, "unknown option '%s'", tostring(k)) end
+    if cls.defaults[k] == nil then A.unknown_option(cls.name, k, cls.defaults) end
     o[k] = copy(v)
   end
   return o
