@@ -1097,29 +1097,52 @@ static nn_status scratch_of(size_t floats, nn_tensor **scratch) {
 
 static float *data_or_null(const nn_tensor *t) { return t ? nn_tensor_data(t) : NULL; }
 
+/* What conv2d and conv_transpose2d run on: x, w and b contiguous (copies
+ * where they were not) and the scratch of geometry g. */
+typedef struct conv_operands {
+  const nn_tensor *x, *w, *b;
+  nn_tensor *copies[3], *scratch;
+} conv_operands;
+
+static nn_status operands_of(conv_operands *o, const nn_tensor *x, const nn_tensor *w,
+                             const nn_tensor *b, const nn_conv2d_geom *g) {
+  *o = (conv_operands){0};
+  nn_status st = nn_contiguous(x, &o->copies[0], &o->x);
+  if (!st) st = nn_contiguous(w, &o->copies[1], &o->w);
+  if (!st) st = nn_contiguous(b, &o->copies[2], &o->b);
+  if (!st) st = scratch_of(nn_conv2d_scratch_floats(g), &o->scratch);
+  return st;
+}
+
+static void operands_release(conv_operands *o) {
+  nn_tensor_release(o->scratch);
+  for (int i = 0; i < 3; i++) nn_tensor_release(o->copies[i]);
+}
+
+/* Records op on out (inputs x, w, b), saving the contiguous x and w its
+ * backward reads; *node is NULL when nothing is recorded, else the caller
+ * sets its args. */
+static nn_status record_conv(nn_node **node, nn_op op, nn_tensor *out, const nn_tensor *x,
+                             const nn_tensor *w, const nn_tensor *b, const conv_operands *o) {
+  nn_status st = nn_record(node, op, out, 3, (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
+  if (!st && *node) st = nn_node_save(*node, o->x);
+  if (!st && *node) st = nn_node_save(*node, o->w);
+  return st;
+}
+
 nn_status nn_conv2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b,
                     const nn_conv2d_args *args) {
   nn_conv2d_geom g = nn_conv2d_geometry(x, w, args);
-  nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
-  const nn_tensor *xc, *wc, *bc;
-  nn_status st = nn_contiguous(x, &copies[0], &xc);
-  if (!st) st = nn_contiguous(w, &copies[1], &wc);
-  if (!st) st = nn_contiguous(b, &copies[2], &bc);
-  if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
+  conv_operands o;
+  nn_status st = operands_of(&o, x, w, b, &g);
   if (!st) {
-    nn_kernel_conv2d_forward(nn_tensor_data(out), nn_tensor_data(xc), nn_tensor_data(wc),
-                             data_or_null(bc), &g, data_or_null(scratch));
+    nn_kernel_conv2d_forward(nn_tensor_data(out), nn_tensor_data(o.x), nn_tensor_data(o.w),
+                             data_or_null(o.b), &g, data_or_null(o.scratch));
     nn_node *node;
-    st = nn_record(&node, NN_OP_CONV2D, out, 3,
-                   (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
-    if (!st && node) {
-      node->args.conv2d = *args;
-      st = nn_node_save(node, xc);
-      if (!st) st = nn_node_save(node, wc);
-    }
+    st = record_conv(&node, NN_OP_CONV2D, out, x, w, b, &o);
+    if (node) node->args.conv2d = *args;
   }
-  nn_tensor_release(scratch);
-  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  operands_release(&o);
   return st;
 }
 
@@ -1176,29 +1199,21 @@ static void add_bias(float *out, const float *bias, int64_t n, int64_t c, int64_
 nn_status nn_conv_transpose2d(nn_tensor *out, const nn_tensor *x, const nn_tensor *w,
                               const nn_tensor *b, const nn_conv_transpose2d_args *args) {
   nn_conv2d_geom g = nn_conv_transpose2d_geometry(x, w, args);
-  nn_tensor *copies[3] = {NULL, NULL, NULL}, *scratch = NULL;
-  const nn_tensor *xc, *wc, *bc;
-  nn_status st = nn_contiguous(x, &copies[0], &xc);
-  if (!st) st = nn_contiguous(w, &copies[1], &wc);
-  if (!st) st = nn_contiguous(b, &copies[2], &bc);
-  if (!st) st = scratch_of(nn_conv2d_scratch_floats(&g), &scratch);
+  conv_operands o;
+  nn_status st = operands_of(&o, x, w, b, &g);
   if (!st) {
-    float *o = nn_tensor_data(out);
-    memset(o, 0, sizeof(float) * (size_t)(g.n * image_size(&g)));
-    nn_kernel_conv2d_backward(o, NULL, NULL, nn_tensor_data(xc), NULL, nn_tensor_data(wc), &g,
-                              data_or_null(scratch));
-    if (bc) add_bias(o, nn_tensor_data(bc), g.n, g.c, g.h * g.w);
+    /* The forward of a transposed convolution is the input gradient of
+     * the convolution it transposes: a backward that adds into zeros. */
+    float *y = nn_tensor_data(out);
+    memset(y, 0, sizeof(float) * (size_t)(g.n * image_size(&g)));
+    nn_kernel_conv2d_backward(y, NULL, NULL, nn_tensor_data(o.x), NULL, nn_tensor_data(o.w), &g,
+                              data_or_null(o.scratch));
+    if (o.b) add_bias(y, nn_tensor_data(o.b), g.n, g.c, g.h * g.w);
     nn_node *node;
-    st = nn_record(&node, NN_OP_CONV_TRANSPOSE2D, out, 3,
-                   (nn_tensor *[]){(nn_tensor *)x, (nn_tensor *)w, (nn_tensor *)b});
-    if (!st && node) {
-      node->args.conv_transpose2d = *args;
-      st = nn_node_save(node, xc);
-      if (!st) st = nn_node_save(node, wc);
-    }
+    st = record_conv(&node, NN_OP_CONV_TRANSPOSE2D, out, x, w, b, &o);
+    if (node) node->args.conv_transpose2d = *args;
   }
-  nn_tensor_release(scratch);
-  for (int i = 0; i < 3; i++) nn_tensor_release(copies[i]);
+  operands_release(&o);
   return st;
 }
 
