@@ -14,6 +14,7 @@
 local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
+local with_seed = require "nn.data.seed"
 local fail = A.fail
 
 local data = {}
@@ -73,7 +74,8 @@ end
 
 --- subset(ds, indices | n): the samples at 1-based indices (a Lua array or
 -- a 1-D int64 tensor, in that order, repeats allowed), or the first n
--- samples; keeps ds.classes.
+-- samples; keeps ds.classes. The samples are copied: a small subset of a
+-- big dataset does not hold the big one's memory.
 function data.subset(ds, indices)
   local fname = "subset"
   check_dataset(fname, ds)
@@ -81,12 +83,12 @@ function data.subset(ds, indices)
   if type(indices) == "number" then
     local k = A.int(fname, "n", indices, 0)
     if k > n then fail(fname, "n is %d but the dataset has only %d samples", k, n) end
-    return new_dataset(ds.x:narrow(1, 1, k), ds.y:narrow(1, 1, k), ds.classes)
+    return subset(ds, nn.arange(1, k + 1, {dtype = "int64"}))
   end
   local idx
   if type(indices) == "table" and not nn.is_tensor(indices) then
     for i, v in ipairs(indices) do
-      if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
+      if type(v) ~= "number" or not math.tointeger(v) then
         fail(fname, "indices[%d] must be an integer, got %s", i, A.show(v))
       end
     end
@@ -167,10 +169,6 @@ function data.mnist(opts)
   return load_idx("mnist", opts, os.getenv("NNLUA_MNIST") or "/usr/share/datasets/mnist",
                   "pass dir= or set NNLUA_MNIST", DIGITS)
 end
-
--- ---- seeded randomness ----
-
-local with_seed = require "nn.data.seed"
 
 -- ---- splits ----
 
