@@ -238,6 +238,8 @@ describe("synthetic errors", function()
     {"classification", {weights = {0.7, 0.5}, n_classes = 3, n_informative = 3}, "synthetic.classification",
      "weights sum to 1.2"},
     {"classification", {weights = {0.1, 0.2, 0.3}}, "synthetic.classification", "weights must list 2 or 1 class proportions, got 3 values"},
+    {"classification", {weights = {0.5, 0.6}}, "synthetic.classification", "weights sum to 1.1, more than 1"},
+    {"classification", {weights = {0.5, -0.1}}, "synthetic.classification", "weights[2] must be between 0 and"},
     {"classification", {flip_y = 1.5}, "synthetic.classification", "flip_y must be between 0 and 1, got 1.5"},
     {"classification", {class_sep = -1}, "synthetic.classification", "class_sep must be between 0 and"},
     {"classification", {n_redundant = -1}, "synthetic.classification", "n_redundant must be a non-negative integer, got -1"},

@@ -280,10 +280,8 @@ function M.classification(opts)
       weights[i] = A.number(fname, ("weights[%d]"):format(i), v, 0)
       sum = sum + weights[i]
     end
-    if #w == n_classes - 1 then
-      if sum > 1 then fail(fname, "weights sum to %g, more than 1, leaving nothing for the last class", sum) end
-      weights[n_classes] = 1 - sum
-    end
+    if sum > 1 + 1e-9 then fail(fname, "weights sum to %g, more than 1", sum) end
+    if #w == n_classes - 1 then weights[n_classes] = math.max(1 - sum, 0) end
   else
     for i = 1, n_classes do weights[i] = 1 / n_classes end
   end
