@@ -47,16 +47,18 @@ local function is_dir(path)
   return r == "d"
 end
 
---- image_folder(dir, {size=}): one sub-folder per class (sorted names =
+--- image_folder(dir, {size=, limit=}): one sub-folder per class (sorted names =
 -- ds.classes), *.png files inside (sorted). With size (a number or
 -- {H, W}) every image is resized bilinearly (PyTorch's align_corners=False)
 -- to it; without, all images must share [H,W]. All must have the same
 -- channel count. x [N,C,H,W], y int64 1..K; ds.files lists the paths in
--- sample order.
+-- sample order. limit=n loads only the first n images (in sample order;
+-- ds.classes still lists every class sub-folder).
 function M.image_folder(dir, opts)
   local fname = "image_folder"
   if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
-  opts = A.options(fname, opts, {size = true})
+  opts = A.options(fname, opts, {size = true, limit = true})
+  local limit = opts.limit and A.int(fname, "limit", opts.limit)
   local size
   if opts.size ~= nil then
     local s = opts.size
@@ -78,7 +80,7 @@ function M.image_folder(dir, opts)
       classes[#classes + 1] = name
       local k = #classes
       for _, file in ipairs(list_dir(sub) or {}) do
-        if file:lower():match("%.png$") then
+        if file:lower():match("%.png$") and not (limit and #images >= limit) then
           local path = sub .. "/" .. file
           local ok, img = pcall(core._image_load, path)
           if not ok then fail(fname, "%s", (A.message(img):gsub("^image%.load: ", ""))) end

@@ -1,7 +1,8 @@
 -- nn.data: IDX loaders (fixtures from tests/fixtures/gen_data_fixtures.py,
 -- gzipped and plain), in-memory datasets, DataLoader batching and
--- shuffling, random_split, kfold, csv and cifar10 on small files this spec
--- writes, and the errors for missing and broken files and bad arguments.
+-- shuffling, random_split, kfold, subset, csv and cifar10 on small files
+-- this spec writes, every loader's limit=, and the errors for missing and
+-- broken files and bad arguments.
 -- Loads the real Fashion-MNIST when installed. image_folder: image_spec.lua.
 local nn = require "nn"
 local core = require "nn.core" -- the private entry points
@@ -86,6 +87,21 @@ describe("IDX loaders", function()
     assert.is_nil(err:find("data%.lua"), "no library position in " .. err)
   end)
 
+  it("limit=n keeps the first n samples; unknown options are errors", function()
+    local ds = nn.data.mnist{dir = FIX .. "gz", limit = 2}
+    assert.are.equal(2, #ds)
+    H.assert_close(ds.x, fixture_images(2), 1e-6)
+    H.assert_values(ds.y, fixture_labels(2))
+    assert.are.equal("0", ds.classes[1])
+    assert.are.equal(5, #nn.data.fashion_mnist{dir = FIX .. "gz", limit = 2000}) -- more than there are
+    assert.are.equal(3, #nn.data.fashion_mnist{dir = FIX .. "plain", split = "test", limit = 3})
+    H.assert_error(function() nn.data.fashion_mnist{dir = FIX .. "gz", limit = 0} end,
+                   "fashion_mnist: ", "limit must be a positive integer, got 0")
+    H.assert_error(function() nn.data.mnist{dir = FIX .. "gz", limit = 1.5} end, "mnist: ", "limit", "1.5")
+    H.assert_error(function() nn.data.fashion_mnist{dir = FIX .. "gz", limt = 10} end,
+                   "fashion_mnist: ", "unknown option 'limt'")
+  end)
+
   it("rejects broken files with the path and the reason", function()
     local bad = FIX .. "bad/"
     H.assert_error(function() core._read_idx(bad .. "magic.idx") end, "_read_idx",
@@ -135,6 +151,52 @@ describe("tensor_dataset", function()
     assert.are.same({"cat", "dog"}, a.classes)
     H.assert_error(function() nn.data.tensor_dataset(nn.zeros(2), nn.zeros(2), "cat") end,
                    "tensor_dataset: classes must be a list of names, got string")
+  end)
+end)
+
+describe("subset", function()
+  local function named(n)
+    local ds = numbered(n)
+    ds.classes = {"a", "b"}
+    return ds
+  end
+
+  it("takes 1-based indices from a Lua array or an int64 tensor, in order", function()
+    local ds = named(6)
+    local s = nn.data.subset(ds, {5, 2, 2})
+    assert.are.equal(3, #s)
+    H.assert_values(s.y, {5, 2, 2})
+    H.assert_close(s.x, {{5, 50}, {2, 20}, {2, 20}}, 0)
+    assert.are.same({"a", "b"}, s.classes)
+    local t = nn.data.subset(ds, nn.tensor({6, 1}, "int64"))
+    H.assert_values(t.y, {6, 1})
+    assert.are.same({"a", "b"}, t.classes)
+    assert.are.equal(0, #nn.data.subset(ds, {}))
+    -- a subset is a dataset: it splits and loads
+    assert.are.equal(2, #nn.data.random_split(nn.data.subset(ds, {1, 2, 3, 4}), {0.5, 0.5}, 1))
+  end)
+
+  it("takes a count: the first n samples", function()
+    local s = nn.data.subset(named(6), 4)
+    H.assert_values(s.y, {1, 2, 3, 4})
+    assert.are.same({"a", "b"}, s.classes)
+    assert.are.equal(0, #nn.data.subset(named(6), 0))
+  end)
+
+  it("names the indices out of range", function()
+    local ds = named(6)
+    H.assert_error(function() nn.data.subset(ds, {1, 0, 7, 3}) end,
+                   "subset: ", "indices 0, 7 out of range 1..6")
+    H.assert_error(function() nn.data.subset(ds, nn.tensor({-2, 9}, "int64")) end,
+                   "subset: ", "indices -2, 9 out of range 1..6")
+    H.assert_error(function() nn.data.subset(ds, {7, 8, 9, 10, 11, 12, 13}) end,
+                   "indices 7, 8, 9, 10, 11 (and 2 more) out of range 1..6")
+    H.assert_error(function() nn.data.subset(ds, 7) end, "subset: ", "n is 7 but the dataset has only 6 samples")
+    H.assert_error(function() nn.data.subset(ds, -1) end, "subset: ", "n must be a non-negative integer, got -1")
+    H.assert_error(function() nn.data.subset(ds, {1, 2.5}) end, "subset: ", "indices[2] must be an integer, got 2.5")
+    H.assert_error(function() nn.data.subset(ds, nn.tensor({1, 2})) end, "subset: ", "1-D int64 tensor", "float32")
+    H.assert_error(function() nn.data.subset(ds, "1") end, "subset: ", "indices must be", "string")
+    H.assert_error(function() nn.data.subset({}, {1}) end, "subset: ", "in-memory dataset")
   end)
 end)
 
@@ -332,6 +394,20 @@ describe("csv", function()
     near(x[2], 2); near(y, 10)
   end)
 
+  it("limit=n keeps the first n rows, classes from all rows; unknown options are errors", function()
+    local p = dir .. "/l.csv"
+    write(p, "a,label\n1,dog\n2,cat\n3,emu\n4,cat\n")
+    local ds = nn.data.csv(p, {classes = true, limit = 2})
+    assert.are.equal(2, #ds)
+    H.assert_values(ds.y, {2, 1})
+    assert.are.same({"cat", "dog", "emu"}, ds.classes)
+    assert.are.same({"a"}, ds.columns)
+    assert.are.equal("label", ds.target)
+    assert.are.equal(4, #nn.data.csv(p, {classes = true, limit = 10}))
+    assert.matches("^csv: limit must be a positive integer, got 0", errmsg(nn.data.csv, p, {limit = 0}))
+    assert.matches("^csv: unknown option 'limits'", errmsg(nn.data.csv, p, {limits = 2}))
+  end)
+
   it("defaults to the last column and takes indices without a header", function()
     local p = dir .. "/b.csv"
     write(p, "1,2,3\n4,5,6\n")
@@ -430,6 +506,17 @@ describe("cifar10", function()
     near(t.x[2][3][32][32], (3071 + 1) % 256 / 255)
   end)
 
+  it("limit=n keeps the first n samples; unknown options are errors", function()
+    batch(dir .. "/test_batch.bin", 3, 0)
+    local t = nn.data.cifar10{dir = dir, split = "test", limit = 2}
+    assert.are.equal(2, #t)
+    assert.are.same({1, 4}, {t.y[1], t.y[2]})
+    assert.are.equal("truck", t.classes[10])
+    assert.are.equal(3, #nn.data.cifar10{dir = dir, split = "test", limit = 50})
+    assert.matches("^cifar10: limit must be a positive integer", errmsg(nn.data.cifar10, {dir = dir, limit = -1}))
+    assert.matches("^cifar10: unknown option 'splt'", errmsg(nn.data.cifar10, {dir = dir, splt = "test"}))
+  end)
+
   it("reports missing and truncated files", function()
     local e = errmsg(nn.data.cifar10, {dir = dir, split = "test"})
     assert.matches("^cifar10: ", e); assert.matches("test_batch.bin", e, 1, true)
@@ -441,6 +528,29 @@ describe("cifar10", function()
     e = errmsg(nn.data.cifar10, {dir = dir, split = "test"})
     assert.matches("label 12", e)
     assert.matches("split", errmsg(nn.data.cifar10, {dir = dir, split = "val"}))
+  end)
+end)
+
+describe("image_folder limit", function()
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() rmrf(dir) end)
+
+  it("loads only the first n images in sample order, every class listed", function()
+    for _, c in ipairs({"cat", "dog"}) do
+      os.execute("mkdir -p '" .. dir .. "/" .. c .. "'")
+      for i = 1, 2 do nn.image.save(nn.full({1, 2, 3}, i / 4), dir .. "/" .. c .. "/" .. i .. ".png") end
+    end
+    local ds = nn.data.image_folder(dir, {limit = 3})
+    assert.are.equal(3, #ds)
+    H.assert_values(ds.y, {1, 1, 2})
+    assert.are.same({"cat", "dog"}, ds.classes)
+    assert.are.equal(3, #ds.files)
+    assert.are.equal(dir .. "/dog/1.png", ds.files[3])
+    assert.are.equal(4, #nn.data.image_folder(dir, {limit = 9}))
+    assert.matches("^image_folder: limit must be a positive integer, got 0",
+                   errmsg(nn.data.image_folder, dir, {limit = 0}))
+    assert.matches("^image_folder: unknown option 'limitt'", errmsg(nn.data.image_folder, dir, {limitt = 1}))
   end)
 end)
 

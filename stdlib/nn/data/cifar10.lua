@@ -8,18 +8,21 @@ local fail = A.fail
 local show = A.show
 
 -- nn.data is required at call time: it requires this file while it loads.
-local function dataset(x, y, classes)
-  return require("nn.data").tensor_dataset(x, y, classes)
+local function dataset(x, y, classes, limit)
+  local data = require "nn.data"
+  local ds = data.tensor_dataset(x, y, classes)
+  return limit and data.subset(ds, math.min(limit, #ds)) or ds
 end
 
 local CIFAR_CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                        "ship", "truck"}
 
---- cifar10{dir=, split='train'|'test'}: the binary version (data_batch_1..5.bin,
--- test_batch.bin); x [N,3,32,32] float32 in [0,1], y int64 1..10.
+--- cifar10{dir=, split='train'|'test', limit=}: the binary version (data_batch_1..5.bin,
+-- test_batch.bin); limit=n keeps the first n samples; x [N,3,32,32] float32 in [0,1], y int64 1..10.
 local function cifar10(opts)
   local fname = "cifar10"
-  opts = A.options(fname, opts, {dir = true, split = true})
+  opts = A.options(fname, opts, {dir = true, split = true, limit = true})
+  local limit = opts.limit and A.int(fname, "limit", opts.limit)
   local split = opts.split or "train"
   local files
   if split == "train" then
@@ -48,7 +51,7 @@ local function cifar10(opts)
     paths[i] = p
   end
   local x, y = core._read_cifar(paths, fname)
-  return dataset(x, y, CIFAR_CLASSES)
+  return dataset(x, y, CIFAR_CLASSES, limit)
 end
 
 return cifar10

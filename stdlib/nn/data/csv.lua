@@ -59,21 +59,23 @@ local function to_number(s)
   return tonumber(s) or SPECIAL[s:lower()]
 end
 
-local CSV_OPTS = {target = true, classes = true, header = true}
+local CSV_OPTS = {target = true, classes = true, header = true, limit = true}
 
---- csv(path, {target=, classes=false, header=true}) -> dataset.
+--- csv(path, {target=, classes=false, header=true, limit=}) -> dataset.
 -- target: a column name (needs the header) or a 1-based column index
 -- (negative counts from the end); default the last column. Every other
 -- column must be numeric: x is float32 [N,F]. y is float32 [N], or with
 -- classes=true int64 labels 1..K over the target's distinct values in
 -- sorted order (numerically when all are numbers, else as strings), and
 -- ds.classes lists those values as strings. ds.columns names x's columns.
+-- limit=n keeps the first n data rows (classes still come from all rows).
 local function csv(path, opts)
   local fname = "csv"
   if type(path) ~= "string" then fail(fname, "path must be a string, got %s", type(path)) end
   opts = A.options(fname, opts, CSV_OPTS)
   local header = A.bool(fname, "header", opts.header, true)
   local classes = A.bool(fname, "classes", opts.classes, false)
+  local limit = opts.limit and A.int(fname, "limit", opts.limit)
   local target = opts.target
   if target ~= nil and type(target) ~= "string" and math.type(target) ~= "integer" then
     fail(fname, "target must be a column name or an integer index, got %s", show(target))
@@ -194,6 +196,7 @@ local function csv(path, opts)
     x = nn.tensor(xs)
   end
   local ds = dataset(x, y, class_names)
+  if limit and limit < #ds then ds = require("nn.data").subset(ds, limit) end
   if names then
     local cols = {}
     for c = 1, ncol do

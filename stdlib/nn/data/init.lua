@@ -14,6 +14,7 @@
 local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
+local with_seed = require "nn.data.seed"
 local fail = A.fail
 
 local data = {}
@@ -71,6 +72,48 @@ local function check_dataset(fname, ds)
   end
 end
 
+--- subset(ds, indices | n): the samples at 1-based indices (a Lua array or
+-- a 1-D int64 tensor, in that order, repeats allowed), or the first n
+-- samples; keeps ds.classes. The samples are copied: a small subset of a
+-- big dataset does not hold the big one's memory.
+function data.subset(ds, indices)
+  local fname = "subset"
+  check_dataset(fname, ds)
+  local n = #ds
+  if type(indices) == "number" then
+    local k = A.int(fname, "n", indices, 0)
+    if k > n then fail(fname, "n is %d but the dataset has only %d samples", k, n) end
+    return subset(ds, nn.arange(1, k + 1, {dtype = "int64"}))
+  end
+  local idx
+  if type(indices) == "table" and not nn.is_tensor(indices) then
+    for i, v in ipairs(indices) do
+      if type(v) ~= "number" or not math.tointeger(v) then
+        fail(fname, "indices[%d] must be an integer, got %s", i, A.show(v))
+      end
+    end
+    idx = nn.tensor(indices, "int64"):view(#indices)
+  elseif nn.is_tensor(indices) then
+    if indices.dtype ~= "int64" or indices:dim() ~= 1 then
+      fail(fname, "indices must be a 1-D int64 tensor, got %s %s", indices.dtype,
+           A.shape_str(indices))
+    end
+    idx = indices
+  else
+    fail(fname, "indices must be a Lua array, an int64 tensor or a count, got %s", type(indices))
+  end
+  if idx.shape[1] > 0 then
+    local bad = idx:clamp(1, math.max(n, 1)):ne(idx)
+    if bad:any():item() then
+      local vals, shown = idx:masked_select(bad):totable(), {}
+      for i = 1, math.min(#vals, 5) do shown[i] = tostring(math.tointeger(vals[i]) or vals[i]) end
+      fail(fname, "indices %s%s out of range 1..%d", table.concat(shown, ", "),
+           #vals > 5 and (" (and %d more)"):format(#vals - 5) or "", n)
+    end
+  end
+  return subset(ds, idx)
+end
+
 -- ---- IDX datasets (MNIST family) ----
 
 local FASHION_CLASSES = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
@@ -90,8 +133,8 @@ local function find_idx(fname, dir, name, hint)
 end
 
 local function load_idx(fname, opts, default_dir, hint, classes)
-  opts = opts or {}
-  if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", type(opts)) end
+  opts = A.options(fname, opts, {split = true, dir = true, limit = true})
+  local limit = opts.limit and A.int(fname, "limit", opts.limit)
   local split = opts.split or "train"
   local prefix = ({train = "train", test = "t10k"})[split]
   if not prefix then fail(fname, "split must be 'train' or 'test', got %s", A.show(split)) end
@@ -109,10 +152,11 @@ local function load_idx(fname, opts, default_dir, hint, classes)
   local n, h, w = x.shape[1], x.shape[2], x.shape[3]
   -- Files store labels 0..9; nnlua's class labels are 1-based.
   y:add_(1)
-  return new_dataset(x:view(n, 1, h, w), y, classes)
+  local ds = new_dataset(x:view(n, 1, h, w), y, classes)
+  return limit and data.subset(ds, math.min(limit, n)) or ds
 end
 
---- fashion_mnist{split='train'|'test', dir=}: x [N,1,28,28] in [0,1], y 1..10.
+--- fashion_mnist{split='train'|'test', dir=, limit=}: x [N,1,28,28] in [0,1], y 1..10.
 function data.fashion_mnist(opts)
   return load_idx("fashion_mnist", opts,
                   os.getenv("NNLUA_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist",
@@ -120,25 +164,10 @@ function data.fashion_mnist(opts)
                   FASHION_CLASSES)
 end
 
---- mnist{split=, dir=}: the same IDX layout; labels 1..10 for digits 0..9.
+--- mnist{split=, dir=, limit=}: the same IDX layout; labels 1..10 for digits 0..9.
 function data.mnist(opts)
   return load_idx("mnist", opts, os.getenv("NNLUA_MNIST") or "/usr/share/datasets/mnist",
                   "pass dir= or set NNLUA_MNIST", DIGITS)
-end
-
--- ---- seeded randomness ----
-
--- fn() run with the global generator seeded by seed (state restored after),
--- so a seed gives the same result whatever nn.manual_seed said. Without a
--- seed, fn uses the global generator.
-local function with_seed(seed, fn)
-  if seed == nil then return fn() end
-  local saved = nn.get_rng_state()
-  nn.manual_seed(seed)
-  local ok, r = pcall(fn)
-  nn.set_rng_state(saved)
-  if not ok then error(r, 0) end -- passed on as it is
-  return r
 end
 
 -- ---- splits ----
@@ -282,5 +311,6 @@ end
 data.csv = require "nn.data.csv"
 data.cifar10 = require "nn.data.cifar10"
 data.image_folder = require("nn.image").image_folder
+data.synthetic = require "nn.data.synthetic"
 
 return data
