@@ -10,7 +10,9 @@
 -- metrics asked), time (seconds per epoch) and the number of epochs run.
 local nn = require "nn"
 local core = require "nn.core"
-local fail = require("nn.args").fail
+local A = require "nn.args"
+local metrics = require "nn.metrics"
+local fail = A.fail
 
 local M = {}
 local callbacks = {}
@@ -59,16 +61,49 @@ local function call(cbs, event, ...)
   end
 end
 
+local FIT_OPTIONS = {}
+for _, k in ipairs{"train", "val", "validation_split", "batch_size", "loss", "optimizer", "scheduler",
+                   "scheduler_interval", "epochs", "metrics", "callbacks", "verbose", "threshold",
+                   "teacher", "distill"} do
+  FIT_OPTIONS[k] = true
+end
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- history: loss, val_loss and, for each metric m asked, m and val_m
+-- (arrays over the epochs), time, epochs (the number run) and stop_reason:
+-- 'completed', 'early_stopping' (a callback set state.stop) or 'nan' (the
+-- first non-finite training loss; that batch is not applied).
 function M.fit(model, opts)
   if type(opts) ~= "table" then fail("fit", "options must be a table, got %s", type(opts)) end
-  local loss_fn, opt = opts.loss, opts.optimizer
-  if not loss_fn then fail("fit", "needs a loss (e.g. nn.CrossEntropyLoss())") end
+  A.options("fit", opts, FIT_OPTIONS)
+  local loss_fn, opt, teacher = opts.loss, opts.optimizer, opts.teacher
+  if not loss_fn and not teacher then fail("fit", "needs a loss (e.g. nn.CrossEntropyLoss())") end
   if not opt then fail("fit", "needs an optimizer (e.g. nn.optim.SGD(model:parameters(), {lr=0.01}))") end
-  local epochs, batch_size, verbose = opts.epochs or 1, opts.batch_size or 32, opts.verbose or 1
-  local want_accuracy = false
-  for _, m in ipairs(opts.metrics or {"accuracy"}) do
-    if m ~= "accuracy" then fail("fit", "unknown metric '%s' during training (known: accuracy)", tostring(m)) end
-    want_accuracy = true
+  local epochs = A.int("fit", "epochs", opts.epochs or 1, 1)
+  local batch_size, verbose = A.int("fit", "batch_size", opts.batch_size or 32, 1), opts.verbose or 1
+  local task, logits = metrics._task(loss_fn, opts.metrics)
+  local names = metrics._metric_names("fit", opts.metrics, task, loss_fn ~= nil, true)
+  local threshold = opts.threshold
+  if threshold ~= nil then
+    if task ~= "binary" then fail("fit", "threshold is for a binary task (BCELoss or BCEWithLogitsLoss)") end
+    threshold = A.number("fit", "threshold", threshold, 0, 1)
+  end
+  local distill
+  if teacher ~= nil then
+    if type(teacher) ~= "function" and not (getmetatable(teacher) or {}).__call then
+      fail("fit", "teacher must be a module or a function, got %s", type(teacher))
+    end
+    if task ~= "multiclass" then fail("fit", "distillation (teacher=) is for a multi-class task, the loss gives %s", task) end
+    distill = A.options("fit", opts.distill, {T = true, alpha = true})
+    distill = {T = A.number("fit", "distill.T", distill.T or 4, 0), alpha = A.number("fit", "distill.alpha", distill.alpha or 0.9, 0, 1)}
+  elseif opts.distill ~= nil then
+    fail("fit", "distill needs a teacher model (teacher=)")
+  end
+  local interval = A.choice("fit", "scheduler_interval", opts.scheduler_interval or "epoch", {"epoch", "step"})
+  local sched = opts.scheduler
+  if sched and interval == "step" and sched.name == "ReduceLROnPlateau" then
+    fail("fit", "ReduceLROnPlateau steps on the epoch's monitored value: use scheduler_interval='epoch'")
   end
   local train, val = opts.train, opts.val
   if opts.validation_split then
@@ -78,57 +113,85 @@ function M.fit(model, opts)
   local loader = as_loader(train, batch_size, true)
   local cbs = opts.callbacks or {}
   local terminal = verbose == 1 and core._stdout_is_terminal()
-  local history = {loss = {}, time = {}, epochs = 0}
-  if want_accuracy then history.accuracy = {} end
+  local history = {loss = {}, time = {}, epochs = 0, stop_reason = "completed"}
+  for _, m in ipairs(names) do history[m] = {} end
   if val then
     history.val_loss = {}
-    if want_accuracy then history.val_accuracy = {} end
+    for _, m in ipairs(names) do history["val_" .. m] = {} end
   end
+  local acc_opts = {threshold = threshold, logits = logits, loss_name = type(loss_fn) == "table" and loss_fn.__name}
+  local val_loss = loss_fn or nn.CrossEntropyLoss()
   local state = {model = model, optimizer = opt, history = history, stop = false}
+  if teacher and type(teacher) == "table" and teacher.eval then teacher:eval() end
   call(cbs, "on_train_begin", state)
   for epoch = 1, epochs do
     call(cbs, "on_epoch_begin", epoch, state)
     model:train()
-    local t0, total, correct, seen, batches = core._now(), 0, 0, 0, #loader
+    local acc = metrics._accumulator("fit", task, names, acc_opts)
+    local t0, total, seen, batches = core._now(), 0, 0, #loader
     local b = 0
     for x, y in loader:iter() do
+      b = b + 1
+      state.epoch, state.batch = epoch, b
+      call(cbs, "on_batch_begin", b, state)
       opt:zero_grad()
       local out = model(x)
-      local loss = loss_fn(out, y)
+      y = metrics._align(task, out, y)
+      local loss
+      if teacher then
+        local t_out = nn.no_grad(teacher, x)
+        loss = nn.distillation_loss(out, t_out, y, distill)
+      else
+        loss = loss_fn(out, y)
+      end
+      local lv = loss:item()
+      state.batch_loss = lv
+      if not finite(lv) then
+        history.stop_reason = "nan"
+        history.stop_message = ("fit: the training loss is %s at epoch %d, batch %d; training stopped " ..
+          "(that batch was not applied). Try a lower learning rate, or nn.detect_anomaly(true) to find " ..
+          "the op that made it."):format(tostring(lv), epoch, b)
+        if verbose ~= 0 then io.write((terminal and "\n" or ""), history.stop_message, "\n") end
+        break
+      end
       loss:backward()
       opt:step()
+      if sched and interval == "step" then sched:step() end
       local n = x.shape[1]
-      total, seen, b = total + loss:item() * n, seen + n, b + 1
-      if want_accuracy then correct = correct + out:argmax(2):eq(y):sum():item() end
+      total, seen = total + lv * n, seen + n
+      acc.add(out:detach(), y)
       if terminal then
-        local logs = {{"loss", total / seen}}
-        if want_accuracy then logs[2] = {"accuracy", correct / seen} end
+        local logs, v = {{"loss", total / seen}}, acc.values()
+        for _, m in ipairs(names) do logs[#logs + 1] = {m, v[m]} end
         progress(epoch, epochs, b, batches, core._now() - t0, logs)
       end
       call(cbs, "on_batch_end", b, state)
     end
+    if history.stop_reason == "nan" then break end
     local logs = {{"loss", total / math.max(seen, 1)}}
     history.loss[epoch] = logs[1][2]
-    if want_accuracy then
-      history.accuracy[epoch] = correct / math.max(seen, 1)
-      logs[#logs + 1] = {"accuracy", history.accuracy[epoch]}
+    local v = acc.values()
+    for _, m in ipairs(names) do
+      history[m][epoch] = v[m]
+      logs[#logs + 1] = {m, v[m]}
     end
     if val then
-      local r = nn.evaluate(model, val, {loss = loss_fn, batch_size = math.max(batch_size, 256)})
+      local r = nn.evaluate(model, val, {loss = val_loss, batch_size = math.max(batch_size, 256),
+                                         threshold = threshold, metrics = names})
       history.val_loss[epoch] = r.loss
       logs[#logs + 1] = {"val_loss", r.loss}
-      if want_accuracy then
-        history.val_accuracy[epoch] = r.accuracy
-        logs[#logs + 1] = {"val_accuracy", r.accuracy}
+      for _, m in ipairs(names) do
+        history["val_" .. m][epoch] = r[m]
+        logs[#logs + 1] = {"val_" .. m, r[m]}
       end
     end
     history.time[epoch] = core._now() - t0
     history.epochs = epoch
-    if opts.scheduler then
-      if opts.scheduler.name == "ReduceLROnPlateau" then
-        opts.scheduler:step(val and history.val_loss[epoch] or history.loss[epoch])
+    if sched and interval == "epoch" then
+      if sched.name == "ReduceLROnPlateau" then
+        sched:step(val and history.val_loss[epoch] or history.loss[epoch])
       else
-        opts.scheduler:step()
+        sched:step()
       end
     end
     if terminal then io.write("\r" .. epoch_line(epoch, epochs, history.time[epoch], logs) .. "\27[K\n")
@@ -136,7 +199,7 @@ function M.fit(model, opts)
     local values = {}
     for _, kv in ipairs(logs) do values[kv[1]] = kv[2] end
     call(cbs, "on_epoch_end", epoch, values, state)
-    if state.stop then break end
+    if state.stop then history.stop_reason = "early_stopping"; break end
   end
   call(cbs, "on_train_end", state)
   return history
