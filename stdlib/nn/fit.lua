@@ -1,13 +1,30 @@
 -- nn.fit: the Keras-style training loop, and its callbacks (nn.callbacks).
 --
 --   local history = nn.fit(model, {train=ds_or_loader, val=, validation_split=,
---     batch_size=32, loss=, optimizer=, scheduler=, epochs=1,
---     metrics={'accuracy'}, callbacks={...}, verbose=1})
+--     batch_size=32, loss=, optimizer=, scheduler=, scheduler_interval='epoch',
+--     epochs=1, metrics=, threshold=0.5, teacher=, distill={T=4, alpha=0.9},
+--     callbacks={...}, verbose=1})
 --
--- Each epoch trains on every batch (no per-element Lua work: losses and
--- correct counts are tensor ops), then evaluates on the validation data.
--- history holds arrays loss, accuracy, val_loss, val_accuracy (for the
--- metrics asked), time (seconds per epoch) and the number of epochs run.
+-- The task follows the loss: multi-class (CrossEntropyLoss, NLLLoss,
+-- MultiMarginLoss; metrics accuracy, precision, recall, f1, default
+-- accuracy), binary (BCELoss on probabilities, BCEWithLogitsLoss on logits,
+-- one output per sample, float targets [N] or [N,1] in [0, 1]; metrics
+-- binary_accuracy, precision, recall, f1 of the positive class, auc; default
+-- binary_accuracy; threshold is the cut-off on the probability) or
+-- regression (MSELoss, L1Loss, HuberLoss, SmoothL1Loss; metrics mae, mse;
+-- default mae; targets [N] for outputs [N,1] are read as [N,1]).
+-- Each epoch trains on every batch (metrics are tensor ops per batch), then
+-- evaluates on the validation data with nn.evaluate. The scheduler steps
+-- once per epoch or, with scheduler_interval='step', after every batch.
+-- With teacher=, the loss is nn.distillation_loss(student, teacher,
+-- labels, distill) (the teacher in eval mode, under no_grad); loss= then
+-- only serves validation (default CrossEntropyLoss).
+-- Callbacks are tables with any of on_train_begin(cb, state),
+-- on_epoch_begin(cb, epoch, state), on_batch_begin(cb, batch, state),
+-- on_batch_end(cb, batch, state) (state.batch_loss: the batch's loss, a
+-- number; state.optimizer, state.model, state.epoch), on_epoch_end(cb,
+-- epoch, logs, state), on_train_end(cb, state); setting state.stop ends
+-- training after the epoch.
 local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
@@ -217,11 +234,14 @@ end
 local function monitor_mode(fname, monitor, mode)
   if mode and mode ~= "auto" then
     if mode ~= "min" and mode ~= "max" then
-      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", tostring(mode))
+      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", A.show(mode))
     end
     return mode
   end
-  return monitor:find("acc") and "max" or "min"
+  for _, word in ipairs{"acc", "auc", "precision", "recall", "f1"} do
+    if monitor:find(word, 1, true) then return "max" end
+  end
+  return "min"
 end
 
 local function snapshot(model)
@@ -230,31 +250,64 @@ local function snapshot(model)
   return copy
 end
 
---- EarlyStopping{monitor='val_loss', patience=0, min_delta=0, mode='auto', restore_best=false}
+--- EarlyStopping{monitor='val_loss', patience=0, min_delta=0, mode='auto',
+-- baseline=nil, start_from_epoch=0, restore_best=false}, as Keras 2.x's
+-- EarlyStopping (restore_best is its restore_best_weights). After each
+-- epoch e (counted from 0 as Keras) with e >= start_from_epoch: wait += 1;
+-- an improvement is monitor - min_delta < best (mode min; > for max); on
+-- one, best = monitor, and wait = 0 when monitor also improves on the
+-- baseline (or there is none); otherwise, when wait >= patience and e > 0,
+-- training stops (and with restore_best the weights of the best epoch are
+-- put back). mode 'auto' is 'max' for accuracy, auc, precision, recall and
+-- f1, 'min' otherwise. best_epoch and stopped_epoch count from 1.
+local ES_OPTIONS = {monitor = true, patience = true, min_delta = true, mode = true, baseline = true,
+                    start_from_epoch = true, restore_best = true}
+
 function callbacks.EarlyStopping(o)
-  o = o or {}
-  local self = {monitor = o.monitor or "val_loss", patience = o.patience or 0, min_delta = o.min_delta or 0,
-                restore_best = o.restore_best or false, wait = 0, stopped_epoch = nil}
-  self.mode = monitor_mode("EarlyStopping", self.monitor, o.mode)
-  function self:on_train_begin() self.best, self.wait, self.best_state = nil, 0, nil end
+  local fname = "EarlyStopping"
+  o = A.options(fname, o, ES_OPTIONS)
+  local monitor = o.monitor or "val_loss"
+  if type(monitor) ~= "string" then fail(fname, "monitor must be a metric name, got %s", A.show(monitor)) end
+  local self = {monitor = monitor, patience = A.int(fname, "patience", o.patience or 0, 0),
+                min_delta = math.abs(A.number(fname, "min_delta", o.min_delta or 0)),
+                start_from_epoch = A.int(fname, "start_from_epoch", o.start_from_epoch or 0, 0),
+                restore_best = A.bool(fname, "restore_best", o.restore_best, false),
+                wait = 0, stopped_epoch = nil}
+  if o.baseline ~= nil then self.baseline = A.number(fname, "baseline", o.baseline) end
+  self.mode = monitor_mode(fname, monitor, o.mode)
+  local sign = self.mode == "max" and 1 or -1
+  -- Keras's _is_improvement: monitor_op(value - min_delta, reference),
+  -- min_delta negated for mode min.
+  local function improves(value, reference)
+    if self.mode == "max" then return value - self.min_delta > reference end
+    return value + self.min_delta < reference
+  end
+  function self:on_train_begin()
+    self.wait, self.stopped_epoch, self.best_state, self.best_epoch = 0, nil, nil, nil
+    self.best = -sign * math.huge
+  end
   function self:on_epoch_end(epoch, logs, state)
     local v = logs[self.monitor]
     if v == nil then
-      fail("EarlyStopping", "monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)",
-           self.monitor)
+      local keys = {}
+      for k in pairs(logs) do keys[#keys + 1] = k end
+      table.sort(keys)
+      fail(fname, "monitor '%s' is not logged (logged: %s)", self.monitor, table.concat(keys, ", "))
     end
-    if improves(self.mode, v, self.best, self.min_delta) then
-      self.best, self.best_epoch, self.wait = v, epoch, 0
+    local e = epoch - 1
+    if e < self.start_from_epoch then return end
+    if self.restore_best and self.best_state == nil then self.best_state = snapshot(state.model) end
+    self.wait = self.wait + 1
+    if improves(v, self.best) then
+      self.best, self.best_epoch = v, epoch
       if self.restore_best then self.best_state = snapshot(state.model) end
-    else
-      self.wait = self.wait + 1
-      if self.wait > self.patience then
-        self.stopped_epoch, state.stop = epoch, true
-      end
+      if self.baseline == nil or improves(v, self.baseline) then self.wait = 0 end
+      return
     end
-  end
-  function self:on_train_end(state)
-    if self.restore_best and self.best_state then state.model:load_state_dict(self.best_state) end
+    if self.wait >= self.patience and e > 0 then
+      self.stopped_epoch, state.stop = epoch, true
+      if self.restore_best and self.best_state then state.model:load_state_dict(self.best_state) end
+    end
   end
   return self
 end
@@ -282,7 +335,7 @@ end
 --- LambdaCallback{on_epoch_end=function(epoch, logs, state) ... end, ...}
 function callbacks.LambdaCallback(o)
   local self = {}
-  for _, event in ipairs{"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"} do
+  for _, event in ipairs{"on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end"} do
     if o and o[event] then self[event] = function(_, ...) return o[event](...) end end
   end
   return self

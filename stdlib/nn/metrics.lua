@@ -204,13 +204,8 @@ function metrics.precision_recall_curve(scores, targets)
   return nn.tensor(p), nn.tensor(r), nn.tensor(th)
 end
 
---- roc_curve(scores, targets [, {drop_intermediate=true}]) -> fpr, tpr,
--- thresholds (float32 1-D tensors, as sklearn.metrics.roc_curve: the first
--- threshold is the largest score + 1; NaN rates when a class is absent).
-function metrics.roc_curve(scores, targets, opts)
-  local fname = "roc_curve"
-  opts = A.options(fname, opts, {drop_intermediate = true})
-  local drop = A.bool(fname, "drop_intermediate", opts.drop_intermediate, true)
+-- The ROC points (Lua arrays of doubles) as sklearn's roc_curve.
+local function roc_points(fname, scores, targets, drop)
   local fps, tps, thr = binary_clf_curve(fname, scores, targets)
   if drop and #fps > 2 then
     local f, t, h = {fps[1]}, {tps[1]}, {thr[1]}
@@ -231,7 +226,30 @@ function metrics.roc_curve(scores, targets, opts)
     fpr[i] = fn > 0 and fps[i] / fn or 0 / 0
     tpr[i] = tn > 0 and tps[i] / tn or 0 / 0
   end
+  return fpr, tpr, thr, fn > 0 and tn > 0
+end
+
+--- roc_curve(scores, targets [, {drop_intermediate=true}]) -> fpr, tpr,
+-- thresholds (float32 1-D tensors, as sklearn.metrics.roc_curve: the first
+-- threshold is the largest score + 1; NaN rates when a class is absent).
+function metrics.roc_curve(scores, targets, opts)
+  local fname = "roc_curve"
+  opts = A.options(fname, opts, {drop_intermediate = true})
+  local drop = A.bool(fname, "drop_intermediate", opts.drop_intermediate, true)
+  local fpr, tpr, thr = roc_points(fname, scores, targets, drop)
   return nn.tensor(fpr), nn.tensor(tpr), nn.tensor(thr)
+end
+
+-- The trapezoidal area under y(x), Lua arrays, x monotonic.
+local function trapezoid(fname, xs, ys)
+  local up, down, area = false, false, 0
+  for i = 2, #xs do
+    local dx = xs[i] - xs[i - 1]
+    if dx > 0 then up = true elseif dx < 0 then down = true end
+    area = area + dx * (ys[i] + ys[i - 1]) / 2
+  end
+  if up and down then fail(fname, "x is neither increasing nor decreasing") end
+  return down and -area or area
 end
 
 --- auc(x, y) -> the trapezoidal area under the curve y(x) (a Lua number),
@@ -244,25 +262,15 @@ function metrics.auc(x, y)
   if x:dim() ~= 1 or y:dim() ~= 1 or x:numel() ~= y:numel() or x:numel() < 2 then
     fail(fname, "x %s and y %s must be 1-D with the same length >= 2", A.shape_str(x), A.shape_str(y))
   end
-  local xs, ys = x:totable(), y:totable()
-  local up, down, area = false, false, 0
-  for i = 2, #xs do
-    local dx = xs[i] - xs[i - 1]
-    if dx > 0 then up = true elseif dx < 0 then down = true end
-    area = area + dx * (ys[i] + ys[i - 1]) / 2
-  end
-  if up and down then fail(fname, "x is neither increasing nor decreasing") end
-  return down and -area or area
+  return trapezoid(fname, x:totable(), y:totable())
 end
 
 --- roc_auc(scores, targets) -> the area under the ROC curve, as
 -- sklearn.metrics.roc_auc_score; an error when targets hold one class.
 function metrics.roc_auc(scores, targets)
-  local fpr, tpr = metrics.roc_curve(scores, targets, {drop_intermediate = true})
-  if fpr:ne(fpr):sum():item() + tpr:ne(tpr):sum():item() > 0 then
-    fail("roc_auc", "targets hold only one class: the ROC AUC is not defined")
-  end
-  return metrics.auc(fpr, tpr)
+  local fpr, tpr, _, both = roc_points("roc_auc", scores, targets, true)
+  if not both then fail("roc_auc", "targets hold only one class: the ROC AUC is not defined") end
+  return trapezoid("roc_auc", fpr, tpr)
 end
 
 --- calibration(probs, labels [, {bins=10}]) -> {ece=, mean_confidence=,
@@ -320,7 +328,7 @@ local TASK_METRICS = {
   regression = {"loss", "mae", "mse"},
 }
 local DEFAULT_METRIC = {multiclass = "accuracy", binary = "binary_accuracy", regression = "mae"}
-local ONLY = {binary_accuracy = "binary", auc = "binary", mae = "regression", mse = "regression"}
+local ONLY = {accuracy = "multiclass", binary_accuracy = "binary", auc = "binary", mae = "regression", mse = "regression"}
 
 local function set_of(list)
   local s = {}
@@ -354,12 +362,15 @@ function metrics._metric_names(fname, names, task, has_loss, numeric)
   for _, name in ipairs(TASK_METRICS[task]) do
     if not (numeric and (name == "loss" or name == "confusion_matrix")) then known[#known + 1] = name end
   end
-  local ok = set_of(known)
+  local ok, unknown = set_of(known), {}
   for _, name in ipairs(names) do
-    if not ok[name] then
-      fail(fname, "unknown metric %s for a %s task (known: %s)", A.show(name),
-           task == "multiclass" and "multi-class" or task, table.concat(known, ", "))
-    end
+    if not ok[name] then unknown[#unknown + 1] = A.show(name) end
+  end
+  if #unknown > 0 then
+    fail(fname, "unknown metric%s %s for a %s task (known: %s)", #unknown > 1 and "s" or "",
+         table.concat(unknown, ", "), task == "multiclass" and "multi-class" or task, table.concat(known, ", "))
+  end
+  for _, name in ipairs(names) do
     if name == "loss" and not has_loss then fail(fname, "metric 'loss' needs the loss option") end
   end
   return names
