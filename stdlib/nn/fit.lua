@@ -156,7 +156,7 @@ function M.fit(model, opts)
       y = metrics._align(task, out, y)
       local loss
       if teacher then
-        local t_out = nn.no_grad(teacher, x)
+        local t_out = nn.no_grad(function() return teacher(x) end)
         loss = nn.distillation_loss(out, t_out, y, distill)
       else
         loss = loss_fn(out, y)
