@@ -128,6 +128,9 @@ function M.fit(model, opts)
     train, val = split_tail(train, opts.validation_split)
   end
   local loader = as_loader(train, batch_size, true)
+  -- The targets of an in-memory dataset are checked once, not per batch.
+  local checked = task == "binary" and loader ~= train
+  if checked then metrics._check_binary_targets("fit", train.y) end
   local cbs = opts.callbacks or {}
   local terminal = verbose == 1 and core._stdout_is_terminal()
   local history = {loss = {}, time = {}, epochs = 0, stop_reason = "completed"}
@@ -136,7 +139,7 @@ function M.fit(model, opts)
     history.val_loss = {}
     for _, m in ipairs(names) do history["val_" .. m] = {} end
   end
-  local acc_opts = {threshold = threshold, logits = logits, loss_name = type(loss_fn) == "table" and loss_fn.__name}
+  local acc_opts = {threshold = threshold, logits = logits, checked = checked, loss_name = type(loss_fn) == "table" and loss_fn.__name}
   local val_loss = loss_fn or nn.CrossEntropyLoss()
   local state = {model = model, optimizer = opt, history = history, stop = false}
   if teacher and type(teacher) == "table" and teacher.eval then teacher:eval() end

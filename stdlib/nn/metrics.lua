@@ -388,13 +388,8 @@ function metrics._align(task, out, y)
   return y
 end
 
--- Binary targets: float [N] or [N, 1] in [0, 1], one per model output.
-local function binary_targets(fname, out, y, loss_name)
-  if not nn.is_tensor(y) then fail(fname, "binary targets must be a float tensor, got %s", type(y)) end
-  if out:numel() ~= y:numel() or out.shape[1] ~= y.shape[1] or (out:dim() == 2 and out.shape[2] ~= 1) or out:dim() > 2 then
-    fail(fname, "a binary task (%s) needs one output per sample ([N] or [N,1]) and targets [N] or [N,1], got output %s and targets %s",
-         loss_name, A.shape_str(out), A.shape_str(y))
-  end
+-- Raises unless every binary target lies in [0, 1].
+function metrics._check_binary_targets(fname, y)
   local flat = y:reshape(-1)
   if flat.dtype ~= "float32" then flat = flat:float() end
   if flat:numel() > 0 and (flat - 0.5):abs():max():item() > 0.5 then
@@ -402,7 +397,18 @@ local function binary_targets(fname, out, y, loss_name)
     fail(fname, "binary targets must lie in [0, 1], got values in [%g, %g]%s", lo, hi,
          hi >= 2 and " (1-based class labels? use y:float() - 1)" or "")
   end
-  return flat
+end
+
+-- Binary targets: [N] or [N, 1] in [0, 1], one per model output; `checked`:
+-- their range was checked already (fit checks an in-memory dataset once).
+local function binary_targets(fname, out, y, loss_name, checked)
+  if not nn.is_tensor(y) then fail(fname, "binary targets must be a float tensor, got %s", type(y)) end
+  if out:numel() ~= y:numel() or out.shape[1] ~= y.shape[1] or (out:dim() == 2 and out.shape[2] ~= 1) or out:dim() > 2 then
+    fail(fname, "a binary task (%s) needs one output per sample ([N] or [N,1]) and targets [N] or [N,1], got output %s and targets %s",
+         loss_name, A.shape_str(out), A.shape_str(y))
+  end
+  if not checked then metrics._check_binary_targets(fname, y) end
+  return y:reshape(-1)
 end
 
 -- An accumulator of a task's metrics over batches: add(out, y) with the
@@ -450,18 +456,19 @@ function metrics._accumulator(fname, task, names, o)
     local tp, pp, ap, correct, scores, truths = 0, 0, 0, 0, {}, {}
     function acc.add(out, y)
       if not nn.is_tensor(out) then fail(fname, "the model must return a tensor, got %s", type(out)) end
-      local truth = binary_targets(fname, out, y, o.loss_name)
+      local truth = binary_targets(fname, out, y, o.loss_name, o.checked)
       local score = out:reshape(-1)
-      local pred = score:gt(cut):float()
-      local pos = truth:ge(0.5):float()
+      local pred = score:gt(cut)
+      local pos = truth:ge(0.5)
       if need_counts then
-        tp = tp + (pred * pos):sum():item()
-        pp, ap = pp + pred:sum():item(), ap + pos:sum():item()
+        local pf, tf = pred:float(), pos:float()
+        tp = tp + (pf * tf):sum():item()
+        pp, ap = pp + pf:sum():item(), ap + tf:sum():item()
       end
       if want.binary_accuracy then correct = correct + pred:eq(pos):sum():item() end
       if want.auc then
         scores[#scores + 1] = score:detach():clone()
-        truths[#truths + 1] = pos
+        truths[#truths + 1] = pos:float()
       end
       acc.n = acc.n + truth:numel()
     end
