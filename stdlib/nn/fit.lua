@@ -181,8 +181,10 @@ function M.fit(model, opts)
       total, seen = total + lv * n, seen + n
       acc.add(out:detach(), y)
       if terminal then
-        local logs, v = {{"loss", total / seen}}, acc.values()
-        for _, m in ipairs(names) do logs[#logs + 1] = {m, v[m]} end
+        local logs, v = {{"loss", total / seen}}, acc.values(true)
+        for _, m in ipairs(names) do
+          if v[m] then logs[#logs + 1] = {m, v[m]} end
+        end
         progress(epoch, epochs, b, batches, core._now() - t0, logs)
       end
       call(cbs, "on_batch_end", b, state)

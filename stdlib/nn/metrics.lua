@@ -412,7 +412,8 @@ local function binary_targets(fname, out, y, loss_name, checked)
 end
 
 -- An accumulator of a task's metrics over batches: add(out, y) with the
--- model's output and the batch's targets, values() the metrics so far.
+-- model's output and the batch's targets, values() the metrics so far
+-- (values(true), for a progress bar, leaves out auc, which sorts every score).
 -- Only what the asked metrics need is computed per batch.
 function metrics._accumulator(fname, task, names, o)
   local want = set_of(names)
@@ -472,7 +473,7 @@ function metrics._accumulator(fname, task, names, o)
       end
       acc.n = acc.n + truth:numel()
     end
-    function acc.values()
+    function acc.values(running)
       local n = math.max(acc.n, 1)
       local r = {binary_accuracy = correct / n}
       if need_counts then
@@ -481,7 +482,7 @@ function metrics._accumulator(fname, task, names, o)
         r.f1 = pp + ap > 0 and 2 * tp / (pp + ap) or 0
         r.confusion_matrix = nn.tensor({{acc.n - pp - ap + tp, pp - tp}, {ap - tp, tp}}, "int64")
       end
-      if want.auc then
+      if want.auc and not running then -- (the progress bar shows the rest)
         local s, y = nn.cat(scores, 1), nn.cat(truths, 1)
         local npos = y:sum():item()
         r.auc = (npos > 0 and npos < y:numel()) and metrics.roc_auc(s, y) or 0 / 0
