@@ -1,16 +1,35 @@
 -- nn.fit: the Keras-style training loop, and its callbacks (nn.callbacks).
 --
 --   local history = nn.fit(model, {train=ds_or_loader, val=, validation_split=,
---     batch_size=32, loss=, optimizer=, scheduler=, epochs=1,
---     metrics={'accuracy'}, callbacks={...}, verbose=1})
+--     batch_size=32, loss=, optimizer=, scheduler=, scheduler_interval='epoch',
+--     epochs=1, metrics=, threshold=0.5, teacher=, distill={T=4, alpha=0.9},
+--     callbacks={...}, verbose=1})
 --
--- Each epoch trains on every batch (no per-element Lua work: losses and
--- correct counts are tensor ops), then evaluates on the validation data.
--- history holds arrays loss, accuracy, val_loss, val_accuracy (for the
--- metrics asked), time (seconds per epoch) and the number of epochs run.
+-- The task follows the loss: multi-class (CrossEntropyLoss, NLLLoss,
+-- MultiMarginLoss; metrics accuracy, precision, recall, f1, default
+-- accuracy), binary (BCELoss on probabilities, BCEWithLogitsLoss on logits,
+-- one output per sample, float targets [N] or [N,1] in [0, 1]; metrics
+-- binary_accuracy, precision, recall, f1 of the positive class, auc; default
+-- binary_accuracy; threshold is the cut-off on the probability) or
+-- regression (MSELoss, L1Loss, HuberLoss, SmoothL1Loss; metrics mae, mse;
+-- default mae; targets [N] for outputs [N,1] are read as [N,1]).
+-- Each epoch trains on every batch (metrics are tensor ops per batch), then
+-- evaluates on the validation data with nn.evaluate. The scheduler steps
+-- once per epoch or, with scheduler_interval='step', after every batch.
+-- With teacher=, the loss is nn.distillation_loss(student, teacher,
+-- labels, distill) (the teacher in eval mode, under no_grad); loss= then
+-- only serves validation (default CrossEntropyLoss).
+-- Callbacks are tables with any of on_train_begin(cb, state),
+-- on_epoch_begin(cb, epoch, state), on_batch_begin(cb, batch, state),
+-- on_batch_end(cb, batch, state) (state.batch_loss: the batch's loss, a
+-- number; state.optimizer, state.model, state.epoch), on_epoch_end(cb,
+-- epoch, logs, state), on_train_end(cb, state); setting state.stop ends
+-- training after the epoch.
 local nn = require "nn"
 local core = require "nn.core"
-local fail = require("nn.args").fail
+local A = require "nn.args"
+local metrics = require "nn.metrics"
+local fail = A.fail
 
 local M = {}
 local callbacks = {}
@@ -59,16 +78,49 @@ local function call(cbs, event, ...)
   end
 end
 
+local FIT_OPTIONS = {}
+for _, k in ipairs{"train", "val", "validation_split", "batch_size", "loss", "optimizer", "scheduler",
+                   "scheduler_interval", "epochs", "metrics", "callbacks", "verbose", "threshold",
+                   "teacher", "distill"} do
+  FIT_OPTIONS[k] = true
+end
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- history: loss, val_loss and, for each metric m asked, m and val_m
+-- (arrays over the epochs), time, epochs (the number run) and stop_reason:
+-- 'completed', 'early_stopping' (a callback set state.stop) or 'nan' (the
+-- first non-finite training loss; that batch is not applied).
 function M.fit(model, opts)
   if type(opts) ~= "table" then fail("fit", "options must be a table, got %s", type(opts)) end
-  local loss_fn, opt = opts.loss, opts.optimizer
-  if not loss_fn then fail("fit", "needs a loss (e.g. nn.CrossEntropyLoss())") end
+  A.options("fit", opts, FIT_OPTIONS)
+  local loss_fn, opt, teacher = opts.loss, opts.optimizer, opts.teacher
+  if not loss_fn and not teacher then fail("fit", "needs a loss (e.g. nn.CrossEntropyLoss())") end
   if not opt then fail("fit", "needs an optimizer (e.g. nn.optim.SGD(model:parameters(), {lr=0.01}))") end
-  local epochs, batch_size, verbose = opts.epochs or 1, opts.batch_size or 32, opts.verbose or 1
-  local want_accuracy = false
-  for _, m in ipairs(opts.metrics or {"accuracy"}) do
-    if m ~= "accuracy" then fail("fit", "unknown metric '%s' during training (known: accuracy)", tostring(m)) end
-    want_accuracy = true
+  local epochs = A.int("fit", "epochs", opts.epochs or 1, 1)
+  local batch_size, verbose = A.int("fit", "batch_size", opts.batch_size or 32, 1), opts.verbose or 1
+  local task, logits = metrics._task(loss_fn, opts.metrics)
+  local names = metrics._metric_names("fit", opts.metrics, task, loss_fn ~= nil, true)
+  local threshold = opts.threshold
+  if threshold ~= nil then
+    if task ~= "binary" then fail("fit", "threshold is for a binary task (BCELoss or BCEWithLogitsLoss)") end
+    threshold = A.number("fit", "threshold", threshold, 0, 1)
+  end
+  local distill
+  if teacher ~= nil then
+    if type(teacher) ~= "function" and not (getmetatable(teacher) or {}).__call then
+      fail("fit", "teacher must be a module or a function, got %s", type(teacher))
+    end
+    if task ~= "multiclass" then fail("fit", "distillation (teacher=) is for a multi-class task, the loss gives %s", task) end
+    distill = A.options("fit", opts.distill, {T = true, alpha = true})
+    distill = {T = A.number("fit", "distill.T", distill.T or 4, 0), alpha = A.number("fit", "distill.alpha", distill.alpha or 0.9, 0, 1)}
+  elseif opts.distill ~= nil then
+    fail("fit", "distill needs a teacher model (teacher=)")
+  end
+  local interval = A.choice("fit", "scheduler_interval", opts.scheduler_interval or "epoch", {"epoch", "step"})
+  local sched = opts.scheduler
+  if sched and interval == "step" and sched.name == "ReduceLROnPlateau" then
+    fail("fit", "ReduceLROnPlateau steps on the epoch's monitored value: use scheduler_interval='epoch'")
   end
   local train, val = opts.train, opts.val
   if opts.validation_split then
@@ -76,59 +128,92 @@ function M.fit(model, opts)
     train, val = split_tail(train, opts.validation_split)
   end
   local loader = as_loader(train, batch_size, true)
+  -- The targets of an in-memory dataset are checked once, not per batch.
+  local checked = task == "binary" and loader ~= train
+  if checked then metrics._check_binary_targets("fit", train.y) end
   local cbs = opts.callbacks or {}
   local terminal = verbose == 1 and core._stdout_is_terminal()
-  local history = {loss = {}, time = {}, epochs = 0}
-  if want_accuracy then history.accuracy = {} end
+  local history = {loss = {}, time = {}, epochs = 0, stop_reason = "completed"}
+  for _, m in ipairs(names) do history[m] = {} end
   if val then
     history.val_loss = {}
-    if want_accuracy then history.val_accuracy = {} end
+    for _, m in ipairs(names) do history["val_" .. m] = {} end
   end
+  local acc_opts = {threshold = threshold, logits = logits, checked = checked, loss_name = type(loss_fn) == "table" and loss_fn.__name}
+  local val_loss = loss_fn or nn.CrossEntropyLoss()
   local state = {model = model, optimizer = opt, history = history, stop = false}
+  if teacher and type(teacher) == "table" and teacher.eval then teacher:eval() end
   call(cbs, "on_train_begin", state)
   for epoch = 1, epochs do
     call(cbs, "on_epoch_begin", epoch, state)
     model:train()
-    local t0, total, correct, seen, batches = core._now(), 0, 0, 0, #loader
+    local acc = metrics._accumulator("fit", task, names, acc_opts)
+    local t0, total, seen, batches = core._now(), 0, 0, #loader
     local b = 0
     for x, y in loader:iter() do
+      b = b + 1
+      state.epoch, state.batch = epoch, b
+      call(cbs, "on_batch_begin", b, state)
       opt:zero_grad()
       local out = model(x)
-      local loss = loss_fn(out, y)
+      y = metrics._align(task, out, y)
+      local loss
+      if teacher then
+        local t_out = nn.no_grad(function() return teacher(x) end)
+        loss = nn.distillation_loss(out, t_out, y, distill)
+      else
+        loss = loss_fn(out, y)
+      end
+      local lv = loss:item()
+      state.batch_loss = lv
+      if not finite(lv) then
+        history.stop_reason = "nan"
+        history.stop_message = ("fit: the training loss is %s at epoch %d, batch %d; training stopped " ..
+          "(that batch was not applied). Try a lower learning rate, or nn.detect_anomaly(true) to find " ..
+          "the op that made it."):format(tostring(lv), epoch, b)
+        if verbose ~= 0 then io.write((terminal and "\n" or ""), history.stop_message, "\n") end
+        break
+      end
       loss:backward()
       opt:step()
+      if sched and interval == "step" then sched:step() end
       local n = x.shape[1]
-      total, seen, b = total + loss:item() * n, seen + n, b + 1
-      if want_accuracy then correct = correct + out:argmax(2):eq(y):sum():item() end
+      total, seen = total + lv * n, seen + n
+      acc.add(out:detach(), y)
       if terminal then
-        local logs = {{"loss", total / seen}}
-        if want_accuracy then logs[2] = {"accuracy", correct / seen} end
+        local logs, v = {{"loss", total / seen}}, acc.values(true)
+        for _, m in ipairs(names) do
+          if v[m] then logs[#logs + 1] = {m, v[m]} end
+        end
         progress(epoch, epochs, b, batches, core._now() - t0, logs)
       end
       call(cbs, "on_batch_end", b, state)
     end
+    if history.stop_reason == "nan" then break end
     local logs = {{"loss", total / math.max(seen, 1)}}
     history.loss[epoch] = logs[1][2]
-    if want_accuracy then
-      history.accuracy[epoch] = correct / math.max(seen, 1)
-      logs[#logs + 1] = {"accuracy", history.accuracy[epoch]}
+    local v = acc.values()
+    for _, m in ipairs(names) do
+      history[m][epoch] = v[m]
+      logs[#logs + 1] = {m, v[m]}
     end
     if val then
-      local r = nn.evaluate(model, val, {loss = loss_fn, batch_size = math.max(batch_size, 256)})
+      local r = nn.evaluate(model, val, {loss = val_loss, batch_size = math.max(batch_size, 256),
+                                         threshold = threshold, metrics = names})
       history.val_loss[epoch] = r.loss
       logs[#logs + 1] = {"val_loss", r.loss}
-      if want_accuracy then
-        history.val_accuracy[epoch] = r.accuracy
-        logs[#logs + 1] = {"val_accuracy", r.accuracy}
+      for _, m in ipairs(names) do
+        history["val_" .. m][epoch] = r[m]
+        logs[#logs + 1] = {"val_" .. m, r[m]}
       end
     end
     history.time[epoch] = core._now() - t0
     history.epochs = epoch
-    if opts.scheduler then
-      if opts.scheduler.name == "ReduceLROnPlateau" then
-        opts.scheduler:step(val and history.val_loss[epoch] or history.loss[epoch])
+    if sched and interval == "epoch" then
+      if sched.name == "ReduceLROnPlateau" then
+        sched:step(val and history.val_loss[epoch] or history.loss[epoch])
       else
-        opts.scheduler:step()
+        sched:step()
       end
     end
     if terminal then io.write("\r" .. epoch_line(epoch, epochs, history.time[epoch], logs) .. "\27[K\n")
@@ -136,7 +221,7 @@ function M.fit(model, opts)
     local values = {}
     for _, kv in ipairs(logs) do values[kv[1]] = kv[2] end
     call(cbs, "on_epoch_end", epoch, values, state)
-    if state.stop then break end
+    if state.stop then history.stop_reason = "early_stopping"; break end
   end
   call(cbs, "on_train_end", state)
   return history
@@ -154,11 +239,14 @@ end
 local function monitor_mode(fname, monitor, mode)
   if mode and mode ~= "auto" then
     if mode ~= "min" and mode ~= "max" then
-      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", tostring(mode))
+      fail(fname, "mode must be 'min', 'max' or 'auto', got %s", A.show(mode))
     end
     return mode
   end
-  return monitor:find("acc") and "max" or "min"
+  for _, word in ipairs{"acc", "auc", "precision", "recall", "f1"} do
+    if monitor:find(word, 1, true) then return "max" end
+  end
+  return "min"
 end
 
 local function snapshot(model)
@@ -167,31 +255,64 @@ local function snapshot(model)
   return copy
 end
 
---- EarlyStopping{monitor='val_loss', patience=0, min_delta=0, mode='auto', restore_best=false}
+--- EarlyStopping{monitor='val_loss', patience=0, min_delta=0, mode='auto',
+-- baseline=nil, start_from_epoch=0, restore_best=false}, as Keras 2.x's
+-- EarlyStopping (restore_best is its restore_best_weights). After each
+-- epoch e (counted from 0 as Keras) with e >= start_from_epoch: wait += 1;
+-- an improvement is monitor - min_delta < best (mode min; > for max); on
+-- one, best = monitor, and wait = 0 when monitor also improves on the
+-- baseline (or there is none); otherwise, when wait >= patience and e > 0,
+-- training stops (and with restore_best the weights of the best epoch are
+-- put back). mode 'auto' is 'max' for accuracy, auc, precision, recall and
+-- f1, 'min' otherwise. best_epoch and stopped_epoch count from 1.
+local ES_OPTIONS = {monitor = true, patience = true, min_delta = true, mode = true, baseline = true,
+                    start_from_epoch = true, restore_best = true}
+
 function callbacks.EarlyStopping(o)
-  o = o or {}
-  local self = {monitor = o.monitor or "val_loss", patience = o.patience or 0, min_delta = o.min_delta or 0,
-                restore_best = o.restore_best or false, wait = 0, stopped_epoch = nil}
-  self.mode = monitor_mode("EarlyStopping", self.monitor, o.mode)
-  function self:on_train_begin() self.best, self.wait, self.best_state = nil, 0, nil end
+  local fname = "EarlyStopping"
+  o = A.options(fname, o, ES_OPTIONS)
+  local monitor = o.monitor or "val_loss"
+  if type(monitor) ~= "string" then fail(fname, "monitor must be a metric name, got %s", A.show(monitor)) end
+  local self = {monitor = monitor, patience = A.int(fname, "patience", o.patience or 0, 0),
+                min_delta = math.abs(A.number(fname, "min_delta", o.min_delta or 0)),
+                start_from_epoch = A.int(fname, "start_from_epoch", o.start_from_epoch or 0, 0),
+                restore_best = A.bool(fname, "restore_best", o.restore_best, false),
+                wait = 0, stopped_epoch = nil}
+  if o.baseline ~= nil then self.baseline = A.number(fname, "baseline", o.baseline) end
+  self.mode = monitor_mode(fname, monitor, o.mode)
+  local sign = self.mode == "max" and 1 or -1
+  -- Keras's _is_improvement: monitor_op(value - min_delta, reference),
+  -- min_delta negated for mode min.
+  local function improves(value, reference)
+    if self.mode == "max" then return value - self.min_delta > reference end
+    return value + self.min_delta < reference
+  end
+  function self:on_train_begin()
+    self.wait, self.stopped_epoch, self.best_state, self.best_epoch = 0, nil, nil, nil
+    self.best = -sign * math.huge
+  end
   function self:on_epoch_end(epoch, logs, state)
     local v = logs[self.monitor]
     if v == nil then
-      fail("EarlyStopping", "monitor '%s' is not logged (logged: loss, accuracy, val_loss, val_accuracy)",
-           self.monitor)
+      local keys = {}
+      for k in pairs(logs) do keys[#keys + 1] = k end
+      table.sort(keys)
+      fail(fname, "monitor '%s' is not logged (logged: %s)", self.monitor, table.concat(keys, ", "))
     end
-    if improves(self.mode, v, self.best, self.min_delta) then
-      self.best, self.best_epoch, self.wait = v, epoch, 0
+    local e = epoch - 1
+    if e < self.start_from_epoch then return end
+    if self.restore_best and self.best_state == nil then self.best_state = snapshot(state.model) end
+    self.wait = self.wait + 1
+    if improves(v, self.best) then
+      self.best, self.best_epoch = v, epoch
       if self.restore_best then self.best_state = snapshot(state.model) end
-    else
-      self.wait = self.wait + 1
-      if self.wait > self.patience then
-        self.stopped_epoch, state.stop = epoch, true
-      end
+      if self.baseline == nil or improves(v, self.baseline) then self.wait = 0 end
+      return
     end
-  end
-  function self:on_train_end(state)
-    if self.restore_best and self.best_state then state.model:load_state_dict(self.best_state) end
+    if self.wait >= self.patience and e > 0 then
+      self.stopped_epoch, state.stop = epoch, true
+      if self.restore_best and self.best_state then state.model:load_state_dict(self.best_state) end
+    end
   end
   return self
 end
@@ -219,7 +340,7 @@ end
 --- LambdaCallback{on_epoch_end=function(epoch, logs, state) ... end, ...}
 function callbacks.LambdaCallback(o)
   local self = {}
-  for _, event in ipairs{"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"} do
+  for _, event in ipairs{"on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end"} do
     if o and o[event] then self[event] = function(_, ...) return o[event](...) end end
   end
   return self

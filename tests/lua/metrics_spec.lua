@@ -221,3 +221,142 @@ describe("evaluate", function()
                    "evaluate", "[4,2]", "[2]")
   end)
 end)
+
+-- Curves against scikit-learn 1.2 (tests/fixtures/gen_metrics_fixtures.py).
+describe("binary curves as scikit-learn", function()
+  local ref = H.reference("metrics")
+  local function same(t, want, what, tol)
+    assert.are.equal(#want, t:numel(), what .. " length")
+    local got = t:totable()
+    for i = 1, #want do H.near(got[i], want[i], tol or 1e-6) end
+  end
+  for _, c in ipairs(ref.cases) do
+    it("precision_recall_curve, roc_curve, roc_auc and auc on " .. c.name, function()
+      local scores, targets = nn.tensor(c.scores), nn.tensor(c.targets)
+      local p, r, th = metrics.precision_recall_curve(scores, targets)
+      same(p, c.precision, "precision")
+      same(r, c.recall, "recall")
+      same(th, c.pr_thresholds, "pr thresholds")
+      local fpr, tpr, rt = metrics.roc_curve(scores, targets)
+      same(fpr, c.fpr, "fpr")
+      same(tpr, c.tpr, "tpr")
+      same(rt, c.roc_thresholds, "roc thresholds", 1e-5)
+      fpr, tpr, rt = metrics.roc_curve(c.scores, targets:long(), {drop_intermediate = false})
+      same(fpr, c.fpr_all, "fpr all")
+      same(tpr, c.tpr_all, "tpr all")
+      same(rt, c.roc_thresholds_all, "roc thresholds all", 1e-5)
+      H.near(metrics.roc_auc(scores, targets:gt(0.5)), c.roc_auc, 1e-9)
+      H.near(metrics.auc(r, p), c.pr_auc, 1e-6)
+    end)
+  end
+
+  it("rejects bad scores, targets and curves", function()
+    H.assert_error(function() metrics.roc_curve({0.1, 0.2}, {0, 2}) end, "roc_curve", "0/1", "0..2")
+    H.assert_error(function() metrics.precision_recall_curve({0.1, 0.2}, {0}) end,
+                   "precision_recall_curve", "[2]", "[1]")
+    H.assert_error(function() metrics.roc_curve({0.1, 0.2}, {0, 1}, {drop = true}) end, "roc_curve", "drop")
+    H.assert_error(function() metrics.roc_auc({0.1, 0.2}, {1, 1}) end, "roc_auc", "one class")
+    H.assert_error(function() metrics.auc({0, 1, 0.5}, {1, 1, 1}) end, "auc", "neither increasing")
+    H.assert_error(function() metrics.auc({0}, {1}) end, "auc", ">= 2")
+  end)
+end)
+
+describe("calibration", function()
+  it("gives the expected calibration error over equal-width bins and the mean top probability", function()
+    -- Top probabilities 0.9 (right), 0.8 (wrong), 0.55 (right), 0.6 (right):
+    -- bins of width 0.25: (0.5, 0.75] holds 0.55, 0.6: accuracy 1,
+    -- confidence 0.575; (0.75, 1] holds 0.9, 0.8: accuracy 0.5, confidence 0.85.
+    local probs = nn.tensor{{0.9, 0.1}, {0.2, 0.8}, {0.55, 0.45}, {0.4, 0.6}}
+    local r = metrics.calibration(probs, long{1, 1, 1, 2}, {bins = 4})
+    H.near(r.mean_confidence, (0.9 + 0.8 + 0.55 + 0.6) / 4)
+    H.near(r.accuracy, 0.75)
+    H.near(r.ece, 0.5 * math.abs(1 - 0.575) + 0.5 * math.abs(0.5 - 0.85))
+    assert.are.equal(4, #r.bins)
+    assert.are.equal(0, r.bins[1].count)
+    assert.are.equal(2, r.bins[3].count)
+    H.near(r.bins[4].confidence, 0.85)
+    H.near(r.bins[4].accuracy, 0.5)
+    -- ten bins by default; empty bins count for nothing
+    r = metrics.calibration(probs, {1, 1, 1, 2})
+    assert.are.equal(10, #r.bins)
+    H.near(r.ece, (math.abs(1 - 0.9) + math.abs(0 - 0.8) + math.abs(1 - 0.55) + math.abs(1 - 0.6)) / 4)
+  end)
+
+  it("rejects bad probabilities, labels and options", function()
+    H.assert_error(function() metrics.calibration(nn.tensor{0.5, 0.5}, {1}) end, "calibration", "[N, K]")
+    H.assert_error(function() metrics.calibration(nn.tensor{{1.5, -0.5}}, {1}) end, "calibration", "[0, 1]")
+    H.assert_error(function() metrics.calibration(nn.tensor{{0.5, 0.5}}, {3}) end, "calibration", "3", "1..2")
+    H.assert_error(function() metrics.calibration(nn.tensor{{0.5, 0.5}}, {1}, {bins = 0}) end, "calibration", "bins")
+    H.assert_error(function() metrics.calibration(nn.tensor{{0.5, 0.5}}, {1}, {nbins = 3}) end, "calibration", "nbins")
+  end)
+end)
+
+describe("evaluate for every task", function()
+  -- A fixed one-output linear model: out = x1 - x2.
+  local function one_output()
+    local m = nn.Linear(2, 1)
+    nn.no_grad(function()
+      m.weight:copy_(nn.tensor{{1, -1}})
+      m.bias:zero_()
+    end)
+    return m
+  end
+  local x = nn.tensor{{2, 0}, {0, 1}, {1, 0.5}, {0, 3}, {0.2, 0}}
+  -- outputs 2, -1, 0.5, -3, 0.2
+
+  it("binary with logits: binary_accuracy, precision, recall, f1, auc, threshold", function()
+    local y = nn.tensor{1, 0, 0, 1, 1}
+    local r = metrics.evaluate(one_output(), {x = x, y = y:view(5, 1)}, {loss = nn.BCEWithLogitsLoss()})
+    -- logit > 0: predicted 1, 0, 1, 0, 1
+    H.near(r.binary_accuracy, 3 / 5)
+    H.near(r.precision, 2 / 3)
+    H.near(r.recall, 2 / 3)
+    H.near(r.f1, 2 / 3)
+    H.near(r.auc, metrics.roc_auc(nn.tensor{2, -1, 0.5, -3, 0.2}, y))
+    assert.are.same({{1, 1}, {1, 2}}, r.confusion_matrix:totable())
+    H.near(r.loss, nn.BCEWithLogitsLoss()(nn.tensor{2, -1, 0.5, -3, 0.2}, y):item(), 1e-6)
+    -- threshold 0.7 on the probability: sigmoid(0.5) = 0.62 and sigmoid(0.2) = 0.55 turn negative
+    r = metrics.evaluate(one_output(), {x = x, y = y}, {loss = nn.BCEWithLogitsLoss(), threshold = 0.7})
+    H.near(r.binary_accuracy, 3 / 5)
+    H.near(r.precision, 1)
+    H.near(r.recall, 1 / 3)
+  end)
+
+  it("binary with probabilities (BCELoss) cuts at 0.5", function()
+    local model = function(t) return nn.sigmoid(one_output()(t)) end
+    local r = metrics.evaluate(model, {x = x, y = nn.tensor{1, 0, 0, 1, 1}}, {loss = nn.BCELoss()})
+    H.near(r.binary_accuracy, 3 / 5)
+  end)
+
+  it("regression: mae and mse, targets [N] for outputs [N,1]", function()
+    local y = nn.tensor{1, -1, 0, -2, 1}
+    local r = metrics.evaluate(one_output(), {x = x, y = y}, {loss = nn.MSELoss()})
+    -- errors 1, 0, 0.5, -1, -0.8
+    H.near(r.mae, (1 + 0 + 0.5 + 1 + 0.8) / 5)
+    H.near(r.mse, (1 + 0 + 0.25 + 1 + 0.64) / 5, 1e-6)
+    H.near(r.loss, r.mse, 1e-6)
+    r = metrics.evaluate(one_output(), {x = x, y = y}, {loss = nn.L1Loss(), metrics = {"mae"}})
+    H.near(r.loss, r.mae, 1e-6)
+  end)
+
+  it("rejects binary targets outside [0, 1], metrics of another task, bad thresholds", function()
+    H.assert_error(function()
+      metrics.evaluate(one_output(), {x = x, y = nn.tensor{1, 2, 1, 2, 1}}, {loss = nn.BCEWithLogitsLoss()})
+    end, "evaluate", "binary targets must lie in [0, 1]", "[1, 2]", "y:float() - 1")
+    H.assert_error(function()
+      metrics.evaluate(one_output(), {x = x, y = nn.tensor{1, 0, 1, 0, 1}}, {loss = nn.MSELoss(), metrics = {"accuracy"}})
+    end, "evaluate", "unknown metric 'accuracy' for a regression task", "mae, mse")
+    H.assert_error(function()
+      metrics.evaluate(one_output(), {x = x, y = nn.tensor{1, 0, 1, 0, 1}}, {loss = nn.BCELoss(), metrics = {"mae"}})
+    end, "evaluate", "unknown metric 'mae' for a binary task")
+    H.assert_error(function()
+      metrics.evaluate(one_output(), {x = x, y = nn.tensor{1, 0, 1, 0, 1}}, {loss = nn.BCELoss(), threshold = 2})
+    end, "evaluate", "threshold")
+    H.assert_error(function()
+      metrics.evaluate(one_output(), {x = x, y = nn.tensor{1, 0, 1, 0, 1}}, {loss = nn.MSELoss(), threshold = 0.5})
+    end, "evaluate", "threshold is for a binary task")
+    H.assert_error(function()
+      metrics.evaluate(nn.Linear(2, 3), {x = x, y = nn.tensor{1, 0, 1, 0, 1}}, {loss = nn.BCELoss()})
+    end, "evaluate", "one output per sample", "[5,3]")
+  end)
+end)
