@@ -31,20 +31,20 @@ static bool png_size(const char *path, uint32_t *w, uint32_t *h) {
 
 static void test_lines(void) {
   double x[5] = {1, 2, 3, 4, 5}, y[5] = {0.9, 0.5, NAN, 0.2, INFINITY}, z[5] = {1, 1, 1, 1, 1};
-  nn_plot_series s[2] = {{"train", x, y, 5}, {NULL, x, z, 5}};
-  nn_plot_labels labels = {"title", "epoch", "loss", 0, 0};
+  nn_plot_series s[2] = {{.name = "train", .x = x, .y = y, .n = 5}, {.x = x, .y = z, .n = 5}};
+  nn_plot_labels labels = {.title = "title", .xlabel = "epoch", .ylabel = "loss", .width = 0, .height = 0};
   char err[NN_PLOT_ERRLEN];
   uint32_t w = 0, h = 0;
   CHECK(nn_plot_lines(tmp("a.png"), s, 2, &labels, err) == 0);
   CHECK(png_size(tmp("a.png"), &w, &h) && w == 800 && h == 500);
-  nn_plot_labels small = {NULL, NULL, NULL, 320, 240};
-  nn_plot_series one = {"p", x, y, 1};
+  nn_plot_labels small = {.title = NULL, .xlabel = NULL, .ylabel = NULL, .width = 320, .height = 240};
+  nn_plot_series one = {.name = "p", .x = x, .y = y, .n = 1};
   CHECK(nn_plot_lines(tmp("b.png"), &one, 1, &small, err) == 0);
   CHECK(png_size(tmp("b.png"), &w, &h) && w == 320 && h == 240);
   double nan2[2] = {NAN, NAN};
-  nn_plot_series none = {"nan", x, nan2, 2};
+  nn_plot_series none = {.name = "nan", .x = x, .y = nan2, .n = 2};
   CHECK(nn_plot_lines(tmp("c.png"), &none, 1, &labels, err) == 0);
-  nn_plot_labels tiny = {NULL, NULL, NULL, 60, 60};
+  nn_plot_labels tiny = {.title = NULL, .xlabel = NULL, .ylabel = NULL, .width = 60, .height = 60};
   CHECK(nn_plot_lines(tmp("d.png"), &one, 1, &tiny, err) == -1);
   CHECK(strstr(err, "60x60") != NULL);
 }
@@ -52,8 +52,8 @@ static void test_lines(void) {
 /* A series without x is drawn at 1..n, pixel for pixel. */
 static void test_default_x(void) {
   double x[4] = {1, 2, 3, 4}, y[4] = {0.5, NAN, 0.25, 2};
-  nn_plot_series given = {"s", x, y, 4}, implied = {"s", NULL, y, 4};
-  nn_plot_labels labels = {"t", NULL, NULL, 0, 0};
+  nn_plot_series given = {.name = "s", .x = x, .y = y, .n = 4}, implied = {.name = "s", .x = NULL, .y = y, .n = 4};
+  nn_plot_labels labels = {.title = "t", .xlabel = NULL, .ylabel = NULL, .width = 0, .height = 0};
   char err[NN_PLOT_ERRLEN];
   CHECK(nn_plot_lines(tmp("x1.png"), &given, 1, &labels, err) == 0);
   CHECK(nn_plot_lines(tmp("x2.png"), &implied, 1, &labels, err) == 0);
@@ -89,20 +89,20 @@ static void test_images(void) {
   char err[NN_PLOT_ERRLEN];
   uint32_t w = 0, h = 0;
   /* 4x5 images zoom 13x to 52x65; 2 per row. */
-  CHECK(nn_plot_images(tmp("g.png"), data, 3, 3, 4, 5, 2, NULL, NULL, NULL, err) == 0);
+  CHECK(nn_plot_images(tmp("g.png"), data, 3, 3, 4, 5, 2, NAN, NAN, NULL, NULL, NULL, err) == 0);
   CHECK(png_size(tmp("g.png"), &w, &h) && w == 6 + 2 * (65 + 6) && h == 6 + 2 * (52 + 6));
   const char *caps[9] = {"1", "2", "3", "4", "5", "6", "7", "8", "9"};
   bool red[9] = {false, true};
-  CHECK(nn_plot_images(tmp("g1.png"), data, 9, 1, 4, 5, 3, caps, red, "t", err) == 0);
+  CHECK(nn_plot_images(tmp("g1.png"), data, 9, 1, 4, 5, 3, 0, 6, caps, red, "t", err) == 0);
   CHECK(png_size(tmp("g1.png"), &w, &h) && w == 6 + 3 * (65 + 6) &&
         h == 32 + 6 + 3 * (52 + 18 + 6));
-  CHECK(nn_plot_images(tmp("big.png"), data, 1, 1, 40000, 1, 1, NULL, NULL, NULL, err) == -1);
+  CHECK(nn_plot_images(tmp("big.png"), data, 1, 1, 40000, 1, 1, NAN, NAN, NULL, NULL, NULL, err) == -1);
   CHECK(strstr(err, "40000") != NULL && strstr(err, "big.png") != NULL);
 }
 
 static void test_write_errors(void) {
   double x[2] = {1, 2};
-  nn_plot_series s = {"s", x, x, 2};
+  nn_plot_series s = {.name = "s", .x = x, .y = x, .n = 2};
   nn_plot_labels labels = {0};
   char err[NN_PLOT_ERRLEN];
   const char *missing = tmp("no/such/p.png");
