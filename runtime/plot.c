@@ -676,10 +676,6 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
   bool bars = lb->categories != NULL, hist = !bars && lb->bin_width > 0;
   if (bars || hist) { /* bars stand on 0 */
     if (!lb->ylog) yr[0] = fmin(yr[0], 0), yr[1] = fmax(yr[1], 0);
-    bool legend = false;
-    for (int k = 0; k < ns; k++) legend = legend || s[k].name;
-    /* Headroom over the bars for the legend. */
-    if (legend && !lb->ylog && yr[1] > yr[0]) yr[1] += 0.08 * ns * (yr[1] - yr[0]);
     f.inset_y = 0;
   }
   if (lb->field) {
@@ -697,6 +693,10 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
     f.y = make_axis(yr[0], yr[1], lb->ylog, false);
     if (hist) f.x.lo = xr[0], f.x.hi = xr[1], f.inset_x = 0, linear_ticks(&f.x);
   }
+  bool legend = false;
+  for (int k = 0; k < ns; k++) legend = legend || s[k].name;
+  if ((bars || hist) && legend && !lb->ylog) /* headroom over the bars for the legend */
+    f.y.hi += fmin(0.3, 0.06 * (ns + 1)) * (f.y.hi - f.y.lo);
   if (lb->field) {
     cairo_status_t st = draw_field(cr, &f, lb->field);
     if (st != CAIRO_STATUS_SUCCESS) {

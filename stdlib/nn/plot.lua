@@ -120,7 +120,8 @@ function plot.history(history, path, opts)
                                color = val and 2 or 1}
   end
   if #panels == 1 then panels[1].title = nil end
-  return core._plot_panels(panels, path, {name = fname, title = opts.title, width = opts.width,
+  return core._plot_panels(panels, path, {name = fname, title = opts.title,
+                                          width = opts.width or (#panels == 1 and 800 or nil),
                                           height = opts.height or (#panels == 1 and 500 or nil)})
 end
 
