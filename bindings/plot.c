@@ -321,7 +321,7 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
     read_span(L, f, "y", &fd->y0, &fd->y1, fname);
     int64_t n;
     lua_getfield(L, f, "z");
-    fd->z = read_numbers(L, -1, anchor, &n, fname, "function values", true);
+    fd->z = read_numbers(L, -1, anchor, &n, fname, "field values (row-major)", true);
     lua_pop(L, 1);
     if (n != fd->nx * fd->ny)
       nnb_error(L, fname, "field has %lld values for a %lldx%lld grid", (long long)n,

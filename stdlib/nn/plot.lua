@@ -206,6 +206,13 @@ function plot.heatmap(m, path, opts)
   if raw.labels ~= nil and (raw.row_labels ~= nil or raw.col_labels ~= nil) then
     A.fail(fname, "give labels or row_labels/col_labels, not both")
   end
+  for what, n in pairs({labels = math.max(rows, cols), row_labels = rows, col_labels = cols}) do
+    local v = raw[what]
+    if v ~= nil and (type(v) ~= "table" or #v ~= n or (what == "labels" and rows ~= cols)) then
+      A.fail(fname, "%s must be an array of %d names for a %dx%d matrix, got %s", what, n, rows, cols,
+             type(v) == "table" and (#v .. " names") or type(v))
+    end
+  end
   o.row_names = raw.row_labels or raw.labels
   o.col_names = raw.col_labels or raw.labels
   o.rows, o.cols = rows, cols

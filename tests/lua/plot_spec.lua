@@ -316,7 +316,7 @@ describe("plot.heatmap", function()
     raises(function() plot.heatmap(nn.zeros(3), path) end, "plot.heatmap", "2-D", "[3]")
     raises(function() plot.heatmap({{1, 2}, {3, 0 / 0}}, path) end, "plot.heatmap", "matrix[4]", "finite")
     raises(function() plot.heatmap({{1, 2}, {3, 4}}, path, {labels = {"a"}}) end,
-           "plot.heatmap", "row_names", "2 names")
+           "plot.heatmap", "labels", "2 names", "2x2", "1 names")
     raises(function() plot.heatmap({{1, 2}, {3, 4}}, path, {label = {"a", "b"}}) end, "plot.heatmap", "label")
     assert.is_false(exists(path))
   end)
