@@ -545,6 +545,31 @@ static cairo_status_t draw_field(cairo_t *cr, const frame *f, const nn_plot_fiel
   return CAIRO_STATUS_SUCCESS;
 }
 
+/* The colour bar right of the frame: the bands from min (bottom) to max
+ * (top) with the two values. */
+static void draw_scale_bar(cairo_t *cr, const frame *f, const nn_plot_field *fd) {
+  double zmin = INFINITY, zmax = -INFINITY;
+  for (int64_t i = 0; i < fd->nx * fd->ny; i++) zmin = fmin(zmin, fd->z[i]), zmax = fmax(zmax, fd->z[i]);
+  int levels = fd->levels > 0 ? fd->levels : 12;
+  double x = f->left + f->width + 14, bh = f->height / levels;
+  for (int b = 0; b < levels; b++) {
+    double rgb[3];
+    viridis((b + 0.5) / levels, rgb);
+    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+    cairo_rectangle(cr, x, f->top + f->height - (b + 1) * bh, 14, bh + 0.5), cairo_fill(cr);
+  }
+  cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+  cairo_set_line_width(cr, 1);
+  cairo_rectangle(cr, x + 0.5, f->top + 0.5, 14, f->height - 1), cairo_stroke(cr);
+  char buf[32];
+  set_font(cr, 11, false);
+  snprintf(buf, sizeof buf, "%.3g", zmax);
+  draw_text(cr, buf, x + 18, f->top, 0, 0, 0);
+  snprintf(buf, sizeof buf, "%.3g", zmin);
+  draw_text(cr, buf, x + 18, f->top + f->height, 0, 1, 0);
+  if (fd->zlog) draw_text(cr, "log", x + 18, f->top + f->height / 2, 0, 0.5, 0);
+}
+
 /* Dashed grey vertical lines, then the marked points with their labels. */
 static void draw_marks(cairo_t *cr, const frame *f, const nn_plot_labels *lb) {
   cairo_save(cr);
@@ -673,6 +698,8 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
              path);
     return -1;
   }
+  bool scale_bar = lb->field && !lb->field->classes;
+  if (scale_bar) f.width -= 70; /* room for the colour bar */
   bool bars = lb->categories != NULL, hist = !bars && lb->bin_width > 0;
   if (bars || hist) { /* bars stand on 0 */
     if (!lb->ylog) yr[0] = fmin(yr[0], 0), yr[1] = fmax(yr[1], 0);
@@ -704,6 +731,7 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
       return -1;
     }
   }
+  if (scale_bar) draw_scale_bar(cr, &f, lb->field);
   draw_axes(cr, &f, !lb->field, lb);
   for (int k = 0; k < ns; k++) {
     if (bars) draw_bars(cr, &f, &s[k], k, ns);
