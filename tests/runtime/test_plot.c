@@ -161,6 +161,18 @@ static void test_kinds(void) {
   fd.classes = true, fd.zlog = false;
   for (int i = 0; i < 12; i++) z[i] = 1 + (i % 4 > 1);
   CHECK(nn_plot_lines(tmp("regions.png"), s, 1, &fl, err) == 0);
+  /* A failed allocation (the histogram's buffers, the field's bands) is
+   * an error naming the path, and leaks nothing. */
+  uint64_t live = nn_memory_stats_get().live_bytes;
+  nn_alloc_fail_after(1);
+  CHECK(nn_plot_hist(tmp("nomem.png"), bars, 2, 7, &hl, err) == -1);
+  nn_alloc_fail_after(0);
+  CHECK(strstr(err, "nomem.png") != NULL);
+  nn_alloc_fail_after(1);
+  CHECK(nn_plot_lines(tmp("nomem.png"), s, 1, &fl, err) == -1);
+  nn_alloc_fail_after(0);
+  CHECK(strstr(err, "nomem.png") != NULL);
+  CHECK(nn_memory_stats_get().live_bytes == live);
   nn_plot_panel p[2] = {{s, 2, &lg}, {bars, 1, &hl}};
   CHECK(nn_plot_panels(tmp("panels.png"), p, 2, "two", 0, 0, err) == 0);
   CHECK(png_size(tmp("panels.png"), &w, &h) && w == 840 && h == 400);
