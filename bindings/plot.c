@@ -233,7 +233,8 @@ static void read_span(lua_State *L, int t, const char *field, double *a, double 
     ok = lua_isnumber(L, -2) && lua_isnumber(L, -1) && isfinite(*a) && isfinite(*b) && *a < *b;
     lua_pop(L, 2);
   }
-  if (!ok) nnb_error(L, fname, "field %s must be a range {lo, hi} of finite numbers with lo < hi", field);
+  if (!ok)
+    nnb_error(L, fname, "field %s must be a range {lo, hi} of finite numbers with lo < hi", field);
   lua_pop(L, 1);
 }
 
@@ -264,7 +265,8 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
   if (lua_getfield(L, opts, "points") != LUA_TNIL) {
     int pts = lua_gettop(L);
     if (!lua_istable(L, pts) || nnb_to_tensor(L, pts))
-      nnb_error(L, fname, "points must be an array of {x=, y=, label=}, got %s", luaL_typename(L, pts));
+      nnb_error(L, fname, "points must be an array of {x=, y=, label=}, got %s",
+                luaL_typename(L, pts));
     lua_Integer n = (lua_Integer)lua_rawlen(L, pts);
     if (n > 10000) nnb_error(L, fname, "%lld points is too many (at most 10000)", (long long)n);
     nn_plot_point *p = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *p, 0);
@@ -280,10 +282,13 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
         ok = ok && isfinite(p[i].x) && isfinite(p[i].y);
         lua_pop(L, 2);
       }
-      if (!ok) nnb_error(L, fname, "points[%lld] must be {x=, y=, label=} with finite x and y", (long long)(i + 1));
+      if (!ok)
+        nnb_error(L, fname, "points[%lld] must be {x=, y=, label=} with finite x and y",
+                  (long long)(i + 1));
       int t = lua_getfield(L, e, "label");
       if (t != LUA_TNIL && t != LUA_TSTRING)
-        nnb_error(L, fname, "points[%lld] label must be a string, got %s", (long long)(i + 1), lua_typename(L, t));
+        nnb_error(L, fname, "points[%lld] label must be a string, got %s", (long long)(i + 1),
+                  lua_typename(L, t));
       p[i].label = lua_tostring(L, -1); /* alive in the point table */
       lua_pop(L, 2);
     }
@@ -294,12 +299,14 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
     int c = lua_gettop(L);
     lua_Integer n = lua_istable(L, c) ? (lua_Integer)lua_rawlen(L, c) : 0;
     if (n == 0 || n > 10000)
-      nnb_error(L, fname, "categories must be an array of 1 to 10000 names, got %s", luaL_typename(L, c));
+      nnb_error(L, fname, "categories must be an array of 1 to 10000 names, got %s",
+                luaL_typename(L, c));
     const char **names = lua_newuserdatauv(L, (size_t)n * sizeof *names, 0);
     keep(L, anchor);
     for (lua_Integer i = 0; i < n; i++) {
       if (lua_rawgeti(L, c, i + 1) != LUA_TSTRING)
-        nnb_error(L, fname, "categories[%lld] must be a string, got %s", (long long)(i + 1), luaL_typename(L, -1));
+        nnb_error(L, fname, "categories[%lld] must be a string, got %s", (long long)(i + 1),
+                  luaL_typename(L, -1));
       names[i] = lua_tostring(L, -1);
       lua_pop(L, 1);
     }
@@ -307,7 +314,8 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
   }
   lua_pop(L, 1);
   if (lua_getfield(L, opts, "field") != LUA_TNIL) {
-    static const char *const fknown[] = {"z", "nx", "ny", "x", "y", "classes", "zlog", "levels", NULL};
+    static const char *const fknown[] = {"z",       "nx",   "ny",     "x", "y",
+                                         "classes", "zlog", "levels", NULL};
     int f = nnb_check_options(L, lua_gettop(L), fknown, fname);
     nn_plot_field *fd = lua_newuserdatauv(L, sizeof *fd, 0);
     keep(L, anchor);
@@ -331,9 +339,9 @@ static void read_chart(lua_State *L, int opts, int anchor, nn_plot_labels *lb,
   lua_pop(L, 1);
 }
 
-static const char *const chart_known[] = {"name", "title", "xlabel", "ylabel", "width", "height",
-                                          "xscale", "yscale", "vlines", "points", "categories",
-                                          "field", "finite", NULL};
+static const char *const chart_known[] = {"name",       "title",  "xlabel", "ylabel", "width",
+                                          "height",     "xscale", "yscale", "vlines", "points",
+                                          "categories", "field",  "finite", NULL};
 
 /* nn.core._plot_lines(series, path, chart) -> path */
 static int l_plot_lines(lua_State *L) {
@@ -361,7 +369,7 @@ static int l_plot_lines(lua_State *L) {
 /* nn.core._plot_panels(panels, path, {name=, title=, width=, height=}) -> path */
 static int l_plot_panels(lua_State *L) {
   static const char *const known[] = {"name", "title", "width", "height", NULL};
-  static const char *const panel_known[] = {"series", "title", "xlabel", "ylabel", "xscale",
+  static const char *const panel_known[] = {"series", "title",  "xlabel", "ylabel", "xscale",
                                             "yscale", "vlines", "points", NULL};
   const char *fname = caller_name(L, 3, "_plot_panels");
   const char *path = check_path(L, 2, fname);
@@ -397,8 +405,8 @@ static int l_plot_panels(lua_State *L) {
 
 /* nn.core._plot_hist(series, path, chart + {bins=}) -> path */
 static int l_plot_hist(lua_State *L) {
-  static const char *const known[] = {"name", "title", "xlabel", "ylabel", "width",
-                                      "height", "yscale", "bins", NULL};
+  static const char *const known[] = {"name",   "title",  "xlabel", "ylabel", "width",
+                                      "height", "yscale", "bins",   NULL};
   const char *fname = caller_name(L, 3, "_plot_hist");
   const char *path = check_path(L, 2, fname);
   lua_settop(L, 3);
@@ -432,7 +440,8 @@ static const char **read_names(lua_State *L, int opts, const char *field, int64_
   for (int64_t i = 0; i < n; i++) {
     int ty = lua_rawgeti(L, t, i + 1);
     if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
-      nnb_error(L, fname, "%s[%lld] must be a string, got %s", field, (long long)(i + 1), lua_typename(L, ty));
+      nnb_error(L, fname, "%s[%lld] must be a string, got %s", field, (long long)(i + 1),
+                lua_typename(L, ty));
     names[i] = lua_tostring(L, -1); /* a number becomes a string in place: alive in t */
     lua_pop(L, 1);
   }
@@ -442,8 +451,8 @@ static const char **read_names(lua_State *L, int opts, const char *field, int64_
 
 /* nn.core._plot_heatmap(m, path, {rows=, cols=, ...}) -> path */
 static int l_plot_heatmap(lua_State *L) {
-  static const char *const known[] = {"name", "title", "xlabel", "ylabel", "rows", "cols",
-                                      "row_names", "col_names", "annotate", NULL};
+  static const char *const known[] = {"name", "title",     "xlabel",    "ylabel",   "rows",
+                                      "cols", "row_names", "col_names", "annotate", NULL};
   const char *fname = caller_name(L, 3, "_plot_heatmap");
   const char *path = check_path(L, 2, fname);
   lua_settop(L, 3);
@@ -472,7 +481,8 @@ static int l_plot_heatmap(lua_State *L) {
 
 /* nn.core._plot_images(t, path, opts) -> path */
 static int l_plot_images(lua_State *L) {
-  static const char *const known[] = {"name", "nrow", "title", "captions", "highlight", "range", NULL};
+  static const char *const known[] = {"name",      "nrow",  "title", "captions",
+                                      "highlight", "range", NULL};
   const char *fname = caller_name(L, 3, "_plot_images");
   nnb_check_options(L, 3, known, fname);
   nn_tensor *t = nnb_check_tensor(L, 1, fname);
@@ -557,9 +567,9 @@ static int release_fonts(lua_State *L) {
 void nnb_open_plot(lua_State *L, int module, int methods) {
   (void)methods;
   static const luaL_Reg funcs[] = {
-      {"_plot_lines", l_plot_lines},     {"_plot_panels", l_plot_panels},
-      {"_plot_hist", l_plot_hist},       {"_plot_heatmap", l_plot_heatmap},
-      {"_plot_images", l_plot_images},   {NULL, NULL}};
+      {"_plot_lines", l_plot_lines},   {"_plot_panels", l_plot_panels},
+      {"_plot_hist", l_plot_hist},     {"_plot_heatmap", l_plot_heatmap},
+      {"_plot_images", l_plot_images}, {NULL, NULL}};
   nnb_set_funcs(L, module, funcs);
   lua_newuserdatauv(L, 1, 0);
   lua_newtable(L);

@@ -71,13 +71,13 @@ typedef struct nn_plot_field {
  * its y the counts, drawn as translucent bars overlaid. */
 typedef struct nn_plot_labels {
   const char *title, *xlabel, *ylabel;
-  int width, height; /* pixels; 0 -> 800 x 500 (a panel: its share) */
-  bool xlog, ylog;   /* log10 axes: every finite value must be > 0 */
+  int width, height;    /* pixels; 0 -> 800 x 500 (a panel: its share) */
+  bool xlog, ylog;      /* log10 axes: every finite value must be > 0 */
   const double *vlines; /* (nvlines) x positions of dashed vertical lines */
   int nvlines;
   const nn_plot_point *points; /* (npoints) */
   int npoints;
-  const nn_plot_field *field; /* or NULL */
+  const nn_plot_field *field;    /* or NULL */
   const char *const *categories; /* (ncategories), or NULL */
   int64_t ncategories;
   double bin_width;
@@ -134,8 +134,8 @@ double nn_plot_axis_frac(double lo, double hi, bool log, double v);
  * axis gets about 6 nice ticks (steps >= 1 when integral), a log axis the
  * powers of ten around the range (every k-th for a wide one). Writes at
  * most max ticks, the axis ends to *lo, *hi, returns the count. */
-int nn_plot_ticks(double mn, double mx, bool log, bool integral, double *ticks, int max,
-                  double *lo, double *hi);
+int nn_plot_ticks(double mn, double mx, bool log, bool integral, double *ticks, int max, double *lo,
+                  double *hi);
 
 /* The index of the first value of v (n) that is not finite, or -1. */
 int64_t nn_plot_first_nonfinite(const double *v, int64_t n);
@@ -146,10 +146,10 @@ int64_t nn_plot_first_nonfinite(const double *v, int64_t n);
  * a readable size. captions (n strings, or NULL) go under the images; highlight[i]
  * (or NULL) draws caption i in red. title may be NULL. Returns 0, or -1
  * with err set (also when the grid would exceed cairo's 32767 pixels). */
-int nn_plot_images(const char *path, const float *data /* (n,c,h,w) */, int64_t n,
-                   int64_t c, int64_t h, int64_t w, int64_t nrow,
-                   double lo, double hi, const char *const *captions, const bool *highlight,
-                   const char *title, char *err);
+int nn_plot_images(const char *path, const float *data /* (n,c,h,w) */, int64_t n, int64_t c,
+                   int64_t h, int64_t w, int64_t nrow, double lo, double hi,
+                   const char *const *captions, const bool *highlight, const char *title,
+                   char *err);
 
 /* Frees the font caches cairo and fontconfig keep for the whole process
  * (so leak checkers see a clean exit). Call only when no plot is being

@@ -118,12 +118,12 @@ static double nice_num(double x, bool round) {
 #define MAX_TICKS 64
 
 typedef struct axis {
-  double lo, hi;         /* data units; lo, hi > 0 on a log axis */
+  double lo, hi; /* data units; lo, hi > 0 on a log axis */
   bool log;
-  double step;           /* linear: tick step */
-  int decimals;          /* for linear tick labels; -1: use %g */
+  double step;  /* linear: tick step */
+  int decimals; /* for linear tick labels; -1: use %g */
   int nt;
-  double t[MAX_TICKS];   /* tick positions, data units */
+  double t[MAX_TICKS]; /* tick positions, data units */
 } axis;
 
 /* Where v sits along the axis: 0 at lo, 1 at hi. */
@@ -162,7 +162,8 @@ static axis make_axis(double mn, double mx, bool log, bool integral) {
     double k = ceil((e1 - e0) / 8);
     e0 = floor(e0 / k) * k, e1 = ceil(e1 / k) * k;
     a.lo = pow(10, e0), a.hi = pow(10, e1), a.step = k, a.decimals = -1;
-    for (double e = e0; e <= e1 + 1e-9 && a.nt < MAX_TICKS; e += k) a.t[a.nt++] = pow(10, e);
+    for (double e = e0; e <= e1 + 1e-9 && a.nt < MAX_TICKS; e += k)
+      a.t[a.nt++] = pow(10, e);
     return a;
   }
   if (!(mn <= mx)) mn = 0, mx = 1; /* no finite data */
@@ -188,8 +189,8 @@ static axis exact_axis(double lo, double hi) {
   return a;
 }
 
-int nn_plot_ticks(double mn, double mx, bool log, bool integral, double *ticks, int max,
-                  double *lo, double *hi) {
+int nn_plot_ticks(double mn, double mx, bool log, bool integral, double *ticks, int max, double *lo,
+                  double *hi) {
   axis a = make_axis(mn, mx, log, integral);
   int n = a.nt < max ? a.nt : max;
   memcpy(ticks, a.t, (size_t)n * sizeof *ticks);
@@ -198,8 +199,10 @@ int nn_plot_ticks(double mn, double mx, bool log, bool integral, double *ticks, 
 }
 
 static void tick_label(char *buf, size_t len, const axis *a, double v) {
-  if (a->log) snprintf(buf, len, "%g", v);
-  else if (a->decimals >= 0) snprintf(buf, len, "%.*f", a->decimals, v);
+  if (a->log)
+    snprintf(buf, len, "%g", v);
+  else if (a->decimals >= 0)
+    snprintf(buf, len, "%.*f", a->decimals, v);
   else snprintf(buf, len, "%.3g", v);
 }
 
@@ -209,7 +212,7 @@ typedef struct frame {
   double left, top, width, height; /* plot area in pixels */
   double inset_x, inset_y;         /* axis ends this far inside the frame */
   axis x, y;
-  bool categorical;                /* x is 0..ncat-1 with names */
+  bool categorical; /* x is 0..ncat-1 with names */
 } frame;
 
 /* Data to pixels; the axis ends sit inset pixels inside the frame, so
@@ -314,7 +317,8 @@ static void draw_axes(cairo_t *cr, const frame *f, bool grid, const nn_plot_labe
     double slot = f->width / (double)lb->ncategories;
     double size = 12;
     for (int64_t c = 0; c < lb->ncategories; c++)
-      while (size > 7 && text_width(cr, lb->categories[c]) > slot - 4) set_font(cr, --size, false);
+      while (size > 7 && text_width(cr, lb->categories[c]) > slot - 4)
+        set_font(cr, --size, false);
     for (int64_t c = 0; c < lb->ncategories; c++) {
       double x = round(px(f, (double)c)) + 0.5;
       vertical_tick(cr, f, x, false);
@@ -348,9 +352,12 @@ static void draw_axes(cairo_t *cr, const frame *f, bool grid, const nn_plot_labe
 
 static void set_style(cairo_t *cr, int style) {
   static const double dash[2] = {7, 4}, dot[2] = {1.5, 4};
-  if (style == NN_PLOT_DASHED) cairo_set_dash(cr, dash, 2, 0);
-  else if (style == NN_PLOT_DOTTED) cairo_set_dash(cr, dot, 2, 0);
-  else cairo_set_dash(cr, NULL, 0, 0);
+  if (style == NN_PLOT_DASHED)
+    cairo_set_dash(cr, dash, 2, 0);
+  else if (style == NN_PLOT_DOTTED)
+    cairo_set_dash(cr, dot, 2, 0);
+  else
+    cairo_set_dash(cr, NULL, 0, 0);
   cairo_set_line_cap(cr, style == NN_PLOT_DOTTED ? CAIRO_LINE_CAP_ROUND : CAIRO_LINE_CAP_BUTT);
 }
 
@@ -360,7 +367,10 @@ static void draw_marker(cairo_t *cr, int m, double x, double y, double r) {
   cairo_set_dash(cr, NULL, 0, 0);
   cairo_new_path(cr);
   switch (m) {
-  case NN_PLOT_MARK_SQUARE: cairo_rectangle(cr, x - r, y - r, 2 * r, 2 * r); cairo_fill(cr); break;
+  case NN_PLOT_MARK_SQUARE:
+    cairo_rectangle(cr, x - r, y - r, 2 * r, 2 * r);
+    cairo_fill(cr);
+    break;
   case NN_PLOT_MARK_TRIANGLE:
     cairo_move_to(cr, x, y - 1.2 * r), cairo_line_to(cr, x + 1.1 * r, y + 0.8 * r);
     cairo_line_to(cr, x - 1.1 * r, y + 0.8 * r), cairo_close_path(cr), cairo_fill(cr);
@@ -370,7 +380,10 @@ static void draw_marker(cairo_t *cr, int m, double x, double y, double r) {
     cairo_move_to(cr, x - r, y - r), cairo_line_to(cr, x + r, y + r);
     cairo_move_to(cr, x - r, y + r), cairo_line_to(cr, x + r, y - r), cairo_stroke(cr);
     break;
-  default: cairo_arc(cr, x, y, r, 0, 2 * M_PI); cairo_fill(cr); break;
+  default:
+    cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+    cairo_fill(cr);
+    break;
   }
   cairo_restore(cr);
 }
@@ -414,7 +427,9 @@ static void draw_series(cairo_t *cr, const frame *f, const nn_plot_series *s, co
 }
 
 /* The base of bars: 0, or the axis bottom when 0 is not on it. */
-static double bar_base(const frame *f) { return f->y.log || f->y.lo > 0 ? f->y.lo : fmin(0, f->y.hi); }
+static double bar_base(const frame *f) {
+  return f->y.log || f->y.lo > 0 ? f->y.lo : fmin(0, f->y.hi);
+}
 
 /* Bars of series k (of ns) side by side in each category. */
 static void draw_bars(cairo_t *cr, const frame *f, const nn_plot_series *s, int k, int ns) {
@@ -462,13 +477,16 @@ static void draw_hist(cairo_t *cr, const frame *f, const nn_plot_series *s, int 
 
 /* The viridis colour map at t in 0..1 (five anchors, linear between). */
 static void viridis(double t, double *rgb) {
-  static const double a[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.545},
-                                 {0.128, 0.567, 0.551}, {0.369, 0.789, 0.383},
+  static const double a[5][3] = {{0.267, 0.005, 0.329},
+                                 {0.229, 0.322, 0.545},
+                                 {0.128, 0.567, 0.551},
+                                 {0.369, 0.789, 0.383},
                                  {0.993, 0.906, 0.144}};
   t = fmin(1, fmax(0, t)) * 4;
   int i = t >= 4 ? 3 : (int)t;
   double u = t - i;
-  for (int k = 0; k < 3; k++) rgb[k] = a[i][k] * (1 - u) + a[i + 1][k] * u;
+  for (int k = 0; k < 3; k++)
+    rgb[k] = a[i][k] * (1 - u) + a[i + 1][k] * u;
 }
 
 /* The field value at grid coordinates (gx, gy): bilinear, or the nearest
@@ -500,7 +518,8 @@ static cairo_status_t draw_field(cairo_t *cr, const frame *f, const nn_plot_fiel
     return CAIRO_STATUS_NO_MEMORY;
   }
   double zmin = INFINITY, zmax = -INFINITY;
-  for (int64_t i = 0; i < fd->nx * fd->ny; i++) zmin = fmin(zmin, fd->z[i]), zmax = fmax(zmax, fd->z[i]);
+  for (int64_t i = 0; i < fd->nx * fd->ny; i++)
+    zmin = fmin(zmin, fd->z[i]), zmax = fmax(zmax, fd->z[i]);
   double span = zmax > zmin ? zmax - zmin : 1;
   int levels = fd->levels > 0 ? fd->levels : 12;
   for (int r = 0; r < H; r++)
@@ -527,14 +546,16 @@ static cairo_status_t draw_field(cairo_t *cr, const frame *f, const nn_plot_fiel
       double rgb[3];
       if (fd->classes) {
         const double *c = palette[(unsigned)(b > 0 ? b - 1 : 0) % 10];
-        for (int k = 0; k < 3; k++) rgb[k] = 0.3 * c[k] + 0.7;
+        for (int k = 0; k < 3; k++)
+          rgb[k] = 0.3 * c[k] + 0.7;
       } else {
         viridis((b + 0.5) / levels, rgb);
       }
-      bool edge = (q + 1 < W && band[r * W + q + 1] != b) || (r + 1 < H && band[(r + 1) * W + q] != b);
+      bool edge =
+          (q + 1 < W && band[r * W + q + 1] != b) || (r + 1 < H && band[(r + 1) * W + q] != b);
       double dim = edge ? (fd->classes ? 0.55 : 0.6) : 1;
-      row[q] = (unsigned)lround(255 * rgb[0] * dim) << 16 | (unsigned)lround(255 * rgb[1] * dim) << 8 |
-               (unsigned)lround(255 * rgb[2] * dim);
+      row[q] = (unsigned)lround(255 * rgb[0] * dim) << 16 |
+               (unsigned)lround(255 * rgb[1] * dim) << 8 | (unsigned)lround(255 * rgb[2] * dim);
     }
   }
   cairo_surface_mark_dirty(img);
@@ -549,7 +570,8 @@ static cairo_status_t draw_field(cairo_t *cr, const frame *f, const nn_plot_fiel
  * (top) with the two values. */
 static void draw_scale_bar(cairo_t *cr, const frame *f, const nn_plot_field *fd) {
   double zmin = INFINITY, zmax = -INFINITY;
-  for (int64_t i = 0; i < fd->nx * fd->ny; i++) zmin = fmin(zmin, fd->z[i]), zmax = fmax(zmax, fd->z[i]);
+  for (int64_t i = 0; i < fd->nx * fd->ny; i++)
+    zmin = fmin(zmin, fd->z[i]), zmax = fmax(zmax, fd->z[i]);
   int levels = fd->levels > 0 ? fd->levels : 12;
   double x = f->left + f->width + 14, bh = f->height / levels;
   for (int b = 0; b < levels; b++) {
@@ -613,7 +635,8 @@ static int64_t covered(const frame *f, const nn_plot_series *s, int ns, const nn
       double xi = lb->categories ? (double)i : xat(&s[k], i);
       if (!usable(xi, lx) || !usable(s[k].y[i], ly)) continue;
       double ax = px(f, xi), ay = py(f, s[k].y[i]), bx = ax, by = ay;
-      bool seg = line && i + 1 < s[k].n && usable(xat(&s[k], i + 1), lx) && usable(s[k].y[i + 1], ly);
+      bool seg =
+          line && i + 1 < s[k].n && usable(xat(&s[k], i + 1), lx) && usable(s[k].y[i + 1], ly);
       if (seg) bx = px(f, xat(&s[k], i + 1)), by = py(f, s[k].y[i + 1]);
       if (!line) by = py(f, bar_base(f)); /* a bar covers down to its base */
       for (int j = 0; j <= 8; j++) {
@@ -690,7 +713,8 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
   double xr[2], yr[2];
   bool xint;
   data_ranges(s, ns, lb, xr, yr, &xint);
-  frame f = {.left = ox + 80, .top = oy + (lb->title ? 44 : 20), .inset_x = INSET, .inset_y = INSET};
+  frame f = {
+      .left = ox + 80, .top = oy + (lb->title ? 44 : 20), .inset_x = INSET, .inset_y = INSET};
   f.width = W - 80 - 24;
   f.height = H - (f.top - oy) - (lb->xlabel ? 60 : 40);
   if (f.width < 50 || f.height < 50) {
@@ -721,7 +745,8 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
     if (hist) f.x.lo = xr[0], f.x.hi = xr[1], f.inset_x = 0, linear_ticks(&f.x);
   }
   bool legend = false;
-  for (int k = 0; k < ns; k++) legend = legend || s[k].name;
+  for (int k = 0; k < ns; k++)
+    legend = legend || s[k].name;
   if ((bars || hist) && legend && !lb->ylog) /* headroom over the bars for the legend */
     f.y.hi += fmin(0.3, 0.06 * (ns + 1)) * (f.y.hi - f.y.lo);
   if (lb->field) {
@@ -734,9 +759,12 @@ static int draw_chart(cairo_t *cr, double ox, double oy, double W, double H,
   if (scale_bar) draw_scale_bar(cr, &f, lb->field);
   draw_axes(cr, &f, !lb->field, lb);
   for (int k = 0; k < ns; k++) {
-    if (bars) draw_bars(cr, &f, &s[k], k, ns);
-    else if (hist) draw_hist(cr, &f, &s[k], k, ns, lb->bin_width);
-    else draw_series(cr, &f, &s[k], series_rgb(&s[k], k));
+    if (bars)
+      draw_bars(cr, &f, &s[k], k, ns);
+    else if (hist)
+      draw_hist(cr, &f, &s[k], k, ns, lb->bin_width);
+    else
+      draw_series(cr, &f, &s[k], series_rgb(&s[k], k));
   }
   draw_marks(cr, &f, lb);
   draw_legend(cr, &f, s, ns, lb);
@@ -792,7 +820,8 @@ int nn_plot_lines(const char *path, const nn_plot_series *series, int nseries,
 
 void nn_plot_bin_counts(const double *v, int64_t n, double lo, double hi, int64_t bins,
                         double *counts) {
-  for (int64_t b = 0; b < bins; b++) counts[b] = 0;
+  for (int64_t b = 0; b < bins; b++)
+    counts[b] = 0;
   double width = (hi - lo) / (double)bins;
   for (int64_t i = 0; i < n; i++) {
     if (!isfinite(v[i]) || v[i] < lo || v[i] > hi) continue;
@@ -811,7 +840,8 @@ int nn_plot_hist(const char *path, const nn_plot_series *series, int nseries, in
                  const nn_plot_labels *labels, char *err) {
   double lo = INFINITY, hi = -INFINITY;
   for (int k = 0; k < nseries; k++)
-    for (int64_t i = 0; i < series[k].n; i++) lo = fmin(lo, series[k].y[i]), hi = fmax(hi, series[k].y[i]);
+    for (int64_t i = 0; i < series[k].n; i++)
+      lo = fmin(lo, series[k].y[i]), hi = fmax(hi, series[k].y[i]);
   if (!(hi > lo)) lo -= 0.5, hi += 0.5; /* one value: one bin around it */
   size_t per = (size_t)bins * sizeof(double);
   size_t nbytes = per * (size_t)(nseries * 2 + 1) + (size_t)nseries * sizeof(nn_plot_series);
@@ -823,7 +853,8 @@ int nn_plot_hist(const char *path, const nn_plot_series *series, int nseries, in
   double *centres = (double *)buf;
   nn_plot_series *hs = (nn_plot_series *)(buf + per * (size_t)(nseries * 2 + 1));
   double width = (hi - lo) / (double)bins;
-  for (int64_t b = 0; b < bins; b++) centres[b] = lo + (b + 0.5) * width;
+  for (int64_t b = 0; b < bins; b++)
+    centres[b] = lo + (b + 0.5) * width;
   for (int k = 0; k < nseries; k++) {
     double *counts = centres + bins * (1 + k);
     nn_plot_bin_counts(series[k].y, series[k].n, lo, hi, bins, counts);
@@ -843,7 +874,8 @@ int nn_plot_hist(const char *path, const nn_plot_series *series, int nseries, in
 static void heat_rgb(double t, double *rgb) { /* white to dark blue */
   static const double a[3] = {0.97, 0.98, 1.0}, b[3] = {0.03, 0.19, 0.42};
   t = fmin(1, fmax(0, t));
-  for (int k = 0; k < 3; k++) rgb[k] = a[k] * (1 - t) + b[k] * t;
+  for (int k = 0; k < 3; k++)
+    rgb[k] = a[k] * (1 - t) + b[k] * t;
 }
 
 int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t cols,
@@ -859,11 +891,13 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
   char buf[64];
   double rw = 0, cwid = 0;
   for (int64_t i = 0; i < rows; i++) {
-    const char *s = row_names ? row_names[i] : (snprintf(buf, sizeof buf, "%lld", (long long)(i + 1)), buf);
+    const char *s =
+        row_names ? row_names[i] : (snprintf(buf, sizeof buf, "%lld", (long long)(i + 1)), buf);
     rw = fmax(rw, text_width(cr, s));
   }
   for (int64_t j = 0; j < cols; j++) {
-    const char *s = col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
+    const char *s =
+        col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
     cwid = fmax(cwid, text_width(cr, s));
   }
   cairo_destroy(cr);
@@ -884,10 +918,12 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
   }
   int W = (int)Wd, H = (int)Hd;
   double mn = INFINITY, mx = -INFINITY;
-  for (int64_t i = 0; i < rows * cols; i++) mn = fmin(mn, m[i]), mx = fmax(mx, m[i]);
+  for (int64_t i = 0; i < rows * cols; i++)
+    mn = fmin(mn, m[i]), mx = fmax(mx, m[i]);
   double span = mx > mn ? mx - mn : 1;
   bool integral = true;
-  for (int64_t i = 0; i < rows * cols && integral; i++) integral = m[i] == floor(m[i]) && fabs(m[i]) < 1e15;
+  for (int64_t i = 0; i < rows * cols && integral; i++)
+    integral = m[i] == floor(m[i]) && fabs(m[i]) < 1e15;
   cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
   cr = cairo_create(surface);
   cairo_set_source_rgb(cr, 1, 1, 1);
@@ -901,8 +937,10 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
       cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
       cairo_rectangle(cr, x, y, cell, cell), cairo_fill(cr);
       if (annotate && fs >= 6) {
-        if (integral) snprintf(buf, sizeof buf, "%.0f", v);
-        else snprintf(buf, sizeof buf, "%.3g", v);
+        if (integral)
+          snprintf(buf, sizeof buf, "%.0f", v);
+        else
+          snprintf(buf, sizeof buf, "%.3g", v);
         set_font(cr, fs, false);
         double g = t > 0.5 ? 1 : 0.1;
         cairo_set_source_rgb(cr, g, g, g);
@@ -914,14 +952,18 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
   cairo_rectangle(cr, left + 0.5, top + 0.5, gw - 1, gh - 1), cairo_stroke(cr);
   set_font(cr, 12, false);
   for (int64_t i = 0; i < rows; i++) {
-    const char *s = row_names ? row_names[i] : (snprintf(buf, sizeof buf, "%lld", (long long)(i + 1)), buf);
+    const char *s =
+        row_names ? row_names[i] : (snprintf(buf, sizeof buf, "%lld", (long long)(i + 1)), buf);
     draw_text(cr, s, left - 6, top + cell * ((double)i + 0.5), 1, 0.5, 0);
   }
   for (int64_t j = 0; j < cols; j++) {
-    const char *s = col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
+    const char *s =
+        col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
     double x = left + cell * ((double)j + 0.5);
-    if (rotate) draw_text(cr, s, x, top + gh + 6, 1, 0.5, -M_PI / 2);
-    else draw_text(cr, s, x, top + gh + 6, 0.5, 0, 0);
+    if (rotate)
+      draw_text(cr, s, x, top + gh + 6, 1, 0.5, -M_PI / 2);
+    else
+      draw_text(cr, s, x, top + gh + 6, 0.5, 0, 0);
   }
   /* Colour bar with its min and max. */
   double bx = left + gw + 16, bh = fmin(gh, 300);
@@ -960,7 +1002,8 @@ static void fill_image(cairo_surface_t *img, const float *in, int64_t c, int64_t
                        double lo, double hi) {
   int64_t count = c * h * w;
   double mn = INFINITY, mx = -INFINITY;
-  if (lo < hi) mn = lo, mx = hi;
+  if (lo < hi)
+    mn = lo, mx = hi;
   else
     for (int64_t i = 0; i < count; i++)
       if (isfinite(in[i])) mn = fmin(mn, in[i]), mx = fmax(mx, in[i]);
@@ -997,10 +1040,9 @@ static int64_t widest_caption(const char *const *captions, int64_t n) {
   return (int64_t)ceil(fmin(wmax, 600));
 }
 
-int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, int64_t h,
-                   int64_t w, int64_t nrow, double lo, double hi, const char *const *captions,
-                   const bool *highlight,
-                   const char *title, char *err) {
+int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, int64_t h, int64_t w,
+                   int64_t nrow, double lo, double hi, const char *const *captions,
+                   const bool *highlight, const char *title, char *err) {
   /* Integer zoom so the longer side is at least 64 pixels. */
   int64_t side = h > w ? h : w, zoom = side >= 64 ? 1 : (64 + side - 1) / side;
   int64_t cols = nrow < n ? nrow : n, rows = (n + cols - 1) / cols;

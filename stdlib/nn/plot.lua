@@ -155,10 +155,10 @@ end
 local function value_series(fname, values)
   if nn.is_tensor(values) then return {{y = values:reshape(-1)}} end
   if type(values) ~= "table" then
-    A.fail(fname, "values (argument 1) must be a tensor, an array of numbers or of {name=, values=}, got %s",
-           type(values))
+    A.fail(fname, "values (argument 1) must be a tensor, an array of numbers or of "
+           .. "{name=, values=}, got %s", type(values))
   end
-  if type(values[1]) ~= "table" or nn.is_tensor(values[1]) and false then return {{y = values}} end
+  if type(values[1]) ~= "table" then return {{y = values}} end
   local series = {}
   for i, s in ipairs(values) do
     A.options(fname .. " (series " .. i .. ")", s, {name = true, values = true})

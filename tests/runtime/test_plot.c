@@ -32,12 +32,14 @@ static bool png_size(const char *path, uint32_t *w, uint32_t *h) {
 static void test_lines(void) {
   double x[5] = {1, 2, 3, 4, 5}, y[5] = {0.9, 0.5, NAN, 0.2, INFINITY}, z[5] = {1, 1, 1, 1, 1};
   nn_plot_series s[2] = {{.name = "train", .x = x, .y = y, .n = 5}, {.x = x, .y = z, .n = 5}};
-  nn_plot_labels labels = {.title = "title", .xlabel = "epoch", .ylabel = "loss", .width = 0, .height = 0};
+  nn_plot_labels labels = {
+      .title = "title", .xlabel = "epoch", .ylabel = "loss", .width = 0, .height = 0};
   char err[NN_PLOT_ERRLEN];
   uint32_t w = 0, h = 0;
   CHECK(nn_plot_lines(tmp("a.png"), s, 2, &labels, err) == 0);
   CHECK(png_size(tmp("a.png"), &w, &h) && w == 800 && h == 500);
-  nn_plot_labels small = {.title = NULL, .xlabel = NULL, .ylabel = NULL, .width = 320, .height = 240};
+  nn_plot_labels small = {
+      .title = NULL, .xlabel = NULL, .ylabel = NULL, .width = 320, .height = 240};
   nn_plot_series one = {.name = "p", .x = x, .y = y, .n = 1};
   CHECK(nn_plot_lines(tmp("b.png"), &one, 1, &small, err) == 0);
   CHECK(png_size(tmp("b.png"), &w, &h) && w == 320 && h == 240);
@@ -52,7 +54,8 @@ static void test_lines(void) {
 /* A series without x is drawn at 1..n, pixel for pixel. */
 static void test_default_x(void) {
   double x[4] = {1, 2, 3, 4}, y[4] = {0.5, NAN, 0.25, 2};
-  nn_plot_series given = {.name = "s", .x = x, .y = y, .n = 4}, implied = {.name = "s", .x = NULL, .y = y, .n = 4};
+  nn_plot_series given = {.name = "s", .x = x, .y = y, .n = 4},
+                 implied = {.name = "s", .x = NULL, .y = y, .n = 4};
   nn_plot_labels labels = {.title = "t", .xlabel = NULL, .ylabel = NULL, .width = 0, .height = 0};
   char err[NN_PLOT_ERRLEN];
   CHECK(nn_plot_lines(tmp("x1.png"), &given, 1, &labels, err) == 0);
@@ -128,11 +131,16 @@ static void test_kinds(void) {
   double x[4] = {1, 10, 100, 1000}, y[4] = {0.5, 0.05, 0.01, 0.002}, v[4] = {3, -1, 2, 0};
   nn_plot_point pt = {10, 0.05, "here"};
   double vl[1] = {100};
-  nn_plot_series s[2] = {{.name = "a", .x = x, .y = y, .n = 4, .style = NN_PLOT_DASHED,
-                          .marker = NN_PLOT_MARK_SQUARE},
-                         {.name = "b", .x = x, .y = x, .n = 4, .style = NN_PLOT_DOTTED, .color = 4}};
-  nn_plot_labels lg = {.title = "log", .xlog = true, .ylog = true, .vlines = vl, .nvlines = 1,
-                       .points = &pt, .npoints = 1};
+  nn_plot_series s[2] = {
+      {.name = "a", .x = x, .y = y, .n = 4, .style = NN_PLOT_DASHED, .marker = NN_PLOT_MARK_SQUARE},
+      {.name = "b", .x = x, .y = x, .n = 4, .style = NN_PLOT_DOTTED, .color = 4}};
+  nn_plot_labels lg = {.title = "log",
+                       .xlog = true,
+                       .ylog = true,
+                       .vlines = vl,
+                       .nvlines = 1,
+                       .points = &pt,
+                       .npoints = 1};
   CHECK(nn_plot_lines(tmp("log.png"), s, 2, &lg, err) == 0);
   CHECK(png_size(tmp("log.png"), &w, &h) && w == 800 && h == 500);
   nn_plot_series neg = {.name = "n", .x = x, .y = v, .n = 4};
@@ -153,13 +161,15 @@ static void test_kinds(void) {
   CHECK(png_size(tmp("heat.png"), &w, &h) && w >= 240 && h > 2 * 64);
   CHECK(nn_plot_heatmap(tmp("heat2.png"), m, 3, 2, NULL, NULL, false, &ht, err) == 0);
   double z[12];
-  for (int i = 0; i < 12; i++) z[i] = (i % 4) * (i / 4) - 1.5;
+  for (int i = 0; i < 12; i++)
+    z[i] = (i % 4) * (i / 4) - 1.5;
   nn_plot_field fd = {.z = z, .nx = 4, .ny = 3, .x0 = -1, .x1 = 1, .y0 = 0, .y1 = 2, .levels = 5};
   nn_plot_labels fl = {.field = &fd, .width = 300, .height = 300};
   CHECK(nn_plot_lines(tmp("field.png"), s, 1, &fl, err) == 0);
   CHECK(png_size(tmp("field.png"), &w, &h) && w == 300 && h == 300);
   fd.classes = true, fd.zlog = false;
-  for (int i = 0; i < 12; i++) z[i] = 1 + (i % 4 > 1);
+  for (int i = 0; i < 12; i++)
+    z[i] = 1 + (i % 4 > 1);
   CHECK(nn_plot_lines(tmp("regions.png"), s, 1, &fl, err) == 0);
   /* A failed allocation (the histogram's buffers, the field's bands) is
    * an error naming the path, and leaks nothing. */
@@ -194,7 +204,8 @@ static void test_images(void) {
   CHECK(nn_plot_images(tmp("g1.png"), data, 9, 1, 4, 5, 3, 0, 6, caps, red, "t", err) == 0);
   CHECK(png_size(tmp("g1.png"), &w, &h) && w == 6 + 3 * (65 + 6) &&
         h == 32 + 6 + 3 * (52 + 18 + 6));
-  CHECK(nn_plot_images(tmp("big.png"), data, 1, 1, 40000, 1, 1, NAN, NAN, NULL, NULL, NULL, err) == -1);
+  CHECK(nn_plot_images(tmp("big.png"), data, 1, 1, 40000, 1, 1, NAN, NAN, NULL, NULL, NULL, err) ==
+        -1);
   CHECK(strstr(err, "40000") != NULL && strstr(err, "big.png") != NULL);
 }
 
