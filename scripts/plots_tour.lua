@@ -1,5 +1,5 @@
 -- A gallery of nn.plot: one picture of each kind, written into the folder
--- given as argument (which must exist).
+-- given as argument (made if missing).
 --
 --   nnlua scripts/plots_tour.lua /tmp/plots
 local nn = require "nn"
@@ -10,6 +10,7 @@ if not dir then
   io.stderr:write("usage: nnlua scripts/plots_tour.lua FOLDER\n")
   os.exit(1)
 end
+os.execute(("mkdir -p '%s'"):format(dir:gsub("'", "'\\''")))
 local function out(name)
   local p = dir .. "/" .. name
   print("wrote " .. p)
