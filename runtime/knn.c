@@ -5,13 +5,16 @@
  * training rows make one GEMM into a scratch block of scores, and each
  * query's k best scores so far sit in a sorted buffer that a score enters
  * only when it beats the k-th (one compare for most). A query block is
- * finished by computing its k candidates' distances directly.
+ * finished by computing its k candidates' distances directly. The
+ * engine's threads split the queries, each with its own scratch and
+ * single-threaded GEMMs (OpenBLAS paused, as conv.c's workers).
  */
 #include "nn_knn.h"
 
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -56,80 +59,140 @@ static double row_distance(const float *a, const float *b, int64_t d, nn_knn_met
   return dist < 0 ? 0 : dist > 2 ? 2 : dist;
 }
 
+/* One worker's share: queries q0..q1 by blocks, with its own scratch. */
+typedef struct search_job {
+  float *dist;
+  int64_t *idx;
+  const float *x, *train, *tn;
+  int64_t q0, q1, n, d, k, qb, tb;
+  nn_knn_metric metric;
+  float *s, *bs;    /* [qb, tb] scores; [qb, k] best scores */
+  int64_t *bi, *cnt; /* [qb, k] their rows; [qb] how many */
+  double *ex;       /* [k] exact distances */
+} search_job;
+
+static void search_block(const search_job *j, int64_t q0, int64_t qn) {
+  int64_t n = j->n, d = j->d, k = j->k, tb = j->tb;
+  const float *x = j->x, *train = j->train;
+  float *s = j->s, *bs = j->bs;
+  int64_t *bi = j->bi, *cnt = j->cnt;
+  memset(cnt, 0, sizeof(int64_t) * (size_t)qn);
+  for (int64_t t0 = 0; t0 < n; t0 += tb) {
+    int64_t tw = n - t0 < tb ? n - t0 : tb;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qn, (int)tw, (int)d, 1.0f,
+                x + q0 * d, (int)d, train + t0 * d, (int)d, 0.0f, s, (int)tw);
+    const float *w = j->tn + t0;
+    for (int64_t r = 0; r < qn; r++) {
+      float *row = s + r * tw, *rbs = bs + r * k;
+      int64_t *rbi = bi + r * k;
+      /* score: the smaller the nearer */
+      if (j->metric == NN_KNN_EUCLIDEAN)
+        for (int64_t c = 0; c < tw; c++) row[c] = w[c] - 2 * row[c];
+      else
+        for (int64_t c = 0; c < tw; c++) row[c] = -row[c] * w[c];
+      int64_t got = cnt[r], c = 0;
+      for (; c < tw && got < k; c++) offer(rbs, rbi, k, &got, row[c], t0 + c);
+      float worst = rbs[k - 1];
+      for (; c < tw; c++)
+        if (row[c] < worst) {
+          offer(rbs, rbi, k, &got, row[c], t0 + c);
+          worst = rbs[k - 1];
+        }
+      cnt[r] = got;
+    }
+  }
+  /* the candidates' exact distances, nearest first, smaller index first */
+  double *ex = j->ex;
+  for (int64_t r = 0; r < qn; r++) {
+    const int64_t *rbi = bi + r * k;
+    float *od = j->dist + (q0 + r) * k;
+    int64_t *oi = j->idx + (q0 + r) * k;
+    for (int64_t a = 0; a < k; a++) {
+      double v = row_distance(x + (q0 + r) * d, train + rbi[a] * d, d, j->metric);
+      int64_t one = rbi[a] + 1, p = a;
+      while (p > 0 && (ex[p - 1] > v || (ex[p - 1] == v && oi[p - 1] > one))) {
+        ex[p] = ex[p - 1];
+        oi[p] = oi[p - 1];
+        p--;
+      }
+      ex[p] = v;
+      oi[p] = one;
+    }
+    for (int64_t a = 0; a < k; a++) od[a] = (float)ex[a];
+  }
+}
+
+static void *run_search(void *arg) {
+  const search_job *j = arg;
+  for (int64_t q0 = j->q0; q0 < j->q1; q0 += j->qb)
+    search_block(j, q0, j->q1 - q0 < j->qb ? j->q1 - q0 : j->qb);
+  return NULL;
+}
+
+#define MAX_WORKERS 64
+
+/* Scratch bytes of one worker. */
+static size_t worker_bytes(int64_t qb, int64_t tb, int64_t k) {
+  return sizeof(float) * (size_t)(qb * tb + qb * k) + sizeof(int64_t) * (size_t)(qb * k + qb) +
+         sizeof(double) * (size_t)k;
+}
+
 nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const float *train,
                                int64_t q, int64_t n, int64_t d, int64_t k, nn_knn_metric metric) {
   assert(k >= 1 && k <= n);
-  int64_t qb = q < QUERY_BLOCK ? q : QUERY_BLOCK, tb = n < TRAIN_BLOCK ? n : TRAIN_BLOCK;
-  size_t nb_tn = sizeof(float) * (size_t)n, nb_s = sizeof(float) * (size_t)(qb * tb),
-         nb_bs = sizeof(float) * (size_t)(qb * k), nb_bi = sizeof(int64_t) * (size_t)(qb * k),
-         nb_cnt = sizeof(int64_t) * (size_t)qb, nb_ex = sizeof(double) * (size_t)k;
-  float *tn = nn_alloc(nb_tn), *s = nn_alloc(nb_s), *bs = nn_alloc(nb_bs);
-  int64_t *bi = nn_alloc(nb_bi), *cnt = nn_alloc(nb_cnt);
-  double *ex = nn_alloc(nb_ex);
-  nn_status st = tn && s && bs && bi && cnt && ex ? NN_OK : NN_ERR_NOMEM;
-  if (!st) {
-    nn_blas_setup();
-    /* euclidean: |t|^2; cosine: 1 / |t| (1 for a zero row). */
-    for (int64_t j = 0; j < n; j++) {
-      const float *t = train + j * d;
-      double ss = 0;
-      for (int64_t i = 0; i < d; i++) ss += (double)t[i] * t[i];
-      tn[j] = metric == NN_KNN_EUCLIDEAN ? (float)ss : ss > 0 ? (float)(1 / sqrt(ss)) : 1.0f;
-    }
-    for (int64_t q0 = 0; q0 < q; q0 += qb) {
-      int64_t qn = q - q0 < qb ? q - q0 : qb;
-      memset(cnt, 0, sizeof(int64_t) * (size_t)qn);
-      for (int64_t t0 = 0; t0 < n; t0 += tb) {
-        int64_t tw = n - t0 < tb ? n - t0 : tb;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qn, (int)tw, (int)d, 1.0f,
-                    x + q0 * d, (int)d, train + t0 * d, (int)d, 0.0f, s, (int)tw);
-        for (int64_t r = 0; r < qn; r++) {
-          float *row = s + r * tw, *rbs = bs + r * k;
-          int64_t *rbi = bi + r * k;
-          const float *w = tn + t0;
-          /* score: the smaller the nearer */
-          if (metric == NN_KNN_EUCLIDEAN)
-            for (int64_t j = 0; j < tw; j++) row[j] = w[j] - 2 * row[j];
-          else
-            for (int64_t j = 0; j < tw; j++) row[j] = -row[j] * w[j];
-          int64_t c = cnt[r], j = 0;
-          for (; j < tw && c < k; j++) offer(rbs, rbi, k, &c, row[j], t0 + j);
-          float worst = rbs[k - 1];
-          for (; j < tw; j++)
-            if (row[j] < worst) {
-              offer(rbs, rbi, k, &c, row[j], t0 + j);
-              worst = rbs[k - 1];
-            }
-          cnt[r] = c;
-        }
-      }
-      /* the candidates' exact distances, nearest first, smaller index first */
-      for (int64_t r = 0; r < qn; r++) {
-        const int64_t *rbi = bi + r * k;
-        float *od = dist + (q0 + r) * k;
-        int64_t *oi = idx + (q0 + r) * k;
-        for (int64_t a = 0; a < k; a++) {
-          double v = row_distance(x + (q0 + r) * d, train + rbi[a] * d, d, metric);
-          int64_t j = rbi[a], p = a;
-          while (p > 0 && (ex[p - 1] > v || (ex[p - 1] == v && oi[p - 1] > j + 1))) {
-            ex[p] = ex[p - 1];
-            oi[p] = oi[p - 1];
-            p--;
-          }
-          ex[p] = v;
-          oi[p] = j + 1;
-        }
-        for (int64_t a = 0; a < k; a++) od[a] = (float)ex[a];
-      }
-    }
+  /* Workers split the queries, each running single-threaded GEMMs on its
+   * own blocks (OpenBLAS paused meanwhile); a worker gets at least one
+   * block of queries. */
+  int64_t w = nn_get_num_threads();
+  if (w > (q + QUERY_BLOCK - 1) / QUERY_BLOCK) w = (q + QUERY_BLOCK - 1) / QUERY_BLOCK;
+  if (w > MAX_WORKERS) w = MAX_WORKERS;
+  if (w < 1) w = 1;
+  int64_t share = (q + w - 1) / w;
+  int64_t qb = share < QUERY_BLOCK ? share : QUERY_BLOCK, tb = n < TRAIN_BLOCK ? n : TRAIN_BLOCK;
+  if (qb < 1) qb = 1;
+  size_t per = worker_bytes(qb, tb, k), nb_tn = sizeof(float) * (size_t)n;
+  float *tn = nn_alloc(nb_tn);
+  char *scratch = nn_alloc(per * (size_t)w);
+  if (!tn || !scratch) {
+    nn_free(tn, nb_tn);
+    nn_free(scratch, per * (size_t)w);
+    return NN_ERR_NOMEM;
   }
+  nn_blas_setup();
+  /* euclidean: |t|^2; cosine: 1 / |t| (1 for a zero row). */
+  for (int64_t j = 0; j < n; j++) {
+    const float *t = train + j * d;
+    double ss = 0;
+    for (int64_t i = 0; i < d; i++) ss += (double)t[i] * t[i];
+    tn[j] = metric == NN_KNN_EUCLIDEAN ? (float)ss : ss > 0 ? (float)(1 / sqrt(ss)) : 1.0f;
+  }
+  search_job jobs[MAX_WORKERS];
+  pthread_t threads[MAX_WORKERS];
+  bool started[MAX_WORKERS] = {false};
+  for (int64_t i = 0; i < w; i++) {
+    char *p = scratch + per * (size_t)i;
+    search_job *j = &jobs[i];
+    *j = (search_job){.dist = dist, .idx = idx, .x = x, .train = train, .tn = tn,
+                      .q0 = share * i < q ? share * i : q, .q1 = share * (i + 1) < q ? share * (i + 1) : q,
+                      .n = n, .d = d, .k = k, .qb = qb, .tb = tb, .metric = metric};
+    j->s = (float *)p;
+    j->bs = j->s + qb * tb;
+    j->bi = (int64_t *)(j->bs + qb * k);
+    j->cnt = j->bi + qb * k;
+    j->ex = (double *)(j->cnt + qb);
+  }
+  if (w > 1) nn_blas_pause();
+  for (int64_t i = 1; i < w; i++)
+    started[i] = pthread_create(&threads[i], NULL, run_search, &jobs[i]) == 0;
+  run_search(&jobs[0]);
+  for (int64_t i = 1; i < w; i++) {
+    if (started[i]) pthread_join(threads[i], NULL);
+    else run_search(&jobs[i]);
+  }
+  if (w > 1) nn_blas_resume();
   nn_free(tn, nb_tn);
-  nn_free(s, nb_s);
-  nn_free(bs, nb_bs);
-  nn_free(bi, nb_bi);
-  nn_free(cnt, nb_cnt);
-  nn_free(ex, nb_ex);
-  return st;
+  nn_free(scratch, per * (size_t)w);
+  return NN_OK;
 }
 
 nn_status nn_kernel_knn_vote(float *proba, int64_t *pred, const float *dist, const int64_t *idx,
