@@ -22,11 +22,13 @@ local A = require "nn.args"
 
 local M = {}
 
+local function callable(v)
+  return type(v) == "function" or (type(v) == "table" and getmetatable(v) ~= nil and getmetatable(v).__call ~= nil)
+end
+
 -- model's callable and a function restoring its parameters and modes.
 local function prepare(fname, model)
-  local callable = type(model) == "function" or (type(model) == "table" and getmetatable(model)
-                                                  and getmetatable(model).__call)
-  if not callable then A.fail(fname, "model must be a module or a function, got %s", A.show(model)) end
+  if not callable(model) then A.fail(fname, "model must be a module or a function, got %s", A.show(model)) end
   if type(model) ~= "table" or type(model.modules) ~= "function" then return function() end end
   local modes, params = {}, {}
   for i, m in ipairs(model:modules()) do modes[i] = {m, m.training} end
@@ -44,14 +46,21 @@ local function prepare(fname, model)
 end
 
 -- The sign of d loss(model(x), y) / dx.
-local function grad_sign(model, loss, x)
+local function grad_sign(fname, model, loss, x, y)
   local xi = x:detach():clone():requires_grad_()
-  local l = loss(model(xi), M._y)
+  local l = loss(model(xi), y)
   if not nn.is_tensor(l) or l:numel() ~= 1 then
-    A.fail(M._fname, "loss must return a scalar tensor, got %s", nn.is_tensor(l) and A.shape_str(l) or A.show(l))
+    A.fail(fname, "loss must return a scalar tensor, got %s", nn.is_tensor(l) and A.shape_str(l) or A.show(l))
   end
   l:backward()
   return xi.grad:sign()
+end
+
+-- SPEC's forms take the loss as argument 2, the others x.
+local function check_second(fname, a)
+  if not nn.is_tensor(a) and not callable(a) then
+    A.fail(fname, "argument 2 must be x (a tensor) or a loss function, got %s", A.show(a))
+  end
 end
 
 local function check_common(fname, x, y, opts)
@@ -60,8 +69,7 @@ local function check_common(fname, x, y, opts)
   if y == nil then A.fail(fname, "y must be given (the labels or targets of x)") end
   local eps = A.number(fname, "eps", opts.eps, 0)
   local loss = opts.loss or nn.cross_entropy
-  local lt = type(loss)
-  if lt ~= "function" and not (lt == "table" and getmetatable(loss) and getmetatable(loss).__call) then
+  if not callable(loss) then
     A.fail(fname, "loss must be a function or a loss module, got %s", A.show(loss))
   end
   local clamp = opts.clamp
@@ -73,11 +81,13 @@ local function check_common(fname, x, y, opts)
   return eps, loss, clamp
 end
 
+-- body(sign) with the model prepared, sign(x') the sign of the loss's
+-- gradient at x'; the model restored even when body raises.
 local function run(fname, model, x, y, loss, body)
   local restore = prepare(fname, model)
-  M._y, M._fname = y, fname
-  local ok, res = pcall(nn.enable_grad, function() return body(function(xa) return grad_sign(model, loss, xa) end) end)
-  M._y, M._fname = nil, nil
+  local ok, res = pcall(nn.enable_grad, function()
+    return body(function(xa) return grad_sign(fname, model, loss, xa, y) end)
+  end)
   restore()
   if not ok then error(res, 0) end
   return res
@@ -85,6 +95,7 @@ end
 
 function M.fgsm(model, a, b, c, d, e)
   local F = "fgsm"
+  check_second(F, a)
   local x, y, opts
   if nn.is_tensor(a) then
     x, y, opts = a, b, c
@@ -107,6 +118,7 @@ end
 
 function M.pgd(model, a, b, c, d)
   local F = "pgd"
+  check_second(F, a)
   local x, y, opts
   if nn.is_tensor(a) then
     x, y, opts = a, b, c
