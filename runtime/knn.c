@@ -131,10 +131,11 @@ static void *run_search(void *arg) {
 
 #define MAX_WORKERS 64
 
-/* Scratch bytes of one worker. */
+/* Scratch bytes of one worker, a multiple of 8 (the next one's start). */
 static size_t worker_bytes(int64_t qb, int64_t tb, int64_t k) {
-  return sizeof(float) * (size_t)(qb * tb + qb * k) + sizeof(int64_t) * (size_t)(qb * k + qb) +
-         sizeof(double) * (size_t)k;
+  size_t b = sizeof(float) * (size_t)(qb * tb + qb * k) + sizeof(int64_t) * (size_t)(qb * k + qb) +
+             sizeof(double) * (size_t)k;
+  return (b + 7) / 8 * 8;
 }
 
 nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const float *train,
@@ -175,11 +176,12 @@ nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const 
     *j = (search_job){.dist = dist, .idx = idx, .x = x, .train = train, .tn = tn,
                       .q0 = share * i < q ? share * i : q, .q1 = share * (i + 1) < q ? share * (i + 1) : q,
                       .n = n, .d = d, .k = k, .qb = qb, .tb = tb, .metric = metric};
-    j->s = (float *)p;
-    j->bs = j->s + qb * tb;
-    j->bi = (int64_t *)(j->bs + qb * k);
+    /* 8-byte members first: every part stays aligned */
+    j->ex = (double *)p;
+    j->bi = (int64_t *)(j->ex + k);
     j->cnt = j->bi + qb * k;
-    j->ex = (double *)(j->cnt + qb);
+    j->s = (float *)(j->cnt + qb);
+    j->bs = j->s + qb * tb;
   }
   if (w > 1) nn_blas_pause();
   for (int64_t i = 1; i < w; i++)
