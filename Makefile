@@ -27,7 +27,7 @@ test-sanitize: setup
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants
+BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants knn
 
 bench: build
 	@bash scripts/setup.sh --bench

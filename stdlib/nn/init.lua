@@ -27,6 +27,8 @@ local containers = require "nn.container"
 nn.Sequential, nn.ModuleList, nn.ModuleDict = containers.Sequential, containers.ModuleList, containers.ModuleDict
 nn.Linear = require "nn.linear"
 nn.Dropout = require "nn.dropout"
+nn.KNeighborsClassifier = require "nn.neighbors"
+nn.attacks = require "nn.attacks"
 for _, family in ipairs({"nn.conv", "nn.upsample", "nn.activation", "nn.pool", "nn.norm", "nn.loss"}) do
   for name, class in pairs(require(family)) do nn[name] = class end
 end
