@@ -3,6 +3,7 @@
 --   local history = nn.fit(model, {train=ds_or_loader, val=, validation_split=,
 --     batch_size=32, loss=, optimizer=, scheduler=, scheduler_interval='epoch',
 --     epochs=1, metrics=, threshold=0.5, teacher=, distill={T=4, alpha=0.9},
+--     adversarial={eps=, ratio=0.5, attack='fgsm'|'pgd', alpha=, steps=, clamp=},
 --     callbacks={...}, verbose=1})
 --
 -- The task follows the loss: multi-class (CrossEntropyLoss, NLLLoss,
@@ -19,6 +20,11 @@
 -- With teacher=, the loss is nn.distillation_loss(student, teacher,
 -- labels, distill) (the teacher in eval mode, under no_grad); loss= then
 -- only serves validation (default CrossEntropyLoss).
+-- With adversarial=, a fraction ratio of the batches (spread evenly: batch b
+-- when floor(b*ratio) > floor((b-1)*ratio)) is replaced by its adversarial
+-- version, made by nn.attacks.fgsm or pgd against the model as it is at
+-- that step (alpha, steps and clamp go to the attack); the others train
+-- clean.
 -- Callbacks are tables with any of on_train_begin(cb, state),
 -- on_epoch_begin(cb, epoch, state), on_batch_begin(cb, batch, state),
 -- on_batch_end(cb, batch, state) (state.batch_loss: the batch's loss, a
@@ -81,11 +87,36 @@ end
 local FIT_OPTIONS = {}
 for _, k in ipairs{"train", "val", "validation_split", "batch_size", "loss", "optimizer", "scheduler",
                    "scheduler_interval", "epochs", "metrics", "callbacks", "verbose", "threshold",
-                   "teacher", "distill"} do
+                   "teacher", "distill", "adversarial"} do
   FIT_OPTIONS[k] = true
 end
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- opts.adversarial checked: {eps, ratio, attack, attack_opts}, or nil.
+local function adversarial_options(o, teacher)
+  if o == nil then return nil end
+  o = A.options("fit", o, {eps = true, ratio = true, attack = true, alpha = true, steps = true, clamp = true})
+  if teacher ~= nil then fail("fit", "adversarial= and teacher= cannot be combined") end
+  if o.eps == nil then fail("fit", "adversarial needs eps (the attack's L-infinity radius)") end
+  local attack = A.choice("fit", "adversarial.attack", o.attack or "fgsm", {"fgsm", "pgd"})
+  if attack == "fgsm" and (o.alpha ~= nil or o.steps ~= nil) then
+    fail("fit", "adversarial.alpha and adversarial.steps are for attack='pgd'")
+  end
+  return {eps = A.number("fit", "adversarial.eps", o.eps, 0), ratio = A.number("fit", "adversarial.ratio", o.ratio or 0.5, 0, 1),
+          attack = attack, alpha = o.alpha, steps = o.steps, clamp = o.clamp}
+end
+
+-- Is batch b one of the attacked ones (ratio of them, spread evenly)?
+local function attacked(adv, b)
+  return adv and math.floor(b * adv.ratio + 1e-9) > math.floor((b - 1) * adv.ratio + 1e-9)
+end
+
+-- x's adversarial version against model and loss_fn.
+local function attack_batch(adv, model, loss_fn, x, y)
+  if adv.attack == "fgsm" then return nn.attacks.fgsm(model, loss_fn, x, y, adv.eps, {clamp = adv.clamp}) end
+  return nn.attacks.pgd(model, loss_fn, x, y, {eps = adv.eps, alpha = adv.alpha, steps = adv.steps, clamp = adv.clamp})
+end
 
 -- history: loss, val_loss and, for each metric m asked, m and val_m
 -- (arrays over the epochs), time, epochs (the number run) and stop_reason:
@@ -117,6 +148,7 @@ function M.fit(model, opts)
   elseif opts.distill ~= nil then
     fail("fit", "distill needs a teacher model (teacher=)")
   end
+  local adversarial = adversarial_options(opts.adversarial, teacher)
   local interval = A.choice("fit", "scheduler_interval", opts.scheduler_interval or "epoch", {"epoch", "step"})
   local sched = opts.scheduler
   if sched and interval == "step" and sched.name == "ReduceLROnPlateau" then
@@ -154,6 +186,7 @@ function M.fit(model, opts)
       b = b + 1
       state.epoch, state.batch = epoch, b
       call(cbs, "on_batch_begin", b, state)
+      if attacked(adversarial, b) then x = attack_batch(adversarial, model, loss_fn, x, y) end
       opt:zero_grad()
       local out = model(x)
       y = metrics._align(task, out, y)

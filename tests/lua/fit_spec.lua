@@ -406,3 +406,71 @@ describe("EarlyStopping as Keras 2.x", function()
                    "EarlyStopping", "monitor 'val_los' is not logged", "loss, val_loss")
   end)
 end)
+
+describe("fit with adversarial training", function()
+  -- A fixed model, loader order and optimizer, so fit and a hand-written
+  -- loop can be compared bit for bit.
+  local function setup()
+    local ds = problem(64)
+    nn.manual_seed(1)
+    local model = nn.Sequential{nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2)}
+    local loader = nn.data.DataLoader(ds, {batch_size = 16})
+    return model, loader, nn.optim.SGD(model:parameters(), {lr = 0.1}), nn.CrossEntropyLoss()
+  end
+
+  local function fit_weights(adversarial)
+    local model, loader, opt, loss = setup()
+    nn.fit(model, {train = loader, loss = loss, optimizer = opt, epochs = 2, verbose = 0,
+                   adversarial = adversarial})
+    return model[1].weight
+  end
+
+  -- The same training written out: batch b is attacked when attack(b).
+  local function loop_weights(attack, make)
+    local model, loader, opt, loss = setup()
+    for _ = 1, 2 do
+      local b = 0
+      for x, y in loader:iter() do
+        b = b + 1
+        if attack(b) then x = make(model, loss, x, y) end
+        opt:zero_grad()
+        loss(model(x), y):backward()
+        opt:step()
+      end
+    end
+    return model[1].weight
+  end
+
+  local function fgsm(model, loss, x, y) return nn.attacks.fgsm(model, loss, x, y, 0.2) end
+
+  it("attacks the given fraction of the batches, spread evenly", function()
+    local all = loop_weights(function() return true end, fgsm)
+    assert.are.same(all:totable(), fit_weights({eps = 0.2, ratio = 1}):totable())
+    local even = loop_weights(function(b) return b % 2 == 0 end, fgsm)
+    assert.are.same(even:totable(), fit_weights({eps = 0.2}):totable()) -- ratio 0.5 by default
+    local clean = loop_weights(function() return false end, fgsm)
+    assert.are.same(clean:totable(), fit_weights({eps = 0.2, ratio = 0}):totable())
+    assert.are_not.same(clean:totable(), all:totable())
+  end)
+
+  it("runs PGD with its options", function()
+    local pgd = loop_weights(function() return true end, function(model, loss, x, y)
+      return nn.attacks.pgd(model, loss, x, y, {eps = 0.2, alpha = 0.05, steps = 3})
+    end)
+    assert.are.same(pgd:totable(),
+                    fit_weights({eps = 0.2, ratio = 1, attack = "pgd", alpha = 0.05, steps = 3}):totable())
+  end)
+
+  it("checks its options", function()
+    H.assert_error(function() fit_weights({ratio = 0.5}) end, "fit: adversarial needs eps")
+    H.assert_error(function() fit_weights({eps = 0.1, ratio = 2}) end, "adversarial.ratio")
+    H.assert_error(function() fit_weights({eps = 0.1, attack = "cw"}) end, "adversarial.attack", "'cw'")
+    H.assert_error(function() fit_weights({eps = 0.1, steps = 3}) end, "are for attack='pgd'")
+    H.assert_error(function() fit_weights({eps = 0.1, epss = 1}) end, "fit: unknown option 'epss' (did you mean 'eps'?")
+    local model, loader, opt, loss = setup()
+    H.assert_error(function()
+      nn.fit(model, {train = loader, loss = loss, optimizer = opt, verbose = 0, teacher = model,
+                     adversarial = {eps = 0.1}})
+    end, "fit: adversarial= and teacher= cannot be combined")
+  end)
+end)
