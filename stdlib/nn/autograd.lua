@@ -6,7 +6,8 @@
 -- forward passes per element give the numeric one.
 
 local nn = require "nn"
-local fail = require("nn.args").fail
+local A = require "nn.args"
+local fail = A.fail
 
 local M = {}
 
@@ -35,7 +36,7 @@ end
 -- checked. Returns true, or raises (or, with raise=false, returns false and
 -- a message) naming the input, the element and both values.
 function M.gradcheck(fn, inputs, opts)
-  opts = opts or {}
+  opts = A.options("gradcheck", opts, {eps = true, atol = true, rtol = true, raise = true})
   local eps, atol, rtol = opts.eps or 1e-3, opts.atol or 1e-2, opts.rtol or 1e-2
   if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
     fail("gradcheck", "fn must be callable, got %s", type(fn))
@@ -79,7 +80,9 @@ end
 -- set_to_none is true or a table {set_to_none=true}: what Module and
 -- optimizer zero_grad do.
 function M.zero_grads(params, set_to_none)
-  if type(set_to_none) == "table" then set_to_none = set_to_none.set_to_none end
+  if type(set_to_none) == "table" then
+    set_to_none = A.options("zero_grad", set_to_none, {set_to_none = true}).set_to_none
+  end
   for _, p in ipairs(params) do
     if set_to_none then
       p.grad = nil

@@ -58,7 +58,7 @@ end
 
 function M.load_checkpoint(path, objects)
   local fname = "load_checkpoint"
-  objects = objects or {}
+  objects = A.options(fname, objects, {model = true, optimizer = true, scheduler = true})
   if type(path) ~= "string" then fail(fname, "path must be a string, got %s", type(path)) end
   local tensors, metadata = nn.load(path)
   if not metadata or not metadata.nnlua_checkpoint then

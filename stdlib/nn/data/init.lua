@@ -242,8 +242,7 @@ DataLoader.__name = "nn.data.DataLoader"
 function data.DataLoader(ds, opts)
   local fname = "DataLoader"
   check_dataset(fname, ds)
-  opts = opts or {}
-  if type(opts) ~= "table" then fail(fname, "options must be a table, got %s", type(opts)) end
+  opts = A.options(fname, opts, {batch_size = true, shuffle = true, drop_last = true, transform = true, seed = true})
   local self = setmetatable({dataset = ds}, DataLoader)
   self.batch_size = A.int(fname, "batch_size", opts.batch_size or 1)
   self.shuffle = opts.shuffle or false
