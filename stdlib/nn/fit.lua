@@ -355,6 +355,7 @@ end
 -- at the end of each epoch, or only when the monitored value improves.
 function callbacks.ModelCheckpoint(o)
   if type(o) ~= "table" or type(o.path) ~= "string" then fail("ModelCheckpoint", "needs {path=...}") end
+  A.options("ModelCheckpoint", o, {path = true, monitor = true, mode = true})
   local self = {path = o.path, monitor = o.monitor}
   self.mode = o.monitor and monitor_mode("ModelCheckpoint", o.monitor, o.mode)
   function self:on_epoch_end(epoch, logs, state)
@@ -371,10 +372,18 @@ function callbacks.ModelCheckpoint(o)
 end
 
 --- LambdaCallback{on_epoch_end=function(epoch, logs, state) ... end, ...}
+local EVENTS = {"on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+
 function callbacks.LambdaCallback(o)
+  local known = {}
+  for _, event in ipairs(EVENTS) do known[event] = true end
+  A.options("LambdaCallback", o, known) -- a misspelt event would never be called
   local self = {}
-  for _, event in ipairs{"on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end"} do
-    if o and o[event] then self[event] = function(_, ...) return o[event](...) end end
+  for _, event in ipairs(EVENTS) do
+    if o and o[event] ~= nil then
+      if type(o[event]) ~= "function" then fail("LambdaCallback", "%s must be a function, got %s", event, type(o[event])) end
+      self[event] = function(_, ...) return o[event](...) end
+    end
   end
   return self
 end

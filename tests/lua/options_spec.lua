@@ -34,6 +34,10 @@ local ENTRIES = {
   end},
   {"evaluate", function(o) return nn.evaluate(model(), ds, with({loss = nn.CrossEntropyLoss()}, o)) end},
   {"EarlyStopping", function(o) return nn.callbacks.EarlyStopping(with({monitor = "loss"}, o)) end},
+  {"ModelCheckpoint", function(o)
+    return nn.callbacks.ModelCheckpoint(with({path = dir .. "/nnlua_options_spec_ckpt.safetensors"}, o))
+  end},
+  {"LambdaCallback", function(o) return nn.callbacks.LambdaCallback(with({on_epoch_end = function() end}, o)) end},
   {"load_checkpoint", function(o)
     local path = dir .. "/nnlua_options_spec.safetensors"
     local m = model()
