@@ -316,7 +316,8 @@ function callbacks.EarlyStopping(o)
   local sign = self.mode == "max" and 1 or -1
   -- Keras's _is_improvement: monitor_op(value - min_delta, reference),
   -- min_delta negated for mode min.
-  local function improves(value, reference)
+  -- Keras's _is_improvement: beyond the reference by more than min_delta.
+  local function keras_improves(value, reference)
     if self.mode == "max" then return value - self.min_delta > reference end
     return value + self.min_delta < reference
   end
@@ -336,10 +337,10 @@ function callbacks.EarlyStopping(o)
     if e < self.start_from_epoch then return end
     if self.restore_best and self.best_state == nil then self.best_state = snapshot(state.model) end
     self.wait = self.wait + 1
-    if improves(v, self.best) then
+    if keras_improves(v, self.best) then
       self.best, self.best_epoch = v, epoch
       if self.restore_best then self.best_state = snapshot(state.model) end
-      if self.baseline == nil or improves(v, self.baseline) then self.wait = 0 end
+      if self.baseline == nil or keras_improves(v, self.baseline) then self.wait = 0 end
       return
     end
     if self.wait >= self.patience and e > 0 then
