@@ -316,7 +316,6 @@ function callbacks.EarlyStopping(o)
   local sign = self.mode == "max" and 1 or -1
   -- Keras's _is_improvement: monitor_op(value - min_delta, reference),
   -- min_delta negated for mode min.
-  -- Keras's _is_improvement: beyond the reference by more than min_delta.
   local function keras_improves(value, reference)
     if self.mode == "max" then return value - self.min_delta > reference end
     return value + self.min_delta < reference
