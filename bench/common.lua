@@ -162,6 +162,20 @@ function M.result(name, fields)
 end
 
 --- x with d decimals (2 by default); "none" for NaN (a peer not run).
+--- Runs a peer: `/usr/bin/python3 bench/SCRIPT ARGS` (env: variable
+-- settings put before it, e.g. "OPENBLAS_CORETYPE=SkylakeX"). With a
+-- pattern, returns its captures in the output and raises with the whole
+-- output when it has none; without, returns the output.
+function M.python(script, args, pattern, env)
+  local p = io.popen(("%s /usr/bin/python3 %s/%s %s 2>&1"):format(env or "", bench_dir, script, args or ""))
+  local out = p:read("a")
+  p:close()
+  if not pattern then return out end
+  local found = table.pack(out:match(pattern))
+  if found[1] == nil then error(("bench: %s printed no result:\n%s"):format(script, out), 0) end
+  return table.unpack(found, 1, found.n)
+end
+
 function M.fmt(x, d)
   if x ~= x then return "none" end
   return ("%." .. (d or 2) .. "f"):format(x)

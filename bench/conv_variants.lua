@@ -23,14 +23,7 @@ nn.set_num_threads(opt.threads)
 nn.manual_seed(0)
 bench.header("conv_variants: depthwise, grouped and transposed convolution, forward + backward", opt.threads)
 
-local peer_path = (arg[0]:match("^(.*)/") or ".") .. "/peers/conv_variants.py"
-
-local function python(flags)
-  local p = io.popen(("/usr/bin/python3 %s %s 2>&1"):format(peer_path, flags))
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local function python(flags) return bench.python("peers/conv_variants.py", flags) end
 
 -- {c, h, w, stride, padding} of each depthwise layer.
 local layers = {}

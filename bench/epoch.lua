@@ -15,13 +15,8 @@ local here = arg[0]:match("^(.*)/") or "."
 -- The peer's seconds and test accuracy for one seed; env: variable
 -- settings to run it with ("OPENBLAS_CORETYPE=SkylakeX") or "".
 local function run_peer(script, name, threads, seed, env)
-  local cmd = ("%s /usr/bin/python3 %s/seeded_peer.py %d %s/peers/%s --threads %d 2>&1"):format(
-    env, here, seed, here, script, threads)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  local s, acc = out:match("RESULT name=" .. name .. ".- seconds=([%d.]+).- test_acc=([%d.]+)")
-  if not s then error("bench: the peer printed no RESULT line:\n" .. out, 0) end
+  local s, acc = bench.python("seeded_peer.py", ("%d %s/peers/%s --threads %d"):format(seed, here, script, threads),
+                               "RESULT name=" .. name .. ".- seconds=([%d.]+).- test_acc=([%d.]+)", env)
   return tonumber(s), tonumber(acc)
 end
 

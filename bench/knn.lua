@@ -16,18 +16,12 @@ local nn = nn or require "nn"
 local opt = bench.options{threads = "1,2", train = 60000, test = 10000, k = 5, reps = 1,
                           skip_peer = false, quick = false}
 if opt.quick then opt.train, opt.test, opt.skip_peer = 2000, 200, true end
-local here = arg[0]:match("^(.*)/") or "."
 
 -- scikit-learn's ms and accuracy at this thread count (NaN when skipped).
 local function peer(threads)
   if opt.skip_peer then return 0 / 0, 0 / 0 end
-  local cmd = ("/usr/bin/python3 %s/peers/knn.py --threads %d --train %d --test %d --k %d --reps %d 2>&1")
-      :format(here, threads, opt.train, opt.test, opt.k, opt.reps)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  local ms, acc = out:match("ms=([%d.]+) accuracy=([%d.]+)")
-  if not ms then error("bench/peers/knn.py failed:\n" .. out, 0) end
+  local ms, acc = bench.python("peers/knn.py", ("--threads %d --train %d --test %d --k %d --reps %d")
+      :format(threads, opt.train, opt.test, opt.k, opt.reps), "ms=([%d.]+) accuracy=([%d.]+)")
   return tonumber(ms), tonumber(acc)
 end
 

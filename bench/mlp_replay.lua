@@ -13,12 +13,8 @@ nn.set_num_threads(1)
 local dir = os.tmpname()
 os.remove(dir)
 assert(os.execute(("mkdir -p '%s'"):format(dir)))
-local here = arg[0]:match("^(.*)/") or "."
-local p = io.popen(("/usr/bin/python3 %s/mlp_replay.py '%s' %d 2>&1"):format(here, dir, opt.seed))
-local out = p:read("a")
-p:close()
-local peer_loss, peer_acc = out:match("RESULT name=mlp_replay_peer train_loss=([%d.]+) test_acc=([%d.]+)")
-if not peer_loss then error("bench: mlp_replay.py printed no RESULT line:\n" .. out, 0) end
+local peer_loss, peer_acc = bench.python("mlp_replay.py", ("'%s' %d"):format(dir, opt.seed),
+                                         "RESULT name=mlp_replay_peer train_loss=([%d.]+) test_acc=([%d.]+)")
 
 local normalize = nn.transforms.Normalize(0.2860, 0.3530)
 local train, test = nn.data.fashion_mnist{split = "train"}, nn.data.fashion_mnist{split = "test"}

@@ -15,18 +15,12 @@ local nn = nn or require "nn"
 local opt = bench.options{threads = "1,2", rows = 1000, cols = 10000, k = 10, reps = 7,
                           skip_peer = false, quick = false}
 if opt.quick then opt.rows, opt.cols, opt.reps, opt.skip_peer = 50, 1000, 3, true end
-local here = arg[0]:match("^(.*)/") or "."
 
 -- PyTorch's sort_ms and topk_ms at this thread count (NaN when skipped).
 local function peer(threads)
   if opt.skip_peer then return 0 / 0, 0 / 0 end
-  local cmd = ("/usr/bin/python3 %s/peers/sort.py --threads %d --rows %d --cols %d --k %d --reps %d 2>&1")
-      :format(here, threads, opt.rows, opt.cols, opt.k, opt.reps)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  local s, t = out:match("sort_ms=([%d.]+) topk_ms=([%d.]+)")
-  if not s then error("bench/peers/sort.py failed:\n" .. out, 0) end
+  local s, t = bench.python("peers/sort.py", ("--threads %d --rows %d --cols %d --k %d --reps %d")
+      :format(threads, opt.rows, opt.cols, opt.k, opt.reps), "sort_ms=([%d.]+) topk_ms=([%d.]+)")
   return tonumber(s), tonumber(t)
 end
 

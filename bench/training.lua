@@ -18,16 +18,11 @@ end
 
 -- Median seconds of the peer's epoch (reps runs), and its peak RSS.
 local function run_peer(script, name, threads, reps)
-  local path = (arg[0]:match("^(.*)/") or ".") .. "/peers/" .. script
   local times, rss = {}, 0 / 0
   for r = 1, reps do
-    local p = io.popen(("/usr/bin/python3 %s --synthetic --threads %d 2>&1"):format(path, threads))
-    local out = p:read("a")
-    p:close()
-    local s = out:match("RESULT name=" .. name .. ".- seconds=([%d.]+)")
-    if not s then error("bench: the peer printed no RESULT line:\n" .. out, 0) end
-    times[r] = tonumber(s)
-    rss = tonumber(out:match("peak_rss_mb=([%d.]+)"))
+    local s, mb = bench.python("peers/" .. script, ("--synthetic --threads %d"):format(threads),
+                               "RESULT name=" .. name .. ".- seconds=([%d.]+).-peak_rss_mb=([%d.]+)")
+    times[r], rss = tonumber(s), tonumber(mb)
   end
   return bench.median(times), rss
 end
