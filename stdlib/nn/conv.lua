@@ -103,6 +103,15 @@ local function pair_str(p)
   return ("{%d, %d}"):format(p[1], p[2])
 end
 
+-- What both convolutions' tostring ends with: the options not at their default.
+local function repr_tail(self)
+  local s = ""
+  if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then s = s .. ", dilation=" .. pair_str(self.dilation) end
+  if self.groups > 1 then s = s .. ", groups=" .. self.groups end
+  if not self.bias then s = s .. ", bias=false" end
+  return s
+end
+
 function Conv2d:extra_repr()
   local s = ("%d, %d, kernel_size=%s, stride=%s"):format(self.in_channels, self.out_channels,
                                                         pair_str(self.kernel_size), pair_str(self.stride))
@@ -111,15 +120,12 @@ function Conv2d:extra_repr()
   elseif self.padding[1] ~= 0 or self.padding[2] ~= 0 then
     s = s .. ", padding=" .. pair_str(self.padding)
   end
-  if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then s = s .. ", dilation=" .. pair_str(self.dilation) end
-  if self.groups > 1 then s = s .. ", groups=" .. self.groups end
-  if not self.bias then s = s .. ", bias=false" end
-  return s
+  return s .. repr_tail(self)
 end
 
 function Conv2d:short_repr()
-  return ("Conv2d %d->%d %dx%d"):format(self.in_channels, self.out_channels,
-                                         self.kernel_size[1], self.kernel_size[2])
+  return ("%s %d->%d %dx%d"):format(self.__name, self.in_channels, self.out_channels,
+                                     self.kernel_size[1], self.kernel_size[2])
 end
 
 local ConvTranspose2d = Module:extend("ConvTranspose2d")
@@ -171,15 +177,9 @@ function ConvTranspose2d:extra_repr()
   for _, k in ipairs({"padding", "output_padding"}) do
     if self[k][1] ~= 0 or self[k][2] ~= 0 then s = s .. ", " .. k .. "=" .. pair_str(self[k]) end
   end
-  if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then s = s .. ", dilation=" .. pair_str(self.dilation) end
-  if self.groups > 1 then s = s .. ", groups=" .. self.groups end
-  if not self.bias then s = s .. ", bias=false" end
-  return s
+  return s .. repr_tail(self)
 end
 
-function ConvTranspose2d:short_repr()
-  return ("ConvTranspose2d %d->%d %dx%d"):format(self.in_channels, self.out_channels,
-                                                  self.kernel_size[1], self.kernel_size[2])
-end
+ConvTranspose2d.short_repr = Conv2d.short_repr
 
 return {Conv2d = Conv2d, ConvTranspose2d = ConvTranspose2d}
