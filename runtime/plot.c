@@ -900,6 +900,11 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
         col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
     cwid = fmax(cwid, text_width(cr, s));
   }
+  double tw = 0; /* the title's width: a small matrix widens the image to fit it */
+  if (labels->title) {
+    set_font(cr, 16, true);
+    tw = text_width(cr, labels->title);
+  }
   cairo_destroy(cr);
   cairo_surface_destroy(scratch);
   rw = fmin(rw, 300), cwid = fmin(cwid, 300);
@@ -916,6 +921,8 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
              (long long)rows, (long long)cols, path);
     return -1;
   }
+  double grown = fmin(fmax(ceil(tw + 40) - Wd, 0), MAX_SIDE - Wd);
+  Wd += grown, left += grown / 2; /* the grid stays centred */
   int W = (int)Wd, H = (int)Hd;
   double mn = INFINITY, mx = -INFINITY;
   for (int64_t i = 0; i < rows * cols; i++)
@@ -983,7 +990,9 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
   cairo_set_source_rgb(cr, 0, 0, 0);
   if (labels->title) {
     set_font(cr, 16, true);
-    draw_text(cr, labels->title, left + gw / 2, 12, 0.5, 0, 0);
+    /* over the grid, shifted to stay whole when it is wider than the grid */
+    double tx = fmax(fmin(left + gw / 2, W - tw / 2 - 20), tw / 2 + 20);
+    draw_text(cr, labels->title, tx, 12, 0.5, 0, 0);
   }
   set_font(cr, 13, false);
   if (labels->xlabel) draw_text(cr, labels->xlabel, left + gw / 2, H - 10, 0.5, 1, 0);

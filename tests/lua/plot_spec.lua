@@ -311,6 +311,17 @@ describe("plot.heatmap", function()
     plot.heatmap({{0.5, 0.25, 0}, {1, 0, 0.75}}, path, {annotate = false, col_labels = {"a", "b", "c"}})
   end)
 
+  it("widens a small matrix's image to hold a long title", function()
+    local path = tmp("heat_title.png")
+    plot.heatmap(nn.tensor({{5, 1}, {2, 7}}), path, {labels = {"cat", "dog"}})
+    local narrow = png_size(path)
+    local title = ("a long title that is much wider than a two by two matrix"):rep(2)
+    plot.heatmap(nn.tensor({{5, 1}, {2, 7}}), path, {labels = {"cat", "dog"}, title = title})
+    local wide = png_size(path)
+    -- bold 16 px letters are wider than 6 px each
+    assert.is_true(narrow < 400 and wide > #title * 6, ("widths %d and %d"):format(narrow, wide))
+  end)
+
   it("raises on bad matrices, labels and options", function()
     local path = tmp("badheat.png")
     raises(function() plot.heatmap(nn.zeros(3), path) end, "plot.heatmap", "2-D", "[3]")
