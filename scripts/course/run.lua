@@ -80,7 +80,10 @@ local function claims()
   if not f then return out end
   for line in f:lines() do
     local cells = {}
-    for cell in line:gmatch("|([^|]*)") do cells[#cells + 1] = cell:match("^%s*(.-)%s*$") end
+    -- "\|" inside a cell is a literal bar: hide it while splitting.
+    for cell in line:gsub("\\|", "\0"):gmatch("|([^|]*)") do
+      cells[#cells + 1] = cell:match("^%s*(.-)%s*$"):gsub("%z", "\\|")
+    end
     local name = cells[1] and cells[1]:match("^%[?`?([%w_]+)%.lua")
     if name and cells[3] then out[name] = cells[3] end
   end
