@@ -60,12 +60,12 @@ for i, t in ipairs(THRESHOLDS) do
 end
 
 local precision, recall, thresholds = nn.metrics.precision_recall_curve(scores, truth)
--- The highest threshold whose recall reaches 0.9 (recall only grows as the threshold falls).
-local reach = recall:narrow(1, 1, thresholds:size(1)):ge(0.9)
-local t90 = reach:any():item() and thresholds:masked_select(reach):max():item() or nil
+-- The highest threshold whose recall reaches 0.9: thresholds increase along
+-- the curve and recall falls, so those reaching it come first.
+local reach = recall:narrow(1, 1, thresholds:size(1)):ge(0.9):sum():item()
 local h5 = at[0.5].hand
-rows[#rows + 1] = {"threshold that first reaches recall >= 0.9", t90 and fmt(t90) or "none", "—",
-                   t90 and ("precision there %s"):format(fmt(by_hand(t90 - 1e-7).precision)) or ""}
+rows[#rows + 1] = {"threshold that first reaches recall >= 0.9", reach > 0 and thresholds[reach] or "none", "—",
+                   reach > 0 and ("precision there %s"):format(fmt(precision[reach])) or ""}
 rows[#rows + 1] = {"at 0.5: TP / (TP + FP) (predicted positives) = precision", h5.precision,
                    "\"Precision = TP / Actual Results\"", "notes error: swapped; their second form TP/(TP+FP) is right"}
 rows[#rows + 1] = {"at 0.5: TP / (TP + FN) (actual positives) = recall", h5.recall,
