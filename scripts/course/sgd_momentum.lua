@@ -63,7 +63,7 @@ course.table{
    "both diverge, \"after 1000 steps only got worse\"", "initial loss " .. course.fmt(r1.sgd.losses[1])},
   {"lr=0.1: steps to loss < 0.01, SGD", steps(r01.sgd), "< 20 (both alike)", ""},
   {"lr=0.1: steps, momentum 0.9", steps(r01.m9), "< 20 (both alike)",
-   "the heavy ball oscillates: at most sqrt(0.9) = 0.95 per step"},
+   "the heavy ball oscillates: its error shrinks by at best sqrt(0.9) = 0.95 per step"},
   {"lr=0.1: steps, momentum 0.5", steps(r01.m5), "< 20 (both alike)", "the notes' row fits momentum 0.5"},
   {"lr=0.01: steps, SGD / momentum 0.9", steps(r001.sgd) .. " / " .. steps(r001.m9),
    "momentum about 130 steps sooner", ("momentum %d steps sooner"):format(r001.sgd.steps - r001.m9.steps)},
