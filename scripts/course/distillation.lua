@@ -66,6 +66,8 @@ local function count(model)
 end
 
 local n_transfer, student_epochs = opts.quick and 500 or 2000, opts.quick and 5 or 40
+-- With teacher=, nn.fit trains on nn.distillation_loss: alpha weighs the
+-- soft (teacher) term, so the notes' beta is alpha and their alpha is 1 - alpha.
 local variants = {
   {key = "hard", name = "(i) hard labels only"},
   {key = "notes", name = "(ii) α=0.1 CE + β=0.9 T²KL", distill = {T = T, alpha = 0.9}},

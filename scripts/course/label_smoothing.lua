@@ -32,7 +32,6 @@ local train_x, clean_y = course.fashion("train", n_train)
 local test_x, test_y = course.fashion("test")
 local mean, std = train_x:mean():item(), train_x:std():item()
 train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-local test = nn.data.tensor_dataset(test_x, test_y)
 
 -- 20% of the labels replaced by a uniformly drawn other class: adding
 -- 1..k-1 and wrapping past k never gives the label back.
@@ -44,6 +43,8 @@ local function corrupt(y)
   return nn.where(wrong, other, y)
 end
 
+-- With hard targets the loss keeps pushing p(wrong y | x) toward 1 for every
+-- wrong label ("can be very harmful"); smoothed targets stop at 1 - eps.
 local function train(y, smoothing)
   local model = nn.Sequential{
     nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, k),
