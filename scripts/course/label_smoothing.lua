@@ -100,8 +100,8 @@ course.verdict("S2-01", same and differs and (opts.quick or trained_ok),
 local first = runs[1]
 nn.plot.hist({{name = "ε = 0", values = first.plain.top}, {name = "ε = 0.1", values = first.smooth.top}},
   course.plot_path(opts, "confidence_hist.png"),
-  {bins = 20, title = "002_6afe73c36a0a240a.txt label smoothing: top probability on the test set (20% wrong labels)",
-   xlabel = "top probability", ylabel = "test images"})
+  {bins = 20, title = "002_6afe73c36a0a240a.txt label smoothing: confidence on the test set",
+   xlabel = "top probability (trained with 20% wrong labels)", ylabel = "test images"})
 local function reliability(name, cal)
   local x, y = {}, {}
   for _, b in ipairs(cal.bins) do
@@ -112,6 +112,6 @@ end
 nn.plot.lines({reliability("ε = 0", first.plain.cal), reliability("ε = 0.1", first.smooth.cal),
                {name = "perfect calibration", x = {0, 1}, y = {0, 1}, style = "dashed", marker = "none"}},
   course.plot_path(opts, "reliability.png"),
-  {title = "002_6afe73c36a0a240a.txt label smoothing: reliability (accuracy per confidence bin)",
+  {title = "002_6afe73c36a0a240a.txt label smoothing: reliability diagram",
    xlabel = "mean confidence in the bin", ylabel = "accuracy in the bin"})
 course.finish()
