@@ -126,8 +126,7 @@ for _, v in ipairs(variants) do
   R[v.key] = run(v)
   -- The notes' output(): training and validation loss against the epochs.
   nn.plot.history(R[v.key].history, course.plot_path(opts, "curves_" .. v.key .. ".png"),
-                  {metrics = {"loss", "val_loss"},
-                   title = ("004_44a923b9da7d8773.txt Q2: %s (%s)"):format(v.name, source)})
+                  {metrics = {"loss", "val_loss"}, title = ("004_44a923b9da7d8773.txt Q2: %s (%s)"):format(v.name, source)})
 end
 
 -- ---- the notes' summary table (S4-15) ----
@@ -174,7 +173,7 @@ local first_conv = best[first]
 local kernels = first_conv.weight:detach():select(2, 1) -- [7, kh, kw]
 local filters_png = nn.plot.images(kernels, course.plot_path(opts, "filters.png"), {
   nrow = 4, -- the notes' 4×4 subplot grid (7 cells used)
-  title = ("004_44a923b9da7d8773.txt Q2 (خ): first-layer kernels, input channel 1 (%s)"):format(best_key)})
+  title = ("004_44a923b9da7d8773.txt Q2 (خ): the first conv's kernels (%s)"):format(best_key)})
 -- A forward hook on the first conv captures its output while the whole
 -- model classifies one test image (Keras's Model(inputs, layer.output)).
 local captured
@@ -192,8 +191,7 @@ local hook_diff = (captured - direct):abs():max():item()
 local maps = captured:select(1, 1) -- [7, 32, 32]: 'same' padding keeps the input's size
 local maps_png = nn.plot.images(maps:unsqueeze(2), course.plot_path(opts, "feature_maps.png"), {
   nrow = 4,
-  title = ("004_44a923b9da7d8773.txt Q2 (خ): the %d first-layer feature maps of one test image (%s)")
-          :format(maps:size(1), best_key)})
+  title = ("004_44a923b9da7d8773.txt Q2 (خ): feature maps of one test image (%s)"):format(best_key)})
 nn.plot.images(image, course.plot_path(opts, "feature_maps_input.png"),
                {title = "004_44a923b9da7d8773.txt Q2 (خ): the test image of feature_maps.png"})
 
@@ -201,8 +199,8 @@ nn.plot.images(image, course.plot_path(opts, "feature_maps_input.png"),
 local names, accs = {}, {}
 for i, v in ipairs(variants) do names[i], accs[i] = v.name, R[v.key].best_acc end
 nn.plot.bar(names, course.plot_path(opts, "summary.png"), {
-  values = accs, ylabel = "best validation accuracy", xlabel = "variant",
-  title = ("004_44a923b9da7d8773.txt Q2, summary table: best validation accuracy (%s)"):format(source)})
+  values = accs, ylabel = "best validation accuracy", xlabel = "variant", width = 1100,
+  title = "004_44a923b9da7d8773.txt Q2, summary table: best validation accuracy of each variant"})
 
 -- ---- the claims, measured ----
 local function exit_str(e) return e == math.huge and "∞" or tostring(e) end
