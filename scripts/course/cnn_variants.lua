@@ -21,6 +21,7 @@ local opts = course.start{
 local n_train = opts.quick and math.min(opts.train, 1000) or opts.train
 local max_epochs = opts.quick and math.min(opts.epochs, 3) or opts.epochs
 local x, y, test_x, _, source = course.cifar_or_fashion(opts, n_train, 1)
+local data_name = source:match("^CIFAR") and "CIFAR-10" or "Fashion-MNIST 32×32 stand-in" -- for plot titles
 local C = x:size(2) -- 3 for CIFAR-10, 1 for the stand-in
 local train = nn.data.tensor_dataset(x, y)
 local chance = math.log(10) -- the plateau: softmax over 10 classes at chance, ln 10 = 2.303
@@ -38,41 +39,36 @@ end
 -- v names the one change of a variant.
 local function build(v)
   local act = v.act or nn.Sigmoid
-  local layers, size = {}, 32
+  local layers, size, channels = {}, 32, 7
+  local function add(m) layers[#layers + 1] = m end
   -- normalization=True puts Keras's (Sync)BatchNormalization() first: its
   -- momentum 0.99 is PyTorch's 0.01, its epsilon 1e-3.
-  if v.bn_first then layers[#layers + 1] = nn.BatchNorm2d(C, {momentum = 0.01, eps = 1e-3}) end
-  local k1, k2 = v.kernel or 3, v.kernel or 3
-  if v.one_conv then k1 = 5 end
-  layers[#layers + 1] = conv(C, 7, k1, "same")
-  if v.leaky then
-    -- The class's leaky_relu branch: a LeakyReLU(alpha=0.3) layer, then the
-    -- second conv with no activation at all.
-    layers[#layers + 1] = nn.LeakyReLU(0.3)
-  else
-    layers[#layers + 1] = act()
-  end
-  local channels = 7
+  if v.bn_first then add(nn.BatchNorm2d(C, {momentum = 0.01, eps = 1e-3})) end
+  local k = v.kernel or 3
+  add(conv(C, 7, v.one_conv and 5 or k, "same"))
+  -- The class's leaky_relu branch: a LeakyReLU(alpha=0.3) layer after the
+  -- first conv, then the second conv with no activation at all.
+  add(v.leaky and nn.LeakyReLU(0.3) or act())
   if v.one_conv then
     -- one_layer=True: MaxPooling2D(5) then the shared MaxPooling2D(2): 32 → 6 → 3.
-    layers[#layers + 1] = nn.MaxPool2d(5)
+    add(nn.MaxPool2d(5))
     size = size // 5
   else
-    for _ = 1, (v.convs or 2) - 2 do -- conv_layer_size 3 or 4: extra 7-filter 3×3 convs
-      layers[#layers + 1] = conv(7, 7, 3)
-      layers[#layers + 1] = act()
+    for _ = 1, (v.convs or 2) - 2 do -- conv_layer_size 3 or 4: extra 7-filter 3×3 'valid' convs
+      add(conv(7, 7, 3))
+      add(act())
       size = size - 2
     end
-    layers[#layers + 1] = conv(7, 9, k2)
-    if not v.leaky then layers[#layers + 1] = act() end
-    size, channels = size - k2 + 1, 9
+    add(conv(7, 9, k))
+    if not v.leaky then add(act()) end
+    size, channels = size - k + 1, 9
   end
-  layers[#layers + 1] = nn.MaxPool2d(2)
+  add(nn.MaxPool2d(2))
   size = size // 2
-  layers[#layers + 1] = nn.Flatten()
-  layers[#layers + 1] = nn.Dropout(0.3)
+  add(nn.Flatten())
+  add(nn.Dropout(0.3))
   -- Dense(10, softmax) + categorical cross-entropy = logits + CrossEntropyLoss.
-  layers[#layers + 1] = nn.Linear(channels * size * size, 10, keras)
+  add(nn.Linear(channels * size * size, 10, keras))
   return nn.Sequential(layers)
 end
 
@@ -126,7 +122,8 @@ for _, v in ipairs(variants) do
   R[v.key] = run(v)
   -- The notes' output(): training and validation loss against the epochs.
   nn.plot.history(R[v.key].history, course.plot_path(opts, "curves_" .. v.key .. ".png"),
-                  {metrics = {"loss", "val_loss"}, title = ("004_44a923b9da7d8773.txt Q2: %s (%s)"):format(v.name, source)})
+                  {metrics = {"loss", "val_loss"},
+                   title = ("004_44a923b9da7d8773.txt Q2: %s (%s)"):format(v.name, data_name)})
 end
 
 -- ---- the notes' summary table (S4-15) ----
@@ -241,14 +238,20 @@ course.table{
    "validation loss fluctuates a lot", "printed"},
   {"batch 4 / 128: epoch-1 loss, min loss, s per epoch", ("%s / %s, %s / %s, %s / %s"):format(fmt(b4.history.loss[1]),
    fmt(b128.history.loss[1]), fmt(b4.min_loss), fmt(b128.min_loss), fmt(b4.per_epoch), fmt(b128.per_epoch)),
-   "batch 4: slow, low loss; 128: fast, higher loss", ""},
+   "batch 4: slow, low loss; 128: fast, higher loss",
+   "nnlua's per-step cost is small: an epoch costs about the same at both sizes (PyTorch: 2× longer at batch 4)"},
   {"feature maps: hook vs direct max |diff|", hook_diff, "—", "register_forward_hook on the first conv"},
 }
 
 -- ---- verdicts ----
 local function le(a, b2) return a <= b2 end -- ∞ (never left the plateau) counts as largest
-course.verdict("S4-04", b.exit <= 4 and b.best_acc >= 0.75,
-  "base plateau exit %s <= 4, best val accuracy %s >= 0.75", exit_str(b.exit), fmt(b.best_acc))
+-- Under the notes' protocol (all of CIFAR-10, 50 epochs) the base's accuracy
+-- is compared with the notes' 62% instead ([0.55, 0.68]; it cannot also be
+-- >= 0.75, the stand-in's threshold).
+local protocol = opts.cifar ~= "" and opts.train >= 50000 and max_epochs >= 50
+local acc_ok = protocol and b.best_acc >= 0.55 and b.best_acc <= 0.68 or not protocol and b.best_acc >= 0.75
+course.verdict("S4-04", b.exit <= 4 and acc_ok, "base plateau exit %s <= 4, best val accuracy %s %s",
+  exit_str(b.exit), fmt(b.best_acc), protocol and "in the notes' [0.55, 0.68]" or ">= 0.75")
 local c4_ok = c4.min_loss >= PLATEAU and c4.best_acc <= 0.2 and c4.stopped and c4.epochs < max_epochs
 course.verdict("S4-05", c4_ok and le(b.exit, c3.exit) and le(c3.exit, c4.exit),
   "4 conv: min training loss %s >= 2.2, best val accuracy %s <= 0.2, stopped by patience 3 after %d < %d epochs: %s; " ..
