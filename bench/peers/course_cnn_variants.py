@@ -14,8 +14,10 @@ training steps plus the validation pass (as nnlua's nn.fit times it).
 Measured here (1 thread, shared machine): batch 4 6.6 s per epoch, batch 128
 3.2 s; batch 4 also has the lower epoch-1 and minimum training loss. PyTorch's
 batch-4 epoch is longer because of its per-step cost (about 3 ms a step here:
-1,063 steps against 34). nnlua's per-step cost is about 0.05 ms, so its epoch
-costs the same at both sizes and the time condition of S4-12 is a tie there.
+1,063 steps against 34). nnlua's per-step cost on 1 thread is about 0.05 ms, so
+there its epoch costs about the same at both sizes and S4-12's time condition
+is a tie; with 2 threads (the default) each conv pass starts a worker thread
+and batch 4's epoch is the longer one, as here.
 
 Usage: /usr/bin/python3 bench/peers/course_cnn_variants.py [--threads N] [--epochs E] [--train N]
 Last line: RESULT name=course_cnn_variants threads=N b4_epoch_s=S b128_epoch_s=S b4_min_loss=L b128_min_loss=L ...

@@ -168,8 +168,11 @@ local first = 1 -- the first conv (after the batch norm in the BN-first model)
 while best[first].__name ~= "Conv2d" do first = first + 1 end
 local first_conv = best[first]
 local kernels = first_conv.weight:detach():select(2, 1) -- [7, kh, kw]
+-- Captions "kernel i" / "map i": map i is kernel i's output.
+local numbers, kernel_names, map_names = {}, {}, {}
+for i = 1, kernels:size(1) do numbers[i], kernel_names[i], map_names[i] = i, "kernel " .. i, "map " .. i end
 local filters_png = nn.plot.images(kernels, course.plot_path(opts, "filters.png"), {
-  nrow = 4, -- the notes' 4×4 subplot grid (7 cells used)
+  nrow = 4, labels = numbers, class_names = kernel_names, -- the notes' 4×4 subplot grid (7 cells used)
   title = ("004_44a923b9da7d8773.txt Q2 (خ): the first conv's kernels (%s)"):format(best_key)})
 -- A forward hook on the first conv captures its output while the whole
 -- model classifies one test image (Keras's Model(inputs, layer.output)).
@@ -187,7 +190,7 @@ end)
 local hook_diff = (captured - direct):abs():max():item()
 local maps = captured:select(1, 1) -- [7, 32, 32]: 'same' padding keeps the input's size
 local maps_png = nn.plot.images(maps:unsqueeze(2), course.plot_path(opts, "feature_maps.png"), {
-  nrow = 4,
+  nrow = 4, labels = numbers, class_names = map_names,
   title = ("004_44a923b9da7d8773.txt Q2 (خ): feature maps of one test image (%s)"):format(best_key)})
 nn.plot.images(image, course.plot_path(opts, "feature_maps_input.png"),
                {title = "004_44a923b9da7d8773.txt Q2 (خ): the test image of feature_maps.png"})
@@ -236,10 +239,14 @@ course.table{
    "good early drop", ""},
   {"std of epoch-to-epoch val-loss changes: BN first / base", ("%s / %s"):format(fmt(jitter(bn.history)), fmt(jitter(b.history))),
    "validation loss fluctuates a lot", "printed"},
+  -- Per sample the work is the same at any batch size; batch 4's epoch is
+  -- longer by its 32× more steps' fixed costs (with 2 threads each conv pass
+  -- starts a worker). On 1 thread nnlua's step costs about 0.05 ms and the
+  -- two nearly tie (bench/peers/course_cnn_variants.py: PyTorch, 1 thread,
+  -- batch 4 about 2× longer).
   {"batch 4 / 128: epoch-1 loss, min loss, s per epoch", ("%s / %s, %s / %s, %s / %s"):format(fmt(b4.history.loss[1]),
    fmt(b128.history.loss[1]), fmt(b4.min_loss), fmt(b128.min_loss), fmt(b4.per_epoch), fmt(b128.per_epoch)),
-   "batch 4: slow, low loss; 128: fast, higher loss",
-   "nnlua's per-step cost is small: an epoch costs about the same at both sizes (PyTorch: 2× longer at batch 4)"},
+   "batch 4: slow, low loss; 128: fast, higher loss", ("%d thread(s): the steps' fixed costs"):format(nn.get_num_threads())},
   {"feature maps: hook vs direct max |diff|", hook_diff, "—", "register_forward_hook on the first conv"},
 }
 
