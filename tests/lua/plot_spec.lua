@@ -166,6 +166,14 @@ describe("plot.images", function()
     assert.are.equal(6 + 2 * 90, h)
   end)
 
+  it("widens the canvas to a title longer than the grid", function()
+    local path = tmp("titled.png")
+    plot.images(nn.rand(2, 1, 8, 8), path, {title = "a title far wider than two small images side by side"})
+    local w, h = png_size(path)
+    assert.is_true(w > 300, "width " .. w) -- the grid alone is 6 + 2 * 70 = 146
+    assert.are.equal(32 + 6 + 70, h)
+  end)
+
   it("takes [N,H,W] and RGB [N,3,H,W], 8 per row by default", function()
     local path = tmp("nhw.png")
     plot.images(nn.rand(10, 28, 28), path)
