@@ -10,8 +10,8 @@ loads with its PyTorch key names:
 --pretrained downloads torchvision's ImageNet weights (this needs your
 network; torchvision caches them under ~/.cache/torch); without it the
 model's random initialization is written (seeded by --seed), which is what
-tests use. --num-classes and --width-mult (MobileNetV2, MNASNet's alpha)
-build a smaller model than ImageNet's.
+tests use. --num-classes and --width-mult (MobileNetV2's width_mult) build
+a smaller model than ImageNet's.
 
 Only json and numpy write the file (Debian has no safetensors package for
 Python): an 8-byte little-endian header length, a JSON header giving each
@@ -85,7 +85,7 @@ def parse_args(argv):
                         "instead of the random initialization")
     p.add_argument("--num-classes", type=int, metavar="N", help="classes of the head (default: the model's, 1000)")
     p.add_argument("--width-mult", type=float, metavar="W",
-                   help="width multiplier (mobilenet_v2's width_mult, mnasnet's alpha)")
+                   help="mobilenet_v2's width multiplier (default 1.0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random initialization (default 0)")
     args = p.parse_args(argv)
     if not args.out.endswith(".safetensors"):
@@ -116,17 +116,15 @@ def build(parser, args):
     if args.num_classes is not None:
         kwargs["num_classes"] = args.num_classes
     if args.width_mult is not None:
-        if args.name == "mobilenet_v2":
-            kwargs["width_mult"] = args.width_mult
-        elif args.name.startswith("mnasnet"):
-            kwargs["alpha"] = args.width_mult
-        else:
-            parser.error(f"--width-mult applies to mobilenet_v2 and mnasnet*, not {args.name}")
+        if args.name != "mobilenet_v2":
+            parser.error(f"--width-mult applies to mobilenet_v2, not {args.name}")
+        kwargs["width_mult"] = args.width_mult
     torch.manual_seed(args.seed)
     try:
         model = torchvision.models.get_model(args.name, weights="DEFAULT" if args.pretrained else None, **kwargs)
     except (OSError, RuntimeError) as e:  # a download that failed, a corrupt cache
-        sys.exit(f"export_torchvision.py: could not get {args.name}'s pretrained weights: {e}")
+        sys.exit(f"export_torchvision.py: could not get {args.name}'s pretrained weights "
+                 f"(the download needs the network): {e}")
     return model.eval(), torchvision.__version__
 
 
