@@ -144,10 +144,15 @@ describe("transfer learning", function()
     local mean = bn.running_mean:clone()
     model(nn.randn(8, 1, 8, 8))
     assert.is_false(H.equal(bn.running_mean, mean))
-    -- eval mode on the features keeps them: the usual fix for small datasets
-    model.features:eval()
+    -- eval mode on the features keeps them (the usual fix for small
+    -- datasets); fit puts the model in training mode at each epoch, so a
+    -- callback does it at each batch
     mean = bn.running_mean:clone()
-    model(nn.randn(8, 1, 8, 8))
+    model.classifier[4] = nn.Linear(16, 3)
+    local keep = nn.callbacks.LambdaCallback{on_batch_begin = function() model.features:eval() end}
+    nn.fit(model, {train = train, batch_size = 32, epochs = 1, loss = nn.CrossEntropyLoss(), verbose = 0,
+                   optimizer = nn.optim.SGD(model.classifier:parameters(), {lr = 0.1}), callbacks = {keep}})
     H.assert_values(bn.running_mean, mean)
+    assert.is_true(model.classifier.training)
   end)
 end)
