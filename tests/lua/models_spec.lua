@@ -210,7 +210,10 @@ describe("nn.models.resnet18", function()
   it("maps [N, 3, H, W] to [N, num_classes]", function()
     local m = nn.models.resnet18{num_classes = 4}
     assert.are.same({512, 4}, {m.fc.in_features, m.fc.out_features})
-    H.assert_shape(m(nn.randn(2, 3, 32, 32)), {2, 4})
+    local y = m(nn.randn(2, 3, 32, 32)) -- layer4 sees 1x1 images: its 3x3 taps read only padding
+    H.assert_shape(y, {2, 4})
+    y:sum():backward()
+    H.assert_shape(m.layer4[2].conv2.weight.grad, {512, 512, 3, 3})
   end)
 
   it("checks its options", function()
