@@ -45,5 +45,6 @@ local fit = require "nn.fit"
 nn.fit, nn.callbacks = fit.fit, fit.callbacks
 local checkpoint = require "nn.checkpoint"
 nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
+nn.models = require "nn.models"
 
 return nn
