@@ -20,7 +20,9 @@ local function levels(split, n)
 end
 local train_v, test_v = levels("train", n_images), levels("test", nil)
 
--- Each variant: the output activation and the scale the targets are given on.
+-- Each variant: the output activation and the scale the targets are given
+-- on. Q3.1: a sigmoid's outputs lie in (0, 1), so (i) cannot reach targets
+-- up to 15; (ii) and (iii) are the notes' two fixes.
 local variants = {
   {key = "i", name = "(i) sigmoid output, targets 0..15", out = nn.Sigmoid, scale = 1},
   {key = "ii", name = "(ii) ReLU output, targets 0..15", out = nn.ReLU, scale = 1},
@@ -39,6 +41,7 @@ for _, v in ipairs(variants) do
   local s2 = v.scale * v.scale
   v.curve, v.val_curve = {}, {}
   for e = 1, ae_epochs do v.curve[e], v.val_curve[e] = h.loss[e] * s2, h.val_loss[e] * s2 end
+  -- Q3.2: the final model's error on the training and on the test images.
   v.train_mse = nn.evaluate(v.model, nn.data.tensor_dataset(x_train, x_train), {loss = mse}).loss * s2
   v.test_mse = nn.evaluate(v.model, nn.data.tensor_dataset(x_test, x_test), {loss = mse}).loss * s2
   v.recon = nn.no_grad(function() v.model:eval() return v.model(x_test:narrow(1, 1, 8)) * v.scale end)
