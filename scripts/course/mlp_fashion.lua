@@ -54,14 +54,14 @@ local classes = nn.data.fashion_mnist{split = "test", limit = 1}.classes
 -- confusions C[i][j] + C[j][i].
 local worst = 1
 for c = 2, 10 do if recall[c] < recall[worst] then worst = c end end
-local pairs_ = {}
+local confusions = {}
 for i = 1, 10 do
-  for j = i + 1, 10 do pairs_[#pairs_ + 1] = {i = i, j = j, n = cm[i][j] + cm[j][i]} end
+  for j = i + 1, 10 do confusions[#confusions + 1] = {i = i, j = j, n = cm[i][j] + cm[j][i]} end
 end
-table.sort(pairs_, function(a, b) return a.n > b.n end)
+table.sort(confusions, function(a, b) return a.n > b.n end)
 local shirt_rank
-for k = 1, #pairs_ do
-  local p = pairs_[k]
+for k = 1, #confusions do
+  local p = confusions[k]
   if p.i == TSHIRT and p.j == SHIRT then shirt_rank = k end
 end
 local function pair_name(p) return classes[p.i] .. " ↔ " .. classes[p.j] end
@@ -87,7 +87,7 @@ rows[#rows + 1] = {"test accuracy", r.accuracy, "—", ("%d test images"):format
 rows[#rows + 1] = {"first test image of each class: right", right .. "/10", "9/10 (Shirt taken for T-shirt)", ""}
 rows[#rows + 1] = {"lowest recall", ("%s %.3f"):format(classes[worst], recall[worst]), "Shirt hardest", ""}
 for k = 1, 3 do
-  rows[#rows + 1] = {("confusion #%d (both ways)"):format(k), ("%s: %d"):format(pair_name(pairs_[k]), pairs_[k].n),
+  rows[#rows + 1] = {("confusion #%d (both ways)"):format(k), ("%s: %d"):format(pair_name(confusions[k]), confusions[k].n),
                      k == 1 and "Shirt ↔ T-shirt: they look alike" or "—", ""}
 end
 course.table(rows)
