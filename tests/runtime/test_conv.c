@@ -187,6 +187,10 @@ static void test_conv_shapes(void) {
   CONV_CASE("1x1 stride 2", 2, 3, 5, 6, 2, 1, 1, 2, 2, 0, 0, 1, 1, false);
   CONV_CASE("1x1 padded", 2, 3, 4, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, false);
   CONV_CASE("1x1 image", 2, 3, 1, 1, 2, 1, 1, 1, 1, 0, 0, 1, 1, false);
+  /* ResNet-18's last 3x3 convolutions on a 32x32 input: taps off the image. */
+  CONV_CASE("1x1 image, 3x3 pad 1", 2, 3, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  CONV_CASE("2x2 image, 3x3 pad 1 stride 2", 2, 3, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  CONV_CASE("1x2 image, 5x5 pad 2", 1, 2, 1, 2, 3, 5, 5, 1, 1, 2, 2, 1, 1, false);
   CONV_CASE("empty batch", 0, 3, 5, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1, false);
   /* Bigger images, many images. */
   CONV_CASE("big image", 2, 4, 96, 100, 3, 3, 3, 1, 1, 1, 1, 1, 1, false);
@@ -227,6 +231,16 @@ static void test_conv_shapes_gemm_only(void) {
   nn_conv2d_use_direct(true);
 }
 
+/* The same cases image by image: with several images and fewer than 256
+ * output positions each, the cases above unfolded the batch into one GEMM. */
+static void test_conv_shapes_per_image(void) {
+  nn_conv2d_use_batched(false);
+  test_conv_shapes();
+  test_conv_direct_shapes();
+  test_conv_cnn_shapes();
+  nn_conv2d_use_batched(true);
+}
+
 /* Every pass splits the images among threads: one worker, and three
  * (shares of unequal size for 2 or 3 images), each path. */
 static void test_conv_workers(void) {
@@ -243,6 +257,9 @@ static void test_conv_workers(void) {
     nn_conv2d_use_direct(false);
     test_conv_direct_shapes();
     nn_conv2d_use_direct(true);
+    nn_conv2d_use_batched(false); /* the small images split among workers too */
+    test_conv_shapes();
+    nn_conv2d_use_batched(true);
   }
   nn_set_num_threads(before);
 }
@@ -541,6 +558,7 @@ int main(void) {
   RUN(test_conv_workers);
   RUN(test_conv_cnn_shapes);
   RUN(test_conv_shapes_gemm_only);
+  RUN(test_conv_shapes_per_image);
   RUN(test_conv_out_size);
   RUN(test_conv_pad_same);
   RUN(test_conv_groups);
