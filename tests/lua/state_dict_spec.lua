@@ -117,6 +117,18 @@ describe("scripts/export_torchvision.py's output", function()
     assert.are.equal("float32", sd["classifier.1.weight"].dtype)
     H.assert_shape(sd["classifier.1.weight"], {10, 1280})
   end)
+
+  it("loads into nn.models.mobilenet_v2 with keys='torch': torchvision's keys and eval outputs", function()
+    local model = nn.models.mobilenet_v2{width_mult = 0.1, num_classes = 10}
+    assert.are.same(ref.mobilenet_v2_w01.keys, keys(model:state_dict{keys = 'torch'}))
+    local r = model:load_state_dict(nn.load(dir .. "mobilenet_v2_w0.1.safetensors"), {keys = 'torch'})
+    assert.are.same({}, r.missing_keys)
+    assert.are.same({}, r.unexpected_keys)
+    model:eval()
+    local out = model(H.from_spec(ref.mobilenet_v2_w01.input))
+    local err = rel_err(out, H.from_spec(ref.mobilenet_v2_w01.output))
+    assert.is_true(err < 1e-4, "max |a-b| / max |b| = " .. err)
+  end)
 end)
 
 describe("num_batches_tracked", function()
