@@ -204,6 +204,7 @@ local function plain(lines)
   local out, in_code = {}, false
   for _, line in ipairs(lines) do
     if line:match("^```") then
+      if line:match("^```text") then out[#out + 1] = "Output:" end
       in_code = not in_code
     elseif in_code then
       out[#out + 1] = "    " .. line

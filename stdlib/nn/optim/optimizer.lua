@@ -31,6 +31,11 @@ end
 
 local function new_optimizer(cls, params, opts)
   local name = cls.name
+  -- Before the options: Adam(model, {lr=...}) is the usual slip.
+  if require("nn.module").is_module(params) then
+    fail(name, "params must be a list of tensors or of parameter groups, got a Module (%s); pass model:parameters()",
+         params.__name)
+  end
   local defaults = O.given(cls, opts)
   for k, v in pairs(cls.defaults) do
     if defaults[k] == nil then defaults[k] = copy(v) end
