@@ -117,7 +117,8 @@ local function parse_entry(entry, lines, first, last)
   end
 end
 
--- Parses one page into {file=, title=, entries={...}}; each entry has
+-- Parses one page into {file=, title=, entries={...}, examples={...}}
+-- (examples: every ```lua block, {code=, output=, line=}); each entry has
 -- title, file, line, signatures, names (those its signatures call),
 -- text (its lines), parts (label -> text: Options, Returns, Errors,
 -- Example) and examples ({code=, output=, line=}).
@@ -126,10 +127,21 @@ local function parse_page(dir, file)
   local lines = {}
   for line in io.lines(dir .. "/" .. file) do lines[#lines + 1] = line end
   local heads, i = {}, 1
+  page.examples = {} -- every ```lua block of the page, with its ```text output
   while i <= #lines do -- headings, outside code blocks
     local line = lines[i]
     if line:match("^```") then
-      local _, _, close = read_fence(lines, i)
+      local lang, code, close = read_fence(lines, i)
+      if lang == "lua" then
+        local example = {code = code, line = i + 1}
+        page.examples[#page.examples + 1] = example
+        local k = next_nonblank(lines, close + 1, #lines)
+        if k <= #lines and lines[k]:match("^```text%s*$") then
+          local _, output
+          _, output, close = read_fence(lines, k)
+          example.output = output
+        end
+      end
       i = close
     elseif line:match("^#+%s") then
       local level, title = line:match("^(#+)%s+(.-)%s*$")

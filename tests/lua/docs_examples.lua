@@ -1,5 +1,6 @@
--- Runs the examples of one page of the manual: nnlua docs_examples.lua PAGE.md
--- (from a scratch folder: examples write files there). Each example runs in
+-- Runs the examples of one page of the manual (every ```lua block):
+-- nnlua docs_examples.lua PAGE.md (from a scratch folder: examples write
+-- files there). Each example runs in
 -- a fresh environment, after nn.manual_seed(0); what it prints is captured
 -- and, when the manual shows the output (a ```text block right after the
 -- example), compared with it line by line. Prints one "FAIL" line per
@@ -22,9 +23,19 @@ local function trim_lines(s)
   return table.concat(lines, "\n")
 end
 
+-- The entry a line of the page belongs to, for the messages.
+local function entry_at(line)
+  local title = page.title
+  for _, e in ipairs(page.entries) do
+    if e.line <= line then title = e.title end
+  end
+  return title
+end
+
 local failures, count = 0, 0
-for _, entry in ipairs(page.entries) do
-  for _, ex in ipairs(entry.examples) do
+do
+  for _, ex in ipairs(page.examples) do
+    local entry = {title = entry_at(ex.line)}
     count = count + 1
     local out = {}
     local function capture_print(...)
