@@ -39,6 +39,21 @@ describe("the manual", function()
       :format(#missing, #names, table.concat(missing, "\n  ")))
   end)
 
+  it("documents only names that exist (a misspelt signature documents nothing)", function()
+    local exists = {help = true} -- the global help() is the program's
+    for _, name in ipairs(public.names()) do exists[name] = true end
+    local unknown = {}
+    for _, e in ipairs(list) do
+      for _, name in ipairs(e.names) do
+        local method = debug.getregistry()["nn.Tensor.methods"][name:match("^nn%.([%w_]+)$") or ""]
+        if not exists[name] and not method then
+          unknown[#unknown + 1] = ("docs/%s:%d %s"):format(e.file, e.line, name)
+        end
+      end
+    end
+    assert(#unknown == 0, "signatures calling no public name:\n  " .. table.concat(unknown, "\n  "))
+  end)
+
   it("gives every entry a signature, its options, returns, errors and an example", function()
     local bad = {}
     for _, e in ipairs(list) do
