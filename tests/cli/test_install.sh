@@ -10,8 +10,9 @@ BUILD=$(cd "$(dirname "$NNLUA")" && pwd)
 SRC=${NNLUA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# The tools (cmake, the compiler, luarocks) are not the code under test:
-# in the sanitizer build they run without the preloaded runtimes.
+# cmake is not the code under test: in the sanitizer build it runs without
+# the preloaded runtimes, which lua5.4 loading the module still needs.
+PRELOAD=${LD_PRELOAD-}
 unset LD_PRELOAD
 export NNLUA_HISTORY=
 unset NNLUA_STDLIB NNLUA_DOCS
@@ -72,7 +73,7 @@ fi
 # The stock lua5.4 with the installed library and module.
 out=$(cd "$TMP/work" && LUA_PATH="$P/share/nnlua/stdlib/?.lua;$P/share/nnlua/stdlib/?/init.lua;;" \
       LUA_CPATH="$(dirname "$(dirname "$CORE")")/?.so;;" \
-      lua5.4 -e 'local nn = require "nn"; print(nn.ones(2, 2):sum():item()); help "nn.zeros"' 2>&1)
+      LD_PRELOAD="$PRELOAD" lua5.4 -e 'local nn = require "nn"; print(nn.ones(2, 2):sum():item()); help "nn.zeros"' 2>&1)
 has "lua5.4 requires the installed nn" "$out" "4.0" "nn.zeros(size... [, opts])"
 
 echo "$passed passed, $failed failed"
