@@ -41,14 +41,16 @@ rc=$?
 if [ $rc -eq 0 ]; then ok; else fail "luarocks make (status $rc)" "$(printf '%s' "$out" | tail -20)"; fi
 has "luarocks installs the rock" "$out" "nnlua scm-1 is now installed"
 
+unset LUA_PATH LUA_CPATH # ctest points them at the source tree
 eval "$(luarocks --lua-version=5.4 --tree="$TMP/tree" path)"
 out=$(cd "$TMP" && lua5.4 -e '
 local nn = require "nn"
 print(nn.matmul(nn.ones(2, 3), nn.ones(3, 2)):sum():item())
 local m = nn.Sequential{nn.Linear(3, 2)}
 print(#m:parameters(), package.searchpath("nn.core", package.cpath))
+print(debug.getinfo(nn.fit, "S").source)
 help(nn.Linear)' 2>&1)
-has "lua5.4 loads the rock" "$out" "12.0" "2	$TMP/tree/lib/lua/5.4/nn/core.so" \
+has "lua5.4 loads the rock" "$out" "12.0" "2	$TMP/tree/lib/lua/5.4/nn/core.so" "@$TMP/tree/share/lua/5.4/nn/fit.lua" \
     "nn.Linear(in_features, out_features [, opts])"
 
 echo "$passed passed, $failed failed"
