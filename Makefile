@@ -4,7 +4,7 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build demo test test-sanitize bench clean
+.PHONY: all setup build demo test test-sanitize bench course clean
 
 all: build
 
@@ -25,7 +25,16 @@ test: build
 test-sanitize: setup
 	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNNLUA_SANITIZE=ON >/dev/null
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -LE course
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^course/($(SANITIZE_COURSE))$$'
+
+# The course scripts run under the sanitizers: three cheap ones (the Release
+# suite runs them all).
+SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|adam_internals
+
+# The whole course, every verdict and picture, into out/course/REPORT.md.
+course: build
+	$(BUILD)/nnlua scripts/course/run.lua --out out/course
 
 BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants knn
 

@@ -44,7 +44,9 @@ static const char usage_text[] =
     "  -             stop handling options and execute stdin\n"
     "\n"
     "The global 'nn' is loaded before anything runs; require \"nn\" returns it.\n"
-    "Scripts get their arguments in 'arg' and '...', as with lua.\n"
+    "Scripts get their arguments in 'arg' and '...', as with lua, and the\n"
+    "script's own folder comes first in package.path (as Python's sys.path[0]),\n"
+    "so a script requires the modules beside it by name.\n"
     "\n"
     "With no script and no -e or -v, nnlua starts the REPL when stdin is a\n"
     "terminal and runs stdin as a script otherwise. The REPL (also after -i)\n"
@@ -56,7 +58,8 @@ static const char usage_text[] =
     "  NNLUA_STDLIB    directory holding nn/init.lua (default: the installed\n"
     "                  stdlib next to the executable, else the source tree)\n"
     "  NNLUA_HISTORY   REPL history file (default ~/.nnlua_history; empty: none)\n"
-    "  LUA_PATH, LUA_CPATH  as for lua; the stdlib comes first in package.path\n";
+    "  LUA_PATH, LUA_CPATH  as for lua; the script's folder, then the stdlib,\n"
+    "                  come first in package.path\n";
 
 /* ---------------------------------------------------------------------- */
 /* Messages and errors */
@@ -217,7 +220,7 @@ static const char *stdlib_dir(char *buf, size_t len) {
 }
 
 /* package.path = "<dir>/?.lua;<dir>/?/init.lua;" .. package.path */
-static void add_stdlib_path(lua_State *L, const char *dir) {
+static void prepend_package_path(lua_State *L, const char *dir) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   const char *path = lua_tostring(L, -1);
@@ -230,7 +233,7 @@ static void add_stdlib_path(lua_State *L, const char *dir) {
  * Returns 0 (after reporting) when the stdlib cannot be loaded. */
 static int open_nn(lua_State *L) {
   char buf[PATH_MAX];
-  add_stdlib_path(L, stdlib_dir(buf, sizeof buf));
+  prepend_package_path(L, stdlib_dir(buf, sizeof buf));
   luaL_requiref(L, "nn.core", luaopen_nn_core, 0);
   lua_pop(L, 1);
   lua_getglobal(L, "require");
@@ -276,10 +279,26 @@ static int push_script_args(lua_State *L) {
   return n;
 }
 
+/* package.path = "<folder of script>/?.lua;<folder>/?/init.lua;" .. package.path,
+ * so that a script finds the modules beside it wherever it is run from. */
+static void add_script_dir_path(lua_State *L, const char *script) {
+  const char *slash = strrchr(script, '/');
+  if (slash == NULL) {
+    lua_pushliteral(L, ".");
+  } else if (slash == script) {
+    lua_pushliteral(L, ""); /* "/x.lua": the root, "/?.lua" */
+  } else {
+    lua_pushlstring(L, script, (size_t)(slash - script));
+  }
+  prepend_package_path(L, lua_tostring(L, -1));
+  lua_pop(L, 1);
+}
+
 /* Runs the script argv[0] ("-" is stdin unless it came after "--"). */
 static int handle_script(lua_State *L, char **argv) {
   const char *fname = argv[0];
   if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL;
+  if (fname != NULL) add_script_dir_path(L, fname);
   int status = luaL_loadfile(L, fname);
   if (status == LUA_OK) status = nnlua_docall(L, push_script_args(L), LUA_MULTRET);
   return nnlua_report(L, status, NNLUA_PROGNAME);

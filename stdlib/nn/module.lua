@@ -18,7 +18,8 @@
 --
 -- Enumeration follows PyTorch: a module's own parameters, then its own
 -- buffers, then its children recursively; names are dotted paths, with
--- 1-based indices for the children of a Sequential ("1.weight").
+-- 1-based indices for the children of a Sequential ("1.weight"), or
+-- 0-based as PyTorch's under state_dict{keys='torch'} (state_dict.lua).
 
 local nn = require "nn"
 local A = require "nn.args"
@@ -210,17 +211,26 @@ local function holds(kind, v)
   return nn.is_tensor(v)
 end
 
--- Appends {name, value} for the entries of `kinds` (a list) of self and,
--- when recurse, of its descendants: own entries first, kind by kind, then
--- each child's. With `seen`, a tensor or module met twice is listed once.
-local function collect(self, kinds, recurse, prefix, out, seen)
+-- The name of a registry key in a dotted path: integer keys (children of
+-- Sequential and ModuleList) count from 1, or from 0 as PyTorch's when
+-- torch is true.
+local function component(key, torch)
+  if torch and math.type(key) == "integer" then return tostring(key - 1) end
+  return tostring(key)
+end
+
+-- Appends {name, value, owner, key} for the entries of `kinds` (a list)
+-- of self and, when recurse, of its descendants: own entries first, kind
+-- by kind, then each child's. With `seen`, a tensor or module met twice is
+-- listed once. torch: children numbered from 0 (component).
+local function collect(self, kinds, recurse, prefix, out, seen, torch)
   local own = self._kinds
   for _, kind in ipairs(kinds) do
     for _, key in ipairs(self._keys) do
       local v = rawget(self, key)
       if own[key] == kind and holds(kind, v) and not (seen and seen[v]) then
         if seen then seen[v] = true end
-        out[#out + 1] = {prefix .. tostring(key), v}
+        out[#out + 1] = {prefix .. component(key, torch), v, self, key}
       end
     end
   end
@@ -229,7 +239,7 @@ local function collect(self, kinds, recurse, prefix, out, seen)
     local child = rawget(self, key)
     if own[key] == "module" and is_module(child) and not (seen and seen[child]) then
       if seen then seen[child] = true end
-      collect(child, kinds, true, prefix .. tostring(key) .. ".", out, seen)
+      collect(child, kinds, true, prefix .. component(key, torch) .. ".", out, seen, torch)
     end
   end
   return out
@@ -392,58 +402,24 @@ end
 
 -- ---- state ----
 
+--- {name, tensor, owner module, registry key} for every parameter and
+-- buffer, in state-dict order; torch=true numbers children from 0.
+-- state_dict.lua builds state_dict and load_state_dict on it.
+function Module:named_state(torch)
+  return collect(self, STATE, true, "", {}, nil, torch)
+end
+
 --- name -> tensor for every parameter and buffer (detached views sharing
--- the module's storage), iterable in order.
-function Module:state_dict()
-  local list = collect(self, STATE, true, "", {}, nil)
-  for _, kv in ipairs(list) do kv[2] = kv[2]:detach() end
-  return ordered(list)
+-- the module's storage), iterable in order; {keys='torch'} numbers
+-- children from 0 as PyTorch does.
+function Module:state_dict(opts)
+  return require("nn.state_dict").state_dict(self, opts)
 end
 
-local function key_list(keys)
-  return table.concat(keys, ", ")
-end
-
---- Copies the tensors of sd (name -> tensor) into the module's parameters
--- and buffers, in place and without recording gradients. Checks
--- everything before copying anything. With strict (the default) missing
--- and unexpected keys are errors; shape mismatches always are. Returns
--- {missing_keys=, unexpected_keys=}.
+--- Copies a state dict into the parameters and buffers (in place, checked
+-- first); {strict=true, keys='nnlua'|'torch'}. See state_dict.lua.
 function Module:load_state_dict(sd, opts)
-  if type(sd) ~= "table" then A.fail("load_state_dict", "state_dict must be a table, got %s", type(sd)) end
-  opts = A.options("load_state_dict", opts, {strict = true})
-  local strict = A.bool("load_state_dict", "strict", opts.strict, true)
-  local own = collect(self, STATE, true, "", {}, nil)
-  local known, missing, unexpected, problems = {}, {}, {}, {}
-  for _, kv in ipairs(own) do
-    local name, t = kv[1], kv[2]
-    known[name] = true
-    local v = sd[name]
-    if v == nil then
-      missing[#missing + 1] = name
-    elseif not nn.is_tensor(v) then
-      problems[#problems + 1] = ("%s is a %s, not a tensor"):format(name, type(v))
-    elseif A.shape_str(v) ~= A.shape_str(t) then
-      problems[#problems + 1] = ("size mismatch for %s: %s in the state dict, %s in the model")
-                                :format(name, A.shape_str(v), A.shape_str(t))
-    end
-  end
-  for k in pairs(sd) do
-    if not known[k] then unexpected[#unexpected + 1] = tostring(k) end
-  end
-  table.sort(unexpected)
-  local report = {}
-  if strict and #missing > 0 then report[#report + 1] = "missing keys: " .. key_list(missing) end
-  if strict and #unexpected > 0 then report[#report + 1] = "unexpected keys: " .. key_list(unexpected) end
-  for _, p in ipairs(problems) do report[#report + 1] = p end
-  if #report > 0 then A.fail("load_state_dict", "%s", table.concat(report, "; ")) end
-  nn.no_grad(function()
-    for _, kv in ipairs(own) do
-      local v = sd[kv[1]]
-      if v ~= nil then kv[2]:copy_(v) end
-    end
-  end)
-  return {missing_keys = missing, unexpected_keys = unexpected}
+  return require("nn.state_dict").load_state_dict(self, sd, opts)
 end
 
 -- ---- printing ----

@@ -21,6 +21,10 @@ local OPTIONS = {eps = true, momentum = true, affine = true, track_running_stats
 
 local BatchNorm = Module:extend("BatchNorm")
 
+-- Checkpoints from before num_batches_tracked lack it: they still load
+-- (strict too), with the count reset to 0, as PyTorch loads them.
+BatchNorm.optional_state = {num_batches_tracked = 0}
+
 function BatchNorm:init(num_features, opts)
   local name = self.__name
   self.num_features = A.int(name, "num_features", num_features)

@@ -84,6 +84,25 @@ check_exact "stdin as script (-)" "from stdin	x" -- bash -c "echo 'print(\"from 
 check_exact "piped stdin without args runs it" "42" -- bash -c "echo 'print(6 * 7)' | '$NNLUA'"
 check "os.exit status" 3 -- "$NNLUA" -e "os.exit(3)"
 
+# The script's folder comes first in package.path (Python's sys.path[0]):
+# a script finds the module beside it from any working directory, and that
+# module wins over one of the same name in the current directory.
+mkdir -p "$TMP/proj/sub" "$TMP/cwd"
+echo 'return {where = "beside the script"}' > "$TMP/proj/sub/helper.lua"
+echo 'return {where = "in the cwd"}' > "$TMP/cwd/helper.lua"
+echo 'print(require("helper").where)' > "$TMP/proj/sub/main.lua"
+check_exact "script folder on package.path" "beside the script" -- \
+  bash -c "cd '$TMP/cwd' && '$NNLUA' '$TMP/proj/sub/main.lua'"
+check_exact "script folder, relative path" "beside the script" -- \
+  bash -c "cd '$TMP/proj' && '$NNLUA' sub/main.lua"
+check_exact "script folder, bare file name" "beside the script" -- \
+  bash -c "cd '$TMP/proj/sub' && '$NNLUA' main.lua"
+check_exact "script folder before the stdlib" "$TMP/proj/sub/?.lua" -- \
+  bash -c "cd '$TMP/cwd' && echo 'print((package.path:match(\"^[^;]*\")))' > '$TMP/proj/sub/path.lua' && '$NNLUA' '$TMP/proj/sub/path.lua'"
+head_of_path='print((package.path:match("^[^;]*")))'
+check_exact "a script from stdin adds no folder" "$("$NNLUA" -e "$head_of_path")" -- \
+  bash -c "echo '$head_of_path' | '$NNLUA' -"
+
 # --- nn -------------------------------------------------------------------
 cat > "$TMP/nn.lua" <<'EOF'
 local m = require "nn"

@@ -78,6 +78,7 @@ local ENTRIES = {
   {"KLDivLoss", function(o) return nn.KLDivLoss(o) end},
   {"MultiMarginLoss", function(o) return nn.MultiMarginLoss(o) end},
   {"load_state_dict", function(o) local m = model(); return m:load_state_dict(m:state_dict(), o) end},
+  {"state_dict", function(o) return model():state_dict(o) end},
   {"summary", function(o) return model():summary({1, 2}, with({print = false}, o)) end},
   {"KNeighborsClassifier", function(o) return nn.KNeighborsClassifier(with({n_neighbors = 1}, o)) end},
   {"fgsm", function(o) return nn.attacks.fgsm(model(), x2, y2, with({eps = 0.1}, o)) end},

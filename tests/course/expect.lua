@@ -1,0 +1,35 @@
+-- What each course script must print (COURSE.md §2, the order of the course):
+-- its experiment ids in verdict order, and those marked [quick], which must
+-- hold in `--quick` on seed 0. Read by tests/course/check.lua (the ctest of
+-- every script) and by scripts/course/run.lua (the order of the report).
+return {
+  {name = "dropout_arithmetic", ids = {"S0-01", "S0-02"}, quick = {"S0-01", "S0-02"}},
+  {name = "activations", ids = {"S3-07", "S3-10", "S3-17", "S3-04"},
+   quick = {"S3-07", "S3-10", "S3-17", "S3-04"}},
+  {name = "conv_arithmetic", ids = {"S3-06", "S3-09", "S3-16", "S3-18", "S3-20"},
+   quick = {"S3-06", "S3-09", "S3-16", "S3-18", "S3-20"}},
+  {name = "gradient_descent_1d", ids = {"S2-05", "S3-02"}, quick = {"S2-05", "S3-02"}},
+  {name = "adam_internals", ids = {"S1-01", "S3-21", "S3-22"}, quick = {"S1-01", "S3-21", "S3-22"}},
+  {name = "sgd_momentum", ids = {"S0-08"}, quick = {"S0-08"}},
+  {name = "regression_l1_l2", ids = {"S3-01", "S0-05", "S0-06", "S4-02"}, quick = {"S3-01", "S0-06", "S4-02"}},
+  {name = "initialization", ids = {"S3-05", "S4-03"}, quick = {"S3-05", "S4-03"}},
+  {name = "vanishing_exploding", ids = {"S3-13", "S4-01"}, quick = {"S3-13", "S4-01"}},
+  {name = "knn_bias_variance", ids = {"S0-04"}, quick = {"S0-04"}},
+  {name = "batch_size_noise", ids = {"S3-03"}, quick = {"S3-03"}},
+  {name = "precision_recall", ids = {"S3-08"}, quick = {"S3-08"}},
+  {name = "autoencoders", ids = {"S3-11", "S3-12"}, quick = {"S3-11"}},
+  {name = "augmentation", ids = {"S3-15"}, quick = {"S3-15"}},
+  {name = "validation_and_shift", ids = {"S3-14"}, quick = {"S3-14"}},
+  {name = "random_search", ids = {"S2-03", "S2-04"}, quick = {}},
+  {name = "mlp_fashion", ids = {"S0-09"}, quick = {"S0-09"}},
+  {name = "overfit_mlp", ids = {"S0-03", "S0-10", "S0-11", "S0-12"}, quick = {}},
+  {name = "regularization_combos", ids = {"S0-13"}, quick = {}},
+  {name = "label_smoothing", ids = {"S2-01"}, quick = {"S2-01"}},
+  {name = "distillation", ids = {"S0-07"}, quick = {"S0-07"}},
+  {name = "adversarial", ids = {"S2-02"}, quick = {"S2-02"}},
+  {name = "capacity_higgs", ids = {"S1-02", "S1-03", "S1-04", "S1-05", "S1-06"}, quick = {}},
+  {name = "cnn_variants",
+   ids = {"S4-04", "S4-05", "S4-06", "S4-07", "S4-08", "S4-09", "S4-10", "S4-11", "S4-12", "S4-13", "S4-15"},
+   quick = {"S4-13", "S4-15"}},
+  {name = "transfer_learning", ids = {"S3-19", "S4-14"}, quick = {"S3-19", "S4-14"}},
+}
