@@ -137,6 +137,7 @@ static void transfer_block(col_dir dir, float *dst, float *src, const nn_conv2d_
   int64_t lo = t->ylo * g->ow, hi = t->yhi * g->ow;
   if (lo < -shift) lo = -shift;
   if (hi > plane - shift) hi = plane - shift;
+  if (lo > P) lo = P; /* a tap that reads only padding (1x1 image, 3x3 kernel) */
   if (hi < lo) hi = lo;
   if (dir == FOLD) {
     zero_edges(dst, g, t);

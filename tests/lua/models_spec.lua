@@ -162,3 +162,267 @@ describe("nn.models.mobilenet_v2", function()
     H.assert_error(function() f{width = 1} end, "mobilenet_v2", "width")
   end)
 end)
+
+describe("nn.models.resnet18", function()
+  local model
+
+  setup(function()
+    nn.manual_seed(2)
+    model = nn.models.resnet18()
+  end)
+
+  it("has torchvision's children and BasicBlocks", function()
+    assert.are.same({"conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"},
+                    child_names(model))
+    for stage = 1, 4 do
+      local layer = model["layer" .. stage]
+      assert.are.same({"BasicBlock", "BasicBlock"}, class_names(layer:children()))
+      local first = {"conv1", "bn1", "relu", "conv2", "bn2"}
+      if stage > 1 then first[#first + 1] = "downsample" end
+      assert.are.same(first, child_names(layer[1]))
+      assert.are.same({"conv1", "bn1", "relu", "conv2", "bn2"}, child_names(layer[2]))
+    end
+    local down = model.layer3[1].downsample
+    assert.are.same({"Conv2d", "BatchNorm2d"}, class_names(down:children()))
+    assert.are.same({128, 256, 1, 2}, {down[1].in_channels, down[1].out_channels, down[1].kernel_size[1],
+                                        down[1].stride[1]})
+    assert.are.same({7, 2, 3}, {model.conv1.kernel_size[1], model.conv1.stride[1], model.conv1.padding[1]})
+    assert.are.same({3, 2, 1}, {model.maxpool.kernel_size[1], model.maxpool.stride[1], model.maxpool.padding[1]})
+  end)
+
+  it("has torchvision's 11,689,512 parameters and 122 state-dict entries", function()
+    assert.are.equal("11,689,512", summary_total(model, {1, 3, 64, 64}))
+    assert.are.equal(122, #model:state_dict())
+  end)
+
+  it("is initialized as torchvision: kaiming_normal fan_out for convolutions, PyTorch's Linear", function()
+    local w = model.layer4[2].conv2.weight -- [512, 512, 3, 3]
+    H.near(std(w), math.sqrt(2 / (512 * 9)), 0.01 * math.sqrt(2 / (512 * 9)))
+    local bound = 1 / math.sqrt(512)
+    assert.is_true(model.fc.weight:max():item() <= bound and model.fc.weight:min():item() >= -bound)
+    H.near(std(model.fc.weight), bound / math.sqrt(3), 0.01 * bound)
+    assert.are.equal(1, model.layer1[1].bn2.weight:min():item())
+    local zero = nn.models.resnet18{zero_init_residual = true}
+    assert.are.equal(0, nn.abs(zero.layer3[2].bn2.weight):max():item())
+    assert.are.equal(1, zero.layer3[2].bn1.weight:min():item())
+  end)
+
+  it("maps [N, 3, H, W] to [N, num_classes]", function()
+    local m = nn.models.resnet18{num_classes = 4}
+    assert.are.same({512, 4}, {m.fc.in_features, m.fc.out_features})
+    H.assert_shape(m(nn.randn(2, 3, 32, 32)), {2, 4})
+  end)
+
+  it("checks its options", function()
+    H.assert_error(function() nn.models.resnet18{num_classes = -3} end, "resnet18", "num_classes", "-3")
+    H.assert_error(function() nn.models.resnet18{num_classes = "ten"} end, "resnet18", "num_classes", "'ten'")
+    H.assert_error(function() nn.models.resnet18{zero_init_residual = 1} end, "resnet18", "zero_init_residual")
+    H.assert_error(function() nn.models.resnet18{pretrained = true} end, "resnet18", "pretrained")
+  end)
+end)
+
+-- ---- parity with torchvision (tests/fixtures/gen_models_fixtures.py) ----
+
+local FIXTURES = (os.getenv("NNLUA_SOURCE_DIR") or ".") .. "/tests/fixtures/models/"
+local REFERENCE = H.reference("models")
+
+-- max|a - b| / max|b|: the issue's measure, per tensor.
+local function rel_error(a, b)
+  return nn.abs(a - b):max():item() / nn.abs(b):max():item()
+end
+
+local function assert_rel(a, b, what)
+  H.assert_shape(a, b.shape)
+  local e = rel_error(a, b)
+  assert(e <= 1e-4, ("%s: max|a-b|/max|b| = %.3g, above 1e-4"):format(what, e))
+end
+
+-- The keys of m under PyTorch's names equal torchvision's, in order and
+-- with the same shapes.
+local function assert_torch_keys(m, ref)
+  local got = {}
+  for name, t in m:state_dict{keys = "torch"} do got[#got + 1] = {name, t.shape} end
+  assert.are.same(ref.keys, got)
+end
+
+-- The generator's weights_formula and formula_input: exact float32 values
+-- from the position of each entry, so no weights need storing. In place,
+-- as VGG's largest weight is 0.4 GB.
+local function sawtooth_(t, k)
+  local coefs, shape = {31, 17, 5, 3}, t.shape
+  t:zero_()
+  for j, d in ipairs(shape) do
+    local view = {}
+    for i = 1, #shape do view[i] = i == j and d or 1 end
+    t:add_(nn.arange(0, d):to("float32"):reshape(view) * coefs[j])
+  end
+  t:add_(13 * k):mul_(27 / 1024)
+  return t:sub_(nn.floor(t))
+end
+
+local function weights_formula_(name, t, k)
+  local frac, shape = sawtooth_(t, k), t.shape
+  if #shape >= 2 then
+    local fan_in = 1
+    for i = 2, #shape do fan_in = fan_in * shape[i] end
+    local scale = 2.0 ^ math.floor(math.log(4.9 / math.sqrt(fan_in), 2) + 0.5)
+    return frac:sub_(0.5):mul_(scale)
+  end
+  if name:match("running_var$") then return frac:add_(0.5) end
+  if name:match("weight$") then return frac:mul_(0.5):add_(0.75) end
+  return frac:sub_(0.5):mul_(0.5)
+end
+
+local function set_formula_weights(m)
+  local k = 0
+  nn.no_grad(function()
+    for name, t in m:state_dict{keys = "torch"} do
+      if t.dtype == "float32" then weights_formula_(name, t, k) end
+      k = k + 1
+    end
+  end)
+end
+
+-- Eval-mode output, then one train-mode forward: its output (when the
+-- model has no dropout) and every BatchNorm buffer, against torchvision's.
+local function assert_parity(m, expected, what)
+  m:eval()
+  assert_rel(nn.no_grad(m.forward, m, expected.input), expected.eval_output, what .. " eval output")
+  m:train()
+  local y = nn.no_grad(m.forward, m, expected.input)
+  if expected.train_output then assert_rel(y, expected.train_output, what .. " train output") end
+  local sd, buffers = m:state_dict{keys = "torch"}, 0
+  for key, want in pairs(expected) do
+    local name = key:match("^train%.(.*)$")
+    if name then
+      buffers = buffers + 1
+      assert(sd[name], what .. ": no buffer " .. name)
+      if want.dtype == "int64" then
+        assert.are.equal(want:item(), sd[name]:item(), name)
+      else
+        assert_rel(sd[name], want, what .. " " .. name)
+      end
+    end
+  end
+  assert.are.equal(#m:buffers(), buffers, what .. ": the BatchNorm buffers compared")
+end
+
+local function formula_parity(m, name)
+  set_formula_weights(m)
+  local expected = nn.load(FIXTURES .. name .. "_expected.safetensors")
+  expected.input = sawtooth_(nn.zeros(expected.input.shape), 1000):sub_(0.5):mul_(4)
+  assert_parity(m, expected, name)
+end
+
+describe("nn.models against torchvision", function()
+  it("mobilenet_v2{width_mult=0.25}: torchvision's state dict loads and gives its outputs", function()
+    local m = nn.models.mobilenet_v2{width_mult = 0.25, num_classes = 10}
+    assert_torch_keys(m, REFERENCE.mobilenet_v2_w025)
+    assert.are.equal(REFERENCE.mobilenet_v2_w025.params, count_params(m))
+    local result = m:load_state_dict(nn.load(FIXTURES .. "mobilenet_v2_w025.safetensors"), {keys = "torch"})
+    assert.are.same({}, result.missing_keys)
+    assert.are.same({}, result.unexpected_keys)
+    assert.are.equal(5, m.features[1][2].num_batches_tracked:item())
+    assert_parity(m, nn.load(FIXTURES .. "mobilenet_v2_w025_expected.safetensors"), "mobilenet_v2")
+  end)
+
+  it("resnet18: torchvision's keys, outputs and running statistics", function()
+    local m = nn.models.resnet18()
+    assert_torch_keys(m, REFERENCE.resnet18)
+    formula_parity(m, "resnet18")
+  end)
+end)
+
+-- VGG11 has 133M parameters (0.5 GB): each variant is built once, for all
+-- its cases (structure and initialization first, then the parity, which
+-- overwrites the weights).
+local CONVS = {64, 128, 256, 256, 512, 512, 512, 512}
+
+-- The classes of features and the out_channels of its convolutions.
+local function features_of(m)
+  local convs = {}
+  for _, c in ipairs(m.features:children()) do
+    if c.__name == "Conv2d" then convs[#convs + 1] = c.out_channels end
+  end
+  return class_names(m.features:children()), convs
+end
+
+describe("nn.models.vgg11", function()
+  local m
+
+  setup(function()
+    nn.manual_seed(3)
+    m = nn.models.vgg11()
+  end)
+
+  teardown(function()
+    m = nil
+    collectgarbage()
+  end)
+
+  it("has torchvision's children", function()
+    assert.are.same({"features", "avgpool", "classifier"}, child_names(m))
+    local classes, convs = features_of(m)
+    assert.are.same({"Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Conv2d", "ReLU",
+                     "MaxPool2d", "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Conv2d", "ReLU",
+                     "MaxPool2d"}, classes)
+    assert.are.same(CONVS, convs)
+    assert.are.same({7, 7}, m.avgpool.output_size)
+    assert.are.same({"Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"},
+                    class_names(m.classifier:children()))
+    assert.are.same({25088, 4096, 0.5}, {m.classifier[1].in_features, m.classifier[1].out_features,
+                                         m.classifier[3].p})
+  end)
+
+  it("is initialized as torchvision: kaiming_normal fan_out, zero biases, Linear N(0, 0.01)", function()
+    H.near(std(m.classifier[4].weight), 0.01, 1e-4)
+    assert.are.equal(0, nn.abs(m.classifier[7].bias):max():item())
+    H.near(std(m.features[4].weight), math.sqrt(2 / (128 * 9)), 0.02 * math.sqrt(2 / (128 * 9)))
+    assert.are.equal(0, nn.abs(m.features[4].bias):max():item())
+  end)
+
+  it("has torchvision's 132,863,336 parameters and keys", function()
+    assert.are.equal("132,863,336", summary_total(m, {1, 3, 32, 32}))
+    assert.are.equal(REFERENCE.vgg11.params, 132863336)
+    assert_torch_keys(m, REFERENCE.vgg11)
+  end)
+
+  it("gives torchvision's outputs", function()
+    formula_parity(m, "vgg11")
+  end)
+
+  it("checks its options", function()
+    H.assert_error(function() nn.models.vgg11{batch_norm = "yes"} end, "vgg11", "batch_norm")
+    H.assert_error(function() nn.models.vgg11{num_classes = 0} end, "vgg11", "num_classes", "0")
+    H.assert_error(function() nn.models.vgg11{dropout = -0.1} end, "vgg11", "dropout")
+    H.assert_error(function() nn.models.vgg11{batchnorm = true} end, "vgg11", "batchnorm")
+  end)
+end)
+
+describe("nn.models.vgg11{batch_norm=true}", function()
+  local m
+
+  setup(function()
+    m = nn.models.vgg11{batch_norm = true, dropout = 0.3} -- dropout changes no output compared here
+  end)
+
+  teardown(function()
+    m = nil
+    collectgarbage()
+  end)
+
+  it("has a BatchNorm2d after each convolution, torchvision's 132,868,840 parameters and keys", function()
+    local classes, convs = features_of(m)
+    assert.are.same(CONVS, convs)
+    assert.are.same({"Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"}, {table.unpack(classes, 1, 4)})
+    assert.are.equal(29, #classes)
+    assert.are.same({0.3, 0.3}, {m.classifier[3].p, m.classifier[6].p})
+    assert.are.equal("132,868,840", summary_total(m, {1, 3, 32, 32}))
+    assert_torch_keys(m, REFERENCE.vgg11_bn)
+  end)
+
+  it("gives torchvision's outputs and running statistics", function()
+    formula_parity(m, "vgg11_bn")
+  end)
+
+end)

@@ -187,6 +187,10 @@ static void test_conv_shapes(void) {
   CONV_CASE("1x1 stride 2", 2, 3, 5, 6, 2, 1, 1, 2, 2, 0, 0, 1, 1, false);
   CONV_CASE("1x1 padded", 2, 3, 4, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, false);
   CONV_CASE("1x1 image", 2, 3, 1, 1, 2, 1, 1, 1, 1, 0, 0, 1, 1, false);
+  /* ResNet-18's last 3x3 convolutions on a 32x32 input: taps off the image. */
+  CONV_CASE("1x1 image, 3x3 pad 1", 2, 3, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, false);
+  CONV_CASE("2x2 image, 3x3 pad 1 stride 2", 2, 3, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, false);
+  CONV_CASE("1x2 image, 5x5 pad 2", 1, 2, 1, 2, 3, 5, 5, 1, 1, 2, 2, 1, 1, false);
   CONV_CASE("empty batch", 0, 3, 5, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1, false);
   /* Bigger images, many images. */
   CONV_CASE("big image", 2, 4, 96, 100, 3, 3, 3, 1, 1, 1, 1, 1, 1, false);

@@ -16,7 +16,8 @@
 -- torchvision's _make_divisible; the last 1280 only grows). 3,504,872
 -- parameters for 1000 classes at width 1. Initialization as torchvision:
 -- convolutions kaiming_normal_ with mode 'fan_out', BatchNorm weight 1 and
--- bias 0, Linear N(0, 0.01) with bias 0.
+-- bias 0, Linear N(0, 0.01) with bias 0; each layer is built with its
+-- initializer, so its reset_parameters() draws torchvision's values again.
 
 local nn = require "nn"
 local Module = require "nn.module"
@@ -30,6 +31,15 @@ local function make_divisible(v, divisor)
   return math.tointeger(new_v)
 end
 
+-- torchvision's initializers of MobileNetV2's layers.
+local function kaiming_fan_out(w)
+  return nn.init.kaiming_normal_(w, {mode = "fan_out"})
+end
+
+local function normal_001(w)
+  return nn.init.normal_(w, 0, 0.01)
+end
+
 -- torchvision.ops.Conv2dNormActivation: Conv (no bias, "same" padding),
 -- BatchNorm2d and ReLU6 as a Sequential (keys "0.weight", "1.running_mean").
 local Conv2dNormActivation = nn.Sequential:extend("Conv2dNormActivation")
@@ -38,7 +48,8 @@ function Conv2dNormActivation:init(in_channels, out_channels, opts)
   local kernel = opts.kernel_size or 3
   nn.Sequential.init(self, {
     nn.Conv2d(in_channels, out_channels, kernel, {stride = opts.stride or 1, padding = (kernel - 1) // 2,
-                                                   groups = opts.groups, bias = false}),
+                                                   groups = opts.groups, bias = false,
+                                                   weight_init = kaiming_fan_out}),
     nn.BatchNorm2d(out_channels),
     nn.ReLU6(),
   })
@@ -58,7 +69,7 @@ function InvertedResidual:init(inp, oup, stride, expand_ratio)
     layers[#layers + 1] = Conv2dNormActivation(inp, hidden, {kernel_size = 1})
   end
   layers[#layers + 1] = Conv2dNormActivation(hidden, hidden, {stride = stride, groups = hidden})
-  layers[#layers + 1] = nn.Conv2d(hidden, oup, 1, {bias = false})
+  layers[#layers + 1] = nn.Conv2d(hidden, oup, 1, {bias = false, weight_init = kaiming_fan_out})
   layers[#layers + 1] = nn.BatchNorm2d(oup)
   self.conv = nn.Sequential(layers)
   self.out_channels = oup
@@ -100,25 +111,10 @@ function MobileNetV2:init(num_classes, width_mult, dropout)
   end
   blocks[#blocks + 1] = Conv2dNormActivation(input_channel, self.last_channel, {kernel_size = 1})
   self.features = nn.Sequential(blocks)
-  self.classifier = nn.Sequential{nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes)}
-  self:reset_parameters()
-end
-
---- torchvision's initialization of MobileNetV2, drawn afresh.
-function MobileNetV2:reset_parameters()
-  for _, m in ipairs(self:modules()) do
-    local class = getmetatable(m)
-    if class == nn.Conv2d then
-      nn.init.kaiming_normal_(m.weight, {mode = "fan_out"})
-      if m.bias then nn.init.zeros_(m.bias) end
-    elseif class == nn.BatchNorm2d then
-      nn.init.ones_(m.weight)
-      nn.init.zeros_(m.bias)
-    elseif class == nn.Linear then
-      nn.init.normal_(m.weight, 0, 0.01)
-      nn.init.zeros_(m.bias)
-    end
-  end
+  self.classifier = nn.Sequential{
+    nn.Dropout(dropout),
+    nn.Linear(self.last_channel, num_classes, {weight_init = normal_001, bias_init = "zeros"}),
+  }
 end
 
 function MobileNetV2:forward(x)

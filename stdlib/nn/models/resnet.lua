@@ -15,27 +15,34 @@
 -- convolutions kaiming_normal_ with mode 'fan_out' and the ReLU gain,
 -- BatchNorm weight 1 and bias 0 (with zero_init_residual, each block's
 -- bn2 weight 0, so every block starts as the identity), fc PyTorch's
--- Linear default.
+-- Linear default; each layer is built with its initializer, so its
+-- reset_parameters() draws torchvision's values again.
 
 local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 
-local function conv3x3(in_planes, out_planes, stride)
-  return nn.Conv2d(in_planes, out_planes, 3, {stride = stride, padding = 1, bias = false})
+-- torchvision's initializer of ResNet's convolutions.
+local function kaiming_fan_out_relu(w)
+  return nn.init.kaiming_normal_(w, {mode = "fan_out", nonlinearity = "relu"})
+end
+
+local function conv(in_planes, out_planes, kernel_size, stride)
+  return nn.Conv2d(in_planes, out_planes, kernel_size, {stride = stride, padding = (kernel_size - 1) // 2,
+                                                        bias = false, weight_init = kaiming_fan_out_relu})
 end
 
 local BasicBlock = Module:extend("BasicBlock")
 
-function BasicBlock:init(inplanes, planes, stride)
-  self.conv1 = conv3x3(inplanes, planes, stride)
+-- zero_init: bn2's weight starts at 0 (ResNet's zero_init_residual).
+function BasicBlock:init(inplanes, planes, stride, zero_init)
+  self.conv1 = conv(inplanes, planes, 3, stride)
   self.bn1 = nn.BatchNorm2d(planes)
   self.relu = nn.ReLU()
-  self.conv2 = conv3x3(planes, planes, 1)
-  self.bn2 = nn.BatchNorm2d(planes)
+  self.conv2 = conv(planes, planes, 3, 1)
+  self.bn2 = nn.BatchNorm2d(planes, {weight_init = zero_init and "zeros" or nil})
   if stride ~= 1 or inplanes ~= planes then
-    self.downsample = nn.Sequential{nn.Conv2d(inplanes, planes, 1, {stride = stride, bias = false}),
-                                    nn.BatchNorm2d(planes)}
+    self.downsample = nn.Sequential{conv(inplanes, planes, 1, stride), nn.BatchNorm2d(planes)}
   end
   self.stride, self.planes = stride, planes
 end
@@ -55,41 +62,19 @@ local ResNet = Module:extend("ResNet")
 
 -- layers: the number of BasicBlocks of each stage ({2, 2, 2, 2}: ResNet-18).
 function ResNet:init(layers, num_classes, zero_init_residual)
-  self.conv1 = nn.Conv2d(3, 64, 7, {stride = 2, padding = 3, bias = false})
+  self.conv1 = conv(3, 64, 7, 2)
   self.bn1 = nn.BatchNorm2d(64)
   self.relu = nn.ReLU()
   self.maxpool = nn.MaxPool2d(3, {stride = 2, padding = 1})
   local inplanes = 64
   for stage, planes in ipairs({64, 128, 256, 512}) do
-    local blocks = {BasicBlock(inplanes, planes, stage == 1 and 1 or 2)}
-    for i = 2, layers[stage] do blocks[i] = BasicBlock(planes, planes, 1) end
+    local blocks = {BasicBlock(inplanes, planes, stage == 1 and 1 or 2, zero_init_residual)}
+    for i = 2, layers[stage] do blocks[i] = BasicBlock(planes, planes, 1, zero_init_residual) end
     self["layer" .. stage] = nn.Sequential(blocks)
     inplanes = planes
   end
   self.avgpool = nn.AdaptiveAvgPool2d(1)
   self.fc = nn.Linear(512, num_classes)
-  self.zero_init_residual = zero_init_residual
-  self:reset_parameters()
-end
-
---- torchvision's initialization of ResNet, drawn afresh.
-function ResNet:reset_parameters()
-  for _, m in ipairs(self:modules()) do
-    local class = getmetatable(m)
-    if class == nn.Conv2d then
-      nn.init.kaiming_normal_(m.weight, {mode = "fan_out", nonlinearity = "relu"})
-    elseif class == nn.BatchNorm2d then
-      nn.init.ones_(m.weight)
-      nn.init.zeros_(m.bias)
-    elseif class == nn.Linear then
-      m:reset_parameters()
-    end
-  end
-  if self.zero_init_residual then
-    for _, m in ipairs(self:modules()) do
-      if getmetatable(m) == BasicBlock then nn.init.zeros_(m.bn2.weight) end
-    end
-  end
 end
 
 function ResNet:forward(x)

@@ -15,7 +15,9 @@
 -- 132,863,336 parameters for 1000 classes (132,868,840 with batch_norm),
 -- about 0.5 GB of float32. Initialization as torchvision: convolutions
 -- kaiming_normal_ with mode 'fan_out' and the ReLU gain and bias 0,
--- BatchNorm weight 1 and bias 0, Linear N(0, 0.01) with bias 0.
+-- BatchNorm weight 1 and bias 0, Linear N(0, 0.01) with bias 0; each
+-- layer is built with its initializer, so its reset_parameters() draws
+-- torchvision's values again.
 
 local nn = require "nn"
 local Module = require "nn.module"
@@ -24,13 +26,24 @@ local A = require "nn.args"
 -- Configuration "A": channel counts, and "M" for a max pooling.
 local CFG_A = {64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"}
 
+-- torchvision's initializers of VGG's layers.
+local function kaiming_fan_out_relu(w)
+  return nn.init.kaiming_normal_(w, {mode = "fan_out", nonlinearity = "relu"})
+end
+local CONV_INIT = {padding = 1, weight_init = kaiming_fan_out_relu, bias_init = "zeros"}
+
+local function linear(in_features, out_features)
+  return nn.Linear(in_features, out_features,
+                   {weight_init = function(w) return nn.init.normal_(w, 0, 0.01) end, bias_init = "zeros"})
+end
+
 local function make_layers(cfg, batch_norm)
   local layers, in_channels = {}, 3
   for _, v in ipairs(cfg) do
     if v == "M" then
       layers[#layers + 1] = nn.MaxPool2d(2, {stride = 2})
     else
-      layers[#layers + 1] = nn.Conv2d(in_channels, v, 3, {padding = 1})
+      layers[#layers + 1] = nn.Conv2d(in_channels, v, 3, CONV_INIT)
       if batch_norm then layers[#layers + 1] = nn.BatchNorm2d(v) end
       layers[#layers + 1] = nn.ReLU()
       in_channels = v
@@ -45,28 +58,10 @@ function VGG:init(features, num_classes, dropout)
   self.features = features
   self.avgpool = nn.AdaptiveAvgPool2d(7)
   self.classifier = nn.Sequential{
-    nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(dropout),
-    nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
-    nn.Linear(4096, num_classes),
+    linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(dropout),
+    linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
+    linear(4096, num_classes),
   }
-  self:reset_parameters()
-end
-
---- torchvision's initialization of VGG, drawn afresh.
-function VGG:reset_parameters()
-  for _, m in ipairs(self:modules()) do
-    local class = getmetatable(m)
-    if class == nn.Conv2d then
-      nn.init.kaiming_normal_(m.weight, {mode = "fan_out", nonlinearity = "relu"})
-      nn.init.zeros_(m.bias)
-    elseif class == nn.BatchNorm2d then
-      nn.init.ones_(m.weight)
-      nn.init.zeros_(m.bias)
-    elseif class == nn.Linear then
-      nn.init.normal_(m.weight, 0, 0.01)
-      nn.init.zeros_(m.bias)
-    end
-  end
 end
 
 function VGG:forward(x)
