@@ -278,6 +278,8 @@ local function ordered(list)
   })
 end
 
+Module.ordered = ordered
+
 local function values(list)
   for i, kv in ipairs(list) do list[i] = kv[2] end
   return list

@@ -40,7 +40,7 @@ end
 
 -- Methods called on the class nn.Module itself, not on a module.
 local CLASS_LEVEL = {extend = "nn.Module:extend", is_module = "nn.Module.is_module",
-                     is_class = "nn.Module.is_class"}
+                     is_class = "nn.Module.is_class", ordered = "nn.Module.ordered"}
 
 -- Adds receiver:method for each public method of obj's classes, named
 -- after each class that defines it (ModuleList:extend is not Module's).
