@@ -32,9 +32,11 @@ local HERE = dir_of(debug.getinfo(1, "S").source:match("^@(.*)$") or "./help.lua
 --- The folder holding the manual: $NNLUA_DOCS, else docs/ beside the
 -- stdlib (the source tree and `cmake --install`), else nn/docs (luarocks).
 function M.docs_dir()
-  local candidates = {os.getenv("NNLUA_DOCS"), HERE .. "/../../docs", HERE .. "/docs"}
-  for _, dir in pairs(candidates) do
-    if dir ~= "" and readable(dir .. "/README.md") then return dir end
+  local candidates = {HERE .. "/../../docs", HERE .. "/docs"}
+  local env = os.getenv("NNLUA_DOCS")
+  if env and env ~= "" then table.insert(candidates, 1, env) end
+  for _, dir in ipairs(candidates) do
+    if readable(dir .. "/README.md") then return dir end
   end
   return nil
 end
@@ -77,6 +79,19 @@ local function next_nonblank(lines, i, stop)
   return i
 end
 
+-- The ```lua block at lines[i] as an example {code=, line=, output=}
+-- (output: the ```text block right after it, if any, before line last);
+-- also returns the index of the last fence read.
+local function read_example(lines, i, last)
+  local _, code, close = read_fence(lines, i)
+  local example = {code = code, line = i + 1}
+  local k = next_nonblank(lines, close + 1, last)
+  if k <= last and lines[k]:match("^```text%s*$") then
+    _, example.output, close = read_fence(lines, k)
+  end
+  return example, close
+end
+
 -- Fills an entry from its lines first..last of the page.
 local function parse_entry(entry, lines, first, last)
   for n = first, last do entry.text[#entry.text + 1] = lines[n] end
@@ -93,16 +108,11 @@ local function parse_entry(entry, lines, first, last)
   while i <= last do
     local line = lines[i]
     if line:match("^```") then
-      local lang, code, close = read_fence(lines, i)
+      local lang, _, close = read_fence(lines, i)
       if lang == "lua" and in_example then
-        local example = {code = code, line = i + 1}
+        local example
+        example, close = read_example(lines, i, last)
         entry.examples[#entry.examples + 1] = example
-        local k = next_nonblank(lines, close + 1, last)
-        if k <= last and lines[k]:match("^```text%s*$") then
-          local _, output
-          _, output, close = read_fence(lines, k)
-          example.output = output
-        end
       end
       i = close + 1
     else
@@ -131,16 +141,11 @@ local function parse_page(dir, file)
   while i <= #lines do -- headings, outside code blocks
     local line = lines[i]
     if line:match("^```") then
-      local lang, code, close = read_fence(lines, i)
+      local lang, _, close = read_fence(lines, i)
       if lang == "lua" then
-        local example = {code = code, line = i + 1}
+        local example
+        example, close = read_example(lines, i, #lines)
         page.examples[#page.examples + 1] = example
-        local k = next_nonblank(lines, close + 1, #lines)
-        if k <= #lines and lines[k]:match("^```text%s*$") then
-          local _, output
-          _, output, close = read_fence(lines, k)
-          example.output = output
-        end
       end
       i = close
     elseif line:match("^#+%s") then
@@ -258,10 +263,10 @@ local function name_of(value)
   end
 end
 
-local function sorted_keys(t, keep)
+local function sorted_keys(t)
   local keys = {}
-  for k, v in pairs(t) do
-    if type(k) == "string" and k:sub(1, 1) ~= "_" and (not keep or keep(k, v)) then keys[#keys + 1] = k end
+  for k in pairs(t) do
+    if type(k) == "string" and k:sub(1, 1) ~= "_" then keys[#keys + 1] = k end
   end
   table.sort(keys)
   return keys
@@ -282,7 +287,6 @@ local function wrap(words, indent)
 end
 
 local function tensor_help(t)
-  local nn = require "nn"
   local shape = {}
   for i, s in ipairs(t.shape) do shape[i] = tostring(s) end
   local grad = t.requires_grad and (t.grad_fn and (", grad_fn=<" .. t.grad_fn .. ">") or ", requires_grad=true") or ""
@@ -290,7 +294,6 @@ local function tensor_help(t)
   return ("tensor of shape [%s], dtype %s%s\nfields: shape, dtype, grad, requires_grad, grad_fn, is_leaf\n" ..
           "methods (help \"t:NAME\" for one; docs/tensors.md):\n%s"):format(
     table.concat(shape, ","), t.dtype, grad, wrap(methods, "  "))
-    .. (nn.is_tensor(t) and "" or "")
 end
 
 -- The methods of an object (a module, optimizer, ...) from its classes.
@@ -317,7 +320,7 @@ local function sections_text(pages)
   local out = {"The nnlua manual: help(nn.Linear), help \"nn.optim.Adam\", help(t) for a tensor,",
                "help \"tensors\" for the entries of a section. Sections:"}
   for _, page in ipairs(pages) do
-    out[#out + 1] = ("  %-18s %s (%d entries)"):format(page.file:gsub("%.md$", ""), page.title, #page.entries)
+    out[#out + 1] = ("  %-18s %s (%d entries)"):format((page.file:gsub("%.md$", "")), page.title, #page.entries)
   end
   return table.concat(out, "\n")
 end
@@ -372,7 +375,7 @@ function M.text(what, ...)
   if name and M.lookup(name) then return show_entry(M.lookup(name)) end
   if type(what) == "table" and getmetatable(what) then
     local mt = getmetatable(what)
-    local class = rawget(mt, "__name")
+    local class = rawget(mt, "__name") or rawget(mt, "name")
     local cname = class and name_of(mt)
     local head = cname and M.lookup(cname) and show_entry(M.lookup(cname)) .. "\n\n" or ""
     return ("%s%s object; methods:\n%s"):format(head, class or "table", wrap(object_methods(what), "  "))
