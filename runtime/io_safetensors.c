@@ -203,9 +203,9 @@ static int parse_json(nn_st_file *f, const char *buf, size_t n, char *err) {
   return NN_IO_OK;
 }
 
-/* What a file whose header length n does not fit looks like, from its
- * first bytes; NULL when it may be a truncated safetensors file (a header
- * length within the limit). */
+/* What a file looks like whose header length header_len does not fit,
+ * from its first n bytes h; NULL when it may be a truncated safetensors
+ * file (a header length within the limit). */
 static const char *not_safetensors_kind(const unsigned char *h, size_t n, uint64_t header_len) {
   if (n >= 8 && memcmp(h, "\x89PNG", 4) == 0) return "it is a PNG image (nn.image.load reads those)";
   if (n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0) return "it is a NumPy .npy array (nn.load_npy reads those)";
