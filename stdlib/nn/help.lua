@@ -320,7 +320,9 @@ local function sections_text(pages)
   local out = {"The nnlua manual: help(nn.Linear), help \"nn.optim.Adam\", help(t) for a tensor,",
                "help \"tensors\" for the entries of a section. Sections:"}
   for _, page in ipairs(pages) do
-    out[#out + 1] = ("  %-18s %s (%d entries)"):format((page.file:gsub("%.md$", "")), page.title, #page.entries)
+    local n = #page.entries
+    local count = n == 0 and "" or n == 1 and " (1 entry)" or (" (%d entries)"):format(n)
+    out[#out + 1] = ("  %-18s %s%s"):format((page.file:gsub("%.md$", "")), page.title, count)
   end
   return table.concat(out, "\n")
 end
@@ -329,6 +331,20 @@ local function section_text(page)
   local names = {}
   for _, e in ipairs(page.entries) do names[#names + 1] = e.title end
   return ("%s  (docs/%s)\n%s"):format(page.title, page.file, wrap(names, "  "))
+end
+
+-- A namespace (nn.optim, nn.data.synthetic): the entries of its names.
+local function namespace_text(list, name)
+  local titles, seen = {}, {}
+  for _, e in ipairs(list) do
+    for _, n in ipairs(e.names) do
+      if n:sub(1, #name + 1) == name .. "." and not seen[e] then
+        seen[e] = true
+        titles[#titles + 1] = e.title .. "  (docs/" .. e.file .. ")"
+      end
+    end
+  end
+  return ("%s: help \"NAME\" for one of\n  %s"):format(name, table.concat(titles, "\n  "))
 end
 
 -- Entries whose names end with query after a '.' or ':' ("Adam",
@@ -362,6 +378,11 @@ function M.text(what, ...)
     for _, page in ipairs(pages) do
       if page.file == query .. ".md" or page.file == query then return section_text(page) end
     end
+    local value = _G
+    for part in query:gmatch("[^%.]+") do value = type(value) == "table" and rawget(value, part) or nil end
+    if type(value) == "table" and getmetatable(value) == nil and query:match("^nn%.") then
+      return namespace_text(list, query)
+    end
     local hits = by_suffix(list, query)
     if #hits == 1 then return show_entry(hits[1]) end
     if #hits > 1 then
@@ -371,8 +392,12 @@ function M.text(what, ...)
     end
     return ("help: no entry for %q; help() lists the sections"):format(query)
   end
+  if rawequal(what, nn) then return sections_text(pages) end
   local name = name_of(what)
   if name and M.lookup(name) then return show_entry(M.lookup(name)) end
+  if name and type(what) == "table" and getmetatable(what) == nil then
+    return namespace_text(list, name)
+  end
   if type(what) == "table" and getmetatable(what) then
     local mt = getmetatable(what)
     local class = rawget(mt, "__name") or rawget(mt, "name")

@@ -5,7 +5,7 @@
 # installation's paths. Prints "N passed, M failed"; non-zero on failure.
 set -u
 
-NNLUA=${NNLUA:-$(dirname "$0")/../../build/nnlua}
+NNLUA=$(realpath "${NNLUA:-$(dirname "$0")/../../build/nnlua}")
 SRC=${NNLUA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -70,6 +70,10 @@ out=$("$NNLUA" -e 'help "tensors"' 2>&1)
 has "help of a section" "$out" "Tensors  (docs/tensors.md)" "nn.zeros"
 out=$("$NNLUA" -e 'help(nn.Sequential{nn.Linear(2, 2)})' 2>&1)
 has "help of a module" "$out" "nn.Sequential(modules)" "methods:" "parameters" "state_dict"
+out=$("$NNLUA" -e 'help(nn.optim)' 2>&1)
+has "help of a namespace" "$out" "nn.optim: help" "nn.optim.SGD  (docs/optim.md)" "nn.optim.StepLR"
+out2=$("$NNLUA" -e 'help "nn.optim"' 2>&1)
+if [ "$out" == "$out2" ]; then ok; else fail "help \"nn.optim\" differs from help(nn.optim)" "$out2"; fi
 out=$("$NNLUA" -e 'help "nn.no_such_thing"' 2>&1)
 has "an unknown name" "$out" 'help: no entry for "nn.no_such_thing"'
 

@@ -5,7 +5,7 @@
 # the stock lua5.4 loads the installed module. Prints "N passed, M failed".
 set -u
 
-NNLUA=${NNLUA:-$(dirname "$0")/../../build/nnlua}
+NNLUA=$(realpath "${NNLUA:-$(dirname "$0")/../../build/nnlua}")
 BUILD=$(cd "$(dirname "$NNLUA")" && pwd)
 SRC=${NNLUA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=$(mktemp -d)
