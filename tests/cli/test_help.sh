@@ -99,6 +99,8 @@ has "a tensor's autograd state" "$out" "tensor([1., 1.], requires_grad=true)" "t
 # --- errors: the user's line, no installation path -----------------------
 out=$(printf 'nn.data.DataLoader(5)\n' | "$NNLUA" -i 2>&1)
 has "a REPL expression's error names the line" "$out" "stdin:1: DataLoader: dataset must be"
+out=$(printf '1 + 1 -- a comment\nnn.zeros(2)  -- another\n' | "$NNLUA" -i 2>&1)
+has "an expression with a trailing comment is printed" "$out" "2" "tensor([0., 0.])"
 printf 'local x = 1\nnn.data.DataLoader(5)\n' > "$TMP/bad.lua"
 out=$("$NNLUA" "$TMP/bad.lua" 2>&1)
 has "a library error names the script's line" "$out" "bad.lua:2: DataLoader:" "nn/data/init.lua:"
