@@ -114,7 +114,10 @@ static inline float softplus(float x, float beta, float threshold) {
 }
 
 /* Derivatives from the input, as PyTorch's backward kernels. */
-static inline float hardtanh_grad(float x, float lo, float hi) { return x <= lo || x >= hi ? 0.0f : 1.0f; }
+/* Branch-free (the loop vectorizes); NaN passes its gradient, as PyTorch's. */
+static inline float hardtanh_grad(float x, float lo, float hi) {
+  return (float)(((x > lo) & (x < hi)) | (x != x));
+}
 static inline float gelu_erf_grad(float x, float a, float b) {
   (void)a, (void)b;
   float cdf = 0.5f * (1 + erff(x * INV_SQRT2)), pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
@@ -158,15 +161,24 @@ static inline void forward2(fn2 f, nn_tensor *y, const nn_tensor *x, float a, fl
     run_unary2(f, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, a, b);
 }
 
-/* gi += g * f'(x, a, b); gi and g contiguous of x's shape, x any strides. */
-static void backward2(fn2 df, nn_tensor *gi, const nn_tensor *g, const nn_tensor *x, float a, float b) {
+/* gi += g * f'(x, a, b); gi and g contiguous of x's shape, x any strides.
+ * Always inlined, so that df, a literal at each call, is inlined into a
+ * unit-stride loop the compiler vectorizes: called through the pointer,
+ * ReLU6's backward took 12% of a MobileNetV2 training step. */
+static inline __attribute__((always_inline)) void backward2(fn2 df, nn_tensor *gi, const nn_tensor *g,
+                                                            const nn_tensor *x, float a, float b) {
   nn_iter it;
   nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
   while (nn_iter_next(&it)) {
     float *o = (float *)it.ptr[0];
     const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
-    for (int64_t i = 0; i < it.n; i++)
-      o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a, b);
+    if (it.step[0] == 1 && it.step[1] == 1 && it.step[2] == 1) {
+      float *restrict ou = o;
+      const float *restrict gu = gp, *restrict xu = xp;
+      for (int64_t i = 0; i < it.n; i++) ou[i] += gu[i] * df(xu[i], a, b);
+    } else
+      for (int64_t i = 0; i < it.n; i++)
+        o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a, b);
   }
 }
 

@@ -150,13 +150,16 @@ static void transfer_block(col_dir dir, float *dst, float *src, const nn_conv2d_
   zero_edges(dst, g, t);
 }
 
-static void col_transfer(col_dir dir, float *col, float *img, const nn_conv2d_geom *g) {
-  int64_t P = positions(g), plane = g->h * g->w;
+/* col's rows are ld floats apart: P for one image's columns [K, P], N*P
+ * for image n's part (col + n*P) of a batch's columns [K, N*P]. */
+static void col_transfer(col_dir dir, float *col, float *img, const nn_conv2d_geom *g,
+                         int64_t ld) {
+  int64_t plane = g->h * g->w;
   bool block = g->sh == 1 && g->sw == 1 && g->ow == g->w;
   for (int64_t c = 0; c < g->c; c++)
     for (int64_t i = 0; i < g->kh; i++)
       for (int64_t j = 0; j < g->kw; j++) {
-        float *row = col + ((c * g->kh + i) * g->kw + j) * P, *src = img + c * plane;
+        float *row = col + ((c * g->kh + i) * g->kw + j) * ld, *src = img + c * plane;
         tap t = {.offy = i * g->dh - g->ph, .offx = j * g->dw - g->pw};
         valid_range(g->oh, g->h, g->sh, t.offy, &t.ylo, &t.yhi);
         valid_range(g->ow, g->w, g->sw, t.offx, &t.xlo, &t.xhi);
@@ -166,12 +169,12 @@ static void col_transfer(col_dir dir, float *col, float *img, const nn_conv2d_ge
 }
 
 static void im2col(float *col, const float *x, const nn_conv2d_geom *g) {
-  col_transfer(UNFOLD, col, (float *)x, g); /* UNFOLD only reads x */
+  col_transfer(UNFOLD, col, (float *)x, g, positions(g)); /* UNFOLD only reads x */
 }
 
 /* col is scratch: its padding cells are zeroed. */
 static void col2im(float *gx, float *col, const nn_conv2d_geom *g) {
-  col_transfer(FOLD, col, gx, g);
+  col_transfer(FOLD, col, gx, g, positions(g));
 }
 
 /* ---- direct convolution (stride 1, AVX-512) ----
@@ -983,6 +986,70 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
     for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
 }
 
+/* ---- small images: the whole batch in one GEMM ----
+ * With few output positions per image (ResNet-18's last stages on 64x64
+ * inputs: 8x8 down to 2x2) a GEMM per image is thin (n = P = 4: the
+ * weights are read once per 4 columns) and the direct kernel's 16-column
+ * rows are mostly padding. Unfolding the batch into columns [K, N*P]
+ * makes it one GEMM [O, K] x [K, N*P], whose [O, N*P] result is then
+ * reordered into [N, O, P]; the backward reorders gout the other way:
+ *   gw [O, K]         += gout [O, N*P] x columns^T
+ *   columns [K, N*P]   = w^T [K, O] x gout [O, N*P], folded back into gx
+ * OpenBLAS threads the one GEMM. On ResNet-18's training step (batch 32,
+ * 64x64, 1 thread; bench/models.lua) this took the step from 2.75 s to
+ * 0.58 s, from 3.5x PyTorch's time to under 1x. */
+
+enum { BATCHED_MAX_POSITIONS = 256 };
+
+static bool batched_enabled = true;
+
+void nn_conv2d_use_batched(bool on) { batched_enabled = on; }
+
+static bool use_batched(const nn_conv2d_geom *g) {
+  return batched_enabled && ngroups(g) == 1 && g->n > 1 && positions(g) < BATCHED_MAX_POSITIONS;
+}
+
+/* Scratch: columns [K, N*P], then the [O, N*P] product or gout. */
+static int64_t batched_floats(const nn_conv2d_geom *g) {
+  return (patch_size(g) + g->o) * g->n * positions(g);
+}
+
+static void unfold_batch(float *cols, const float *x, const nn_conv2d_geom *g) {
+  int64_t P = positions(g), NP = g->n * P;
+  for (int64_t n = 0; n < g->n; n++) col_transfer(UNFOLD, cols + n * P, (float *)x + n * image_size(g), g, NP);
+}
+
+static void forward_batched(float *out, const float *x, const float *w, const float *bias,
+                            const nn_conv2d_geom *g, float *scratch) {
+  int64_t K = patch_size(g), P = positions(g), O = g->o, NP = g->n * P;
+  float *cols = scratch, *prod = scratch + K * NP;
+  unfold_batch(cols, x, g);
+  gemm(false, false, O, NP, K, w, cols, 0.0f, prod);
+  for (int64_t n = 0; n < g->n; n++)
+    for (int64_t o = 0; o < O; o++) {
+      const float *src = prod + o * NP + n * P;
+      float *dst = out + (n * O + o) * P, b = bias ? bias[o] : 0.0f;
+      for (int64_t p = 0; p < P; p++) dst[p] = src[p] + b;
+    }
+}
+
+static void backward_batched(float *gx, float *gw, const float *gout, const float *x,
+                             const float *w, const nn_conv2d_geom *g, float *scratch) {
+  int64_t K = patch_size(g), P = positions(g), O = g->o, NP = g->n * P;
+  float *cols = scratch, *gob = scratch + K * NP;
+  for (int64_t n = 0; n < g->n; n++)
+    for (int64_t o = 0; o < O; o++)
+      memcpy(gob + o * NP + n * P, gout + (n * O + o) * P, sizeof(float) * (size_t)P);
+  if (gw) {
+    unfold_batch(cols, x, g);
+    gemm(false, true, O, K, NP, gob, cols, 1.0f, gw);
+  }
+  if (gx) {
+    gemm(true, false, K, NP, O, w, gob, 0.0f, cols);
+    for (int64_t n = 0; n < g->n; n++) col_transfer(FOLD, cols + n * P, gx + n * image_size(g), g, NP);
+  }
+}
+
 /* Scratch of each pass: what all workers share, then per-worker parts.
  *   forward direct:  packed weights and bias | a padded image per worker
  *   forward GEMM:    columns per worker
@@ -998,6 +1065,7 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
   int64_t partials = (workers - 1) * g->o * patch_size(g);
   if (use_depthwise(g)) return (size_t)(workers * depthwise_work_floats(g) + partials);
   if (use_small_groups(g)) return (size_t)(workers * small_work_floats(g) + partials);
+  if (use_batched(g)) return (size_t)batched_floats(g);
   int64_t need = workers * columns + partials;
   if (use_direct(g, g->o)) {
     direct_conv f = forward_direct(g);
@@ -1021,6 +1089,10 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
   if (use_small_groups(g)) {
     job.image = small_forward_image;
     run_split(&job, small_work_floats(g), NULL);
+    return;
+  }
+  if (use_batched(g)) {
+    forward_batched(out, x, w, bias, g, scratch);
     return;
   }
   if (!use_direct(g, g->o)) {
@@ -1050,6 +1122,10 @@ void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gou
                     .x = x, .w = w, .gout = gout,
                     .gx = gx, .gw = gw, .work = scratch};
     run_split(&job, work, scratch + workers_for(g) * work);
+    return;
+  }
+  if (use_batched(g)) {
+    if (gx || gw) backward_batched(gx, gw, gout, x, w, g, scratch);
     return;
   }
   bool direct = gx && use_direct(g, g->c);

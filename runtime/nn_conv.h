@@ -52,6 +52,10 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g);
  * even where the direct AVX-512 kernel would run (the default, true). */
 void nn_conv2d_use_direct(bool on);
 
+/* Test hook: false makes every convolution run image by image, even where
+ * small images would be unfolded as one batch (the default, true). */
+void nn_conv2d_use_batched(bool on);
+
 /* out = conv(x, w) + bias, image by image (the images split among
  * nn_get_num_threads() threads): by im2col and one GEMM, or for stride 1
  * on AVX-512 CPUs by a direct kernel.

@@ -165,6 +165,16 @@ describe("ReLU6, hardtanh, GELU, SiLU, softplus", function()
     assert_close(r.grad, {0, 0}, 0) -- 0 at the bounds, as PyTorch
   end)
 
+  it("pass the gradient of NaN and of the inside, in the vectorized and the strided loop", function()
+    local v = nn.cat({nn.tensor({0 / 0, -1, 0, 0.5, 6, 7}), nn.tensor({0 / 0, -1, 0, 0.5, 6, 7}),
+                      nn.tensor({0 / 0, -1, 0, 0.5, 6, 7})}):requires_grad_() -- 18 values: full vectors
+    nn.relu6(v):backward(nn.full({18}, 2))
+    assert_close(v.grad, {2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0}, 0)
+    local t = nn.tensor({{0 / 0, 3}, {-2, 6}}):requires_grad_()
+    nn.relu6(t:t()):sum():backward()
+    assert_close(t.grad, {1, 1, 0, 0}, 0) -- as PyTorch: NaN passes, bounds do not
+  end)
+
   it("record their op names", function()
     local a = nn.randn(2, 3):requires_grad_()
     assert.are.equal("hardtanh", nn.relu6(a).grad_fn)

@@ -139,6 +139,12 @@ describe("nn.models.mobilenet_v2", function()
     local bn = model.features[5].conv[1][2]
     assert.are.same({1, 1, 0, 0}, {bn.weight:min():item(), bn.weight:max():item(), bn.bias:min():item(),
                                    bn.bias:max():item()})
+    -- each layer keeps its initializer: a reset draws torchvision's values again
+    local head = nn.models.mobilenet_v2{num_classes = 500}.classifier[2]
+    nn.no_grad(function() head.weight:fill_(1); head.bias:fill_(1) end)
+    head:reset_parameters()
+    H.near(std(head.weight), 0.01, 2e-4)
+    assert.are.equal(0, nn.abs(head.bias):max():item())
   end)
 
   it("maps [N, 3, H, W] to [N, num_classes], width_mult scaling the channels", function()
@@ -205,12 +211,18 @@ describe("nn.models.resnet18", function()
     local zero = nn.models.resnet18{zero_init_residual = true}
     assert.are.equal(0, nn.abs(zero.layer3[2].bn2.weight):max():item())
     assert.are.equal(1, zero.layer3[2].bn1.weight:min():item())
+    nn.no_grad(function() zero.layer3[2].bn2.weight:fill_(1) end)
+    zero.layer3[2].bn2:reset_parameters()
+    assert.are.equal(0, nn.abs(zero.layer3[2].bn2.weight):max():item())
   end)
 
   it("maps [N, 3, H, W] to [N, num_classes]", function()
     local m = nn.models.resnet18{num_classes = 4}
     assert.are.same({512, 4}, {m.fc.in_features, m.fc.out_features})
-    H.assert_shape(m(nn.randn(2, 3, 32, 32)), {2, 4})
+    local y = m(nn.randn(2, 3, 32, 32)) -- layer4 sees 1x1 images: its 3x3 taps read only padding
+    H.assert_shape(y, {2, 4})
+    y:sum():backward()
+    H.assert_shape(m.layer4[2].conv2.weight.grad, {512, 512, 3, 3})
   end)
 
   it("checks its options", function()

@@ -231,6 +231,16 @@ static void test_conv_shapes_gemm_only(void) {
   nn_conv2d_use_direct(true);
 }
 
+/* The same cases image by image: with several images and fewer than 256
+ * output positions each, the cases above unfolded the batch into one GEMM. */
+static void test_conv_shapes_per_image(void) {
+  nn_conv2d_use_batched(false);
+  test_conv_shapes();
+  test_conv_direct_shapes();
+  test_conv_cnn_shapes();
+  nn_conv2d_use_batched(true);
+}
+
 /* Every pass splits the images among threads: one worker, and three
  * (shares of unequal size for 2 or 3 images), each path. */
 static void test_conv_workers(void) {
@@ -247,6 +257,9 @@ static void test_conv_workers(void) {
     nn_conv2d_use_direct(false);
     test_conv_direct_shapes();
     nn_conv2d_use_direct(true);
+    nn_conv2d_use_batched(false); /* the small images split among workers too */
+    test_conv_shapes();
+    nn_conv2d_use_batched(true);
   }
   nn_set_num_threads(before);
 }
@@ -545,6 +558,7 @@ int main(void) {
   RUN(test_conv_workers);
   RUN(test_conv_cnn_shapes);
   RUN(test_conv_shapes_gemm_only);
+  RUN(test_conv_shapes_per_image);
   RUN(test_conv_out_size);
   RUN(test_conv_pad_same);
   RUN(test_conv_groups);

@@ -23,8 +23,9 @@ local nn = require "nn"
 local Module = require "nn.module"
 local A = require "nn.args"
 
--- The channel count nearest v * divisor-multiple, never 10% below v
--- (torchvision's _make_divisible, from TensorFlow's MobileNet code).
+-- v rounded to the nearest multiple of divisor (at least divisor), one
+-- multiple more when that falls over 10% below v (torchvision's
+-- _make_divisible, from TensorFlow's MobileNet code).
 local function make_divisible(v, divisor)
   local new_v = math.max(divisor, math.floor(v + divisor / 2) // divisor * divisor)
   if new_v < 0.9 * v then new_v = new_v + divisor end
@@ -41,7 +42,8 @@ local function normal_001(w)
 end
 
 -- torchvision.ops.Conv2dNormActivation: Conv (no bias, "same" padding),
--- BatchNorm2d and ReLU6 as a Sequential (keys "0.weight", "1.running_mean").
+-- BatchNorm2d and ReLU6 as a Sequential (state-dict keys "1.weight",
+-- "2.running_mean"; torchvision's "0.weight", "1.running_mean").
 local Conv2dNormActivation = nn.Sequential:extend("Conv2dNormActivation")
 
 function Conv2dNormActivation:init(in_channels, out_channels, opts)
