@@ -241,6 +241,34 @@ end
 
 local runs = course.seeds(opts, setup.seeds, run_seed)
 
+-- 003's premise: early layers learn generic features, later ones
+-- task-specific ones. Measured as the 1-nearest-neighbour test accuracy
+-- on the target task of each pretrained block's output (the first seed's
+-- training images as the neighbours, the backbone in eval mode).
+local BLOCKS = {1, 4, 7, 11, 14, 17, 19}
+local function nearest_neighbour_by_block()
+  nn.manual_seed(opts.seed)
+  local train, backbone = setup.train(), transferred().features:eval()
+  local out = {}
+  nn.no_grad(function()
+    local a, b = train.x, setup.test.x
+    local function score()
+      local knn = nn.KNeighborsClassifier{n_neighbors = 1}
+      knn:fit(a:reshape(a:size(1), -1), train.y)
+      return knn:score(b:reshape(b:size(1), -1), setup.test.y)
+    end
+    out[#out + 1] = {"input", score()}
+    for i = 1, #backbone do
+      a, b = backbone[i](a), backbone[i](b)
+      for _, k in ipairs(BLOCKS) do
+        if k == i then out[#out + 1] = {("block %d (%s)"):format(i, table.concat(a.shape, "x", 2)), score()} end
+      end
+    end
+  end)
+  return out
+end
+local by_block = nearest_neighbour_by_block()
+
 -- ---- tables ----
 local function collect(field)
   local out = {}
@@ -300,6 +328,14 @@ course.table{
    "transfer as 003 describes"},
   {"(iv) test accuracy: from scratch", pm("acc4"), "—", "the baseline transfer must beat"},
 }
+
+local block_rows = {}
+for i, kv in ipairs(by_block) do
+  block_rows[i] = {"1-NN test accuracy on the target, " .. kv[1], kv[2],
+                   i == 2 and "early layers: generic (edges, lines)" or i == #by_block and "later layers: task-specific" or "",
+                   i == 1 and "raw pixels, for reference" or i == #by_block and "what the head of (ii)-(iii) sees" or ""}
+end
+course.table(block_rows)
 
 -- ---- verdicts ----
 local a2, a3, a4 = mean_std("acc2"), mean_std("acc3"), mean_std("acc4")
