@@ -76,6 +76,39 @@ describe("the manual", function()
     assert(#bad == 0, ("%d entries are incomplete:\n  %s"):format(#bad, table.concat(bad, "\n  ")))
   end)
 
+  it("lists the options of every function whose code checks an options table", function()
+    -- The names the library's option checks report (A.options("Linear", ...)
+    -- in Lua, nnb_check_options(..., "gelu") in C), where they are literals.
+    local fnames = {}
+    local files = io.popen(("find %s/stdlib %s/bindings -name '*.lua' -o -name '*.c'"):format(SOURCE, SOURCE))
+    for path in files:lines() do
+      local f = assert(io.open(path))
+      local text = f:read("a")
+      f:close()
+      for name in text:gmatch('A%.options%(%s*"([%w_%.]+)"') do fnames[name] = true end
+      for name in text:gmatch('nnb_check_options%([^;]-"([%w_]+)"%)') do fnames[name] = true end
+    end
+    files:close()
+    -- Other functions that happen to share a checked name, and take no options.
+    local other = {["knn:fit"] = true, ["opt:state_dict"] = true, ["sched:state_dict"] = true}
+    local bad, checked = {}, 0
+    for fname in pairs(fnames) do
+      for _, e in ipairs(list) do
+        for _, name in ipairs(e.names) do
+          local tail = name:sub(-#fname - 1)
+          if (tail == "." .. fname or tail == ":" .. fname) and not other[name] then
+            checked = checked + 1
+            if not (e.parts.Options and e.parts.Options:find("=", 1, true)) then
+              bad[#bad + 1] = ("docs/%s:%d %s takes options (%s) but lists none"):format(e.file, e.line, name, fname)
+            end
+          end
+        end
+      end
+    end
+    assert(checked >= 15, "found only " .. checked .. " documented names with option checks")
+    assert(#bad == 0, table.concat(bad, "\n"))
+  end)
+
   it("documents each name once", function()
     local where, twice = {}, {}
     for _, e in ipairs(list) do
