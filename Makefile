@@ -30,7 +30,7 @@ test-sanitize: setup
 
 # The course scripts run under the sanitizers: three cheap ones (the Release
 # suite runs them all).
-SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|adam_internals
+SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|activations
 
 # The whole course, every verdict and picture, into out/course/REPORT.md.
 course: build

@@ -900,6 +900,11 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
         col_names ? col_names[j] : (snprintf(buf, sizeof buf, "%lld", (long long)(j + 1)), buf);
     cwid = fmax(cwid, text_width(cr, s));
   }
+  double tw = 0; /* the title's width: a small matrix widens the image to fit it */
+  if (labels->title) {
+    set_font(cr, 16, true);
+    tw = text_width(cr, labels->title);
+  }
   cairo_destroy(cr);
   cairo_surface_destroy(scratch);
   rw = fmin(rw, 300), cwid = fmin(cwid, 300);
@@ -916,6 +921,8 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
              (long long)rows, (long long)cols, path);
     return -1;
   }
+  double grown = fmin(fmax(ceil(tw + 40) - Wd, 0), MAX_SIDE - Wd);
+  Wd += grown, left += grown / 2; /* the grid stays centred */
   int W = (int)Wd, H = (int)Hd;
   double mn = INFINITY, mx = -INFINITY;
   for (int64_t i = 0; i < rows * cols; i++)
@@ -983,7 +990,9 @@ int nn_plot_heatmap(const char *path, const double *m, int64_t rows, int64_t col
   cairo_set_source_rgb(cr, 0, 0, 0);
   if (labels->title) {
     set_font(cr, 16, true);
-    draw_text(cr, labels->title, left + gw / 2, 12, 0.5, 0, 0);
+    /* over the grid, shifted to stay whole when it is wider than the grid */
+    double tx = fmax(fmin(left + gw / 2, W - tw / 2 - 20), tw / 2 + 20);
+    draw_text(cr, labels->title, tx, 12, 0.5, 0, 0);
   }
   set_font(cr, 13, false);
   if (labels->xlabel) draw_text(cr, labels->xlabel, left + gw / 2, H - 10, 0.5, 1, 0);
@@ -1026,18 +1035,19 @@ static void fill_image(cairo_surface_t *img, const float *in, int64_t c, int64_t
   cairo_surface_mark_dirty(img);
 }
 
-/* Width in pixels of the widest caption in the caption font, measured on
- * a scratch surface (at most 600: longer ones overflow their cell). */
-static int64_t widest_caption(const char *const *captions, int64_t n) {
+/* Width in pixels of the widest of n texts in the given font, measured on
+ * a scratch surface (at most limit: longer ones overflow). */
+static int64_t widest_text(const char *const *texts, int64_t n, double size, bool bold,
+                           double limit) {
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
   cairo_t *cr = cairo_create(s);
-  set_font(cr, 11, false);
+  set_font(cr, size, bold);
   double wmax = 0;
   for (int64_t i = 0; i < n; i++)
-    if (captions[i]) wmax = fmax(wmax, text_width(cr, captions[i]));
+    if (texts[i]) wmax = fmax(wmax, text_width(cr, texts[i]));
   cairo_destroy(cr);
   cairo_surface_destroy(s);
-  return (int64_t)ceil(fmin(wmax, 600));
+  return (int64_t)ceil(fmin(wmax, limit));
 }
 
 int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, int64_t h, int64_t w,
@@ -1049,10 +1059,17 @@ int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, in
   int64_t pad = 6, cap = captions ? 18 : 0, top = title ? 32 : 0;
   int64_t cw = w * zoom, ch = h * zoom;
   if (captions) {
-    int64_t text = widest_caption(captions, n) + 8;
+    int64_t text = widest_text(captions, n, 11, false, 600) + 8; /* longer ones overflow their cell */
     if (text > cw) cw = text;
   }
-  int64_t W = pad + cols * (cw + pad), H = top + pad + rows * (ch + cap + pad);
+  /* The canvas is as wide as the title, so a small grid does not clip it;
+   * the grid is then centred under it. */
+  int64_t grid_w = pad + cols * (cw + pad), W = grid_w, H = top + pad + rows * (ch + cap + pad);
+  if (title) {
+    int64_t text = widest_text(&title, 1, 16, true, MAX_SIDE) + 2 * pad;
+    if (text > W) W = text;
+  }
+  double left = (double)((W - grid_w) / 2);
   if (h > MAX_SIDE || w > MAX_SIDE || W > MAX_SIDE || H > MAX_SIDE) {
     snprintf(err, NN_PLOT_ERRLEN, "grid of %lld images (%lldx%lld each) is too large for '%s'",
              (long long)n, (long long)h, (long long)w, path);
@@ -1070,7 +1087,7 @@ int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, in
   }
   set_font(cr, 11, false);
   for (int64_t i = 0; i < n && cairo_surface_status(img) == CAIRO_STATUS_SUCCESS; i++) {
-    double x = (double)(pad + (i % cols) * (cw + pad)) + (double)(cw - w * zoom) / 2;
+    double x = left + (double)(pad + (i % cols) * (cw + pad)) + (double)(cw - w * zoom) / 2;
     double y = (double)(top + pad + (i / cols) * (ch + cap + pad));
     fill_image(img, data + i * c * h * w, c, h, w, lo, hi);
     cairo_save(cr);
@@ -1088,7 +1105,7 @@ int nn_plot_images(const char *path, const float *data, int64_t n, int64_t c, in
     if (captions && captions[i]) {
       bool red = highlight && highlight[i];
       cairo_set_source_rgb(cr, red ? 0.85 : 0.1, red ? 0.1 : 0.1, red ? 0.1 : 0.1);
-      double cx = (double)(pad + (i % cols) * (cw + pad)) + cw / 2.0;
+      double cx = left + (double)(pad + (i % cols) * (cw + pad)) + cw / 2.0;
       draw_text(cr, captions[i], cx, y + ch + 3, 0.5, 0, 0);
     }
   }

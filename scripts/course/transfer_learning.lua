@@ -385,8 +385,11 @@ local function mean_curve(field, key)
   return out
 end
 local seeds_txt = #runs > 1 and (", mean of %d seeds"):format(#runs) or ""
+local stopped_early = false -- then (i)'s later epochs average the seeds still training
+for _, r in ipairs(runs) do stopped_early = stopped_early or r.h1.epochs < #mean_curve("h1", "val_accuracy") end
 nn.plot.lines({
-  {name = "(i) notes' recipe", y = mean_curve("h1", "val_accuracy"), marker = "o"},
+  {name = "(i) notes' recipe" .. (stopped_early and " (seeds still training)" or ""),
+   y = mean_curve("h1", "val_accuracy"), marker = "o"},
   {name = "(ii) frozen backbone", y = mean_curve("h2", "val_accuracy")},
   {name = "(iii) per-layer lr", y = mean_curve("h3", "val_accuracy"), style = "dashed"},
   {name = "(iv) from scratch", y = mean_curve("h4", "val_accuracy"), style = "dotted"},

@@ -429,7 +429,8 @@ end
 --- normalized to its own min..max (or all on one scale: range={lo, hi}),
 --- nrow per row (default 8). labels and
 --- predicted (arrays or 1-D tensors of N class labels) become captions,
---- "true / predicted" in red where they differ; returns path.
+--- "true / predicted" in red where they differ; a title wider than the
+--- grid widens the picture (the grid centred under it); returns path.
 function plot.images(t, path, opts)
   local fname = "plot.images"
   if not nn.is_tensor(t) then A.fail(fname, "argument 1 must be a tensor, got %s", type(t)) end

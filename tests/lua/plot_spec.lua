@@ -166,6 +166,14 @@ describe("plot.images", function()
     assert.are.equal(6 + 2 * 90, h)
   end)
 
+  it("widens the canvas to a title longer than the grid", function()
+    local path = tmp("titled.png")
+    plot.images(nn.rand(2, 1, 8, 8), path, {title = "a title far wider than two small images side by side"})
+    local w, h = png_size(path)
+    assert.is_true(w > 300, "width " .. w) -- the grid alone is 6 + 2 * 70 = 146
+    assert.are.equal(32 + 6 + 70, h)
+  end)
+
   it("takes [N,H,W] and RGB [N,3,H,W], 8 per row by default", function()
     local path = tmp("nhw.png")
     plot.images(nn.rand(10, 28, 28), path)
@@ -309,6 +317,17 @@ describe("plot.heatmap", function()
     local w, h = png_size(path)
     assert.is_true(w >= 240 and h > 128)
     plot.heatmap({{0.5, 0.25, 0}, {1, 0, 0.75}}, path, {annotate = false, col_labels = {"a", "b", "c"}})
+  end)
+
+  it("widens a small matrix's image to hold a long title", function()
+    local path = tmp("heat_title.png")
+    plot.heatmap(nn.tensor({{5, 1}, {2, 7}}), path, {labels = {"cat", "dog"}})
+    local narrow = png_size(path)
+    local title = ("a long title that is much wider than a two by two matrix"):rep(2)
+    plot.heatmap(nn.tensor({{5, 1}, {2, 7}}), path, {labels = {"cat", "dog"}, title = title})
+    local wide = png_size(path)
+    -- bold 16 px letters are wider than 6 px each
+    assert.is_true(narrow < 400 and wide > #title * 6, ("widths %d and %d"):format(narrow, wide))
   end)
 
   it("raises on bad matrices, labels and options", function()
