@@ -86,9 +86,39 @@ int nnlua_report(lua_State *L, int status, const char *prefix) {
   return status;
 }
 
+/* The library's folder (holding nn/init.lua), pushed; "" when unknown. */
+static const char *push_library_dir(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, NNB_LIBRARY_DIR_KEY);
+  if (!lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+  }
+  return lua_tostring(L, -1);
+}
+
+/* A message that starts at a line of the library's own code ("/usr/share/
+ * nnlua/stdlib/nn/fit.lua:120: attempt to ...", an error the library did
+ * not raise on purpose) gets the user's line in front and names the
+ * library file relative to it: "train.lua:8: nn/fit.lua:120: ...".
+ * Replaces the string at the top. */
+static void locate_library_error(lua_State *L) {
+  const char *dir = push_library_dir(L);
+  size_t n = strlen(dir);
+  const char *msg = lua_tostring(L, -2);
+  if (n > 0 && strncmp(msg, dir, n) == 0 && msg[n] == '/') {
+    nnb_push_where(L, 1);
+    lua_pushfstring(L, "nn/%s", msg + n + 1);
+    lua_concat(L, 2);
+    lua_replace(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
 /* Message handler of every protected call: the error as a string (an
  * error object through its __tostring) with a traceback appended, minus
- * the "[C]: in ?" lines, which are the program's own C frames. */
+ * the "[C]: in ?" lines, which are the program's own C frames. Library
+ * files are named relative to the library ("nn/fit.lua:120"), never by
+ * the absolute path of the installation. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
@@ -96,9 +126,19 @@ static int msghandler(lua_State *L) {
       msg = lua_tostring(L, -1);
     else
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  } else {
+    lua_pushvalue(L, 1);
   }
-  luaL_traceback(L, L, msg, 1);
+  locate_library_error(L);
+  luaL_traceback(L, L, lua_tostring(L, -1), 1);
   luaL_gsub(L, lua_tostring(L, -1), "\n\t[C]: in ?", "");
+  const char *dir = push_library_dir(L);
+  if (dir[0] == '\0') {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_pushfstring(L, "%s/", dir);
+  luaL_gsub(L, lua_tostring(L, -3), lua_tostring(L, -1), "nn/");
   return 1;
 }
 

@@ -597,10 +597,13 @@ static int incomplete(lua_State *L, int status) {
   return 1;
 }
 
-/* Compiles the line at the top as "return <line>;". Leaves [line,
- * function] on success, [line] otherwise. */
+/* Compiles the line at the top as "return select(1, <line>\n)": all its
+ * values, as "return <line>" gives, but the line's calls are not tail
+ * calls, so an error raised inside the library still finds the line
+ * ("stdin:1: matmul: ..."); the newline ends a trailing "-- comment".
+ * Leaves [line, function] on success, [line] otherwise. */
 static int add_return(lua_State *L) {
-  const char *retline = lua_pushfstring(L, "return %s;", lua_tostring(L, -1));
+  const char *retline = lua_pushfstring(L, "return select(1, %s\n)", lua_tostring(L, -1));
   int status = luaL_loadbuffer(L, retline, strlen(retline), CHUNKNAME);
   lua_remove(L, -2);
   if (status != LUA_OK) lua_pop(L, 1);

@@ -203,15 +203,47 @@ static int parse_json(nn_st_file *f, const char *buf, size_t n, char *err) {
   return NN_IO_OK;
 }
 
+/* What a file looks like whose header length header_len does not fit,
+ * from its first n bytes h; NULL when it may be a truncated safetensors
+ * file (a header length within the limit). */
+static const char *not_safetensors_kind(const unsigned char *h, size_t n, uint64_t header_len) {
+  if (n >= 8 && memcmp(h, "\x89PNG", 4) == 0) return "it is a PNG image (nn.image.load reads those)";
+  if (n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0) return "it is a NumPy .npy array (nn.load_npy reads those)";
+  if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+    return "it is a zip archive, as PyTorch's torch.save writes; save the tensors with "
+           "safetensors.torch.save_file instead";
+  if (n >= 2 && h[0] == 0x80 && h[1] <= 5)
+    return "it is a Python pickle (an old torch.save file); save the tensors with "
+           "safetensors.torch.save_file instead";
+  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return "it is gzip-compressed";
+  if (header_len <= ST_MAX_HEADER) return NULL;
+  int text = n > 0;
+  for (size_t i = 0; i < n; i++)
+    if (h[i] < 9 || (h[i] > 13 && h[i] < 32)) text = 0;
+  if (text) return "it starts with text; a safetensors file starts with an 8-byte header length and a JSON header";
+  return "its first bytes are neither a header length nor a JSON header";
+}
+
 static int read_header(nn_st_file *f, uint64_t size, char *err) {
   unsigned char b[8];
   if (size < 8)
     return nn_io_fail(err, NN_IO_ERR_FORMAT,
                       "'%s' is truncated: %" PRIu64 " bytes, too short for a safetensors header",
                       f->path, size);
-  int rc = nn_io_read_at(f->fp, f->path, 0, b, 8, err);
+  unsigned char head[16] = {0};
+  size_t have = size < sizeof head ? (size_t)size : sizeof head;
+  int rc = nn_io_read_at(f->fp, f->path, 0, head, have, err);
   if (rc) return rc;
+  memcpy(b, head, 8);
   uint64_t n = load_u64le(b);
+  /* A header that does not fit and does not start a JSON object is most
+   * likely no safetensors file at all: say what it is instead of quoting
+   * an absurd header length. */
+  if (n > size - 8 && size > 8 && head[8] != '{') {
+    const char *kind = not_safetensors_kind(head, have, n);
+    if (kind != NULL)
+      return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is not a safetensors file: %s", f->path, kind);
+  }
   if (n > size - 8)
     return nn_io_fail(err, NN_IO_ERR_FORMAT,
                       "'%s' is truncated: header says %" PRIu64 " bytes, file has %" PRIu64,

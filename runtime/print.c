@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn_autograd.h"
 #include "nn_print.h"
 
 #define SUMMARIZE_OVER 1000
@@ -193,6 +194,14 @@ size_t nn_print(char *dst, size_t cap, const nn_tensor *t) {
   if (nn_tensor_numel(t) == 0 && t->ndim > 1) put_size(&out, t);
   if (t->dtype == NN_INT64 && nn_tensor_numel(t) == 0) put_str(&out, ", dtype=int64");
   if (t->dtype == NN_BOOL && nn_tensor_numel(t) == 0) put_str(&out, ", dtype=bool");
+  /* As PyTorch: what autograd will do with it (the op that made it). */
+  if (t->grad_fn != NULL) {
+    put_str(&out, ", grad_fn=<");
+    put_str(&out, nn_op_name(t->grad_fn->op));
+    put_char(&out, '>');
+  } else if (t->requires_grad) {
+    put_str(&out, ", requires_grad=true");
+  }
   put_char(&out, ')');
   if (cap > 0) dst[out.len < cap ? out.len : cap - 1] = '\0';
   return out.len;

@@ -47,4 +47,7 @@ local checkpoint = require "nn.checkpoint"
 nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
 nn.models = require "nn.models"
 
+-- help(x) prints x's entry of the manual (docs/), in the REPL and in scripts.
+rawset(_G, "help", rawget(_G, "help") or require("nn.help").help)
+
 return nn

@@ -30,7 +30,8 @@
 -- 'none') then has the input's shape and the target's gradient the
 -- target's. Any other shape is an error: nothing else is broadcast. The
 -- other regression losses (MSE, L1, SmoothL1, Huber) broadcast input and
--- target together as PyTorch does.
+-- target together as PyTorch does, except into a shape larger than both
+-- (input [N,1], target [N]), which raises with the fix.
 
 local nn = require "nn"
 local Module = require "nn.module"
@@ -49,10 +50,10 @@ local SPECS = {
   NLLLoss = {fn = "nll_loss", class_target = true, options = {weight = true, ignore_index = true}},
   MultiMarginLoss = {fn = "multi_margin_loss", class_target = true,
                      options = {weight = true, p = true, margin = true}},
-  MSELoss = {fn = "mse_loss", options = {}},
-  L1Loss = {fn = "l1_loss", options = {}},
-  SmoothL1Loss = {fn = "smooth_l1_loss", options = {beta = true}},
-  HuberLoss = {fn = "huber_loss", options = {delta = true}},
+  MSELoss = {fn = "mse_loss", options = {}, regression = true},
+  L1Loss = {fn = "l1_loss", options = {}, regression = true},
+  SmoothL1Loss = {fn = "smooth_l1_loss", options = {beta = true}, regression = true},
+  HuberLoss = {fn = "huber_loss", options = {delta = true}, regression = true},
   BCELoss = {fn = "bce_loss", options = {weight = true}},
   BCEWithLogitsLoss = {fn = "bce_with_logits", options = {weight = true, pos_weight = true}},
   KLDivLoss = {fn = "kl_div", options = {log_target = true},
@@ -101,10 +102,49 @@ function Loss:init(opts)
   self.loss_opts = fopts
 end
 
+-- The shape input and target broadcast to, or nil when they do not.
+local function broadcast_shape(a, b)
+  local out = {}
+  local n = math.max(#a, #b)
+  for i = 1, n do
+    local x, y = a[#a - n + i] or 1, b[#b - n + i] or 1
+    if x ~= y and x ~= 1 and y ~= 1 then return nil end
+    out[i] = x == 1 and y or x
+  end
+  return out
+end
+
+local function numel(shape)
+  local n = 1
+  for _, s in ipairs(shape) do n = n * s end
+  return n
+end
+
+-- A regression target that broadcasts against the input into something
+-- larger than both ([N,1] against [N] gives [N,N]) averages a wrong loss
+-- that still trains: PyTorch only warns. Raise, and say the fix.
+local function check_regression_shapes(name, input, target)
+  if not (nn.is_tensor(input) and nn.is_tensor(target)) then return end
+  local a, b = input.shape, target.shape
+  local both = broadcast_shape(a, b)
+  if both == nil or numel(both) <= math.max(numel(a), numel(b)) then return end
+  local fix
+  if #a == #b + 1 and a[#a] == 1 then
+    fix = "target:view(-1, 1) (or input:view(-1))"
+  elseif #b == #a + 1 and b[#b] == 1 then
+    fix = "target:view(-1) (or input:view(-1, 1))"
+  else
+    fix = "a target of the input's shape"
+  end
+  A.fail(name, "input %s and target %s would broadcast to %s, a loss over every pair; use %s",
+         A.shape_str(input), A.shape_str(target), "[" .. table.concat(both, ",") .. "]", fix)
+end
+
 function Loss:forward(input, target)
   if type(target) == "table" and not nn.is_tensor(target) then
     target = nn.tensor(target, self.spec.class_target and "int64" or "float32")
   end
+  if self.spec.regression then check_regression_shapes(self.__name, input, target) end
   return nn[self.spec.fn](input, target, self.loss_opts)
 end
 

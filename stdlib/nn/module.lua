@@ -277,6 +277,7 @@ local function ordered(list)
     __len = count,
   })
 end
+
 Module.ordered = ordered
 
 local function values(list)
@@ -454,8 +455,9 @@ function Module.__tostring(self)
   return self.__name .. "(\n" .. table.concat(lines, "\n") .. "\n)"
 end
 
---- Prints and returns a table of the layers, their output shapes for an
--- input of the given shape (batch dim included), and parameter counts.
+--- Prints a table of the layers, their output shapes for an input of the
+-- given shape (batch dim included), and parameter counts; with
+-- {print=false} returns it instead.
 function Module:summary(input_shape, opts)
   return require("nn.summary")(self, input_shape, opts)
 end

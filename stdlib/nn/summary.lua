@@ -116,6 +116,8 @@ return function(model, input_shape, opts)
   out[#out + 1] = "Non-trainable params: " .. commas(total - trainable)
   out[#out + 1] = ("-"):rep(width)
   local text = table.concat(out, "\n")
-  if opts.print ~= false then print(text) end
-  return text
+  -- As Keras's model.summary(): printed, or returned with {print=false};
+  -- never both, so the REPL does not echo the table a second time.
+  if opts.print == false then return text end
+  print(text)
 end

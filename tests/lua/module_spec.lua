@@ -357,14 +357,15 @@ describe("summary", function()
     assert.matches("Total params: 26", net)
   end)
 
-  it("prints the table and returns it", function()
+  it("prints the table, or returns it with {print=false} (never both: the REPL would echo it)", function()
     local printed
     local old = _G.print
     _G.print = function(s) printed = s end
-    local ok, text = pcall(mlp.summary, mlp, {1, 784})
+    local ok, result = pcall(mlp.summary, mlp, {1, 784})
     _G.print = old
-    assert.is_true(ok, text)
-    assert.are.equal(text, printed)
+    assert.is_true(ok, result)
+    assert.is_nil(result)
+    assert.are.equal(mlp:summary({1, 784}, {print = false}), printed)
   end)
 
   it("leaves modes, running statistics and forwards as they were", function()

@@ -276,6 +276,13 @@ static void test_st_bad_files(void) {
   unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}'};
   write_bytes(tmp("huge.safetensors"), huge, sizeof huge);
   EXPECT_ERR(st_open_err("huge.safetensors", err), NN_IO_ERR_FORMAT, err, "truncated", "9223372036854775808");
+  /* Files of other kinds say so instead of quoting an absurd header length. */
+  write_bytes(tmp("notes.txt"), "hello, these are notes\n", 23);
+  EXPECT_ERR(st_open_err("notes.txt", err), NN_IO_ERR_FORMAT, err, "is not a safetensors file", "text");
+  write_bytes(tmp("img.png"), "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  EXPECT_ERR(st_open_err("img.png", err), NN_IO_ERR_FORMAT, err, "is not a safetensors file", "PNG");
+  write_bytes(tmp("model.pt"), "PK\x03\x04\x14\0\0\0\x08\0archive", 17);
+  EXPECT_ERR(st_open_err("model.pt", err), NN_IO_ERR_FORMAT, err, "zip archive", "safetensors.torch");
 
   static const struct {
     const char *json;

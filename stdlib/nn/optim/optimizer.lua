@@ -26,11 +26,16 @@ Optimizer._is_optimizer = true
 -- Validates every option of group against the class's checks.
 local function check_group(cls, group, where)
   O.check(cls, group, where)
-  if cls.check_all then cls.check_all(cls, group, where) end
+  if cls._check_all then cls._check_all(cls, group, where) end
 end
 
 local function new_optimizer(cls, params, opts)
   local name = cls.name
+  -- Before the options: Adam(model, {lr=...}) is the usual slip.
+  if require("nn.module").is_module(params) then
+    fail(name, "params must be a list of tensors or of parameter groups, got a Module (%s); pass model:parameters()",
+         params.__name)
+  end
   local defaults = O.given(cls, opts)
   for k, v in pairs(cls.defaults) do
     if defaults[k] == nil then defaults[k] = copy(v) end
@@ -280,7 +285,7 @@ function Optimizer:__tostring()
 end
 
 --- Defines an optimizer class from spec: name, defaults (REQUIRED for
--- an option without one), checks (option name -> check), check_all
+-- an option without one), checks (option name -> check), _check_all
 -- (optional, on a whole group), state_names (the set of state it keeps),
 -- _kernel, and optionally _init_state(group, p, state) for state that
 -- exists from the start.

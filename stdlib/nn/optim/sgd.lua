@@ -17,7 +17,7 @@ return define {
   defaults = {lr = O.REQUIRED, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false, l1 = 0},
   checks = {lr = O.nonneg "lr", momentum = O.nonneg "momentum", dampening = O.any_number "dampening",
             weight_decay = O.nonneg "weight_decay", nesterov = O.boolean "nesterov", l1 = O.nonneg "l1"},
-  check_all = function(cls, g, where)
+  _check_all = function(cls, g, where)
     if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
       fail(cls.name, "nesterov momentum requires a momentum and zero dampening%s (momentum %s, dampening %s)",
            where, tostring(g.momentum), tostring(g.dampening))
