@@ -10,10 +10,12 @@
  * a `sum` post-op, because nnlua's backward ADDS into its gradients.
  *
  * Creating a primitive costs milliseconds (JIT code generation), so
- * each (pass, geometry, thread count) keeps its primitive, reorders and
- * memory objects in a small cache, freed at exit. The blocked operands
- * live in one grow-only arena, shared by all passes, not per entry: a
- * network holds one pass's blocked data at a time.
+ * each (pass, geometry of one thread's share of the batch, bias or not)
+ * keeps its primitive and reorders in a small cache, freed at exit; the
+ * memory objects, mere wrappers of pointers, are made per call. The
+ * blocked operands and the primitives' scratchpads live in one
+ * grow-only arena shared by all passes, not per entry: a network runs
+ * one pass at a time.
  *
  * Threads: Debian's libdnnl runs its kernels on OpenMP (libgomp), whose
  * idle workers spin for a while after each parallel region; between
@@ -38,11 +40,11 @@
 
 #include "nn_threads.h"
 
-typedef enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS, PASSES } pass_kind;
+typedef enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS } pass_kind;
 
-/* One operand of a pass: the user's NCHW array, the primitive's memory
- * (the same object when oneDNN wants NCHW), and the reorder between
- * them (NULL then). */
+/* One operand of a pass: the layout of the user's NCHW array, the one
+ * the primitive wants, and the reorder between them (NULL when they are
+ * the same and no sum is needed: the primitive works on the user's). */
 typedef struct operand {
   int arg;                   /* DNNL_ARG_* of the primitive */
   bool output;               /* written by the primitive, reordered out after */
@@ -51,7 +53,10 @@ typedef struct operand {
   size_t own_bytes;          /* arena bytes when reordered, else 0 */
 } operand;
 
-enum { MAX_OPERANDS = 4, CACHE_SIZE = 64, MAX_WORKERS = 64 };
+/* MobileNetV2's training step alone needs about 100 entries (three
+ * passes of its 30-odd geometries), more at another batch or thread
+ * count: a cache that a step cycles through would rebuild every one. */
+enum { MAX_OPERANDS = 4, CACHE_SIZE = 512, MAX_WORKERS = 64 };
 
 /* One pass of one geometry (its n the images of one thread's share). */
 typedef struct entry {
@@ -65,6 +70,7 @@ typedef struct entry {
   size_t scratchpad_bytes;
   size_t scratch_bytes; /* arena bytes for the scratchpad and all operands */
   bool usable;          /* false: oneDNN refused this geometry */
+  unsigned call;        /* the last call that used it (not to be evicted by it) */
 } entry;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -73,6 +79,7 @@ static dnnl_stream_t streams[MAX_WORKERS]; /* a stream is not shared between thr
 static bool started, broken;
 static entry cache[CACHE_SIZE];
 static int cached, next_victim;
+static unsigned calls;
 static char *arena;
 static size_t arena_bytes;
 static bool dnnl_enabled = true;
@@ -267,20 +274,27 @@ static bool build_backward_weights(entry *e, const conv_mds *m) {
 
 /* ---- the cache ---- */
 
+/* The entry of (pass, g, bias), built when missing; the current call's
+ * other entries stay. */
 static entry *lookup(pass_kind pass, const nn_conv2d_geom *g, bool bias) {
   for (int i = 0; i < cached; i++) {
     entry *e = &cache[i];
-    if (e->pass == pass && e->bias == bias && !memcmp(&e->g, g, sizeof *g)) return e;
+    if (e->pass == pass && e->bias == bias && !memcmp(&e->g, g, sizeof *g)) {
+      e->call = calls;
+      return e;
+    }
   }
   entry *e;
   if (cached < CACHE_SIZE) {
     e = &cache[cached++];
   } else { /* a model with more shapes than the cache: replace round robin */
-    e = &cache[next_victim];
-    next_victim = (next_victim + 1) % CACHE_SIZE;
+    do {
+      e = &cache[next_victim];
+      next_victim = (next_victim + 1) % CACHE_SIZE;
+    } while (e->call == calls);
     entry_free(e);
   }
-  *e = (entry){.pass = pass, .g = *g, .bias = bias};
+  *e = (entry){.pass = pass, .g = *g, .bias = bias, .call = calls};
   conv_mds m;
   conv_descs(&m, g);
   bool ok = pass == PASS_FORWARD         ? build_forward(e, &m)
@@ -288,7 +302,7 @@ static entry *lookup(pass_kind pass, const nn_conv2d_geom *g, bool bias) {
                                          : build_backward_weights(e, &m);
   if (!ok) { /* keep the geometry, marked unusable, so it is not retried */
     entry_free(e);
-    *e = (entry){.pass = pass, .g = *g, .bias = bias};
+    *e = (entry){.pass = pass, .g = *g, .bias = bias, .call = calls};
   }
   e->usable = ok;
   return e;
@@ -387,6 +401,7 @@ static bool pass_run(pass_kind pass, const nn_conv2d_geom *g, bool bias, void *c
   if (workers > MAX_WORKERS) workers = MAX_WORKERS;
   if (workers < 1) workers = 1;
   share shares[MAX_WORKERS] = {0};
+  calls++;
   pthread_t threads[MAX_WORKERS];
   bool started_thread[MAX_WORKERS] = {false};
   size_t per_worker = 0;
