@@ -1,5 +1,9 @@
 /*
- * 2-D convolution by im2col + GEMM (nn_conv.h has the shapes).
+ * 2-D convolution (nn_conv.h has the shapes). Every pass first asks
+ * oneDNN (conv_dnnl.c), which serves all but the few-channels-per-group
+ * geometries (use_dnnl, below); what it does not serve, and everything
+ * when it is switched off (nn_conv2d_use_dnnl), runs here: im2col + GEMM,
+ * direct kernels, and the grouped loops.
  *
  * Each image is unfolded into columns [K, P] — row (c, i, j) holds, for
  * every output position, the input cell under kernel tap (i, j) of
@@ -41,6 +45,7 @@
 #include <string.h>
 
 #include "nn_autograd.h"
+#include "nn_conv_dnnl.h"
 #include "nn_threads.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -1050,6 +1055,12 @@ static void backward_batched(float *gx, float *gw, const float *gout, const floa
   }
 }
 
+/* oneDNN (conv_dnnl.c) serves every geometry it accepts except those
+ * with few channels per group, depthwise included, where the direct
+ * loops above were measured faster (MobileNetV2's depthwise layers,
+ * bench/conv_variants.lua, 1 thread: 14.7 ms here, 57 ms by oneDNN). */
+static bool use_dnnl(const nn_conv2d_geom *g) { return !use_small_groups(g); }
+
 /* Scratch of each pass: what all workers share, then per-worker parts.
  *   forward direct:  packed weights and bias | a padded image per worker
  *   forward GEMM:    columns per worker
@@ -1080,6 +1091,7 @@ size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g) {
 
 void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                        const nn_conv2d_geom *g, float *scratch) {
+  if (use_dnnl(g) && nn_dnnl_conv2d_forward(out, x, w, bias, g)) return;
   conv_job job = {.g = g, .x = x, .w = w, .bias = bias, .out = out, .work = scratch};
   if (use_depthwise(g)) {
     job.image = depthwise_forward_image;
@@ -1114,6 +1126,10 @@ void nn_kernel_conv2d_forward(float *out, const float *x, const float *w, const 
 void nn_kernel_conv2d_backward(float *gx, float *gw, float *gb, const float *gout, const float *x,
                         const float *w, const nn_conv2d_geom *g, float *scratch) {
   if (gb) bias_grad(gb, gout, g->n, g->o, positions(g));
+  if (use_dnnl(g)) {
+    if (gx && nn_dnnl_conv2d_backward_data(gx, gout, w, g)) gx = NULL;
+    if (gw && nn_dnnl_conv2d_backward_weights(gw, gout, x, g)) gw = NULL;
+  }
   if (use_depthwise(g) || use_small_groups(g)) {
     if (!gx && !gw) return;
     bool dw = use_depthwise(g);

@@ -48,6 +48,10 @@ typedef struct nn_conv2d_geom {
  * its own), so size it right before the pass it serves. */
 size_t nn_conv2d_scratch_floats(const nn_conv2d_geom *g);
 
+/* Test hook: false keeps every convolution off oneDNN (conv_dnnl.c, the
+ * default where it serves), on the paths below. */
+void nn_conv2d_use_dnnl(bool on);
+
 /* Test hook: false makes every convolution take the im2col + GEMM path,
  * even where the direct AVX-512 kernel would run (the default, true). */
 void nn_conv2d_use_direct(bool on);

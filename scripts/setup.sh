@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   lua5.4 liblua5.4-dev lua-busted luarocks
-  libopenblas-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev libfontconfig-dev
+  libopenblas-dev libdnnl-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev libfontconfig-dev
   dataset-fashion-mnist tmux
 )
 [ "${1-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-numpy python3-sklearn)
