@@ -10,25 +10,8 @@ SRC=${NNLUA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export NNLUA_HISTORY=
-passed=0
-failed=0
+source "$(dirname "$0")/lib.sh"
 
-ok() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL: $1"
-  [ -n "${2-}" ] && printf '  got: %s\n' "$2"
-}
-
-# has NAME OUTPUT PATTERN...: OUTPUT contains each fixed string.
-has() {
-  local name=$1 out=$2
-  shift 2
-  for p in "$@"; do
-    if [[ "$out" != *"$p"* ]]; then fail "$name: lacks '$p'" "$out"; return; fi
-  done
-  ok
-}
 # lacks NAME OUTPUT PATTERN: OUTPUT does not contain PATTERN.
 lacks() {
   if [[ "$2" == *"$3"* ]]; then fail "$1: has '$3'" "$2"; else ok; fi
@@ -116,5 +99,4 @@ out=$("$NNLUA" "$TMP/libbug.lua" 2>&1)
 has "a library bug names the user's line" "$out" "libbug.lua:3: nn/buggy.lua:2: attempt to index a nil value"
 lacks "a library bug has no absolute path" "$out" "$SRC/stdlib"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -16,23 +16,7 @@ PRELOAD=${LD_PRELOAD-}
 unset LD_PRELOAD
 export NNLUA_HISTORY=
 unset NNLUA_STDLIB NNLUA_DOCS
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL: $1"
-  [ -n "${2-}" ] && printf '  got: %s\n' "$2"
-}
-has() {
-  local name=$1 out=$2
-  shift 2
-  for p in "$@"; do
-    if [[ "$out" != *"$p"* ]]; then fail "$name: lacks '$p'" "$out"; return; fi
-  done
-  ok
-}
+source "$(dirname "$0")/lib.sh"
 
 P="$TMP/prefix"
 if out=$(cmake --install "$BUILD" --prefix "$P" 2>&1); then ok; else fail "cmake --install" "$out"; fi
@@ -75,5 +59,4 @@ out=$(cd "$TMP/work" && LUA_PATH="$P/share/nnlua/stdlib/?.lua;$P/share/nnlua/std
       LD_PRELOAD="$PRELOAD" lua5.4 -e 'local nn = require "nn"; print(nn.ones(2, 2):sum():item()); help "nn.zeros"' 2>&1)
 has "lua5.4 requires the installed nn" "$out" "4.0" "nn.zeros(size... [, opts])"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

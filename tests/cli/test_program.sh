@@ -8,15 +8,7 @@ NNLUA=${NNLUA:-$(dirname "$0")/../../build/nnlua}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export NNLUA_HISTORY=  # never touch the user's history
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL: $1"
-  [ -n "${2-}" ] && printf '  got: %s\n' "$2"
-}
+source "$(dirname "$0")/lib.sh"
 
 # check NAME EXPECTED_RC PATTERN... -- CMD...: runs CMD, then requires its
 # exit status and that its stdout+stderr contains each fixed string.
@@ -194,5 +186,4 @@ check "-i reports the script's error" 0 "training diverged" -- \
   bash -c "echo model | '$NNLUA' -i '$TMP/fails.lua'"
 check "REPL exit status is 0" 0 -- bash -c "printf 'error(1)\n' | '$NNLUA' -i"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

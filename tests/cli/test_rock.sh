@@ -12,23 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 # in the sanitizer build they run without the preloaded runtimes.
 unset LD_PRELOAD
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL: $1"
-  [ -n "${2-}" ] && printf '  got: %s\n' "$2"
-}
-has() {
-  local name=$1 out=$2
-  shift 2
-  for p in "$@"; do
-    if [[ "$out" != *"$p"* ]]; then fail "$name: lacks '$p'" "$out"; return; fi
-  done
-  ok
-}
+source "$(dirname "$0")/lib.sh"
 
 # A copy of the source as a clone would have it (luarocks builds in place).
 mkdir -p "$TMP/src"
@@ -53,5 +37,4 @@ help(nn.Linear)' 2>&1)
 has "lua5.4 loads the rock" "$out" "12.0" "2	$TMP/tree/lib/lua/5.4/nn/core.so" "@$TMP/tree/share/lua/5.4/nn/fit.lua" \
     "nn.Linear(in_features, out_features [, opts])"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
