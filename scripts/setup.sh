@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nnlua needs to build, test and run its demo;
 # with --bench also the peers' (python3-torch, python3-torchvision, python3-numpy,
-# python3-sklearn).
+# python3-sklearn, hyperfine, time).
 # Installs only what is missing; needs root or sudo for that.
 set -euo pipefail
 
@@ -10,8 +10,10 @@ packages=(
   lua5.4 liblua5.4-dev lua-busted luarocks
   libopenblas-dev libdnnl-dev libpng-dev zlib1g-dev libreadline-dev libcjson-dev libcairo2-dev libfontconfig-dev
   dataset-fashion-mnist tmux
+  libopenmpi-dev openmpi-bin
+  clang libclang-rt-14-dev
 )
-[ "${1-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-numpy python3-sklearn)
+[ "${1-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-numpy python3-sklearn hyperfine time)
 
 missing=()
 for p in "${packages[@]}"; do
