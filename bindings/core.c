@@ -76,6 +76,16 @@ static int l_memory_stats(lua_State *L) {
   return 1;
 }
 
+/* core._alloc_fail_after(n) -> pending: the allocation-failure sweep's
+ * hook (tests/sweep): the n-th engine allocation from now fails, 0 disarms;
+ * returns the countdown it replaces (0: the failure happened). */
+static int l_alloc_fail_after(lua_State *L) {
+  int64_t n = nnb_check_int(L, 1, "_alloc_fail_after", "n");
+  if (n < 0) nnb_error(L, "_alloc_fail_after", "n must be >= 0, got %lld", (long long)n);
+  lua_pushinteger(L, (lua_Integer)nn_alloc_fail_after((uint64_t)n));
+  return 1;
+}
+
 static int l_set_num_threads(lua_State *L) {
   int64_t n = nnb_check_int(L, 1, "set_num_threads", "n");
   if (n < 1 || n > 1024) nnb_error(L, "set_num_threads", "n must be in 1..1024, got %lld", (long long)n);
@@ -124,6 +134,7 @@ static const luaL_Reg module_funcs[] = {
     {"is_tensor", l_is_tensor},
     {"_stdout_is_terminal", l_stdout_is_terminal},
     {"_now", l_now},
+    {"_alloc_fail_after", l_alloc_fail_after},
     {"_set_library_dir", l_set_library_dir},
     {NULL, NULL},
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nn_bind.h"
+#include "nn_json.h"
 
 #define MAX_DEPTH 64
 
@@ -60,8 +61,12 @@ static cJSON *number_item(lua_State *L, int idx) {
 
 static void attach(lua_State *L, cJSON *parent, const char *key, cJSON *item) {
   if (!item) nnb_error(L, "json", "out of memory encoding");
-  if (key) cJSON_AddItemToObject(parent, key, item);
-  else cJSON_AddItemToArray(parent, item);
+  /* Adding to an object copies the key: that can fail, and then the item
+   * is not in the tree that the box frees. */
+  if (!(key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item))) {
+    cJSON_Delete(item);
+    nnb_error(L, "json", "out of memory encoding");
+  }
 }
 
 static void encode_table(lua_State *L, int idx, cJSON *parent, const char *key, int depth) {
@@ -163,7 +168,9 @@ static int l_json_decode(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   json_box *b = push_box(L);
-  b->root = cJSON_ParseWithLength(text, len);
+  bool nomem;
+  b->root = nn_json_parse(text, len, NULL, &nomem);
+  if (nomem) nnb_error(L, "json", "out of memory decoding");
   if (!b->root) nnb_error(L, "json", "invalid JSON near byte %d", (int)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
   push_decoded(L, b->root, 0);
   return 1;

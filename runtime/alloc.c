@@ -150,8 +150,10 @@ void nn_alloc_release_cache(void) {
   release_cache_locked();
 }
 
-void nn_alloc_fail_after(uint64_t n) {
+uint64_t nn_alloc_fail_after(uint64_t n) {
+  uint64_t pending = fail_countdown;
   fail_countdown = n;
+  return pending;
 }
 
 uint64_t nn_physical_memory(void) {

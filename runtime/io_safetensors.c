@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nn_alloc.h"
+#include "nn_json.h"
 #include "nn_io.h"
 
 /* The format's own ceiling on the header length. */
@@ -192,7 +193,9 @@ static int check_layout(nn_st_file *f, char *err) {
 
 static int parse_json(nn_st_file *f, const char *buf, size_t n, char *err) {
   const char *end = NULL;
-  f->json = cJSON_ParseWithLengthOpts(buf, n, &end, false);
+  bool nomem;
+  f->json = nn_json_parse(buf, n, &end, &nomem);
+  if (nomem) return nn_io_fail(err, NN_IO_ERR_NOMEM, "out of memory reading '%s'", f->path);
   if (!f->json)
     return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' has an invalid JSON header (error at byte %td of %zu)",
                       f->path, end ? end - buf : 0, n);

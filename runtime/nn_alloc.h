@@ -29,8 +29,10 @@ void nn_alloc_release_cache(void);
 nn_memory_stats nn_memory_stats_get(void);
 
 /* Test hook: the n-th allocation from now (1 = the next one) fails;
- * 0 disables the injection. */
-void nn_alloc_fail_after(uint64_t n);
+ * 0 disables the injection. Returns the countdown it replaces: 0 when the
+ * injected failure has happened (or none was set), so a sweep knows when
+ * N has passed a scenario's last allocation. */
+uint64_t nn_alloc_fail_after(uint64_t n);
 
 /* Bytes of physical memory, the ceiling for any single tensor. */
 uint64_t nn_physical_memory(void);
