@@ -1,9 +1,14 @@
 /*
  * File plumbing shared by the tensor formats: error messages, checked
  * reads with dtype conversion, and atomic writes (temp file, fsync,
- * rename).
+ * rename; the temporaries of writers that died mid-save are removed by the
+ * next save to the same path).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
@@ -81,12 +86,56 @@ int nn_io_read_elements(FILE *fp, const char *path, uint64_t offset,
 
 /* ---- atomic writes ---- */
 
+/* The pid in name when it is base ".tmp." pid, else 0. */
+static long temporary_pid(const char *name, const char *base, size_t blen) {
+  if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0) return 0;
+  const char *digits = name + blen + 5;
+  if (*digits < '1' || *digits > '9') return 0;
+  char *end;
+  errno = 0;
+  long pid = strtol(digits, &end, 10);
+  return *end || errno || pid > INT_MAX ? 0 : pid;
+}
+
+/* Removes path.tmp.<pid> files of writers killed mid-save: those whose
+ * process is gone. A live process's temporary is a save in flight (kill
+ * answers EPERM for another user's process: kept too); our own is about
+ * to be truncated by the open. Best effort: a directory that cannot be
+ * listed just keeps its leftovers. */
+static void remove_stale_temporaries(const char *path) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (!slash) {
+    strcpy(dir, ".");
+  } else {
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir) return;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+  }
+  size_t blen = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    long pid = temporary_pid(e->d_name, base, blen);
+    if (!pid || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char full[PATH_MAX];
+    int len = snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+    if (len > 0 && (size_t)len < sizeof full) unlink(full);
+  }
+  closedir(d);
+}
+
 int nn_io_writer_open(nn_io_writer *w, const char *path, char *err) {
   memset(w, 0, sizeof *w);
   w->path = path;
   int len = snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
   if (len < 0 || (size_t)len >= sizeof w->tmp)
     return nn_io_fail(err, NN_IO_ERR_ARG, "path is too long (%zu bytes)", strlen(path));
+  remove_stale_temporaries(path);
   w->fp = fopen(w->tmp, "wb");
   if (!w->fp)
     return nn_io_fail(err, NN_IO_ERR_SYS, "cannot write '%s': %s", path, strerror(errno));
