@@ -4,7 +4,7 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build demo test test-sanitize bench course clean
+.PHONY: all setup build demo test test-sanitize bench soak course clean
 
 all: build
 
@@ -41,6 +41,11 @@ BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_
 bench: build
 	@bash scripts/setup.sh --bench
 	@for b in $(BENCHES); do echo "== bench/$$b.lua"; $(BUILD)/nnlua bench/$$b.lua || exit 1; done
+
+# Issue 16: 20 epochs of the MLP; the engine's live bytes and the RSS must
+# not grow after the first (minutes long, so not in BENCHES).
+soak: build
+	$(BUILD)/nnlua bench/soak.lua
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD)
