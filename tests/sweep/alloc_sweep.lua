@@ -10,9 +10,10 @@
 --   nnlua tests/sweep/alloc_sweep.lua <group> <work dir>
 --
 -- Groups: tensor, autograd, readers, writers, data (one ctest each).
--- OpenBLAS, libpng and zlib allocate with malloc: their own allocations
--- are not swept (each reader's buffers and every tensor are); cJSON is, as
--- bindings/json.c routes its hooks through the engine allocator.
+-- The engine allocator is what is swept: every tensor, every reader's and
+-- writer's buffers, and cJSON's trees (runtime/json_alloc.c sets its
+-- hooks). OpenBLAS, oneDNN's convolution cache, libpng, zlib and cairo
+-- allocate with malloc on their own and are not.
 local nn = require "nn"
 local core = require "nn.core"
 
@@ -328,6 +329,27 @@ add("data", "DataLoader over a subset and kfold", function()
     n = n + by:numel()
   end
   check(n == 4, "n %d", n)
+end)
+
+add("data", "fit with validation, metrics and ModelCheckpoint", function()
+  local ds = nn.data.tensor_dataset(nn.randn(24, 8), nn.randint(1, 5, {24}))
+  local model = mlp()
+  local history = nn.fit(model, {train = ds, validation_split = 0.25, batch_size = 6, epochs = 2,
+                                 loss = nn.CrossEntropyLoss(), optimizer = nn.optim.Adam(model:parameters()),
+                                 metrics = {"accuracy", "f1"}, verbose = 0,
+                                 callbacks = {nn.callbacks.ModelCheckpoint{path = dir .. "/fit.ckpt"}}})
+  check(#history.loss == 2 and #history.val_loss == 2, "history")
+  local cm = nn.metrics.confusion_matrix(model(ds.x):argmax(2), ds.y, 4)
+  check(cm:sum():item() == 24, "confusion_matrix")
+end, {dir .. "/fit.ckpt"})
+
+add("data", "k-nearest neighbours", function()
+  local labels = {}
+  for i = 1, 30 do labels[i] = i % 3 + 1 end
+  local x, y = nn.randn(30, 4), nn.tensor(labels, "int64")
+  local knn = nn.KNeighborsClassifier(3):fit(x, y)
+  check(knn:predict(x:narrow(1, 1, 5)):numel() == 5, "predict")
+  check(knn:predict_proba(x:narrow(1, 1, 2)).shape[2] == 3, "proba")
 end)
 
 -- ---- the sweep ----
