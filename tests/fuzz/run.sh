@@ -33,7 +33,14 @@ for t in $targets; do
   case $mode in
   ci)
     echo "== fuzz_$t: replay"
-    "$bin" -runs=0 "${opts[@]}" "$corpus" "$reg" 2>&1 | tail -2
+    log=$(mktemp)
+    if ! "$bin" -runs=0 "${opts[@]}" "$corpus" "$reg" >"$log" 2>&1; then
+      tail -40 "$log"
+      echo "fuzz_$t: a committed input fails (above)" >&2
+      exit 1
+    fi
+    grep -E '^Done' "$log" || true
+    rm -f "$log"
     echo "== fuzz_$t: 30 s, seed 1"
     work=$(mktemp -d)
     log=$work.log
