@@ -69,12 +69,15 @@ static nn_io_status read_dims(nn_idx_file *f, char *err) {
     return fail(f, NN_IO_ERR_FORMAT, err, "'%s': truncated header (%d dims announced)", f->path,
                 f->ndim);
   f->numel = 1;
+  int64_t span = 1; /* the sides' product with zeros as 1, which bounds the strides too */
   for (int i = 0; i < f->ndim; i++) {
     const unsigned char *q = b + 4 * i;
     f->shape[i] = ((int64_t)q[0] << 24) | ((int64_t)q[1] << 16) | ((int64_t)q[2] << 8) | q[3];
-    if (f->shape[i] != 0 && f->numel > IDX_MAX_NUMEL / f->shape[i])
+    int64_t side = f->shape[i] ? f->shape[i] : 1;
+    if (span > IDX_MAX_NUMEL / side)
       return fail(f, NN_IO_ERR_FORMAT, err, "'%s': absurd sizes in header (dim %d is %" PRId64 ")",
                   f->path, i + 1, f->shape[i]);
+    span *= side;
     f->numel *= f->shape[i];
   }
   return NN_IO_OK;

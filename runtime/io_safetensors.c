@@ -102,10 +102,15 @@ static bool shape_bytes(const nn_st_entry *e, uint64_t *nbytes) {
  * refused here, before anything is allocated for it. */
 static int check_claim(const nn_st_file *f, const nn_st_entry *e, char *err) {
   uint64_t nbytes;
+  size_t loaded;
   bool fits = shape_bytes(e, &nbytes);
-  if (fits && nbytes <= f->data_size) return NN_IO_OK;
+  if (fits && nbytes <= f->data_size && nn_shape_nbytes(e->ndim, e->shape, e->dtype, &loaded))
+    return NN_IO_OK;
   char buf[192], need[32];
   shape_str(buf, sizeof buf, e->ndim, e->shape);
+  if (fits && nbytes <= f->data_size) /* empty, but [0, 2^40, 2^40] has no tensor */
+    return nn_io_fail(err, NN_IO_ERR_FORMAT, "tensor '%s' in '%s': shape %s is too large to load",
+                      e->name, f->path, buf);
   if (fits) snprintf(need, sizeof need, "%" PRIu64, nbytes);
   else snprintf(need, sizeof need, "over 2^64");
   return nn_io_fail(err, NN_IO_ERR_FORMAT,
