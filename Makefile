@@ -4,7 +4,7 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build demo test test-sanitize bench soak course clean
+.PHONY: all setup build demo test test-sanitize fuzz fuzz-ci bench soak course clean
 
 all: build
 
@@ -28,6 +28,18 @@ test-sanitize: setup
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -LE course
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^course/($(SANITIZE_COURSE))$$'
 
+# libFuzzer targets of every reader (tests/fuzz/README.md), built with
+# clang in $(FUZZ_BUILD): fuzz runs each FUZZ_SECONDS; fuzz-ci replays the
+# committed corpus and regressions, then each 30 s with -seed=1.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash tests/fuzz/run.sh long $(FUZZ_BUILD)
+
+fuzz-ci: setup
+	JOBS=$(JOBS) bash tests/fuzz/run.sh ci $(FUZZ_BUILD)
+
 # The course scripts run under the sanitizers: three cheap ones (the Release
 # suite runs them all).
 SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|activations
@@ -48,4 +60,4 @@ soak: build
 	$(BUILD)/nnlua bench/soak.lua
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -3,7 +3,9 @@
  * nn.core._json_decode(text). Tables with keys 1..n are arrays, others objects
  * with string keys; numbers that JSON cannot hold (inf, nan) travel as
  * {"$float": "inf"}; integers are written without a fraction and come back
- * as Lua integers.
+ * as Lua integers. Decoding parses and classifies in runtime/json.c
+ * (nn_json.h, fuzzed by tests/fuzz/fuzz_checkpoint_meta.c); here the
+ * values become Lua values.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -18,13 +20,16 @@
  * hangs from a userdata whose __gc frees it, so an error midway leaks
  * nothing. */
 typedef struct json_box {
-  cJSON *root;
+  cJSON *root; /* encoding */
+  nn_json *doc; /* decoding */
 } json_box;
 
 static int json_box_gc(lua_State *L) {
   json_box *b = lua_touserdata(L, 1);
   cJSON_Delete(b->root);
+  nn_json_free(b->doc);
   b->root = NULL;
+  b->doc = NULL;
   return 0;
 }
 
@@ -111,6 +116,7 @@ static void encode_into(lua_State *L, int idx, cJSON *parent, const char *key, i
 static json_box *push_box(lua_State *L) {
   json_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->root = NULL;
+  b->doc = NULL;
   lua_newtable(L);
   lua_pushcfunction(L, json_box_gc);
   lua_setfield(L, -2, "__gc");
@@ -132,35 +138,32 @@ static int l_json_encode(lua_State *L) {
   return 1;
 }
 
-static void push_decoded(lua_State *L, const cJSON *v, int depth) {
+/* nn_json_parse has bounded the depth (NN_JSON_MAX_DEPTH). */
+static void push_decoded(lua_State *L, const nn_json *v) {
   luaL_checkstack(L, 4, "json: nesting too deep");
-  if (depth > MAX_DEPTH) nnb_error(L, "json", "document nested deeper than %d levels", MAX_DEPTH);
-  if (cJSON_IsNull(v)) lua_pushnil(L);
-  else if (cJSON_IsBool(v)) lua_pushboolean(L, cJSON_IsTrue(v));
-  else if (cJSON_IsString(v)) lua_pushstring(L, v->valuestring);
-  else if (cJSON_IsNumber(v)) {
-    double d = v->valuedouble;
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)d);
-    else lua_pushnumber(L, d);
-  } else if (cJSON_IsArray(v)) {
-    lua_createtable(L, cJSON_GetArraySize(v), 0);
+  nn_json_scalar x;
+  switch (nn_json_kind_of(v, &x)) {
+  case NN_JSON_NULL: lua_pushnil(L); break;
+  case NN_JSON_BOOL: lua_pushboolean(L, x.boolean); break;
+  case NN_JSON_INT: lua_pushinteger(L, (lua_Integer)x.integer); break;
+  case NN_JSON_FLOAT: lua_pushnumber(L, x.number); break;
+  case NN_JSON_STRING: lua_pushstring(L, x.string); break;
+  case NN_JSON_ARRAY: {
+    lua_createtable(L, nn_json_count(v), 0);
     int i = 1;
-    for (const cJSON *e = v->child; e; e = e->next, i++) {
-      push_decoded(L, e, depth + 1);
+    for (const nn_json *e = nn_json_first(v); e; e = nn_json_next(e), i++) {
+      push_decoded(L, e);
       lua_rawseti(L, -2, i);
     }
-  } else {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(v, "$float");
-    if (f && cJSON_IsString(f) && !v->child->next) {
-      lua_pushnumber(L, strcmp(f->valuestring, "inf") == 0 ? HUGE_VAL
-                        : strcmp(f->valuestring, "-inf") == 0 ? -HUGE_VAL : NAN);
-      return;
-    }
+    break;
+  }
+  case NN_JSON_OBJECT:
     lua_newtable(L);
-    for (const cJSON *e = v->child; e; e = e->next) {
-      push_decoded(L, e, depth + 1);
-      lua_setfield(L, -2, e->string);
+    for (const nn_json *e = nn_json_first(v); e; e = nn_json_next(e)) {
+      push_decoded(L, e);
+      lua_setfield(L, -2, nn_json_key(e));
     }
+    break;
   }
 }
 
@@ -168,11 +171,9 @@ static int l_json_decode(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   json_box *b = push_box(L);
-  bool nomem;
-  b->root = nn_json_parse(text, len, NULL, &nomem);
-  if (nomem) nnb_error(L, "json", "out of memory decoding");
-  if (!b->root) nnb_error(L, "json", "invalid JSON near byte %d", (int)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
-  push_decoded(L, b->root, 0);
+  char err[NN_IO_ERRLEN];
+  if (nn_json_parse(&b->doc, text, len, err)) nnb_error(L, "json", "%s", err);
+  push_decoded(L, b->doc);
   return 1;
 }
 

@@ -69,27 +69,41 @@ static nn_io_status read_dims(nn_idx_file *f, char *err) {
     return fail(f, NN_IO_ERR_FORMAT, err, "'%s': truncated header (%d dims announced)", f->path,
                 f->ndim);
   f->numel = 1;
+  int64_t span = 1; /* the sides' product with zeros as 1, which bounds the strides too */
   for (int i = 0; i < f->ndim; i++) {
     const unsigned char *q = b + 4 * i;
     f->shape[i] = ((int64_t)q[0] << 24) | ((int64_t)q[1] << 16) | ((int64_t)q[2] << 8) | q[3];
-    if (f->shape[i] != 0 && f->numel > IDX_MAX_NUMEL / f->shape[i])
+    int64_t side = f->shape[i] ? f->shape[i] : 1;
+    if (span > IDX_MAX_NUMEL / side)
       return fail(f, NN_IO_ERR_FORMAT, err, "'%s': absurd sizes in header (dim %d is %" PRId64 ")",
                   f->path, i + 1, f->shape[i]);
+    span *= side;
     f->numel *= f->shape[i];
   }
   return NN_IO_OK;
 }
 
-/* An uncompressed file must hold header + numel bytes; checked before the
- * caller allocates for a header that lies. */
-static nn_io_status check_plain_size(nn_idx_file *f, char *err) {
+/* deflate's ceiling: one compressed byte inflates to at most 1032. */
+#define IDX_GZ_MAX_RATIO 1032
+
+/* The memory ceiling, checked before the caller allocates for a header
+ * that lies: an uncompressed file must hold header + numel bytes, and a
+ * gzipped one cannot inflate to more than IDX_GZ_MAX_RATIO times its size. */
+static nn_io_status check_size(nn_idx_file *f, char *err) {
   struct stat st;
-  if (!gzdirect(f->gz) || stat(f->path, &st) != 0) return NN_IO_OK;
-  int64_t want = 4 + 4 * (int64_t)f->ndim + f->numel;
-  if ((int64_t)st.st_size < want)
+  if (stat(f->path, &st) != 0) return NN_IO_OK;
+  int64_t header = 4 + 4 * (int64_t)f->ndim, size = (int64_t)st.st_size;
+  if (gzdirect(f->gz)) {
+    if (size < header + f->numel)
+      return fail(f, NN_IO_ERR_FORMAT, err,
+                  "'%s': truncated: the header announces %" PRId64 " values, the file holds %" PRId64,
+                  f->path, f->numel, size - header);
+  } else if ((header + f->numel + IDX_GZ_MAX_RATIO - 1) / IDX_GZ_MAX_RATIO > size) {
     return fail(f, NN_IO_ERR_FORMAT, err,
-                "'%s': truncated: the header announces %" PRId64 " values, the file holds %" PRId64,
-                f->path, f->numel, (int64_t)st.st_size - 4 - 4 * (int64_t)f->ndim);
+                "'%s': the header announces %" PRId64 " values, more than a gzip file of %" PRId64
+                " bytes can hold (deflate inflates at most %d:1)",
+                f->path, f->numel, size, IDX_GZ_MAX_RATIO);
+  }
   return NN_IO_OK;
 }
 
@@ -120,7 +134,7 @@ nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err) {
                 f->ndim, NN_MAX_DIMS);
   nn_io_status s = read_dims(f, err);
   if (s) return s;
-  return check_plain_size(f, err);
+  return check_size(f, err);
 }
 
 /* out[i] = in[i], or in [0,1] when scale */
@@ -159,7 +173,10 @@ nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) 
   }
   if (read_full(f->gz, buf, 1) != 0)
     return fail(f, NN_IO_ERR_FORMAT, err,
-                "'%s': data continues after the %" PRId64 " values announced", f->path, f->numel);
+                "'%s': data continues after the %" PRId64 " values announced (the %s data "
+                "exceeds the %" PRId64 " bytes its header declares)",
+                f->path, f->numel, gzdirect(f->gz) ? "stored" : "decompressed",
+                4 + 4 * (int64_t)f->ndim + f->numel);
   return NN_IO_OK;
 }
 

@@ -9,14 +9,66 @@
 #include <inttypes.h>
 #include <math.h>
 #include <png.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nn_alloc.h"
 #include "nn_image.h"
 
-/* Larger images than any course uses; keeps h*w*c far from overflow. */
+/* The largest side written: larger images than any course uses; keeps
+ * h*w*c far from overflow. */
 #define PNG_MAX_SIDE 65536
+
+/* The reading ceilings (nn_image.h): the sides, through libpng's own user
+ * limits, and the bytes of the decoded float32 tensor. */
+#define PNG_READ_MAX_SIDE 16384
+#define PNG_READ_MAX_BYTES ((uint64_t)1 << 30)
+
+typedef struct png_guard {
+  jmp_buf jmp;
+  char message[128];
+} png_guard;
+
+static void guard_error(png_structp png, png_const_charp msg) {
+  png_guard *g = png_get_error_ptr(png);
+  snprintf(g->message, sizeof g->message, "%s", msg);
+  longjmp(g->jmp, 1);
+}
+
+static void guard_warning(png_structp png, png_const_charp msg) {
+  (void)png, (void)msg; /* the error that follows says enough */
+}
+
+/* Reads the chunks before the image data with libpng's low-level API,
+ * whose png_set_user_limits refuses sides over PNG_READ_MAX_SIDE as it
+ * parses IHDR (the simplified API takes no limits). head: the file's
+ * first 24 bytes, whose IHDR sizes name a refused image in the message. */
+static nn_io_status check_sides(const char *path, const unsigned char *head, char *err) {
+  png_uint_32 w = png_get_uint_32(head + 16), h = png_get_uint_32(head + 20);
+  if (memcmp(head + 12, "IHDR", 4) == 0 && (w > PNG_READ_MAX_SIDE || h > PNG_READ_MAX_SIDE))
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': image of %ux%u exceeds the %dx%d limit on PNG images", path, w, h,
+                      PNG_READ_MAX_SIDE, PNG_READ_MAX_SIDE);
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return nn_io_fail(err, NN_IO_ERR_SYS, "cannot open '%s': %s", path, strerror(errno));
+  png_guard g = {.message = ""};
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &g, guard_error, guard_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  nn_io_status st = NN_IO_OK;
+  if (!info) {
+    st = nn_io_fail(err, NN_IO_ERR_NOMEM, "'%s': out of memory", path);
+  } else if (setjmp(g.jmp)) {
+    st = nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': corrupt or truncated PNG (%s)", path, g.message);
+  } else {
+    png_set_user_limits(png, PNG_READ_MAX_SIDE, PNG_READ_MAX_SIDE);
+    png_init_io(png, fp);
+    png_read_info(png, info);
+  }
+  png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+  fclose(fp);
+  return st;
+}
 
 /* Starts a read: opens path, reads the header and picks the output
  * format (8-bit, alpha kept, palette expanded). On failure libpng has
@@ -28,13 +80,15 @@ static nn_io_status begin(png_image *img, const char *path, char *err) {
   uint64_t size;
   int st = nn_io_open_read(&fp, &size, path, err); /* a directory is an error here */
   if (st) return (nn_io_status)st;
-  unsigned char sig[8];
-  size_t got = fread(sig, 1, sizeof sig, fp);
+  unsigned char head[24] = {0};
+  size_t got = fread(head, 1, sizeof head, fp);
   int e = ferror(fp) ? errno : 0;
   fclose(fp);
   if (e) return nn_io_fail(err, NN_IO_ERR_SYS, "cannot read '%s': %s", path, strerror(e));
-  if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
+  if (got < 8 || png_sig_cmp(head, 0, 8) != 0)
     return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' is not a PNG file (bad signature)", path);
+  st = check_sides(path, head, err);
+  if (st) return (nn_io_status)st;
   if (!png_image_begin_read_from_file(img, path))
     return nn_io_fail(err, NN_IO_ERR_FORMAT,
                       "'%s': corrupt or truncated PNG (%s)", path, img->message);
@@ -42,12 +96,16 @@ static nn_io_status begin(png_image *img, const char *path, char *err) {
    * chunk for linear light and gamma-encodes them on the way to 8 bits
    * (32768 would load as 0.73); they are plain values like 8-bit ones. */
   img->flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
-  if (img->width > PNG_MAX_SIDE || img->height > PNG_MAX_SIDE) {
-    png_image_free(img);
-    return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s': image of %ux%u is too large", path, img->width,
-                      img->height);
-  }
   img->format &= PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA;
+  uint64_t bytes = (uint64_t)PNG_IMAGE_SAMPLE_CHANNELS(img->format) * img->width * img->height *
+                   sizeof(float);
+  if (bytes > PNG_READ_MAX_BYTES) {
+    png_image_free(img);
+    return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                      "'%s': image of %ux%u with %u channels decodes to %" PRIu64
+                      " bytes, over the 1 GiB limit on a decoded PNG",
+                      path, img->width, img->height, PNG_IMAGE_SAMPLE_CHANNELS(img->format), bytes);
+  }
   return NN_IO_OK;
 }
 

@@ -224,6 +224,8 @@ static int check_data(const nn_npy_file *f, uint64_t size, char *err) {
   for (int d = 0; d < f->ndim; d++)
     overflow |= __builtin_mul_overflow(need, (uint64_t)f->shape[d], &need);
   uint64_t have = size - f->data_start;
+  size_t loaded; /* and a tensor of the shape must be possible: [0, 2^62, 2^62] is not */
+  overflow |= !nn_shape_nbytes(f->ndim, f->shape, f->dtype, &loaded);
   if (!overflow && need <= have) return NN_IO_OK;
   if (overflow)
     return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' has a shape too large to load", f->path);

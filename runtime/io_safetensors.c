@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "nn_alloc.h"
-#include "nn_json.h"
+#include "nn_cjson.h"
 #include "nn_io.h"
 
 /* The format's own ceiling on the header length. */
@@ -89,13 +89,41 @@ static int parse_offsets(const nn_st_file *f, const cJSON *offsets, nn_st_entry 
   return NN_IO_OK;
 }
 
-/* The shape's byte count must be exactly the range's length. */
-static int check_size(const nn_st_file *f, const nn_st_entry *e, char *err) {
-  uint64_t nbytes = nn_fdtype_size(e->fdtype);
+/* The bytes e's shape needs; false when that overflows 64 bits. */
+static bool shape_bytes(const nn_st_entry *e, uint64_t *nbytes) {
+  *nbytes = nn_fdtype_size(e->fdtype);
   bool overflow = false;
   for (int d = 0; d < e->ndim; d++)
-    overflow |= __builtin_mul_overflow(nbytes, (uint64_t)e->shape[d], &nbytes);
-  if (!overflow && nbytes == e->end - e->begin) return NN_IO_OK;
+    overflow |= __builtin_mul_overflow(*nbytes, (uint64_t)e->shape[d], nbytes);
+  return !overflow;
+}
+
+/* The memory ceiling: a tensor can never need more bytes than the file's
+ * data section holds, so a header claiming a terabyte in a small file is
+ * refused here, before anything is allocated for it. */
+static int check_claim(const nn_st_file *f, const nn_st_entry *e, char *err) {
+  uint64_t nbytes;
+  size_t loaded;
+  bool fits = shape_bytes(e, &nbytes);
+  if (fits && nbytes <= f->data_size && nn_shape_nbytes(e->ndim, e->shape, e->dtype, &loaded))
+    return NN_IO_OK;
+  char buf[192], need[32];
+  shape_str(buf, sizeof buf, e->ndim, e->shape);
+  if (fits && nbytes <= f->data_size) /* empty, but [0, 2^40, 2^40] has no tensor */
+    return nn_io_fail(err, NN_IO_ERR_FORMAT, "tensor '%s' in '%s': shape %s is too large to load",
+                      e->name, f->path, buf);
+  if (fits) snprintf(need, sizeof need, "%" PRIu64, nbytes);
+  else snprintf(need, sizeof need, "over 2^64");
+  return nn_io_fail(err, NN_IO_ERR_FORMAT,
+                    "tensor '%s' in '%s': shape %s of %s needs %s bytes, more than the file "
+                    "holds (%" PRIu64 " bytes of data)",
+                    e->name, f->path, buf, nn_fdtype_st_name(e->fdtype), need, f->data_size);
+}
+
+/* The shape's byte count must be exactly the range's length. */
+static int check_size(const nn_st_file *f, const nn_st_entry *e, char *err) {
+  uint64_t nbytes;
+  if (shape_bytes(e, &nbytes) && nbytes == e->end - e->begin) return NN_IO_OK;
   char buf[192];
   shape_str(buf, sizeof buf, e->ndim, e->shape);
   return nn_io_fail(err, NN_IO_ERR_FORMAT,
@@ -119,6 +147,7 @@ static int parse_entry(const nn_st_file *f, const cJSON *item, nn_st_entry *e, c
   e->dtype = nn_fdtype_target(e->fdtype);
   int rc = parse_shape(f, cJSON_GetObjectItemCaseSensitive(item, "shape"), e, err);
   if (!rc) rc = parse_offsets(f, cJSON_GetObjectItemCaseSensitive(item, "data_offsets"), e, err);
+  if (!rc) rc = check_claim(f, e, err);
   if (!rc) rc = check_size(f, e, err);
   return rc;
 }
@@ -194,7 +223,7 @@ static int check_layout(nn_st_file *f, char *err) {
 static int parse_json(nn_st_file *f, const char *buf, size_t n, char *err) {
   const char *end = NULL;
   bool nomem;
-  f->json = nn_json_parse(buf, n, &end, &nomem);
+  f->json = nn_cjson_parse(buf, n, &end, &nomem);
   if (nomem) return nn_io_fail(err, NN_IO_ERR_NOMEM, "out of memory reading '%s'", f->path);
   if (!f->json)
     return nn_io_fail(err, NN_IO_ERR_FORMAT, "'%s' has an invalid JSON header (error at byte %td of %zu)",

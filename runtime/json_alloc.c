@@ -1,15 +1,15 @@
 /*
- * cJSON's allocation hooks (nn_json.h). They are set before main (or when
+ * cJSON's allocation hooks (nn_cjson.h). They are set before main (or when
  * the module is loaded), before any cJSON tree exists: a tree taken from
  * malloc must never reach nn_free.
  */
 #include "nn_alloc.h"
-#include "nn_json.h"
+#include "nn_cjson.h"
 
 /* nn_free needs the size: it travels in a header before the block. */
 #define HEADER 16
 
-/* Set when an allocation failed; nn_json_parse clears it first. */
+/* Set when an allocation failed; nn_cjson_parse clears it first. */
 static bool alloc_failed;
 
 static void *json_malloc(size_t n) {
@@ -33,7 +33,7 @@ __attribute__((constructor)) static void use_engine_allocator(void) {
   cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = json_malloc, .free_fn = json_free});
 }
 
-cJSON *nn_json_parse(const char *text, size_t n, const char **end, bool *nomem) {
+cJSON *nn_cjson_parse(const char *text, size_t n, const char **end, bool *nomem) {
   alloc_failed = false;
   cJSON *root = cJSON_ParseWithLengthOpts(text, n, end, false);
   *nomem = !root && alloc_failed;

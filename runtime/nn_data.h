@@ -46,12 +46,15 @@ typedef struct nn_idx_file {
 } nn_idx_file;
 
 /* Opens path and validates the header: magic, a supported type, 1 to
- * NN_MAX_DIMS dims, a sane element count and, for uncompressed files, a
- * size that holds all the values. */
+ * NN_MAX_DIMS dims, a sane element count and the memory ceiling: an
+ * uncompressed file must hold all the values, a gzipped one must be large
+ * enough to inflate to them (deflate expands at most 1032:1), so a header
+ * that lies is refused before the caller allocates. */
 nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err);
 /* Reads the values into out: contiguous, f's shape, float32 or int64.
  * float32 values are divided by 255 when scale, else kept as 0..255.
- * Fails on truncated data and on bytes left after the last value. */
+ * Fails on truncated data and on bytes left after the last value:
+ * inflating stops one byte past what the header declares. */
 nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err);
 void nn_idx_close(nn_idx_file *f);
 

@@ -7,6 +7,11 @@
  * Reading is two-phase, so the caller allocates: first the sizes, then the
  * read into the caller's contiguous buffer, with no file or libpng state
  * held between the calls.
+ *
+ * Memory ceilings: reading refuses images with a side above 16384 pixels
+ * (libpng's user limits) or whose decoded float32 [c,h,w] tensor would
+ * exceed 1 GiB, before any pixel memory is taken; each error names its
+ * limit.
  */
 #ifndef NN_IMAGE_H
 #define NN_IMAGE_H

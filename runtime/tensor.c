@@ -30,8 +30,14 @@ int64_t nn_shape_numel(int ndim, const int64_t *shape) {
 
 bool nn_shape_nbytes(int ndim, const int64_t *shape, nn_dtype dtype, size_t *nbytes) {
   uint64_t n = nn_dtype_size(dtype);
+  /* The strides multiply the sides with zeros taken as 1: an empty
+   * [0, 2^40, 2^40] would overflow them (found by tests/fuzz/fuzz_idx). */
+  int64_t span = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) return false;
+    int64_t side = shape[i] ? shape[i] : 1;
+    if (span > INT64_MAX / side) return false;
+    span *= side;
     if (shape[i] != 0 && n > UINT64_MAX / 2 / (uint64_t)shape[i]) return false;
     n *= (uint64_t)shape[i];
   }

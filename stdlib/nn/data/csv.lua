@@ -1,8 +1,10 @@
 -- nn.data.csv: a CSV file of numeric features and one target column, as
--- an in-memory dataset. Parsed here in Lua, which is plenty for the
--- course's tabular files.
+-- an in-memory dataset. The text is split into fields in C
+-- (runtime/csv.c: quoting, blank lines, the field and row ceilings);
+-- numbers, the target and the classes are done here.
 
 local nn = require "nn"
+local core = require "nn.core"
 local A = require "nn.args"
 local fail = A.fail
 local show = A.show
@@ -10,46 +12,6 @@ local show = A.show
 -- nn.data is required at call time: it requires this file while it loads.
 local function dataset(x, y, classes)
   return require("nn.data").tensor_dataset(x, y, classes)
-end
-
--- Splits one line into fields: commas separate, double quotes enclose
--- fields that hold commas ("" is a quote inside). Returns nil, message on
--- an unterminated quote.
-local function split_line(line)
-  local fields = {}
-  local pos, n = 1, #line
-  while true do
-    if line:sub(pos, pos) == '"' then
-      local buf, i = {}, pos + 1
-      while true do
-        local q = line:find('"', i, true)
-        if not q then return nil, "unterminated quoted field" end
-        buf[#buf + 1] = line:sub(i, q - 1)
-        if line:sub(q + 1, q + 1) == '"' then
-          buf[#buf + 1] = '"'
-          i = q + 2
-        else
-          pos = q + 1
-          break
-        end
-      end
-      fields[#fields + 1] = table.concat(buf)
-      local c = line:find(",", pos, true)
-      if not c then break end
-      pos = c + 1
-    else
-      local c = line:find(",", pos, true)
-      if not c then
-        fields[#fields + 1] = line:sub(pos)
-        break
-      end
-      fields[#fields + 1] = line:sub(pos, c - 1)
-      pos = c + 1
-    end
-    if pos > n + 1 then break end
-  end
-  for i, f in ipairs(fields) do fields[i] = f:match("^%s*(.-)%s*$") end
-  return fields
 end
 
 local SPECIAL = {nan = 0 / 0, ["+nan"] = 0 / 0, ["-nan"] = 0 / 0, inf = math.huge,
@@ -85,30 +47,13 @@ local function csv(path, opts)
   local text = f:read("a")
   f:close()
   if not text then fail(fname, "cannot read '%s'", path) end
-  if text:sub(1, 3) == "\239\187\191" then text = text:sub(4) end -- UTF-8 BOM
 
-  local rows, lines, names = {}, {}, nil
-  local ncol
-  local lineno = 0
-  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
-    lineno = lineno + 1
-    line = line:gsub("\r$", "")
-    if line:find("%S") then
-      local fields, why = split_line(line)
-      if not fields then fail(fname, "'%s' line %d: %s", path, lineno, why) end
-      if not ncol then
-        ncol = #fields
-      elseif #fields ~= ncol then
-        fail(fname, "'%s' line %d has %d fields, expected %d (as the first line)", path, lineno,
-             #fields, ncol)
-      end
-      if header and not names then
-        names = fields
-      else
-        rows[#rows + 1] = fields
-        lines[#lines + 1] = lineno
-      end
-    end
+  local rows, lines = core._csv_split(text, path)
+  local ncol = rows[1] and #rows[1]
+  local names
+  if header and rows[1] then
+    names = table.remove(rows, 1)
+    table.remove(lines, 1)
   end
   if #rows == 0 then fail(fname, "'%s' has no data rows", path) end
 
