@@ -271,10 +271,33 @@ static void choose_kernels(void) {
   unsetenv("OPENBLAS_CORETYPE");
 }
 
+/* OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles, about
+ * 0.1 s, after each multi-threaded call, taking a core from the engine's
+ * pool or another process: shutting them down around every region (as
+ * nnlua did) cost two thread starts per region. OPENBLAS_THREAD_TIMEOUT
+ * = 16 makes them sleep after 2^16 cycles (about 25 us, enough for the
+ * next GEMM of a step to find them awake). It is read when OpenBLAS
+ * starts its threads, so the pool restarts once here; a user's own
+ * setting wins. Exported by libopenblas, not declared in cblas.h. */
+extern void openblas_read_env(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static void short_blas_spin(void) {
+  if (!openblas_read_env || !blas_thread_shutdown_) return;
+  if (getenv("OPENBLAS_THREAD_TIMEOUT") || getenv("GOTO_THREAD_TIMEOUT")) return;
+  if (setenv("OPENBLAS_THREAD_TIMEOUT", "16", 1) != 0) return;
+  openblas_read_env();
+  unsetenv("OPENBLAS_THREAD_TIMEOUT");
+  int threads = openblas_get_num_threads();
+  blas_thread_shutdown_();
+  openblas_set_num_threads(threads); /* starts the threads again, with the new timeout */
+}
+
 void nn_blas_setup(void) {
   static int done;
   if (done++) return;
   choose_kernels();
+  short_blas_spin();
 }
 
 void nn_blas_pause(void) { openblas_set_num_threads(1); }

@@ -305,6 +305,18 @@ static void test_blas(void) {
   }
 }
 
+/* After a multi-threaded GEMM, OpenBLAS's workers go to sleep within
+ * microseconds (nn_blas_setup's thread timeout), not 0.1 s later. */
+static void test_blas_workers_sleep(void) {
+  nn_set_num_threads(2);
+  product(c);
+  struct timespec settle = {0, 5 * 1000 * 1000}, idle = {0, 100 * 1000 * 1000};
+  nanosleep(&settle, NULL);
+  double cpu = cpu_seconds();
+  nanosleep(&idle, NULL);
+  CHECK(cpu_seconds() - cpu < 0.01);
+}
+
 int main(void) {
   nn_blas_setup();
   int before = nn_get_num_threads();
@@ -316,6 +328,7 @@ int main(void) {
   RUN(test_resize_and_idle);
   RUN(test_concurrent_callers);
   RUN(test_blas);
+  RUN(test_blas_workers_sleep);
   nn_set_num_threads(before);
   return check_summary();
 }
