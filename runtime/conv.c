@@ -397,13 +397,30 @@ static double sum_floats(const float *s, int64_t n) {
   return acc;
 }
 
-/* gb [O] += gout [N, O, P] summed over images and positions. */
-static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_t P) {
-  for (int64_t o = 0; o < O; o++) {
+typedef struct bias_job {
+  float *gb;
+  const float *gout;
+  int64_t N, O, P;
+} bias_job;
+
+static void bias_grad_channels(void *ctx, int64_t o0, int64_t o1) {
+  const bias_job *j = ctx;
+  for (int64_t o = o0; o < o1; o++) {
     double acc = 0;
-    for (int64_t n = 0; n < N; n++) acc += sum_floats(gout + (n * O + o) * P, P);
-    gb[o] += (float)acc;
+    for (int64_t n = 0; n < j->N; n++) acc += sum_floats(j->gout + (n * j->O + o) * j->P, j->P);
+    j->gb[o] += (float)acc;
   }
+}
+
+/* Channels per part of the pool: at least this many values summed. */
+enum { SUM_GRAIN = 32768 };
+
+/* gb [O] += gout [N, O, P] summed over images and positions; a channel's
+ * sum stays on one thread, in the same order, on the pool. */
+static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_t P) {
+  int64_t per = N * P < 1 ? 1 : N * P;
+  bias_job j = {gb, gout, N, O, P};
+  nn_parallel_for(O, per >= SUM_GRAIN ? 1 : SUM_GRAIN / per, bias_grad_channels, &j);
 }
 
 /* ---- passes over the images, split among threads ----
@@ -933,6 +950,21 @@ static void input_grad_direct_image(const conv_job *j, int64_t n) {
   direct_kernel(j->gx + n * image_size(g), j->work, j->packed, NULL, j->d, true);
 }
 
+/* gw[i] += each of count partial accumulators (size apart) in turn. */
+typedef struct partial_sum {
+  float *gw;
+  const float *partials;
+  int64_t size, count;
+} partial_sum;
+
+static void add_partials(void *ctx, int64_t i0, int64_t i1) {
+  const partial_sum *s = ctx;
+  for (int64_t k = 0; k < s->count; k++) {
+    const float *p = s->partials + k * s->size;
+    for (int64_t i = i0; i < i1; i++) s->gw[i] += p[i];
+  }
+}
+
 static void run_jobs(void *ctx, int64_t begin, int64_t end) {
   const conv_job *jobs = ctx;
   for (int64_t k = begin; k < end; k++)
@@ -974,8 +1006,10 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
     }
   }
   nn_parallel_for(workers, 1, run_jobs, jobs); /* a job per thread */
-  for (int64_t k = 1; job->gw && k < workers; k++)
-    for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
+  if (job->gw && workers > 1) {
+    partial_sum s = {job->gw, partials, gw_size, workers - 1};
+    nn_parallel_for(gw_size, SUM_GRAIN, add_partials, &s);
+  }
 }
 
 /* ---- small images: the whole batch in one GEMM ----
