@@ -209,8 +209,8 @@ function M.run(spec)
       raw[#raw + 1] = first.gemm[seed] / r.gemm[seed]
     end
     local speedup, raw_speedup = med(up), med(raw)
-    print(("%d threads speed an epoch up %.2fx; raw cblas_sgemm on the same calls %.2fx: %.2f of raw's speed-up (target >= 0.90)"):format(
-      T, speedup, raw_speedup, speedup / raw_speedup))
+    print(("%d threads speed an epoch up %.2fx; raw cblas_sgemm on the same calls %.2fx: %.2f of raw's speed-up "
+           .. "(target >= 0.90)"):format(T, speedup, raw_speedup, speedup / raw_speedup))
     local p = "t" .. T .. "_"
     fields[#fields + 1] = {p .. "speedup", bench.fmt(speedup, 2)}
     fields[#fields + 1] = {p .. "raw_speedup", bench.fmt(raw_speedup, 2)}

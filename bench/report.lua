@@ -22,7 +22,8 @@ local bench_dir = arg[0]:match("^(.*)/") or "."
 local root = bench_dir .. "/.."
 
 local function usage(msg)
-  error("bench/report.lua: " .. msg .. "\nusage: nnlua bench/report.lua [--out FILE] [--readme FILE] [--quick] BENCH[:T][,OPTION=VALUE...] ...", 0)
+  error("bench/report.lua: " .. msg .. "\nusage: nnlua bench/report.lua [--out FILE] [--readme FILE] [--quick] "
+        .. "BENCH[:T][,OPTION=VALUE...] ...", 0)
 end
 
 local opt, names = {out = root .. "/bench/RESULTS.md", quick = false}, {}
@@ -185,7 +186,8 @@ local function summary()
   for _, T in ipairs{1, 2} do
     row("matmul", ("`nn.matmul`, n = 256 / 1024 / 2048, %d thread%s"):format(T, T > 1 and "s" or ""),
         keys("matmul", {"n256_gflops", "n1024_gflops", "n2048_gflops"}, T, "%s GFLOPS"),
-        keys("matmul", {"n256_raw_gflops", "n1024_raw_gflops", "n2048_raw_gflops"}, T, "raw `cblas_sgemm`, same process: %s GFLOPS"),
+        keys("matmul", {"n256_raw_gflops", "n1024_raw_gflops", "n2048_raw_gflops"}, T,
+             "raw `cblas_sgemm`, same process: %s GFLOPS"),
         keys("matmul", {"n256_ratio", "n1024_ratio", "n2048_ratio"}, T, "%s of raw (target ≥ 0.95)"))
   end
   for _, n in ipairs{"1m", "16m"} do
@@ -239,7 +241,8 @@ local function summary()
       at_threads("knn", "ratio", "%s (target ≤ 1.0)"))
   for _, T in ipairs{1, 2} do
     local threads = ("%d thread%s"):format(T, T > 1 and "s" or "")
-    row("conv_variants", "depthwise (MobileNetV2's 17) / grouped / transposed convolutions, forward + backward (`conv_variants.lua`), " .. threads,
+    row("conv_variants", "depthwise (MobileNetV2's 17) / grouped / transposed convolutions, forward + backward "
+          .. "(`conv_variants.lua`), " .. threads,
         keys("conv_variants", {"depthwise_ms", "grouped_ms", "transposed_ms"}, T, "%s ms"),
         keys("conv_variants", {"depthwise_peer_ms", "grouped_peer_ms", "transposed_peer_ms"}, T, "PyTorch: %s ms"),
         keys("conv_variants", {"depthwise_ratio", "grouped_ratio", "transposed_ratio"}, T, "%s (target ≤ 1.2 / 1.5 / 1.5)"))
@@ -247,7 +250,8 @@ local function summary()
       return also(keys("models", {"mobilenet_v2_train" .. suffix, "resnet18_train" .. suffix}, T, fmt_train),
                   keys("models", {"mobilenet_v2_infer" .. suffix, "resnet18_infer" .. suffix}, T, fmt_infer))
     end
-    row("models", "`nn.models` MobileNetV2 / ResNet-18 (`models.lua`), training step (batch 32, 3×64×64) and inference (batch 64), " .. threads,
+    row("models", "`nn.models` MobileNetV2 / ResNet-18 (`models.lua`), training step (batch 32, 3×64×64) and "
+          .. "inference (batch 64), " .. threads,
         cases("_ms", "train %s ms", "inference %s ms"),
         cases("_peer_ms", "torchvision, same run: train %s ms", "inference %s ms"),
         cases("_ratio", "train %s", "inference %s (target ≤ 1.2)"))
@@ -273,8 +277,9 @@ local machine_line = ("%s, %d core%s; OpenBLAS %s with its %s kernels%s%s"):form
 
 local function summary_block()
   return table.concat({
-    ("Measured on %s by `make bench` (`bench/RESULTS.md` has every figure): %s; load average %s before, %s after. Ratios below 1 mean nnlua is faster; each ratio pairs runs made back to back in the same benchmark."):format(
-      date, machine_line, load_before, loadavg()),
+    ("Measured on %s by `make bench` (`bench/RESULTS.md` has every figure): %s; load average %s before, %s "
+     .. "after. Ratios below 1 mean nnlua is faster; each ratio pairs runs made back to back in the same "
+     .. "benchmark."):format(date, machine_line, load_before, loadavg()),
     "",
     markdown_table({"benchmark", "nnlua", "against", "ratio"}, summary()),
   }, "\n")
@@ -315,7 +320,8 @@ end
 local doc = {
   "# Benchmark results",
   "",
-  ("Written by `make bench` (`bench/report.lua`) on %s%s."):format(date, opt.quick and ", with --quick (smoke-test sizes: the figures mean nothing)" or ""),
+  ("Written by `make bench` (`bench/report.lua`) on %s%s."):format(
+    date, opt.quick and ", with --quick (smoke-test sizes: the figures mean nothing)" or ""),
   "",
   "- machine: " .. machine_line,
   "- kernel: " .. m.kernel,
