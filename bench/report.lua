@@ -5,14 +5,16 @@
 -- headline figures and ratios, then every RESULT line of every benchmark
 -- as a table, and the time each took.
 --
--- Usage: nnlua bench/report.lua [--out bench/RESULTS.md] [--readme README.md] [--quick]
---                               BENCH[:T][,OPTION=VALUE...] ...
+-- Usage: nnlua bench/report.lua [--out bench/RESULTS.md] [--readme README.md] [--resume LOG] [--quick]
+--                               BENCH[:T][,OPTION[=VALUE]...] ...
 -- BENCH is a script of bench/ without .lua; BENCH:T runs it with
 -- --threads T (the scripts that take one thread count), ,reps=1 adds
--- --reps 1. --quick passes
+-- --reps 1 and ,skip-peer adds --skip-peer. --quick passes
 -- --quick to every benchmark (the smoke test). --readme FILE also puts
 -- the summary into FILE, between the lines `<!-- bench summary: start -->`
--- and `<!-- bench summary: end -->`. Stops at the first benchmark that
+-- and `<!-- bench summary: end -->`. --resume LOG reuses the results of
+-- the benchmarks (same name and options) that an earlier run, whose
+-- output LOG is, finished, and runs only the others. Stops at the first benchmark that
 -- fails, after writing what the others measured.
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local bench = require "common"
@@ -22,8 +24,8 @@ local bench_dir = arg[0]:match("^(.*)/") or "."
 local root = bench_dir .. "/.."
 
 local function usage(msg)
-  error("bench/report.lua: " .. msg .. "\nusage: nnlua bench/report.lua [--out FILE] [--readme FILE] [--quick] "
-        .. "BENCH[:T][,OPTION=VALUE...] ...", 0)
+  error("bench/report.lua: " .. msg .. "\nusage: nnlua bench/report.lua [--out FILE] [--readme FILE] "
+        .. "[--resume LOG] [--quick] BENCH[:T][,OPTION[=VALUE]...] ...", 0)
 end
 
 local opt, names = {out = root .. "/bench/RESULTS.md", quick = false}, {}
@@ -33,16 +35,18 @@ do
     local a = arg[i]
     if a == "--quick" then
       opt.quick, i = true, i + 1
-    elseif a == "--out" or a == "--readme" then
+    elseif a == "--out" or a == "--readme" or a == "--resume" then
       opt[a:sub(3)] = arg[i + 1] or usage("option " .. a .. " needs a file")
       i = i + 2
     elseif a:match("^%-") then
-      usage("unknown option '" .. a .. "' (known: --out --readme --quick)")
+      usage("unknown option '" .. a .. "' (known: --out --readme --resume --quick)")
     else
       local name, threads, rest = a:match("^([%w_]+):?(%d*)(.*)$")
       local extra = {}
-      for k, v in (rest or ""):gmatch(",([%w_-]+)=([^,]+)") do extra[#extra + 1] = ("--%s '%s'"):format(k, v) end
-      if not name or (rest or ""):gsub(",[%w_-]+=[^,]+", "") ~= "" then usage("not a benchmark: '" .. a .. "'") end
+      for opt_name, value in (rest or ""):gmatch(",([%w_-]+)(=?[^,]*)") do
+        extra[#extra + 1] = "--" .. opt_name .. (value ~= "" and (" '%s'"):format(value:sub(2)) or "")
+      end
+      if not name or (rest or ""):gsub(",[%w_-]+=?[^,]*", "") ~= "" then usage("not a benchmark: '" .. a .. "'") end
       local f = io.open(bench_dir .. "/" .. name .. ".lua")
       if not f then usage("no benchmark bench/" .. name .. ".lua") end
       f:close()
@@ -101,10 +105,46 @@ local interpreter = arg[-1] or "nnlua"
 local started = bench.now()
 local load_before = loadavg()
 local m = machine()
-local runs = {} -- {name, label, seconds, results = {{key, value}...}...}
+local runs = {} -- {name, args, seconds, results = {{key, value}...}...}
 local failed
 
+local function parse_result(line)
+  local fields = {}
+  for k, v in line:gmatch("(%S+)=(%S+)") do fields[#fields + 1] = {k, v} end
+  return fields
+end
+
+-- --resume LOG: the benchmarks an earlier run (this script's output)
+-- finished, by "name args": {results, seconds}. Finished = followed by
+-- "== done in" or by the next benchmark's header (a run goes on only
+-- after a benchmark succeeds).
+local finished, reused = {}, 0
+if opt.resume then
+  local f = io.open(opt.resume) or usage("cannot read " .. opt.resume)
+  local current
+  for line in f:lines() do
+    local name, args = line:match("^== bench/([%w_]+)%.lua ?(.-)%s*$")
+    local done = line:match("^== done in ([%d.]+) s")
+    if (name or done) and current and #current.results > 0 then
+      current.seconds = tonumber(done)
+      finished[current.key] = current
+      current = nil
+    end
+    if name then current = {key = name .. " " .. args, results = {}}
+    elseif current and line:match("^RESULT name=") then current.results[#current.results + 1] = parse_result(line) end
+  end
+  f:close()
+end
+
 for _, b in ipairs(names) do
+  local old = finished[b.name .. " " .. b.args]
+  if old then
+    print(("== bench/%s.lua %s: reusing its results from %s"):format(b.name, b.args, opt.resume))
+    runs[#runs + 1] = {name = b.name, args = b.args, results = old.results, seconds = old.seconds, reused = true}
+    reused = reused + 1
+    goto next_bench
+  end
+  do
   local cmd = ("'%s' '%s/%s.lua' %s"):format(interpreter, bench_dir, b.name, b.args)
   if opt.quick then cmd = cmd .. " --quick" end
   print("== bench/" .. b.name .. ".lua " .. b.args)
@@ -115,11 +155,7 @@ for _, b in ipairs(names) do
   for line in p:lines() do
     print(line)
     io.stdout:flush()
-    if line:match("^RESULT name=") then
-      local fields = {}
-      for k, v in line:gmatch("(%S+)=(%S+)") do fields[#fields + 1] = {k, v} end
-      run.results[#run.results + 1] = fields
-    end
+    if line:match("^RESULT name=") then run.results[#run.results + 1] = parse_result(line) end
   end
   local ok, how, code = p:close()
   run.seconds = bench.now() - t0
@@ -128,6 +164,9 @@ for _, b in ipairs(names) do
     failed = ("bench/%s.lua %s %s"):format(b.name, how == "exit" and "exited with status" or "was killed by signal", code)
     break
   end
+  print(("== done in %.1f s"):format(run.seconds))
+  end
+  ::next_bench::
 end
 local total = bench.now() - started
 
@@ -267,7 +306,10 @@ local function markdown_table(headers, rows)
   return table.concat(out, "\n")
 end
 
-local function minutes(s) return ("%d min %02d s"):format(s // 60, math.floor(s % 60 + 0.5)) end
+local function minutes(s)
+  if not s then return "time not recorded" end
+  return ("%d min %02d s"):format(s // 60, math.floor(s % 60 + 0.5))
+end
 
 local date = os.date("!%Y-%m-%d %H:%M UTC")
 local machine_line = ("%s, %d core%s; OpenBLAS %s with its %s kernels%s%s"):format(
@@ -327,8 +369,9 @@ local doc = {
   "- kernel: " .. m.kernel,
   "- commit: " .. m.commit,
   ("- load average (1, 5, 15 min): %s before, %s after"):format(load_before, loadavg()),
-  ("- total time: %s for %d benchmark run%s%s"):format(minutes(total), #runs, #runs == 1 and "" or "s",
-                                                    failed and "; stopped: " .. failed or ""),
+  ("- total time: %s for %d benchmark run%s%s%s"):format(minutes(total), #runs - reused, #runs - reused == 1 and "" or "s",
+    reused > 0 and ("; %d more reused from an earlier run's output (`--resume`)"):format(reused) or "",
+    failed and "; stopped: " .. failed or ""),
   "",
   "Each benchmark compares nnlua with a baseline measured in the same run",
   "(raw OpenBLAS, `memcpy`, the PyTorch peers of `bench/peers/`, the model's",
@@ -343,8 +386,8 @@ local doc = {
 }
 for _, run in ipairs(runs) do
   doc[#doc + 1] = ""
-  doc[#doc + 1] = ("### %s (`bench/%s.lua%s`, %s)"):format(run.name, run.name,
-    run.args ~= "" and " " .. run.args:gsub("'", "") or "", minutes(run.seconds))
+  doc[#doc + 1] = ("### %s (`bench/%s.lua%s`, %s%s)"):format(run.name, run.name,
+    run.args ~= "" and " " .. run.args:gsub("'", "") or "", minutes(run.seconds), run.reused and ", earlier run" or "")
   doc[#doc + 1] = ""
   doc[#doc + 1] = #run.results > 0 and details(run) or "(no RESULT line)"
 end
