@@ -139,7 +139,8 @@ end
 for _, b in ipairs(names) do
   local old = finished[b.name .. " " .. b.args]
   if old then
-    print(("== bench/%s.lua %s: reusing its results from %s"):format(b.name, b.args, opt.resume))
+    print(("== reusing the results of bench/%s.lua%s from %s"):format(b.name, b.args ~= "" and " " .. b.args or "",
+                                                                     opt.resume))
     runs[#runs + 1] = {name = b.name, args = b.args, results = old.results, seconds = old.seconds, reused = true}
     reused = reused + 1
     goto next_bench
@@ -147,7 +148,7 @@ for _, b in ipairs(names) do
   do
   local cmd = ("'%s' '%s/%s.lua' %s"):format(interpreter, bench_dir, b.name, b.args)
   if opt.quick then cmd = cmd .. " --quick" end
-  print("== bench/" .. b.name .. ".lua " .. b.args)
+  print("== bench/" .. b.name .. ".lua" .. (b.args ~= "" and " " .. b.args or ""))
   io.stdout:flush()
   local t0 = bench.now()
   local p = io.popen(cmd .. " 2>&1")
@@ -172,9 +173,10 @@ local total = bench.now() - started
 
 -- ---- figures ----
 
--- get(bench, key, T): the value of key in bench's RESULT lines at T
--- threads (a line with threads=T, or the key t<T>_key), or without T the
--- first line that has it; nil when absent or "none".
+-- get(script, key, T): the value of key in the RESULT lines of
+-- bench/<script>.lua at T threads (a line with threads=T, or the key
+-- t<T>_key), or without T the first line that has it; nil when absent or
+-- "none".
 local by_bench = {}
 for _, run in ipairs(runs) do
   by_bench[run.name] = by_bench[run.name] or {}
@@ -235,8 +237,8 @@ local function summary()
         keys("elementwise", {"memcpy_" .. n .. "_gbs"}, 1, "`memcpy`, counted the same way: %s GB/s"),
         keys("elementwise", {"add_" .. n .. "_ratio", "mul_" .. n .. "_ratio"}, 1, "%s × memcpy (target ≥ 0.70)"))
   end
-  row("op_overhead", "`a + b` on 1-element / 64×64 tensors, `a:add_(b)` on 1 element",
-      keys("op_overhead", {"add1_us", "add64_us", "add1_inplace_us"}, nil, "%s µs"), "", "")
+  row("overhead", "`a + b` on 1-element / 64×64 tensors, `a:add_(b)` on 1 element (`overhead.lua`)",
+      keys("overhead", {"add1_us", "add64_us", "add1_inplace_us"}, nil, "%s µs"), "", "")
   for _, e in ipairs{{"mlp_epoch", "MLP 784-256-128-10, SGD", "0.66 / 0.50", "0.95 / 0.90"},
                      {"cnn_epoch", "CNN conv32-conv64-fc128, Adam", "0.50 / 0.42", "0.85 / 0.80"}} do
     local name, what = e[1], e[2]
