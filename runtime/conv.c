@@ -45,6 +45,7 @@
 
 #include "nn_autograd.h"
 #include "nn_conv_dnnl.h"
+#include "nn_gemm.h"
 #include "nn_threads.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -371,9 +372,9 @@ static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float 
     if (beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)(m * n));
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)m, (int)n, (int)k, 1.0f, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
-              (int)n);
+  nn_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+           (int)m, (int)n, (int)k, 1.0f, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
+           (int)n);
 }
 
 /* out [O, P] = bias [O] broadcast over positions. */

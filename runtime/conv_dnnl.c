@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_gemm.h"
 #include "nn_threads.h"
 
 typedef enum { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS } pass_kind;
@@ -446,17 +447,23 @@ static bool pass_locked(pass_kind pass, const nn_conv2d_geom *g, bool bias, void
 bool nn_dnnl_conv2d_forward(float *out, const float *x, const float *w, const float *bias,
                             const nn_conv2d_geom *g) {
   void *data[] = {(void *)x, (void *)w, out, (void *)bias};
-  return pass_locked(PASS_FORWARD, g, bias != NULL, data);
+  bool done = pass_locked(PASS_FORWARD, g, bias != NULL, data);
+  if (done) nn_gemm_record_conv(NN_GEMM_CONV_FORWARD, g); /* what im2col would ask of GEMM */
+  return done;
 }
 
 bool nn_dnnl_conv2d_backward_data(float *gx, const float *gout, const float *w,
                                   const nn_conv2d_geom *g) {
   void *data[] = {(void *)gout, (void *)w, gx};
-  return pass_locked(PASS_BACKWARD_DATA, g, false, data);
+  bool done = pass_locked(PASS_BACKWARD_DATA, g, false, data);
+  if (done) nn_gemm_record_conv(NN_GEMM_CONV_INPUT_GRAD, g);
+  return done;
 }
 
 bool nn_dnnl_conv2d_backward_weights(float *gw, const float *gout, const float *x,
                                      const nn_conv2d_geom *g) {
   void *data[] = {(void *)x, (void *)gout, gw};
-  return pass_locked(PASS_BACKWARD_WEIGHTS, g, false, data);
+  bool done = pass_locked(PASS_BACKWARD_WEIGHTS, g, false, data);
+  if (done) nn_gemm_record_conv(NN_GEMM_CONV_WEIGHT_GRAD, g);
+  return done;
 }

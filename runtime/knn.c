@@ -18,6 +18,7 @@
 
 #include "nn_alloc.h"
 #include "nn_elementwise.h"
+#include "nn_gemm.h"
 #include "nn_threads.h"
 
 #define QUERY_BLOCK 512
@@ -78,8 +79,8 @@ static void search_block(const search_job *j, int64_t q0, int64_t qn) {
   memset(cnt, 0, sizeof(int64_t) * (size_t)qn);
   for (int64_t t0 = 0; t0 < n; t0 += tb) {
     int64_t tw = n - t0 < tb ? n - t0 : tb;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qn, (int)tw, (int)d, 1.0f,
-                x + q0 * d, (int)d, train + t0 * d, (int)d, 0.0f, s, (int)tw);
+    nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qn, (int)tw, (int)d, 1.0f,
+             x + q0 * d, (int)d, train + t0 * d, (int)d, 0.0f, s, (int)tw);
     const float *w = j->tn + t0;
     for (int64_t r = 0; r < qn; r++) {
       float *row = s + r * tw, *rbs = bs + r * k;

@@ -18,6 +18,7 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_elementwise.h"
+#include "nn_gemm.h"
 #include "nn_index.h"
 #include "nn_iter.h"
 #include "nn_threads.h"
@@ -596,8 +597,8 @@ static void cdist_forward(float *out, const float *x1, const float *x2, int64_t 
       norms[i] = (float)s;
     }
     if (n > 0 && m > 0 && d > 0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, -2.0f, x1,
-                  (int)d, x2, (int)d, 0.0f, out, (int)m);
+      nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)d, -2.0f, x1,
+               (int)d, x2, (int)d, 0.0f, out, (int)m);
     else memset(out, 0, sizeof(float) * (size_t)(n * m));
     for (int64_t i = 0; i < n; i++)
       for (int64_t j = 0; j < m; j++) {
@@ -680,10 +681,10 @@ static void cdist_backward(float *ga, float *gb, const float *g, const float *di
       for (int64_t k = 0; k < d; k++) gb[j * d + k] += (float)c * x2[j * d + k];
     }
     if (n == 0 || m == 0 || d == 0) return;
-    if (ga) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)m,
-                        -1.0f, w, (int)m, x2, (int)d, 1.0f, ga, (int)d);
-    if (gb) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)n,
-                        -1.0f, w, (int)m, x1, (int)d, 1.0f, gb, (int)d);
+    if (ga) nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)m,
+                     -1.0f, w, (int)m, x2, (int)d, 1.0f, ga, (int)d);
+    if (gb) nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)n,
+                     -1.0f, w, (int)m, x1, (int)d, 1.0f, gb, (int)d);
     return;
   }
   for (int64_t i = 0; i < n; i++)
