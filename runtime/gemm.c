@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "nn_conv.h"
+#include "nn_gemm_split.h"
 
 /* Read without the lock on every call (a relaxed atomic load: a plain
  * load on x86); set and cleared under the lock. */
@@ -39,7 +40,8 @@ void nn_sgemm(CBLAS_ORDER order, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, 
   if (__builtin_expect(__atomic_load_n(&recording, __ATOMIC_RELAXED), 0))
     record(&(nn_gemm_call){order == CblasRowMajor, ta != CblasNoTrans, tb != CblasNoTrans, m, n, k,
                            lda, ldb, ldc, alpha, beta});
-  cblas_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (!nn_gemm_split(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) /* on the pool */
+    cblas_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void nn_gemm_record_start(void) {

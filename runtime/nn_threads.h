@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 /* The engine's thread count: its pool has n - 1 workers besides the
- * calling thread; OpenBLAS follows it. n < 1 means 1. */
+ * calling thread. n < 1 means 1. The first count is OpenBLAS's default
+ * (OPENBLAS_NUM_THREADS, else the cores); OpenBLAS itself is then kept
+ * single-threaded: the pool splits big products (nn_gemm_split.h). */
 void nn_set_num_threads(int n);
 int nn_get_num_threads(void);
 
@@ -53,15 +55,10 @@ void nn_parallel_for_parts(int64_t n, int64_t grain, nn_part_fn fn, void *ctx);
 /* True inside fn of a region split into parts (on any of its threads). */
 bool nn_in_parallel(void);
 
-/* Makes OpenBLAS use the best kernels this CPU supports, and its idle
- * workers sleep at once instead of spinning (see threads.c).
- * Idempotent; call before the first matrix product. */
+/* Makes OpenBLAS use the best kernels this CPU supports, its idle
+ * workers (if something makes it multi-threaded) sleep at once instead of
+ * spinning, and itself single-threaded (see threads.c). Idempotent; call
+ * before the first matrix product. */
 void nn_blas_setup(void);
-
-/* Around code that runs cblas_* on several threads of its own (not the
- * pool's, which does this itself): pause makes OpenBLAS single-threaded,
- * resume restores nn_get_num_threads(). */
-void nn_blas_pause(void);
-void nn_blas_resume(void);
 
 #endif

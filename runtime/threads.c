@@ -25,7 +25,15 @@
 #include <time.h>
 
 /* 0 = not chosen yet: start from OpenBLAS's own default, which follows
- * OPENBLAS_NUM_THREADS / OMP_NUM_THREADS or the core count. */
+ * OPENBLAS_NUM_THREADS / OMP_NUM_THREADS or the core count.
+ *
+ * OpenBLAS itself then runs single-threaded: big products are split on
+ * the pool instead (nn_gemm_split.h). Measured on the MLP epoch at 2
+ * threads (a 2-core machine shared with other jobs), that took 1.8-2.6 s
+ * where OpenBLAS's own threads took 4.4-4.9 s even with its idle workers
+ * sleeping at once, and 23.5 s when its pool was shut down and restarted
+ * around each of the engine's regions (~200 us a region); one pool
+ * also never oversubscribes the cores. */
 static int num_threads;
 
 /* ---- the pool ---- */
@@ -226,7 +234,7 @@ void nn_parallel_for_parts(int64_t n, int64_t grain, nn_part_fn fn, void *ctx) {
 void nn_set_num_threads(int n) {
   if (n < 1) n = 1;
   num_threads = n;
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(1);
   if (in_region) return; /* the pool is busy with this very region */
   pthread_mutex_lock(&dispatch);
   if (nworkers != n - 1) {
@@ -239,7 +247,10 @@ void nn_set_num_threads(int n) {
 }
 
 int nn_get_num_threads(void) {
-  if (num_threads == 0) num_threads = openblas_get_num_threads();
+  if (num_threads == 0) {
+    num_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+  }
   return num_threads;
 }
 
@@ -272,9 +283,9 @@ static void choose_kernels(void) {
 }
 
 /* OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles, about
- * 0.1 s, after each multi-threaded call, taking a core from the engine's
- * pool or another process: shutting them down around every region (as
- * nnlua did) cost two thread starts per region. OPENBLAS_THREAD_TIMEOUT
+ * 0.1 s, after each multi-threaded call (the engine makes none, but a
+ * benchmark's raw replay or a user's own call may), taking a core from
+ * the engine's pool or another process. OPENBLAS_THREAD_TIMEOUT
  * = 16 makes them sleep after 2^16 cycles (about 25 us, enough for the
  * next GEMM of a step to find them awake). It is read when OpenBLAS
  * starts its threads, so the pool restarts once here; a user's own
@@ -298,8 +309,6 @@ void nn_blas_setup(void) {
   if (done++) return;
   choose_kernels();
   short_blas_spin();
+  nn_get_num_threads(); /* takes OpenBLAS's count, then makes it single-threaded */
 }
 
-void nn_blas_pause(void) { openblas_set_num_threads(1); }
-
-void nn_blas_resume(void) { openblas_set_num_threads(nn_get_num_threads()); }
