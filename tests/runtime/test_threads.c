@@ -338,7 +338,8 @@ static void test_gemm_split(void) {
       CHECK(same);
       /* random values, alpha and beta: as one call, to rounding (a block's
        * edge may take another micro-kernel, summing in another order) */
-      for (int i = 0; i < N * N; i++) x[i] = (float)rand() / RAND_MAX - 0.5f, y[i] = (float)rand() / RAND_MAX;
+      for (int i = 0; i < N * N; i++)
+        x[i] = (float)(rand() / (double)RAND_MAX) - 0.5f, y[i] = (float)(rand() / (double)RAND_MAX);
       for (int i = 0; i < m * n; i++) got[i] = want[i] = (float)(i % 5) * 0.1f;
       nn_set_num_threads(1);
       cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 0.7f, x, lda, y, ldb, 0.3f, want, n);
