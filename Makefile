@@ -48,11 +48,15 @@ SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|activations
 course: build
 	$(BUILD)/nnlua scripts/course/run.lua --out out/course
 
-BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants knn models
+# Every benchmark (NAME:T: with --threads T; NAME,OPT=V: with --OPT V),
+# about 16 minutes on 2 quiet cores; bench/report.lua writes what they
+# measured to bench/RESULTS.md and its summary into README.md.
+BENCHES = matmul matmul:2 elementwise overhead mlp_step cnn_step,reps=1 mlp_epoch cnn_epoch mlp_replay \
+          sort conv_variants conv_variants:2 knn models
 
 bench: build
 	@bash scripts/setup.sh --bench
-	@for b in $(BENCHES); do echo "== bench/$$b.lua"; $(BUILD)/nnlua bench/$$b.lua || exit 1; done
+	@$(BUILD)/nnlua bench/report.lua --out bench/RESULTS.md --readme README.md $(BENCHES)
 
 # Issue 16: 20 epochs of the MLP; the engine's live bytes and the RSS must
 # not grow after the first (minutes long, so not in BENCHES).

@@ -206,6 +206,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_csv(L, module, methods);
   nnb_open_sort(L, module, methods);
   nnb_open_knn(L, module, methods);
+  nnb_open_gemm(L, module, methods);
 
   /* __index closes over the method and property tables. */
   lua_pushvalue(L, methods);

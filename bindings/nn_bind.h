@@ -157,6 +157,7 @@ void nnb_open_data(lua_State *L, int module, int methods);
 void nnb_open_csv(lua_State *L, int module, int methods);
 void nnb_open_sort(lua_State *L, int module, int methods);
 void nnb_open_knn(lua_State *L, int module, int methods);
+void nnb_open_gemm(lua_State *L, int module, int methods);
 /* __tostring of the tensor metatable (print.c). */
 void nnb_open_print(lua_State *L);
 

@@ -9,7 +9,12 @@
 #include "nn_activation.h"
 #include "nn_autograd.h"
 #include "nn_iter.h"
+#include "nn_threads.h"
 #include "nn_vecmath.h"
+
+/* Elements per part of the engine's pool (nn_threads.h): below twice
+ * this an activation runs on the calling thread alone. */
+enum { GRAIN = 16384 };
 
 /* ---- leaky ReLU and ELU ---- */
 
@@ -26,40 +31,51 @@ static inline void run_unary(float (*f)(float, float), float *y, const float *x,
     for (int64_t i = 0; i < n; i++) y[i * step[0]] = f(x[i * step[1]], a);
 }
 
-/* y = f(x) with y contiguous of x's shape, x any strides. */
-static void leaky_relu_forward(nn_tensor *y, const nn_tensor *x, float slope) {
-  nn_iter it;
-  nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
-  while (nn_iter_next(&it))
-    run_unary(leaky_relu, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, slope);
-}
+/* Parts of a walk on the engine's pool: one function per op, so that
+ * each loop is specialized for its f. */
+#define UNARY_PART(name, f)                                                                   \
+  static void name(void *ctx, nn_iter *it) {                                                  \
+    float a = *(const float *)ctx;                                                            \
+    while (nn_iter_next(it)) run_unary(f, (float *)it->ptr[0], (const float *)it->ptr[1], it->step, it->n, a); \
+  }
+UNARY_PART(leaky_relu_part, leaky_relu)
+UNARY_PART(elu_part, elu)
 
-static void elu_forward(nn_tensor *y, const nn_tensor *x, float alpha) {
+/* y = f(x) with y contiguous of x's shape, x any strides. */
+static void unary_forward(void (*part)(void *, nn_iter *), nn_tensor *y, const nn_tensor *x, float a) {
   nn_iter it;
   nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
-  while (nn_iter_next(&it))
-    run_unary(elu, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, alpha);
+  nn_iter_parallel(&it, GRAIN, part, &a);
 }
 
 /* Derivatives from the input, as PyTorch: the x > 0 side passes g. */
 static inline float leaky_relu_grad(float x, float slope) { return x > 0 ? 1.0f : slope; }
 static inline float elu_grad(float x, float alpha) { return x > 0 ? 1.0f : alpha * expf(x); }
 
+/* gi += g * f'(x, a) over a part of the walk of (gi, g, x). */
+#define BACKWARD_PART(name, df)                                                               \
+  static void name(void *ctx, nn_iter *it) {                                                  \
+    float a = *(const float *)ctx;                                                            \
+    while (nn_iter_next(it)) {                                                                \
+      float *o = (float *)it->ptr[0];                                                         \
+      const float *gp = (const float *)it->ptr[1], *xp = (const float *)it->ptr[2];           \
+      for (int64_t i = 0; i < it->n; i++)                                                     \
+        o[i * it->step[0]] += gp[i * it->step[1]] * df(xp[i * it->step[2]], a);               \
+    }                                                                                         \
+  }
+BACKWARD_PART(leaky_relu_grad_part, leaky_relu_grad)
+BACKWARD_PART(elu_grad_part, elu_grad)
+
 /* gi += g * f'(x, a); gi and g contiguous of x's shape, x any strides. */
-static void backward_pointwise(float (*df)(float, float), nn_tensor *gi, const nn_tensor *g,
+static void backward_pointwise(void (*part)(void *, nn_iter *), nn_tensor *gi, const nn_tensor *g,
                                const nn_tensor *x, float a) {
   nn_iter it;
   nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
-  while (nn_iter_next(&it)) {
-    float *o = (float *)it.ptr[0];
-    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
-    for (int64_t i = 0; i < it.n; i++)
-      o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a);
-  }
+  nn_iter_parallel(&it, GRAIN, part, &a);
 }
 
 nn_status nn_leaky_relu(nn_tensor *out, const nn_tensor *x, const nn_leaky_relu_args *args) {
-  leaky_relu_forward(out, x, args->slope);
+  unary_forward(leaky_relu_part, out, x, args->slope);
   nn_node *node;
   nn_status st = nn_record(&node, NN_OP_LEAKY_RELU, out, 1, (nn_tensor *[]){(nn_tensor *)x});
   if (st || !node) return st;
@@ -68,7 +84,7 @@ nn_status nn_leaky_relu(nn_tensor *out, const nn_tensor *x, const nn_leaky_relu_
 }
 
 nn_status nn_elu(nn_tensor *out, const nn_tensor *x, const nn_elu_args *args) {
-  elu_forward(out, x, args->alpha);
+  unary_forward(elu_part, out, x, args->alpha);
   nn_node *node;
   nn_status st = nn_record(&node, NN_OP_ELU, out, 1, (nn_tensor *[]){(nn_tensor *)x});
   if (st || !node) return st;
@@ -78,12 +94,12 @@ nn_status nn_elu(nn_tensor *out, const nn_tensor *x, const nn_elu_args *args) {
 
 /* LEAKY_RELU, ELU (x): saved x. */
 bool nn_leaky_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward_pointwise(leaky_relu_grad, gi[0], g, n->saved[0], n->args.leaky_relu.slope);
+  if (gi[0]) backward_pointwise(leaky_relu_grad_part, gi[0], g, n->saved[0], n->args.leaky_relu.slope);
   return true;
 }
 
 bool nn_elu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward_pointwise(elu_grad, gi[0], g, n->saved[0], n->args.elu.alpha);
+  if (gi[0]) backward_pointwise(elu_grad_part, gi[0], g, n->saved[0], n->args.elu.alpha);
   return true;
 }
 
@@ -152,34 +168,68 @@ static inline void run_unary2(fn2 f, float *y, const float *x, const int64_t *st
     for (int64_t i = 0; i < n; i++) y[i * step[0]] = f(x[i * step[1]], a, b);
 }
 
-/* y = f(x, a, b), y contiguous of x's shape, x any strides; f is a
- * literal at each call so the loop is specialized after inlining. */
-static inline void forward2(fn2 f, nn_tensor *y, const nn_tensor *x, float a, float b) {
+typedef struct params {
+  float a, b;
+} params;
+
+/* y = f(x, a, b) over a part of the walk of (y, x); f is a literal at
+ * each use so the loop is specialized after inlining. */
+#define FORWARD2_PART(name, f)                                                                \
+  static void name(void *ctx, nn_iter *it) {                                                  \
+    const params *p = ctx;                                                                    \
+    while (nn_iter_next(it))                                                                  \
+      run_unary2(f, (float *)it->ptr[0], (const float *)it->ptr[1], it->step, it->n, p->a, p->b); \
+  }
+
+/* y = f(x, a, b), y contiguous of x's shape, x any strides. */
+static void forward2(void (*part)(void *, nn_iter *), nn_tensor *y, const nn_tensor *x, float a, float b) {
   nn_iter it;
   nn_iter_init_tensors(&it, y->ndim, y->shape, 2, (const nn_tensor *[]){y, x});
-  while (nn_iter_next(&it))
-    run_unary2(f, (float *)it.ptr[0], (const float *)it.ptr[1], it.step, it.n, a, b);
+  params p = {a, b};
+  nn_iter_parallel(&it, GRAIN, part, &p);
 }
 
 /* gi += g * f'(x, a, b); gi and g contiguous of x's shape, x any strides.
  * Always inlined, so that df, a literal at each call, is inlined into a
  * unit-stride loop the compiler vectorizes: called through the pointer,
  * ReLU6's backward took 12% of a MobileNetV2 training step. */
-static inline __attribute__((always_inline)) void backward2(fn2 df, nn_tensor *gi, const nn_tensor *g,
-                                                            const nn_tensor *x, float a, float b) {
-  nn_iter it;
-  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
-  while (nn_iter_next(&it)) {
-    float *o = (float *)it.ptr[0];
-    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
-    if (it.step[0] == 1 && it.step[1] == 1 && it.step[2] == 1) {
+static inline __attribute__((always_inline)) void backward2_walk(fn2 df, nn_iter *it, float a, float b) {
+  while (nn_iter_next(it)) {
+    float *o = (float *)it->ptr[0];
+    const float *gp = (const float *)it->ptr[1], *xp = (const float *)it->ptr[2];
+    if (it->step[0] == 1 && it->step[1] == 1 && it->step[2] == 1) {
       float *restrict ou = o;
       const float *restrict gu = gp, *restrict xu = xp;
-      for (int64_t i = 0; i < it.n; i++) ou[i] += gu[i] * df(xu[i], a, b);
+      for (int64_t i = 0; i < it->n; i++) ou[i] += gu[i] * df(xu[i], a, b);
     } else
-      for (int64_t i = 0; i < it.n; i++)
-        o[i * it.step[0]] += gp[i * it.step[1]] * df(xp[i * it.step[2]], a, b);
+      for (int64_t i = 0; i < it->n; i++)
+        o[i * it->step[0]] += gp[i * it->step[1]] * df(xp[i * it->step[2]], a, b);
   }
+}
+
+#define BACKWARD2_PART(name, df)                                                              \
+  static void name(void *ctx, nn_iter *it) {                                                  \
+    const params *p = ctx;                                                                    \
+    backward2_walk(df, it, p->a, p->b);                                                       \
+  }
+
+FORWARD2_PART(hardtanh_part, hardtanh)
+FORWARD2_PART(gelu_tanh_part, gelu_tanh)
+FORWARD2_PART(gelu_erf_part, gelu_erf)
+FORWARD2_PART(silu_part, silu)
+FORWARD2_PART(softplus_part, softplus)
+BACKWARD2_PART(hardtanh_grad_part, hardtanh_grad)
+BACKWARD2_PART(gelu_tanh_grad_part, gelu_tanh_grad)
+BACKWARD2_PART(gelu_erf_grad_part, gelu_erf_grad)
+BACKWARD2_PART(silu_grad_part, silu_grad)
+BACKWARD2_PART(softplus_grad_part, softplus_grad)
+
+static void backward2(void (*part)(void *, nn_iter *), nn_tensor *gi, const nn_tensor *g, const nn_tensor *x,
+                      float a, float b) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
+  params p = {a, b};
+  nn_iter_parallel(&it, GRAIN, part, &p);
 }
 
 /* Records op on out with x saved; *node is the node (NULL: none), whose
@@ -192,7 +242,7 @@ static nn_status record_saving_x(nn_node **node, nn_op op, nn_tensor *out, const
 }
 
 nn_status nn_hardtanh(nn_tensor *out, const nn_tensor *x, const nn_hardtanh_args *args) {
-  forward2(hardtanh, out, x, args->min_val, args->max_val);
+  forward2(hardtanh_part, out, x, args->min_val, args->max_val);
   nn_node *node;
   nn_status st = record_saving_x(&node, NN_OP_HARDTANH, out, x);
   if (node) node->args.hardtanh = *args;
@@ -200,8 +250,7 @@ nn_status nn_hardtanh(nn_tensor *out, const nn_tensor *x, const nn_hardtanh_args
 }
 
 nn_status nn_gelu(nn_tensor *out, const nn_tensor *x, const nn_gelu_args *args) {
-  if (args->tanh) forward2(gelu_tanh, out, x, 0, 0);
-  else forward2(gelu_erf, out, x, 0, 0);
+  forward2(args->tanh ? gelu_tanh_part : gelu_erf_part, out, x, 0, 0);
   nn_node *node;
   nn_status st = record_saving_x(&node, NN_OP_GELU, out, x);
   if (node) node->args.gelu = *args;
@@ -209,13 +258,13 @@ nn_status nn_gelu(nn_tensor *out, const nn_tensor *x, const nn_gelu_args *args) 
 }
 
 nn_status nn_silu(nn_tensor *out, const nn_tensor *x) {
-  forward2(silu, out, x, 0, 0);
+  forward2(silu_part, out, x, 0, 0);
   nn_node *node;
   return record_saving_x(&node, NN_OP_SILU, out, x);
 }
 
 nn_status nn_softplus(nn_tensor *out, const nn_tensor *x, const nn_softplus_args *args) {
-  forward2(softplus, out, x, args->beta, args->threshold);
+  forward2(softplus_part, out, x, args->beta, args->threshold);
   nn_node *node;
   nn_status st = record_saving_x(&node, NN_OP_SOFTPLUS, out, x);
   if (node) node->args.softplus = *args;
@@ -225,23 +274,23 @@ nn_status nn_softplus(nn_tensor *out, const nn_tensor *x, const nn_softplus_args
 /* HARDTANH, GELU, SILU, SOFTPLUS (x): saved x. */
 bool nn_hardtanh_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_hardtanh_args *a = &n->args.hardtanh;
-  if (gi[0]) backward2(hardtanh_grad, gi[0], g, n->saved[0], a->min_val, a->max_val);
+  if (gi[0]) backward2(hardtanh_grad_part, gi[0], g, n->saved[0], a->min_val, a->max_val);
   return true;
 }
 
 bool nn_gelu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward2(n->args.gelu.tanh ? gelu_tanh_grad : gelu_erf_grad, gi[0], g, n->saved[0], 0, 0);
+  if (gi[0]) backward2(n->args.gelu.tanh ? gelu_tanh_grad_part : gelu_erf_grad_part, gi[0], g, n->saved[0], 0, 0);
   return true;
 }
 
 bool nn_silu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
-  if (gi[0]) backward2(silu_grad, gi[0], g, n->saved[0], 0, 0);
+  if (gi[0]) backward2(silu_grad_part, gi[0], g, n->saved[0], 0, 0);
   return true;
 }
 
 bool nn_softplus_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_softplus_args *a = &n->args.softplus;
-  if (gi[0]) backward2(softplus_grad, gi[0], g, n->saved[0], a->beta, a->threshold);
+  if (gi[0]) backward2(softplus_grad_part, gi[0], g, n->saved[0], a->beta, a->threshold);
   return true;
 }
 
@@ -262,15 +311,38 @@ static inline void softmax_row(float *y, const float *x, int64_t C, int64_t st, 
   for (int64_t c = 0; c < C; c++) y[c * st] *= inv;
 }
 
-void nn_kernel_softmax_forward(float *y, const float *x, int64_t M, int64_t C, int64_t S,
-                               bool logp) {
-  for (int64_t m = 0; m < M; m++) {
+typedef struct softmax_job {
+  float *out;
+  const float *a, *b;
+  int64_t C, S;
+  bool logp;
+} softmax_job;
+
+static void softmax_forward_rows(void *ctx, int64_t m0, int64_t m1) {
+  const softmax_job *j = ctx;
+  float *y = j->out;
+  const float *x = j->a;
+  int64_t C = j->C, S = j->S;
+  bool logp = j->logp;
+  for (int64_t m = m0; m < m1; m++) {
     const float *xr = x + m * C * S;
     float *yr = y + m * C * S;
     if (S == 1) softmax_row(yr, xr, C, 1, logp);
     else
       for (int64_t s = 0; s < S; s++) softmax_row(yr + s, xr + s, C, S, logp);
   }
+}
+
+/* Rows per part of the pool: at least GRAIN elements. */
+static int64_t row_grain(int64_t C, int64_t S) {
+  int64_t per_row = C * S < 1 ? 1 : C * S;
+  return GRAIN / per_row < 1 ? 1 : GRAIN / per_row;
+}
+
+void nn_kernel_softmax_forward(float *y, const float *x, int64_t M, int64_t C, int64_t S,
+                               bool logp) {
+  softmax_job j = {y, x, NULL, C, S, logp};
+  nn_parallel_for(M, row_grain(C, S), softmax_forward_rows, &j);
 }
 
 /* sum a[c] * b[c] (b NULL: sum a[c]) over a row, in blocks of 256. */
@@ -299,14 +371,24 @@ static inline void softmax_backward_row(float *gx, const float *gy, const float 
     for (int64_t c = 0; c < C; c++) gx[c * st] += y[c * st] * (gy[c * st] - d);
 }
 
-void nn_kernel_softmax_backward(float *gx, const float *gy, const float *y, int64_t M, int64_t C,
-                                int64_t S, bool logp) {
-  for (int64_t m = 0; m < M; m++) {
+static void softmax_backward_rows(void *ctx, int64_t m0, int64_t m1) {
+  const softmax_job *j = ctx;
+  float *gx = j->out;
+  const float *gy = j->a, *y = j->b;
+  int64_t C = j->C, S = j->S;
+  bool logp = j->logp;
+  for (int64_t m = m0; m < m1; m++) {
     int64_t o = m * C * S;
     if (S == 1) softmax_backward_row(gx + o, gy + o, y + o, C, 1, logp);
     else
       for (int64_t s = 0; s < S; s++) softmax_backward_row(gx + o + s, gy + o + s, y + o + s, C, S, logp);
   }
+}
+
+void nn_kernel_softmax_backward(float *gx, const float *gy, const float *y, int64_t M, int64_t C,
+                                int64_t S, bool logp) {
+  softmax_job j = {gx, gy, y, C, S, logp};
+  nn_parallel_for(M, row_grain(C, S), softmax_backward_rows, &j);
 }
 
 /* The (M, C, S) reading of a shape around dim (a 0-dim tensor is one row

@@ -41,11 +41,11 @@
 #include "nn_conv.h"
 
 #include <cblas.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "nn_autograd.h"
 #include "nn_conv_dnnl.h"
+#include "nn_gemm.h"
 #include "nn_threads.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -372,9 +372,9 @@ static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float 
     if (beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)(m * n));
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)m, (int)n, (int)k, 1.0f, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
-              (int)n);
+  nn_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+           (int)m, (int)n, (int)k, 1.0f, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
+           (int)n);
 }
 
 /* out [O, P] = bias [O] broadcast over positions. */
@@ -398,23 +398,38 @@ static double sum_floats(const float *s, int64_t n) {
   return acc;
 }
 
-/* gb [O] += gout [N, O, P] summed over images and positions. */
-static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_t P) {
-  for (int64_t o = 0; o < O; o++) {
+typedef struct bias_job {
+  float *gb;
+  const float *gout;
+  int64_t N, O, P;
+} bias_job;
+
+static void bias_grad_channels(void *ctx, int64_t o0, int64_t o1) {
+  const bias_job *j = ctx;
+  for (int64_t o = o0; o < o1; o++) {
     double acc = 0;
-    for (int64_t n = 0; n < N; n++) acc += sum_floats(gout + (n * O + o) * P, P);
-    gb[o] += (float)acc;
+    for (int64_t n = 0; n < j->N; n++) acc += sum_floats(j->gout + (n * j->O + o) * j->P, j->P);
+    j->gb[o] += (float)acc;
   }
+}
+
+/* Channels per part of the pool: at least this many values summed. */
+enum { SUM_GRAIN = 32768 };
+
+/* gb [O] += gout [N, O, P] summed over images and positions; a channel's
+ * sum stays on one thread, in the same order, on the pool. */
+static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_t P) {
+  int64_t per = N * P < 1 ? 1 : N * P;
+  bias_job j = {gb, gout, N, O, P};
+  nn_parallel_for(O, per >= SUM_GRAIN ? 1 : SUM_GRAIN / per, bias_grad_channels, &j);
 }
 
 /* ---- passes over the images, split among threads ----
  * Images are independent, so nn_get_num_threads() workers each take a
- * share with their own scratch: the caller's thread runs the first share,
- * a thread per other share is started and joined (tens of microseconds
- * against milliseconds of work). gw, the one result all images add to,
- * gets a private accumulator per extra worker, summed at the end. While
- * the workers run, OpenBLAS is paused (single-threaded, its idle spinning
- * workers stopped): each worker calls it (on this 2-core machine
+ * share with their own scratch, on the engine's pool (nn_threads.h). gw,
+ * the one result all images add to, gets a private accumulator per extra
+ * worker, summed at the end. Inside the pool's region OpenBLAS is
+ * single-threaded: each worker calls it (on this 2-core machine
  * OpenBLAS's own threads did not speed up these GEMMs at all, where
  * splitting the images sped the conv passes up 1.8x). Workers only
  * compute: nothing allocates or fails. */
@@ -936,10 +951,25 @@ static void input_grad_direct_image(const conv_job *j, int64_t n) {
   direct_kernel(j->gx + n * image_size(g), j->work, j->packed, NULL, j->d, true);
 }
 
-static void *run_job(void *arg) {
-  const conv_job *j = arg;
-  for (int64_t n = j->n0; n < j->n1; n++) j->image(j, n);
-  return NULL;
+/* gw[i] += each of count partial accumulators (size apart) in turn. */
+typedef struct partial_sum {
+  float *gw;
+  const float *partials;
+  int64_t size, count;
+} partial_sum;
+
+static void add_partials(void *ctx, int64_t i0, int64_t i1) {
+  const partial_sum *s = ctx;
+  for (int64_t k = 0; k < s->count; k++) {
+    const float *p = s->partials + k * s->size;
+    for (int64_t i = i0; i < i1; i++) s->gw[i] += p[i];
+  }
+}
+
+static void run_jobs(void *ctx, int64_t begin, int64_t end) {
+  const conv_job *jobs = ctx;
+  for (int64_t k = begin; k < end; k++)
+    for (int64_t n = jobs[k].n0; n < jobs[k].n1; n++) jobs[k].image(&jobs[k], n);
 }
 
 /* Grouped convolutions do little work per image (MobileNet's last layers:
@@ -958,16 +988,14 @@ static int64_t workers_for(const nn_conv2d_geom *g) {
   return w < 1 ? 1 : w;
 }
 
-/* Runs job over every image, split among workers_for(g) workers: worker
- * k's scratch is job->work + k * work_floats and, when job->gw is set,
- * its accumulator (k > 0) is partials + (k - 1) * O*K, added into
- * job->gw at the end. A share whose thread cannot start runs here. */
+/* Runs job over every image, split among workers_for(g) jobs on the
+ * engine's pool: job k's scratch is job->work + k * work_floats and,
+ * when job->gw is set, its accumulator (k > 0) is partials + (k - 1) *
+ * O*K, added into job->gw at the end in job order (deterministic). */
 static void run_split(const conv_job *job, int64_t work_floats, float *partials) {
   const nn_conv2d_geom *g = job->g;
   int64_t workers = workers_for(g), gw_size = g->o * patch_size(g);
   conv_job jobs[MAX_WORKERS];
-  pthread_t threads[MAX_WORKERS];
-  bool started[MAX_WORKERS] = {false};
   for (int64_t k = 0; k < workers; k++) {
     jobs[k] = *job;
     jobs[k].n0 = g->n * k / workers;
@@ -978,17 +1006,11 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
       memset(jobs[k].gw, 0, sizeof(float) * (size_t)gw_size);
     }
   }
-  if (workers > 1) nn_blas_pause();
-  for (int64_t k = 1; k < workers; k++)
-    started[k] = pthread_create(&threads[k], NULL, run_job, &jobs[k]) == 0;
-  run_job(&jobs[0]);
-  for (int64_t k = 1; k < workers; k++) {
-    if (started[k]) pthread_join(threads[k], NULL);
-    else run_job(&jobs[k]);
+  nn_parallel_for(workers, 1, run_jobs, jobs); /* a job per thread */
+  if (job->gw && workers > 1) {
+    partial_sum s = {job->gw, partials, gw_size, workers - 1};
+    nn_parallel_for(gw_size, SUM_GRAIN, add_partials, &s);
   }
-  if (workers > 1) nn_blas_resume();
-  for (int64_t k = 1; job->gw && k < workers; k++)
-    for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
 }
 
 /* ---- small images: the whole batch in one GEMM ----

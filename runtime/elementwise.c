@@ -10,6 +10,12 @@
 #include "nn_autograd.h"
 #include "nn_elementwise.h"
 #include "nn_iter.h"
+#include "nn_threads.h"
+
+/* Elements per part of the engine's pool below which splitting an
+ * elementwise op costs more than it saves (waking a worker: ~1-5 us;
+ * a cheap op: ~0.3 ns an element). */
+enum { GRAIN = 32768 };
 
 typedef float (*f32_binary_fn)(float, float);
 typedef int64_t (*i64_binary_fn)(int64_t, int64_t);
@@ -292,23 +298,57 @@ static bool flat_operand(const nn_tensor *t, const nn_tensor *out) {
          !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
 }
 
+/* A binary or unary kernel over a walk or a flat range, on the pool. */
+typedef struct kernel_job {
+  binary_kernel binary;
+  unary_kernel unary;
+  char *o;
+  const char *a, *b;
+  size_t so, sa, sb; /* element sizes */
+  int64_t step[3];
+} kernel_job;
+
+static void flat_part(void *ctx, int64_t begin, int64_t end) {
+  const kernel_job *j = ctx;
+  char *o = j->o + begin * (int64_t)j->so;
+  const char *a = j->a + begin * (int64_t)j->sa, *b = j->b + begin * j->step[2] * (int64_t)j->sb;
+  j->binary(o, a, b, j->step, end - begin);
+}
+
+static void walk_part(void *ctx, nn_iter *it) {
+  const kernel_job *j = ctx;
+  if (j->binary)
+    while (nn_iter_next(it)) j->binary(it->ptr[0], it->ptr[1], it->ptr[2], it->step, it->n);
+  else
+    while (nn_iter_next(it)) j->unary(it->ptr[0], it->ptr[1], it->step, it->n);
+}
+
 void nn_binary(nn_op op, nn_tensor *out, const nn_tensor *a, const nn_tensor *b) {
   binary_kernel k = binary_kernel_for(op, a->dtype);
   if (nn_tensor_is_contiguous(out) && flat_operand(a, out) && (b->ndim == 0 || flat_operand(b, out))) {
-    int64_t step[3] = {1, 1, b->ndim == 0 ? 0 : 1};
-    k(nn_tensor_data(out), nn_tensor_data(a), nn_tensor_data(b), step, nn_tensor_numel(out));
+    int64_t step[3] = {1, 1, b->ndim == 0 ? 0 : 1}, n = nn_tensor_numel(out);
+    if (n < 2 * GRAIN) {
+      k(nn_tensor_data(out), nn_tensor_data(a), nn_tensor_data(b), step, n);
+      return;
+    }
+    kernel_job j = {k, NULL, nn_tensor_data(out), nn_tensor_data(a), nn_tensor_data(b),
+                    nn_dtype_size(out->dtype), nn_dtype_size(a->dtype), nn_dtype_size(b->dtype),
+                    {1, 1, step[2]}};
+    nn_parallel_for(n, GRAIN, flat_part, &j);
     return;
   }
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 3, (const nn_tensor *[]){out, a, b});
-  while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n);
+  kernel_job j = {.binary = k};
+  nn_iter_parallel(&it, GRAIN, walk_part, &j);
 }
 
 void nn_unary(nn_op op, nn_tensor *out, const nn_tensor *a) {
   unary_kernel k = unary_kernel_for(op, a->dtype);
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, a});
-  while (nn_iter_next(&it)) k(it.ptr[0], it.ptr[1], it.step, it.n);
+  kernel_job j = {.unary = k};
+  nn_iter_parallel(&it, GRAIN, walk_part, &j);
 }
 
 /* ---- conversion, fill, where ---- */
@@ -352,30 +392,40 @@ static void fill_run(char *o, int64_t step, const char *value, size_t es, int64_
   }
 }
 
-void nn_copy(nn_tensor *out, const nn_tensor *src) {
-  nn_iter it;
-  nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, src});
-  size_t so = nn_dtype_size(out->dtype), ss = nn_dtype_size(src->dtype);
-  if (out->dtype == src->dtype) {
-    while (nn_iter_next(&it)) {
-      if (it.step[1] == 0) {
-        fill_run(it.ptr[0], it.step[0], it.ptr[1], so, it.n);
-      } else if (it.step[0] == 1 && it.step[1] == 1) {
-        memmove(it.ptr[0], it.ptr[1], (size_t)it.n * so);
+static void copy_part(void *ctx, nn_iter *it) {
+  const nn_tensor *const *t = ctx; /* out, src */
+  nn_dtype od = t[0]->dtype, sd = t[1]->dtype;
+  size_t so = nn_dtype_size(od), ss = nn_dtype_size(sd);
+  if (od == sd) {
+    while (nn_iter_next(it)) {
+      if (it->step[1] == 0) {
+        fill_run(it->ptr[0], it->step[0], it->ptr[1], so, it->n);
+      } else if (it->step[0] == 1 && it->step[1] == 1) {
+        memmove(it->ptr[0], it->ptr[1], (size_t)it->n * so);
       } else {
-        for (int64_t i = 0; i < it.n; i++)
-          memcpy(it.ptr[0] + i * it.step[0] * (int64_t)so,
-                 it.ptr[1] + i * it.step[1] * (int64_t)ss, so);
+        for (int64_t i = 0; i < it->n; i++)
+          memcpy(it->ptr[0] + i * it->step[0] * (int64_t)so,
+                 it->ptr[1] + i * it->step[1] * (int64_t)ss, so);
       }
     }
     return;
   }
   /* int64 -> int64 never gets here, so double holds every value exactly
    * except int64 beyond 2^53 going to float32, which rounds anyway. */
-  while (nn_iter_next(&it))
-    for (int64_t i = 0; i < it.n; i++)
-      store_double(it.ptr[0] + i * it.step[0] * (int64_t)so, out->dtype,
-                   load_as_double(it.ptr[1] + i * it.step[1] * (int64_t)ss, src->dtype));
+  while (nn_iter_next(it))
+    for (int64_t i = 0; i < it->n; i++)
+      store_double(it->ptr[0] + i * it->step[0] * (int64_t)so, od,
+                   load_as_double(it->ptr[1] + i * it->step[1] * (int64_t)ss, sd));
+}
+
+void nn_copy(nn_tensor *out, const nn_tensor *src) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, out->ndim, out->shape, 2, (const nn_tensor *[]){out, src});
+  const nn_tensor *t[2] = {out, src};
+  /* A copy within one storage (overlapping memmoves) stays serial: split,
+   * one part could read what another already wrote. */
+  if (out->storage == src->storage) copy_part(t, &it);
+  else nn_iter_parallel(&it, GRAIN, copy_part, t);
 }
 
 nn_status nn_contiguous(const nn_tensor *t, nn_tensor **copy, const nn_tensor **c) {
@@ -395,18 +445,23 @@ void nn_fill(nn_tensor *out, double value) {
   nn_copy(out, v);
 }
 
+static void select_part(void *ctx, nn_iter *it) {
+  int64_t es = *(const int64_t *)ctx;
+  while (nn_iter_next(it))
+    for (int64_t i = 0; i < it->n; i++) {
+      bool m = *(const bool *)(it->ptr[1] + i * it->step[1]);
+      const char *src = m ? it->ptr[2] + i * it->step[2] * es : it->ptr[3] + i * it->step[3] * es;
+      memcpy(it->ptr[0] + i * it->step[0] * es, src, (size_t)es);
+    }
+}
+
 void nn_select(nn_tensor *out, const nn_tensor *mask, const nn_tensor *a,
               const nn_tensor *b) {
   nn_iter it;
   nn_iter_init_tensors(&it, out->ndim, out->shape, 4,
                        (const nn_tensor *[]){out, mask, a, b});
   int64_t es = (int64_t)nn_dtype_size(out->dtype);
-  while (nn_iter_next(&it))
-    for (int64_t i = 0; i < it.n; i++) {
-      bool m = *(const bool *)(it.ptr[1] + i * it.step[1]);
-      const char *src = m ? it.ptr[2] + i * it.step[2] * es : it.ptr[3] + i * it.step[3] * es;
-      memcpy(it.ptr[0] + i * it.step[0] * es, src, (size_t)es);
-    }
+  nn_iter_parallel(&it, GRAIN, select_part, &es);
 }
 
 static const nn_tensor *scalar_init(nn_scalar *s, nn_dtype dtype) {
@@ -640,29 +695,42 @@ bool nn_abs_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi)
 
 /* gi (x's shape) += g where lo <= x <= hi (lo excluded when lo_open). One
  * fused pass: this is ReLU's backward, on every training step. */
-static void pass_in_range(nn_tensor *gi, const nn_tensor *g, const nn_tensor *x, float lo, float hi,
-                          bool lo_open) {
-  nn_iter it;
-  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
-  while (nn_iter_next(&it)) {
-    float *o = (float *)it.ptr[0];
-    const float *gp = (const float *)it.ptr[1], *xp = (const float *)it.ptr[2];
-    if (it.step[0] == 1 && it.step[1] == 1 && it.step[2] == 1) {
+typedef struct range_pass {
+  float lo, hi;
+  bool lo_open;
+} range_pass;
+
+static void pass_in_range_part(void *ctx, nn_iter *it) {
+  const range_pass *r = ctx;
+  float lo = r->lo, hi = r->hi;
+  bool lo_open = r->lo_open;
+  while (nn_iter_next(it)) {
+    float *o = (float *)it->ptr[0];
+    const float *gp = (const float *)it->ptr[1], *xp = (const float *)it->ptr[2];
+    if (it->step[0] == 1 && it->step[1] == 1 && it->step[2] == 1) {
       /* Non-short-circuit tests and a select: the compiler vectorizes
        * these loops (random signs made the branchy form mispredict). */
-      for (int64_t i = 0; i < it.n; i++) {
+      for (int64_t i = 0; i < it->n; i++) {
         float x = xp[i], g = gp[i];
         bool pass = (lo_open ? x > lo : x >= lo) & (x <= hi);
         o[i] += pass ? g : 0.0f;
       }
       continue;
     }
-    for (int64_t i = 0; i < it.n; i++) {
-      float v = xp[i * it.step[2]];
+    for (int64_t i = 0; i < it->n; i++) {
+      float v = xp[i * it->step[2]];
       bool pass = (lo_open ? v > lo : v >= lo) && v <= hi;
-      o[i * it.step[0]] += pass ? gp[i * it.step[1]] : 0.0f;
+      o[i * it->step[0]] += pass ? gp[i * it->step[1]] : 0.0f;
     }
   }
+}
+
+static void pass_in_range(nn_tensor *gi, const nn_tensor *g, const nn_tensor *x, float lo, float hi,
+                          bool lo_open) {
+  nn_iter it;
+  nn_iter_init_tensors(&it, gi->ndim, gi->shape, 3, (const nn_tensor *[]){gi, g, x});
+  range_pass r = {lo, hi, lo_open};
+  nn_iter_parallel(&it, GRAIN, pass_in_range_part, &r); /* gi is the walk's shape: parts write apart */
 }
 
 /* o += g where y > 0, over contiguous arrays (a separate loop so the
@@ -675,12 +743,23 @@ static void relu_backward_run(float *restrict o, const float *restrict g, const 
   }
 }
 
+typedef struct relu_job {
+  float *o;
+  const float *g, *y;
+} relu_job;
+
+static void relu_backward_part(void *ctx, int64_t begin, int64_t end) {
+  const relu_job *j = ctx;
+  relu_backward_run(j->o + begin, j->g + begin, j->y + begin, end - begin);
+}
+
 bool nn_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *y = n->saved[0];
   if (!gi[0]) return true;
-  if (nn_tensor_is_contiguous(y) && nn_tensor_numel(gi[0]) == nn_tensor_numel(g))
-    relu_backward_run(nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(y), nn_tensor_numel(g));
-  else
+  if (nn_tensor_is_contiguous(y) && nn_tensor_numel(gi[0]) == nn_tensor_numel(g)) {
+    relu_job j = {nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(y)};
+    nn_parallel_for(nn_tensor_numel(g), GRAIN, relu_backward_part, &j);
+  } else
     pass_in_range(gi[0], g, y, 0.0f, INFINITY, true);
   return true;
 }

@@ -3,6 +3,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "nn_threads.h"
+
 /* Can dims d (outer) and d+1 (inner) be read as one for every operand? */
 static bool mergeable(const nn_iter *it, int d) {
   for (int k = 0; k < it->nops; k++)
@@ -58,6 +60,8 @@ void nn_iter_init(nn_iter *it, int ndim, const int64_t *shape, int nops,
   coalesce(it);
   int64_t inner = it->shape[it->ndim - 1];
   it->runs_left = numel == 0 ? 0 : numel / inner;
+  it->head = 0;
+  it->tail = inner;
 }
 
 void nn_iter_init_tensors(nn_iter *it, int ndim, const int64_t *shape, int nops,
@@ -83,7 +87,11 @@ bool nn_iter_next(nn_iter *it) {
     it->ptr[k] = it->base[k] + off * (int64_t)it->elsize[k];
     it->step[k] = it->stride[k][inner];
   }
-  it->n = it->shape[inner];
+  int64_t lo = it->head, hi = it->runs_left == 1 ? it->tail : it->shape[inner];
+  if (lo)
+    for (int k = 0; k < it->nops; k++) it->ptr[k] += lo * it->step[k] * (int64_t)it->elsize[k];
+  it->n = hi - lo;
+  it->head = 0;
   /* Odometer increment of the outer index for the next call. */
   for (int d = inner - 1; d >= 0; d--) {
     if (++it->index[d] < it->shape[d]) break;
@@ -91,4 +99,53 @@ bool nn_iter_next(nn_iter *it) {
   }
   it->runs_left--;
   return true;
+}
+
+int64_t nn_iter_numel(const nn_iter *it) { return it->runs_left * it->shape[it->ndim - 1]; }
+
+void nn_iter_restrict(nn_iter *it, int64_t begin, int64_t end) {
+  int64_t inner = it->shape[it->ndim - 1];
+  if (begin >= end) {
+    it->runs_left = 0;
+    return;
+  }
+  int64_t first = begin / inner, last = (end - 1) / inner;
+  it->head = begin - first * inner;
+  it->tail = end - last * inner;
+  it->runs_left = last - first + 1;
+  for (int d = it->ndim - 2; d >= 0; d--) { /* the outer index of run `first` */
+    it->index[d] = first % it->shape[d];
+    first /= it->shape[d];
+  }
+}
+
+typedef struct iter_job {
+  const nn_iter *it;
+  void (*body)(void *ctx, nn_iter *part);
+  void *ctx;
+} iter_job;
+
+static void iter_part(void *ctx, int64_t begin, int64_t end) {
+  const iter_job *j = ctx;
+  nn_iter part = *j->it;
+  nn_iter_restrict(&part, begin, end);
+  j->body(j->ctx, &part);
+}
+
+/* Operand 0 is the one written: with a zero stride along some dim the
+ * walk sums into it (nn_accumulate), and parts would race. */
+static bool sums_into_first(const nn_iter *it) {
+  for (int d = 0; d < it->ndim; d++)
+    if (it->stride[0][d] == 0 && it->shape[d] > 1) return true;
+  return false;
+}
+
+void nn_iter_parallel(nn_iter *it, int64_t grain, void (*body)(void *ctx, nn_iter *part), void *ctx) {
+  int64_t n = nn_iter_numel(it);
+  if (n < 2 * grain || nn_parallel_parts(n, grain) < 2 || sums_into_first(it)) {
+    body(ctx, it);
+    return;
+  }
+  iter_job j = {it, body, ctx};
+  nn_parallel_for(n, grain, iter_part, &j);
 }

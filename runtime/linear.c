@@ -8,6 +8,7 @@
 
 #include "nn_alloc.h"
 #include "nn_autograd.h"
+#include "nn_gemm.h"
 #include "nn_linear.h"
 
 /* x (M,K), w (O,K), b (O) -> y (M,O). */
@@ -20,8 +21,8 @@ void nn_kernel_linear_forward(float *y, const float *x, const float *w, const fl
     if (!b) memset(y, 0, (size_t)(M * O) * sizeof *y);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)O, (int)K, 1.0f, x, (int)K, w,
-              (int)K, b ? 1.0f : 0.0f, y, (int)O);
+  nn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)O, (int)K, 1.0f, x, (int)K, w,
+           (int)K, b ? 1.0f : 0.0f, y, (int)O);
 }
 
 nn_status nn_linear(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, const nn_tensor *b) {
@@ -54,11 +55,11 @@ bool nn_linear_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *
   const float *gp = nn_tensor_data(g), *xp = nn_tensor_data(x), *wp = nn_tensor_data(w);
   if (M == 0 || O == 0) return true;
   if (gi[0] && K > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)K, (int)O, 1.0f, gp, (int)O,
-                wp, (int)K, 1.0f, nn_tensor_data(gi[0]), (int)K);
+    nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)K, (int)O, 1.0f, gp, (int)O,
+             wp, (int)K, 1.0f, nn_tensor_data(gi[0]), (int)K);
   if (gi[1] && K > 0)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)K, (int)M, 1.0f, gp, (int)O,
-                xp, (int)K, 1.0f, nn_tensor_data(gi[1]), (int)K);
+    nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)K, (int)M, 1.0f, gp, (int)O,
+             xp, (int)K, 1.0f, nn_tensor_data(gi[1]), (int)K);
   if (gi[2]) {
     float *gb = nn_tensor_data(gi[2]);
     for (int64_t i = 0; i < M; i++)

@@ -16,7 +16,21 @@
 #include "nn_autograd.h"
 #include "nn_index.h"
 #include "nn_loss.h"
+#include "nn_threads.h"
 #include "nn_vecmath.h"
+
+/* Big losses split over the engine's pool (nn_threads.h): parts of at
+ * least GRAIN elements; a forward's sum adds the parts' double sums in
+ * part order (deterministic for a given thread count). */
+enum { GRAIN = 16384, MAX_PARTS = 64 };
+
+static int64_t rows_grain(int64_t row) { return row >= GRAIN ? 1 : GRAIN / (row < 1 ? 1 : row); }
+
+static double sum_parts(const double *partial, int parts) {
+  double total = 0;
+  for (int k = 0; k < parts; k++) total += partial[k];
+  return total;
+}
 
 /* ---- log-sum-exp of one row (C values st apart) ----
  * static inline and called with a literal st = 1 on the [N, C] path, so
@@ -55,11 +69,20 @@ static inline double ce_position(float *lse, const float *xr, int64_t st, int64_
   return li;
 }
 
-double nn_kernel_cross_entropy_forward(float *loss, float *lse, double *wsum, const float *x,
-                                       const int64_t *target, const float *w, int64_t N,
-                                       int64_t C, int64_t S, float eps, int64_t ignore) {
+typedef struct ce_job {
+  float *loss, *lse, *gx;
+  const float *x, *w, *g;
+  const int64_t *target;
+  int64_t C, S, ignore, gstep;
+  float eps, scale;
+  double total[MAX_PARTS], ws[MAX_PARTS];
+} ce_job;
+
+static double ce_forward_rows(float *loss, float *lse, double *wsum, const float *x, const int64_t *target,
+                              const float *w, int64_t n0, int64_t n1, int64_t C, int64_t S, float eps,
+                              int64_t ignore) {
   double total = 0, ws = 0;
-  for (int64_t n = 0; n < N; n++)
+  for (int64_t n = n0; n < n1; n++)
     for (int64_t s = 0; s < S; s++) {
       int64_t i = n * S + s, t = target[i] == ignore ? -1 : nn_index_to_0based(target[i]);
       float *l2 = lse ? lse + 2 * i : NULL;
@@ -71,6 +94,24 @@ double nn_kernel_cross_entropy_forward(float *loss, float *lse, double *wsum, co
     }
   *wsum = ws;
   return total;
+}
+
+static void ce_forward_part(void *ctx, int part, int64_t n0, int64_t n1) {
+  ce_job *j = ctx;
+  j->total[part] = ce_forward_rows(j->loss, j->lse, &j->ws[part], j->x, j->target, j->w, n0, n1, j->C, j->S,
+                                   j->eps, j->ignore);
+}
+
+double nn_kernel_cross_entropy_forward(float *loss, float *lse, double *wsum, const float *x,
+                                       const int64_t *target, const float *w, int64_t N,
+                                       int64_t C, int64_t S, float eps, int64_t ignore) {
+  int64_t grain = rows_grain(C * S);
+  int parts = nn_parallel_parts(N, grain);
+  if (parts == 1 || parts > MAX_PARTS) return ce_forward_rows(loss, lse, wsum, x, target, w, 0, N, C, S, eps, ignore);
+  ce_job j = {.loss = loss, .lse = lse, .x = x, .w = w, .target = target, .C = C, .S = S, .ignore = ignore, .eps = eps};
+  nn_parallel_for_parts(N, grain, ce_forward_part, &j);
+  *wsum = sum_parts(j.ws, parts);
+  return sum_parts(j.total, parts);
 }
 
 /* gx_c += coef p_c - b w_c, then gx_t -= a (see nn_loss.h). */
@@ -86,12 +127,15 @@ static inline void ce_position_backward(float *gx, const float *xr, int64_t st, 
   gx[t * st] -= a;
 }
 
-void nn_kernel_cross_entropy_backward(float *gx, const float *g, int64_t gstep, float scale,
-                                      const float *x, const float *lse, const int64_t *target,
-                                      const float *w, int64_t N, int64_t C, int64_t S, float eps,
-                                      int64_t ignore) {
+static void ce_backward_rows(void *ctx, int64_t n0, int64_t n1) {
+  const ce_job *j = ctx;
+  float *gx = j->gx;
+  const float *g = j->g, *x = j->x, *lse = j->lse, *w = j->w;
+  const int64_t *target = j->target;
+  int64_t gstep = j->gstep, C = j->C, S = j->S, ignore = j->ignore;
+  float scale = j->scale, eps = j->eps;
   float W = (float)weight_total(w, C);
-  for (int64_t n = 0; n < N; n++)
+  for (int64_t n = n0; n < n1; n++)
     for (int64_t s = 0; s < S; s++) {
       int64_t i = n * S + s;
       if (target[i] == ignore) continue;
@@ -103,6 +147,15 @@ void nn_kernel_cross_entropy_backward(float *gx, const float *g, int64_t gstep, 
         ce_position_backward(gx + n * C * S + s, x + n * C * S + s, S, lse + 2 * i, t, w, C, a,
                              b, W);
     }
+}
+
+void nn_kernel_cross_entropy_backward(float *gx, const float *g, int64_t gstep, float scale,
+                                      const float *x, const float *lse, const int64_t *target,
+                                      const float *w, int64_t N, int64_t C, int64_t S, float eps,
+                                      int64_t ignore) {
+  ce_job j = {.lse = (float *)lse, .gx = gx, .x = x, .w = w, .g = g, .target = target, .C = C, .S = S,
+              .ignore = ignore, .gstep = gstep, .eps = eps, .scale = scale};
+  nn_parallel_for(N, rows_grain(C * S), ce_backward_rows, &j);
 }
 
 /* ---- cross entropy with class probabilities ---- */
@@ -358,9 +411,8 @@ static float default_param(nn_pointwise_kind kind, float param) {
   return kind == NN_LOSS_SMOOTH_L1 || kind == NN_LOSS_HUBER ? param : 1.0f;
 }
 
-double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
-                                        const float *y, const float *w, const float *pw,
-                                        float param, int64_t n) {
+static double pointwise_forward(nn_pointwise_kind kind, float *out, const float *x, const float *y,
+                                const float *w, const float *pw, float param, int64_t n) {
   float p0 = default_param(kind, param);
   switch (kind) {
   case NN_LOSS_MSE: return forward_run(mse, out, x, y, w, pw, p0, n);
@@ -376,6 +428,33 @@ double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, cons
   return NAN;
 }
 
+typedef struct pointwise_job {
+  nn_pointwise_kind kind;
+  float *out, *gx, *gy;
+  const float *x, *y, *w, *pw, *g;
+  int64_t gstep;
+  float param, scale;
+  double sum[MAX_PARTS];
+} pointwise_job;
+
+static const float *from(const float *p, int64_t i) { return p ? p + i : NULL; }
+
+static void pointwise_forward_part(void *ctx, int part, int64_t begin, int64_t end) {
+  pointwise_job *j = ctx;
+  j->sum[part] = pointwise_forward(j->kind, j->out ? j->out + begin : NULL, j->x + begin, j->y + begin,
+                                   from(j->w, begin), from(j->pw, begin), j->param, end - begin);
+}
+
+double nn_kernel_pointwise_loss_forward(nn_pointwise_kind kind, float *out, const float *x,
+                                        const float *y, const float *w, const float *pw,
+                                        float param, int64_t n) {
+  int parts = nn_parallel_parts(n, GRAIN);
+  if (parts == 1 || parts > MAX_PARTS) return pointwise_forward(kind, out, x, y, w, pw, param, n);
+  pointwise_job j = {.kind = kind, .out = out, .x = x, .y = y, .w = w, .pw = pw, .param = param};
+  nn_parallel_for_parts(n, GRAIN, pointwise_forward_part, &j);
+  return sum_parts(j.sum, parts);
+}
+
 static inline void backward_run(elem_fn dx, elem_fn dy, float *gx, float *gy, const float *g,
                                 int64_t gstep, float scale, const float *x, const float *y,
                                 const float *w, const float *pw, float p0, int64_t n) {
@@ -386,10 +465,9 @@ static inline void backward_run(elem_fn dx, elem_fn dy, float *gx, float *gy, co
   }
 }
 
-void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
-                                       const float *g, int64_t gstep, float scale, const float *x,
-                                       const float *y, const float *w, const float *pw,
-                                       float param, int64_t n) {
+static void pointwise_backward(nn_pointwise_kind kind, float *gx, float *gy, const float *g, int64_t gstep,
+                               float scale, const float *x, const float *y, const float *w, const float *pw,
+                               float param, int64_t n) {
   float p0 = default_param(kind, param);
 #define RUN_BACKWARD(name) backward_run(name##_dx, name##_dy, gx, gy, g, gstep, scale, x, y, w, pw, p0, n)
   switch (kind) {
@@ -404,6 +482,22 @@ void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float 
   case NN_LOSS_POINTWISE_COUNT: break;
   }
 #undef RUN_BACKWARD
+}
+
+static void pointwise_backward_part(void *ctx, int64_t begin, int64_t end) {
+  const pointwise_job *j = ctx;
+  pointwise_backward(j->kind, j->gx ? j->gx + begin : NULL, j->gy ? j->gy + begin : NULL,
+                     j->g + begin * j->gstep, j->gstep, j->scale, j->x + begin, j->y + begin, from(j->w, begin),
+                     from(j->pw, begin), j->param, end - begin);
+}
+
+void nn_kernel_pointwise_loss_backward(nn_pointwise_kind kind, float *gx, float *gy,
+                                       const float *g, int64_t gstep, float scale, const float *x,
+                                       const float *y, const float *w, const float *pw,
+                                       float param, int64_t n) {
+  pointwise_job j = {.kind = kind, .gx = gx, .gy = gy, .x = x, .y = y, .w = w, .pw = pw, .g = g,
+                     .gstep = gstep, .param = param, .scale = scale};
+  nn_parallel_for(n, GRAIN, pointwise_backward_part, &j);
 }
 
 /* ---- multi-class margin loss ---- */

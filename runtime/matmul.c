@@ -9,6 +9,7 @@
 
 #include "nn_alloc.h"
 #include "nn_autograd.h"
+#include "nn_gemm.h"
 #include "nn_matmul.h"
 
 /* How BLAS reads a [rows, cols] matrix with strides (rs, cs). */
@@ -54,8 +55,8 @@ static void gemm_f32(float *c, const float *a, const float *b, int64_t n, int64_
   blas_view va = {CblasNoTrans, 1}, vb = va; /* the caller checked both */
   blas_view_of(n, k, as[0], as[1], &va);
   blas_view_of(k, m, bs[0], bs[1], &vb);
-  cblas_sgemm(CblasRowMajor, va.trans, vb.trans, (int)n, (int)m, (int)k, 1.0f, a, va.ld, b,
-              vb.ld, beta, c, (int)(m > 0 ? m : 1));
+  nn_sgemm(CblasRowMajor, va.trans, vb.trans, (int)n, (int)m, (int)k, 1.0f, a, va.ld, b,
+           vb.ld, beta, c, (int)(m > 0 ? m : 1));
 }
 
 /* Integer products are rare (index arithmetic): a plain triple loop. */

@@ -3,16 +3,38 @@
  *   y = (x - mean_c) * invstd_c * w_c + b_c,  invstd_c = 1/sqrt(var_c + eps).
  * In training, mean/var are the batch's (biased var); in eval, the running
  * statistics. Statistics accumulate in double for accuracy.
+ *
+ * Channels are independent: the statistics and the backward split the
+ * channels over the engine's pool (each channel's sums stay on one
+ * thread, in the same order: deterministic), the forward the (n, c)
+ * planes.
  */
 #include <math.h>
 
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 #include "nn_norm.h"
+#include "nn_threads.h"
 
-void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S) {
+/* Elements per part of the pool. */
+enum { GRAIN = 32768 };
+
+/* Units per part when each unit has `size` elements. */
+static int64_t grain_of(int64_t size) { return size >= GRAIN ? 1 : GRAIN / (size < 1 ? 1 : size); }
+
+typedef struct stats_job {
+  float *mean, *var;
+  const float *x;
+  int64_t N, C, S;
+} stats_job;
+
+static void stats_channels(void *ctx, int64_t c0, int64_t c1) {
+  const stats_job *j = ctx;
+  float *mean = j->mean, *var = j->var;
+  const float *x = j->x;
+  int64_t N = j->N, C = j->C, S = j->S;
   double count = (double)(N * S);
-  for (int64_t c = 0; c < C; c++) {
+  for (int64_t c = c0; c < c1; c++) {
     double sum = 0, sq = 0;
     for (int64_t i = 0; i < N; i++) {
       const float *p = x + (i * C + c) * S;
@@ -28,16 +50,36 @@ void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t
   }
 }
 
+void nn_kernel_batch_norm_stats(float *mean, float *var, const float *x, int64_t N, int64_t C, int64_t S) {
+  stats_job j = {mean, var, x, N, C, S};
+  nn_parallel_for(C, grain_of(N * S), stats_channels, &j);
+}
+
+typedef struct forward_job {
+  float *y;
+  const float *x, *mean, *invstd, *w, *b;
+  int64_t C, S;
+} forward_job;
+
+static void forward_planes(void *ctx, int64_t p0, int64_t p1) {
+  const forward_job *j = ctx;
+  const float *x = j->x, *mean = j->mean, *invstd = j->invstd, *w = j->w, *b = j->b;
+  float *y = j->y;
+  int64_t C = j->C, S = j->S;
+  for (int64_t plane = p0; plane < p1; plane++) { /* plane = i * C + c */
+    int64_t c = plane % C;
+    float scale = invstd[c] * (w ? w[c] : 1.0f);
+    float shift = (b ? b[c] : 0.0f) - mean[c] * scale;
+    const float *p = x + plane * S;
+    float *q = y + plane * S;
+    for (int64_t s = 0; s < S; s++) q[s] = p[s] * scale + shift;
+  }
+}
+
 void nn_kernel_batch_norm_forward(float *y, const float *x, const float *mean, const float *invstd,
-                           const float *w, const float *b, int64_t N, int64_t C, int64_t S) {
-  for (int64_t i = 0; i < N; i++)
-    for (int64_t c = 0; c < C; c++) {
-      float scale = invstd[c] * (w ? w[c] : 1.0f);
-      float shift = (b ? b[c] : 0.0f) - mean[c] * scale;
-      const float *p = x + (i * C + c) * S;
-      float *q = y + (i * C + c) * S;
-      for (int64_t s = 0; s < S; s++) q[s] = p[s] * scale + shift;
-    }
+                                  const float *w, const float *b, int64_t N, int64_t C, int64_t S) {
+  forward_job j = {y, x, mean, invstd, w, b, C, S};
+  nn_parallel_for(N * C, grain_of(S), forward_planes, &j);
 }
 
 /* Training: the batch's mean and invstd (x contiguous), and the running
@@ -100,15 +142,24 @@ nn_status nn_batch_norm(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, 
 
 /* Inputs x (N,C,S), w (C), b (C); saved x, mean, invstd, and w (if any);
  * args.batch_norm.training: batch statistics, whose own gradient flows back. */
-bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+typedef struct backward_job {
+  const nn_node *n;
+  const nn_tensor *g;
+  nn_tensor *const *gi;
+} backward_job;
+
+static void backward_channels(void *ctx, int64_t c0, int64_t c1) {
+  const backward_job *j = ctx;
+  const nn_node *n = j->n;
+  nn_tensor *const *gi = j->gi;
   const nn_tensor *x = n->saved[0];
-  const float *xp = nn_tensor_data(x), *gp = nn_tensor_data(g);
+  const float *xp = nn_tensor_data(x), *gp = nn_tensor_data(j->g);
   const float *mean = nn_tensor_data(n->saved[1]), *invstd = nn_tensor_data(n->saved[2]);
   const float *w = n->nsaved > 3 ? nn_tensor_data(n->saved[3]) : NULL;
   int64_t N = x->shape[0], C = x->shape[1], S = nn_tensor_numel(x) / (N * C > 0 ? N * C : 1);
   bool training = n->args.batch_norm.training;
   double count = (double)(N * S);
-  for (int64_t c = 0; c < C; c++) {
+  for (int64_t c = c0; c < c1; c++) {
     /* sum(g) and sum(g * xhat) over the channel. */
     double sg = 0, sgx = 0;
     for (int64_t i = 0; i < N; i++) {
@@ -134,5 +185,12 @@ bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *con
       }
     }
   }
+}
+
+bool nn_batch_norm_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
+  const nn_tensor *x = n->saved[0];
+  int64_t N = x->shape[0], C = x->shape[1], S = nn_tensor_numel(x) / (N * C > 0 ? N * C : 1);
+  backward_job j = {n, g, gi};
+  nn_parallel_for(C, grain_of(N * S), backward_channels, &j);
   return true;
 }

@@ -10,9 +10,70 @@
 #include <math.h>
 
 #include "nn_optim.h"
+#include "nn_threads.h"
 
-void nn_sgd_step(float *restrict param, const float *restrict grad, float *restrict momentum_buf,
-                 int64_t n, const nn_sgd_opts *o) {
+/* Each update is elementwise: the pool (nn_threads.h) splits a parameter
+ * into parts of at least GRAIN elements, each part running the same loop
+ * on its range (every element gets the same arithmetic as serially). */
+enum { GRAIN = 16384 };
+
+typedef enum { SGD, ADAM, RMSPROP, ADAGRAD } optim_kind;
+
+typedef struct step_job {
+  optim_kind kind;
+  float *param, *s1, *s2, *s3; /* the optimizer's state arrays (NULL: unused) */
+  const float *grad;
+  const void *opts;
+} step_job;
+
+static void sgd_run(float *restrict param, const float *restrict grad, float *restrict momentum_buf,
+                    int64_t n, const nn_sgd_opts *o);
+static void adam_run(float *restrict param, float *restrict exp_avg, float *restrict exp_avg_sq,
+                     float *restrict max_exp_avg_sq, const float *restrict grad, int64_t n,
+                     const nn_adam_opts *o);
+static void rmsprop_run(float *restrict param, float *restrict square_avg, float *restrict grad_avg,
+                        float *restrict momentum_buf, const float *restrict grad, int64_t n,
+                        const nn_rmsprop_opts *o);
+static void adagrad_run(float *restrict param, float *restrict sum, const float *restrict grad,
+                        int64_t n, const nn_adagrad_opts *o);
+
+static float *at(float *p, int64_t i) { return p ? p + i : NULL; }
+
+static void step_part(void *ctx, int64_t begin, int64_t end) {
+  const step_job *j = ctx;
+  float *p = j->param + begin, *s1 = at(j->s1, begin), *s2 = at(j->s2, begin), *s3 = at(j->s3, begin);
+  const float *g = j->grad + begin;
+  int64_t n = end - begin;
+  switch (j->kind) {
+  case SGD: sgd_run(p, g, s1, n, j->opts); break;
+  case ADAM: adam_run(p, s1, s2, s3, g, n, j->opts); break;
+  case RMSPROP: rmsprop_run(p, s1, s2, s3, g, n, j->opts); break;
+  case ADAGRAD: adagrad_run(p, s1, g, n, j->opts); break;
+  }
+}
+
+void nn_sgd_step(float *param, const float *grad, float *momentum_buf, int64_t n, const nn_sgd_opts *o) {
+  nn_parallel_for(n, GRAIN, step_part, &(step_job){SGD, param, momentum_buf, NULL, NULL, grad, o});
+  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
+}
+
+void nn_adam_step(float *param, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const float *grad,
+                  int64_t n, const nn_adam_opts *o) {
+  nn_parallel_for(n, GRAIN, step_part, &(step_job){ADAM, param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, o});
+  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
+}
+
+void nn_rmsprop_step(float *param, float *square_avg, float *grad_avg, float *momentum_buf,
+                     const float *grad, int64_t n, const nn_rmsprop_opts *o) {
+  nn_parallel_for(n, GRAIN, step_part, &(step_job){RMSPROP, param, square_avg, grad_avg, momentum_buf, grad, o});
+}
+
+void nn_adagrad_step(float *param, float *sum, const float *grad, int64_t n, const nn_adagrad_opts *o) {
+  nn_parallel_for(n, GRAIN, step_part, &(step_job){ADAGRAD, param, sum, NULL, NULL, grad, o});
+}
+
+static void sgd_run(float *restrict param, const float *restrict grad, float *restrict momentum_buf,
+                    int64_t n, const nn_sgd_opts *o) {
   const float wd = (float)o->weight_decay, mom = (float)o->momentum;
   const float keep = (float)(1 - o->dampening), neg_lr = (float)-o->lr;
   const bool decay = o->weight_decay != 0, use_buf = o->momentum != 0;
@@ -33,7 +94,6 @@ void nn_sgd_step(float *restrict param, const float *restrict grad, float *restr
     }
     param[i] = param[i] + neg_lr * d; /* param.add_(d_p, alpha=-lr) */
   }
-  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
 }
 
 /* max as torch.maximum: NaN in either operand gives NaN. */
@@ -41,9 +101,9 @@ static inline float nan_max(float a, float b) {
   return isnan(a) || a > b ? a : b;
 }
 
-void nn_adam_step(float *restrict param, float *restrict exp_avg, float *restrict exp_avg_sq,
-                  float *restrict max_exp_avg_sq, const float *restrict grad, int64_t n,
-                  const nn_adam_opts *o) {
+static void adam_run(float *restrict param, float *restrict exp_avg, float *restrict exp_avg_sq,
+                     float *restrict max_exp_avg_sq, const float *restrict grad, int64_t n,
+                     const nn_adam_opts *o) {
   /* The step-dependent scalars, in double as Python computes them. */
   const double bias_correction1 = 1 - pow(o->beta1, (double)o->step);
   const double bias_correction2 = 1 - pow(o->beta2, (double)o->step);
@@ -73,12 +133,11 @@ void nn_adam_step(float *restrict param, float *restrict exp_avg, float *restric
     denom = denom + eps;                   /* .add_(eps) */
     param[i] = p + neg_step_size * m / denom; /* param.addcdiv_(m, denom, value=-step_size) */
   }
-  if (o->l1 > 0) nn_soft_threshold(param, n, (float)(o->lr * o->l1));
 }
 
-void nn_rmsprop_step(float *restrict param, float *restrict square_avg, float *restrict grad_avg,
-                     float *restrict momentum_buf, const float *restrict grad, int64_t n,
-                     const nn_rmsprop_opts *o) {
+static void rmsprop_run(float *restrict param, float *restrict square_avg, float *restrict grad_avg,
+                        float *restrict momentum_buf, const float *restrict grad, int64_t n,
+                        const nn_rmsprop_opts *o) {
   const float alpha = (float)o->alpha, one_minus_alpha = (float)(1 - o->alpha);
   const float wd = (float)o->weight_decay, eps = (float)o->eps;
   const float mom = (float)o->momentum, neg_lr = (float)-o->lr;
@@ -110,8 +169,8 @@ void nn_rmsprop_step(float *restrict param, float *restrict square_avg, float *r
   }
 }
 
-void nn_adagrad_step(float *restrict param, float *restrict sum, const float *restrict grad,
-                     int64_t n, const nn_adagrad_opts *o) {
+static void adagrad_run(float *restrict param, float *restrict sum, const float *restrict grad,
+                        int64_t n, const nn_adagrad_opts *o) {
   /* clr = lr / (1 + (step - 1) * lr_decay), in double. */
   const double clr = o->lr / (1 + (double)(o->step - 1) * o->lr_decay);
   const float neg_clr = (float)-clr, wd = (float)o->weight_decay, eps = (float)o->eps;

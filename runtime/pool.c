@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "nn_autograd.h"
+#include "nn_threads.h"
 
 int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
                          int64_t dilation, bool ceil_mode) {
@@ -115,7 +116,7 @@ static void max_pool_2x2(float *out, int64_t *idx, const float *x, const nn_pool
   }
 }
 
-void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
+static void max_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
   if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&
       g->dh == 1 && g->dw == 1 && 2 * g->oh <= g->h && 2 * g->ow <= g->w &&
       g->h * g->w < INT32_MAX) {
@@ -145,8 +146,7 @@ void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, cons
   }
 }
 
-void nn_kernel_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
-                            const nn_pool2d_geom *g) {
+static void max_backward(float *gx, const float *gout, const int64_t *idx, const nn_pool2d_geom *g) {
   int64_t per_out = g->oh * g->ow, per_in = g->h * g->w;
   for (int64_t p = 0; p < g->planes; p++) {
     float *gp = gx + p * per_in;
@@ -175,7 +175,7 @@ static avg_window avg_window_at(const nn_pool2d_geom *g, int64_t oy, int64_t ox)
   return a;
 }
 
-void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) {
+static void avg_forward(float *out, const float *x, const nn_pool2d_geom *g) {
   for (int64_t p = 0; p < g->planes; p++) {
     const float *xp = x + p * g->h * g->w;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -189,7 +189,7 @@ void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_ge
   }
 }
 
-void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
+static void avg_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
   for (int64_t p = 0; p < g->planes; p++) {
     float *gp = gx + p * g->h * g->w;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -201,6 +201,67 @@ void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d
           for (int64_t ix = a.x0; ix < a.x1; ix++) gp[iy * g->w + ix] += v;
       }
   }
+}
+
+/* ---- the kernels on the engine's pool ----
+ * Planes are independent: each part of the pool runs a kernel on its
+ * own planes (positions in idx are within a plane, so they need no
+ * offset). A part gets at least GRAIN input cells. */
+
+enum { GRAIN = 32768 };
+
+static void adaptive_forward(float *out, const float *x, int64_t planes, int64_t h, int64_t w,
+                             int64_t oh, int64_t ow);
+static void adaptive_backward(float *gx, const float *gout, int64_t planes, int64_t h, int64_t w,
+                              int64_t oh, int64_t ow);
+
+typedef enum { MAX_FORWARD, MAX_BACKWARD, AVG_FORWARD, AVG_BACKWARD, ADAPTIVE_FORWARD, ADAPTIVE_BACKWARD } pool_kind;
+
+typedef struct pool_job {
+  pool_kind kind;
+  float *out;          /* the forward's output, or the backward's gx */
+  int64_t *idx;        /* max forward: the positions written (or NULL) */
+  const float *in;     /* the forward's x, or the backward's gout */
+  const int64_t *from; /* max backward: the positions read */
+  nn_pool2d_geom g;
+} pool_job;
+
+static void pool_planes(void *ctx, int64_t p0, int64_t p1) {
+  const pool_job *j = ctx;
+  nn_pool2d_geom g = j->g;
+  g.planes = p1 - p0;
+  int64_t cells = p0 * g.h * g.w, outs = p0 * g.oh * g.ow;
+  switch (j->kind) {
+  case MAX_FORWARD: max_forward(j->out + outs, j->idx ? j->idx + outs : NULL, j->in + cells, &g); break;
+  case MAX_BACKWARD: max_backward(j->out + cells, j->in + outs, j->from + outs, &g); break;
+  case AVG_FORWARD: avg_forward(j->out + outs, j->in + cells, &g); break;
+  case AVG_BACKWARD: avg_backward(j->out + cells, j->in + outs, &g); break;
+  case ADAPTIVE_FORWARD: adaptive_forward(j->out + outs, j->in + cells, g.planes, g.h, g.w, g.oh, g.ow); break;
+  case ADAPTIVE_BACKWARD: adaptive_backward(j->out + cells, j->in + outs, g.planes, g.h, g.w, g.oh, g.ow); break;
+  }
+}
+
+static void split_planes(const pool_job *j) {
+  int64_t cells = j->g.h * j->g.w + j->g.oh * j->g.ow;
+  int64_t grain = cells >= GRAIN ? 1 : GRAIN / (cells < 1 ? 1 : cells);
+  nn_parallel_for(j->g.planes, grain, pool_planes, (void *)j);
+}
+
+void nn_kernel_max_pool2d_forward(float *out, int64_t *idx, const float *x, const nn_pool2d_geom *g) {
+  split_planes(&(pool_job){MAX_FORWARD, out, idx, x, NULL, *g});
+}
+
+void nn_kernel_max_pool2d_backward(float *gx, const float *gout, const int64_t *idx,
+                                   const nn_pool2d_geom *g) {
+  split_planes(&(pool_job){MAX_BACKWARD, gx, NULL, gout, idx, *g});
+}
+
+void nn_kernel_avg_pool2d_forward(float *out, const float *x, const nn_pool2d_geom *g) {
+  split_planes(&(pool_job){AVG_FORWARD, out, NULL, x, NULL, *g});
+}
+
+void nn_kernel_avg_pool2d_backward(float *gx, const float *gout, const nn_pool2d_geom *g) {
+  split_planes(&(pool_job){AVG_BACKWARD, gx, NULL, gout, NULL, *g});
 }
 
 /* ---- entry points ---- */
@@ -289,8 +350,8 @@ static void adaptive_window(int64_t i, int64_t in, int64_t out, int64_t *lo, int
   *hi = ((i + 1) * in + out - 1) / out;
 }
 
-void nn_kernel_adaptive_avg_pool2d_forward(float *out, const float *x, int64_t planes, int64_t h,
-                                           int64_t w, int64_t oh, int64_t ow) {
+static void adaptive_forward(float *out, const float *x, int64_t planes, int64_t h, int64_t w,
+                             int64_t oh, int64_t ow) {
   for (int64_t p = 0; p < planes; p++) {
     const float *xp = x + p * h * w;
     for (int64_t oy = 0; oy < oh; oy++) {
@@ -308,8 +369,8 @@ void nn_kernel_adaptive_avg_pool2d_forward(float *out, const float *x, int64_t p
   }
 }
 
-void nn_kernel_adaptive_avg_pool2d_backward(float *gx, const float *gout, int64_t planes,
-                                            int64_t h, int64_t w, int64_t oh, int64_t ow) {
+static void adaptive_backward(float *gx, const float *gout, int64_t planes, int64_t h, int64_t w,
+                              int64_t oh, int64_t ow) {
   for (int64_t p = 0; p < planes; p++) {
     float *gp = gx + p * h * w;
     for (int64_t oy = 0; oy < oh; oy++) {
@@ -324,6 +385,18 @@ void nn_kernel_adaptive_avg_pool2d_backward(float *gx, const float *gout, int64_
       }
     }
   }
+}
+
+void nn_kernel_adaptive_avg_pool2d_forward(float *out, const float *x, int64_t planes, int64_t h,
+                                           int64_t w, int64_t oh, int64_t ow) {
+  nn_pool2d_geom g = {.planes = planes, .h = h, .w = w, .oh = oh, .ow = ow};
+  split_planes(&(pool_job){ADAPTIVE_FORWARD, out, NULL, x, NULL, g});
+}
+
+void nn_kernel_adaptive_avg_pool2d_backward(float *gx, const float *gout, int64_t planes,
+                                            int64_t h, int64_t w, int64_t oh, int64_t ow) {
+  nn_pool2d_geom g = {.planes = planes, .h = h, .w = w, .oh = oh, .ow = ow};
+  split_planes(&(pool_job){ADAPTIVE_BACKWARD, gx, NULL, gout, NULL, g});
 }
 
 /* Planes of a [N, C, H, W] or [C, H, W] tensor. */

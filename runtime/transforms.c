@@ -14,13 +14,35 @@
 
 #include "nn_alloc.h"
 #include "nn_random.h"
+#include "nn_threads.h"
+
+/* Samples are independent: each kernel splits the batch over the
+ * engine's pool (nn_threads.h), a part getting at least GRAIN output
+ * values. */
+enum { GRAIN = 16384 };
+
+static int64_t samples_grain(int64_t per_sample) {
+  return per_sample >= GRAIN ? 1 : GRAIN / (per_sample < 1 ? 1 : per_sample);
+}
+
+/* The arguments of any of the kernels below, for its parts. */
+typedef struct transform_job {
+  float *out, *pad;
+  const float *x, *m, *mean, *std;
+  const uint8_t *flip;
+  const int64_t *top, *left;
+  int64_t c, h, w, oh, ow, pad_by;
+} transform_job;
 
 #define PI 3.14159265358979323846
 
-void nn_kernel_hflip(float *out, const float *x, const uint8_t *flip,
-                     int64_t n, int64_t c, int64_t h, int64_t w) {
-  int64_t plane = c * h * w;
-  for (int64_t s = 0; s < n; s++) {
+static void hflip_samples(void *ctx, int64_t s0, int64_t s1) {
+  const transform_job *j = ctx;
+  float *out = j->out;
+  const float *x = j->x;
+  const uint8_t *flip = j->flip;
+  int64_t c = j->c, h = j->h, w = j->w, plane = c * h * w;
+  for (int64_t s = s0; s < s1; s++) {
     const float *xs = x + s * plane;
     float *os = out + s * plane;
     if (!flip[s]) {
@@ -30,9 +52,15 @@ void nn_kernel_hflip(float *out, const float *x, const uint8_t *flip,
     for (int64_t r = 0; r < c * h; r++) {
       const float *xr = xs + r * w;
       float *orow = os + r * w;
-      for (int64_t j = 0; j < w; j++) orow[j] = xr[w - 1 - j];
+      for (int64_t k = 0; k < w; k++) orow[k] = xr[w - 1 - k];
     }
   }
+}
+
+void nn_kernel_hflip(float *out, const float *x, const uint8_t *flip,
+                     int64_t n, int64_t c, int64_t h, int64_t w) {
+  transform_job j = {.out = out, .x = x, .flip = flip, .c = c, .h = h, .w = w};
+  nn_parallel_for(n, samples_grain(c * h * w), hflip_samples, &j);
 }
 
 void nn_transform_rotation(float *m, double degrees) {
@@ -185,13 +213,18 @@ static void pad_image(float *pad, const float *x, bool flip, int64_t c, int64_t 
   }
 }
 
-void nn_kernel_warp(float *out, float *pad, const float *x, const float *m, const uint8_t *flip,
-                    const int64_t *top, const int64_t *left, int64_t n, int64_t c, int64_t h,
-                    int64_t w, int64_t oh, int64_t ow) {
-  assert((h + 2) * (w + 2) <= INT32_MAX);
+/* Part `part` pads its images in pads + part * c * (h+2) * (w+2). */
+static void warp_samples(void *ctx, int part, int64_t s0, int64_t s1) {
+  const transform_job *j = ctx;
+  float *out = j->out;
+  const float *x = j->x, *m = j->m;
+  const uint8_t *flip = j->flip;
+  const int64_t *top = j->top, *left = j->left;
+  int64_t c = j->c, h = j->h, w = j->w, oh = j->oh, ow = j->ow;
   int64_t plane = h * w, pplane = (h + 2) * (w + 2), oplane = oh * ow;
+  float *pad = j->pad + part * c * pplane;
   warp_block b;
-  for (int64_t s = 0; s < n; s++) {
+  for (int64_t s = s0; s < s1; s++) {
     pad_image(pad, x + s * c * plane, flip && flip[s], c, h, w);
     for (int64_t p0 = 0; p0 < oplane; p0 += WARP_BLOCK) {
       int64_t p1 = p0 + WARP_BLOCK < oplane ? p0 + WARP_BLOCK : oplane;
@@ -203,10 +236,29 @@ void nn_kernel_warp(float *out, float *pad, const float *x, const float *m, cons
   }
 }
 
-void nn_kernel_crop(float *out, const float *x, const int64_t *top,
-                    const int64_t *left, int64_t n, int64_t c, int64_t h,
-                    int64_t w, int64_t oh, int64_t ow, int64_t pad) {
-  for (int64_t s = 0; s < n; s++) {
+/* The caller's pad holds one padded image; the parts past the first get
+ * theirs here (serial when that fails: the result is the same). */
+void nn_kernel_warp(float *out, float *pad, const float *x, const float *m, const uint8_t *flip,
+                    const int64_t *top, const int64_t *left, int64_t n, int64_t c, int64_t h,
+                    int64_t w, int64_t oh, int64_t ow) {
+  assert((h + 2) * (w + 2) <= INT32_MAX);
+  int64_t grain = samples_grain(c * oh * ow), parts = nn_parallel_parts(n, grain);
+  size_t image = sizeof(float) * (size_t)(c * (h + 2) * (w + 2)), bytes = image * (size_t)parts;
+  float *pads = parts > 1 ? nn_alloc(bytes) : NULL;
+  transform_job j = {.out = out, .pad = pads ? pads : pad, .x = x, .m = m, .flip = flip, .top = top,
+                     .left = left, .c = c, .h = h, .w = w, .oh = oh, .ow = ow};
+  if (pads) nn_parallel_for_parts(n, grain, warp_samples, &j);
+  else warp_samples(&j, 0, 0, n);
+  nn_free(pads, bytes);
+}
+
+static void crop_samples(void *ctx, int64_t s0, int64_t s1) {
+  const transform_job *j = ctx;
+  float *out = j->out;
+  const float *x = j->x;
+  const int64_t *top = j->top, *left = j->left;
+  int64_t c = j->c, h = j->h, w = j->w, oh = j->oh, ow = j->ow, pad = j->pad_by;
+  for (int64_t s = s0; s < s1; s++) {
     for (int64_t ch = 0; ch < c; ch++) {
       const float *xp = x + (s * c + ch) * h * w;
       float *op = out + (s * c + ch) * oh * ow;
@@ -231,20 +283,39 @@ void nn_kernel_crop(float *out, const float *x, const int64_t *top,
   }
 }
 
-void nn_kernel_normalize(float *out, const float *x, const float *mean,
-                         const float *std, int64_t n, int64_t c, int64_t hw) {
-  for (int64_t s = 0; s < n; s++) {
-    for (int64_t ch = 0; ch < c; ch++) {
-      const float *xp = x + (s * c + ch) * hw;
-      float *op = out + (s * c + ch) * hw;
-      float mu = mean[ch], sd = std[ch];
-      for (int64_t k = 0; k < hw; k++) op[k] = (xp[k] - mu) / sd;
-    }
+void nn_kernel_crop(float *out, const float *x, const int64_t *top,
+                    const int64_t *left, int64_t n, int64_t c, int64_t h,
+                    int64_t w, int64_t oh, int64_t ow, int64_t pad) {
+  transform_job j = {.out = out, .x = x, .top = top, .left = left, .c = c, .h = h, .w = w, .oh = oh,
+                     .ow = ow, .pad_by = pad};
+  nn_parallel_for(n, samples_grain(c * oh * ow), crop_samples, &j);
+}
+
+/* Planes [p0, p1) of the batch's n * c, plane p of channel p % c. */
+static void normalize_planes(void *ctx, int64_t p0, int64_t p1) {
+  const transform_job *j = ctx;
+  int64_t c = j->c, hw = j->h;
+  for (int64_t p = p0; p < p1; p++) {
+    const float *xp = j->x + p * hw;
+    float *op = j->out + p * hw;
+    float mu = j->mean[p % c], sd = j->std[p % c];
+    for (int64_t k = 0; k < hw; k++) op[k] = (xp[k] - mu) / sd;
   }
 }
 
+void nn_kernel_normalize(float *out, const float *x, const float *mean,
+                         const float *std, int64_t n, int64_t c, int64_t hw) {
+  transform_job j = {.out = out, .x = x, .mean = mean, .std = std, .c = c, .h = hw};
+  nn_parallel_for(n * c, samples_grain(hw), normalize_planes, &j);
+}
+
+static void add_range(void *ctx, int64_t k0, int64_t k1) {
+  const transform_job *j = ctx;
+  for (int64_t k = k0; k < k1; k++) j->out[k] += j->x[k];
+}
+
 void nn_kernel_add_into(float *out, const float *x, int64_t n) {
-  for (int64_t k = 0; k < n; k++) out[k] += x[k];
+  nn_parallel_for(n, GRAIN, add_range, &(transform_job){.out = out, .x = x});
 }
 
 /* ---- entry points ---- */
