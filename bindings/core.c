@@ -192,6 +192,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_image(L, module, methods);
   nnb_open_print(L);
   nnb_open_data(L, module, methods);
+  nnb_open_byte_store(L, module, methods);
   nnb_open_sort(L, module, methods);
   nnb_open_knn(L, module, methods);
 
