@@ -172,7 +172,10 @@ nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const f
 /* Source coordinate of output index i along a side of n -> on: lower
  * index, upper index and the weight of the upper one. */
 static void coord(int64_t i, int64_t n, int64_t on, int64_t *lo, int64_t *hi, float *t) {
-  float src = ((float)i + 0.5f) * (float)n / (float)on - 0.5f;
+  /* PyTorch's order of operations (area_pixel_compute_source_index), so
+   * values rounded to bytes afterwards round as torchvision's do */
+  float scale = (float)n / (float)on;
+  float src = scale * ((float)i + 0.5f) - 0.5f;
   if (src < 0) src = 0;
   int64_t i0 = (int64_t)src;
   if (i0 > n - 1) i0 = n - 1;

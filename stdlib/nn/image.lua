@@ -62,6 +62,8 @@ function M.image_folder(dir, opts)
   if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
   opts = A.options(fname, opts, {size = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  local bytes = require "nn.data.bytes"
+  bytes.check_transform(fname, opts.transform)
   local size
   if opts.size ~= nil then
     local s = opts.size
@@ -104,7 +106,7 @@ function M.image_folder(dir, opts)
   if #files == 0 then fail(fname, "'%s' has no PNG files in its class sub-folders", dir) end
   local store = core._bytes_new(#files, shape, fname)
   for i, path in ipairs(files) do core._bytes_read_png(store, i, path, fname) end
-  require("nn.data.bytes").check_transform(fname, opts.transform, store)
+  bytes.check_normalize(fname, opts.transform, store)
   -- nn.data is required at call time: it requires this file while it loads.
   return require("nn.data")._byte_dataset(store, nn.tensor(labels, "int64"),
                                           {classes = classes, transform = opts.transform, files = files})

@@ -58,14 +58,18 @@ local function parts(ds)
   return rawget(ds, "_norm"), rawget(ds, "_rest")
 end
 
---- check_transform(fname, tr, store): tr nil or callable; a fused
--- Normalize's mean and std fit the store's channels.
-function bytes.check_transform(fname, tr, store)
-  if tr == nil then return end
-  if type(tr) ~= "function" and not (getmetatable(tr) or {}).__call then
+--- check_transform(fname, tr): tr is nil or callable (checked before any
+-- file is read).
+function bytes.check_transform(fname, tr)
+  if tr ~= nil and type(tr) ~= "function" and not (getmetatable(tr) or {}).__call then
     fail(fname, "transform must be callable (such as nn.transforms.Normalize(0.5, 0.5)), got %s",
          A.show(tr))
   end
+end
+
+--- check_normalize(fname, tr, store): the mean and std of a Normalize
+-- that tr fuses fit the store's channels.
+function bytes.check_normalize(fname, tr, store)
   local norm = split(tr)
   -- an empty batch checks mean and std against the channels
   if norm then core._bytes_batch(store, 0, 0, nil, 0, 0, norm.mean, norm.std, fname) end

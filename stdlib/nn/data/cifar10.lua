@@ -19,6 +19,7 @@ local function cifar10(opts)
   local fname = "cifar10"
   opts = A.options(fname, opts, {dir = true, split = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  bytes.check_transform(fname, opts.transform)
   local split = opts.split or "train"
   local files
   if split == "train" then
@@ -47,7 +48,7 @@ local function cifar10(opts)
     paths[i] = p
   end
   local store, y = core._bytes_read_cifar(paths, limit, fname)
-  bytes.check_transform(fname, opts.transform, store)
+  bytes.check_normalize(fname, opts.transform, store)
   -- nn.data is required at call time: it requires this file while it loads.
   return require("nn.data")._byte_dataset(store, y, {classes = CIFAR_CLASSES, transform = opts.transform})
 end

@@ -185,6 +185,7 @@ end
 local function load_idx(fname, opts, default_dir, hint, classes)
   opts = A.options(fname, opts, {split = true, dir = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  bytes.check_transform(fname, opts.transform)
   local split = opts.split or "train"
   local prefix = ({train = "train", test = "t10k"})[split]
   if not prefix then fail(fname, "split must be 'train' or 'test', got %s", A.show(split)) end
@@ -203,7 +204,7 @@ local function load_idx(fname, opts, default_dir, hint, classes)
   if n < total then y = y:narrow(1, 1, n):clone() end
   -- Files store labels 0..9; nnlua's class labels are 1-based.
   y:add_(1)
-  bytes.check_transform(fname, opts.transform, store)
+  bytes.check_normalize(fname, opts.transform, store)
   return data._byte_dataset(store, y, {classes = classes, transform = opts.transform})
 end
 
