@@ -41,7 +41,6 @@
 #include "nn_conv.h"
 
 #include <cblas.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "nn_autograd.h"
@@ -409,12 +408,10 @@ static void bias_grad(float *gb, const float *gout, int64_t N, int64_t O, int64_
 
 /* ---- passes over the images, split among threads ----
  * Images are independent, so nn_get_num_threads() workers each take a
- * share with their own scratch: the caller's thread runs the first share,
- * a thread per other share is started and joined (tens of microseconds
- * against milliseconds of work). gw, the one result all images add to,
- * gets a private accumulator per extra worker, summed at the end. While
- * the workers run, OpenBLAS is paused (single-threaded, its idle spinning
- * workers stopped): each worker calls it (on this 2-core machine
+ * share with their own scratch, on the engine's pool (nn_threads.h). gw,
+ * the one result all images add to, gets a private accumulator per extra
+ * worker, summed at the end. Inside the pool's region OpenBLAS is
+ * single-threaded: each worker calls it (on this 2-core machine
  * OpenBLAS's own threads did not speed up these GEMMs at all, where
  * splitting the images sped the conv passes up 1.8x). Workers only
  * compute: nothing allocates or fails. */
@@ -936,10 +933,10 @@ static void input_grad_direct_image(const conv_job *j, int64_t n) {
   direct_kernel(j->gx + n * image_size(g), j->work, j->packed, NULL, j->d, true);
 }
 
-static void *run_job(void *arg) {
-  const conv_job *j = arg;
-  for (int64_t n = j->n0; n < j->n1; n++) j->image(j, n);
-  return NULL;
+static void run_jobs(void *ctx, int64_t begin, int64_t end) {
+  const conv_job *jobs = ctx;
+  for (int64_t k = begin; k < end; k++)
+    for (int64_t n = jobs[k].n0; n < jobs[k].n1; n++) jobs[k].image(&jobs[k], n);
 }
 
 /* Grouped convolutions do little work per image (MobileNet's last layers:
@@ -958,16 +955,14 @@ static int64_t workers_for(const nn_conv2d_geom *g) {
   return w < 1 ? 1 : w;
 }
 
-/* Runs job over every image, split among workers_for(g) workers: worker
- * k's scratch is job->work + k * work_floats and, when job->gw is set,
- * its accumulator (k > 0) is partials + (k - 1) * O*K, added into
- * job->gw at the end. A share whose thread cannot start runs here. */
+/* Runs job over every image, split among workers_for(g) jobs on the
+ * engine's pool: job k's scratch is job->work + k * work_floats and,
+ * when job->gw is set, its accumulator (k > 0) is partials + (k - 1) *
+ * O*K, added into job->gw at the end in job order (deterministic). */
 static void run_split(const conv_job *job, int64_t work_floats, float *partials) {
   const nn_conv2d_geom *g = job->g;
   int64_t workers = workers_for(g), gw_size = g->o * patch_size(g);
   conv_job jobs[MAX_WORKERS];
-  pthread_t threads[MAX_WORKERS];
-  bool started[MAX_WORKERS] = {false};
   for (int64_t k = 0; k < workers; k++) {
     jobs[k] = *job;
     jobs[k].n0 = g->n * k / workers;
@@ -978,15 +973,7 @@ static void run_split(const conv_job *job, int64_t work_floats, float *partials)
       memset(jobs[k].gw, 0, sizeof(float) * (size_t)gw_size);
     }
   }
-  if (workers > 1) nn_blas_pause();
-  for (int64_t k = 1; k < workers; k++)
-    started[k] = pthread_create(&threads[k], NULL, run_job, &jobs[k]) == 0;
-  run_job(&jobs[0]);
-  for (int64_t k = 1; k < workers; k++) {
-    if (started[k]) pthread_join(threads[k], NULL);
-    else run_job(&jobs[k]);
-  }
-  if (workers > 1) nn_blas_resume();
+  nn_parallel_for(workers, 1, run_jobs, jobs); /* a job per thread */
   for (int64_t k = 1; job->gw && k < workers; k++)
     for (int64_t i = 0; i < gw_size; i++) job->gw[i] += jobs[k].gw[i];
 }

@@ -33,7 +33,7 @@
 
 #include <dnnl.h>
 #include <omp.h>
-#include <pthread.h>
+#include <pthread.h> /* the cache's lock */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,8 +348,7 @@ static bool reorders(share *sh, bool output) {
   return ok;
 }
 
-static void *share_run(void *arg) {
-  share *sh = arg;
+static void share_run(share *sh) {
   entry *e = sh->e;
   omp_set_num_threads(1); /* this thread's OpenMP team: itself (see the top) */
   dnnl_exec_arg_t args[MAX_OPERANDS + 1];
@@ -369,7 +368,11 @@ static void *share_run(void *arg) {
   }
   sh->ok = sh->ok && reorders(sh, false) && exec(e->prim, sh->stream, e->nops + 1, args) &&
            (sh->defer_out || reorders(sh, true)) && !dnnl_stream_wait(sh->stream);
-  return NULL;
+}
+
+static void run_shares(void *ctx, int64_t begin, int64_t end) {
+  share *shares = ctx;
+  for (int64_t k = begin; k < end; k++) share_run(&shares[k]);
 }
 
 static void share_free(share *sh) {
@@ -402,8 +405,6 @@ static bool pass_run(pass_kind pass, const nn_conv2d_geom *g, bool bias, void *c
   if (workers < 1) workers = 1;
   share shares[MAX_WORKERS] = {0};
   calls++;
-  pthread_t threads[MAX_WORKERS];
-  bool started_thread[MAX_WORKERS] = {false};
   size_t per_worker = 0;
   for (int64_t k = 0; k < workers; k++) {
     nn_conv2d_geom part = *g;
@@ -419,15 +420,7 @@ static bool pass_run(pass_kind pass, const nn_conv2d_geom *g, bool bias, void *c
   }
   if (!arena_fits(per_worker * (size_t)workers)) return false;
   for (int64_t k = 0; k < workers; k++) shares[k].work = arena + per_worker * (size_t)k;
-  if (workers > 1) nn_blas_pause();
-  for (int64_t k = 1; k < workers; k++)
-    started_thread[k] = pthread_create(&threads[k], NULL, share_run, &shares[k]) == 0;
-  share_run(&shares[0]);
-  for (int64_t k = 1; k < workers; k++) {
-    if (started_thread[k]) pthread_join(threads[k], NULL);
-    else share_run(&shares[k]);
-  }
-  if (workers > 1) nn_blas_resume();
+  nn_parallel_for(workers, 1, run_shares, shares); /* a share per thread of the pool */
   bool ok = true;
   for (int64_t k = 0; k < workers; k++) ok = ok && shares[k].ok;
   /* the weight gradient's shares, summed into gw one after another */

@@ -14,7 +14,6 @@
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -122,11 +121,13 @@ static void search_block(const search_job *j, int64_t q0, int64_t qn) {
   }
 }
 
-static void *run_search(void *arg) {
-  const search_job *j = arg;
-  for (int64_t q0 = j->q0; q0 < j->q1; q0 += j->qb)
-    search_block(j, q0, j->q1 - q0 < j->qb ? j->q1 - q0 : j->qb);
-  return NULL;
+static void run_searches(void *ctx, int64_t begin, int64_t end) {
+  const search_job *jobs = ctx;
+  for (int64_t i = begin; i < end; i++) {
+    const search_job *j = &jobs[i];
+    for (int64_t q0 = j->q0; q0 < j->q1; q0 += j->qb)
+      search_block(j, q0, j->q1 - q0 < j->qb ? j->q1 - q0 : j->qb);
+  }
 }
 
 #define MAX_WORKERS 64
@@ -142,7 +143,7 @@ nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const 
                                int64_t q, int64_t n, int64_t d, int64_t k, nn_knn_metric metric) {
   assert(k >= 1 && k <= n);
   /* Workers split the queries, each running single-threaded GEMMs on its
-   * own blocks (OpenBLAS paused meanwhile); a worker gets at least one
+   * own blocks (OpenBLAS is single-threaded in the pool's regions); a worker gets at least one
    * block of queries. */
   int64_t w = nn_get_num_threads();
   if (w > (q + QUERY_BLOCK - 1) / QUERY_BLOCK) w = (q + QUERY_BLOCK - 1) / QUERY_BLOCK;
@@ -168,8 +169,6 @@ nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const 
     tn[j] = metric == NN_KNN_EUCLIDEAN ? (float)ss : ss > 0 ? (float)(1 / sqrt(ss)) : 1.0f;
   }
   search_job jobs[MAX_WORKERS];
-  pthread_t threads[MAX_WORKERS];
-  bool started[MAX_WORKERS] = {false};
   for (int64_t i = 0; i < w; i++) {
     char *p = scratch + per * (size_t)i;
     search_job *j = &jobs[i];
@@ -183,15 +182,7 @@ nn_status nn_kernel_knn_search(float *dist, int64_t *idx, const float *x, const 
     j->s = (float *)(j->cnt + qb);
     j->bs = j->s + qb * tb;
   }
-  if (w > 1) nn_blas_pause();
-  for (int64_t i = 1; i < w; i++)
-    started[i] = pthread_create(&threads[i], NULL, run_search, &jobs[i]) == 0;
-  run_search(&jobs[0]);
-  for (int64_t i = 1; i < w; i++) {
-    if (started[i]) pthread_join(threads[i], NULL);
-    else run_search(&jobs[i]);
-  }
-  if (w > 1) nn_blas_resume();
+  nn_parallel_for(w, 1, run_searches, jobs); /* a job per thread of the pool */
   nn_free(tn, nb_tn);
   nn_free(scratch, per * (size_t)w);
   return NN_OK;

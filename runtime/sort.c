@@ -13,7 +13,6 @@
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -249,10 +248,10 @@ static void run_row(const row_job *j, int64_t r) {
   put(j, row, pos[pick], vals, idx, 0);
 }
 
-static void *run_rows(void *arg) {
-  const row_job *j = arg;
-  for (int64_t r = j->r0; r < j->r1; r++) run_row(j, r);
-  return NULL;
+static void run_jobs(void *ctx, int64_t begin, int64_t end) {
+  const row_job *jobs = ctx;
+  for (int64_t k = begin; k < end; k++)
+    for (int64_t r = jobs[k].r0; r < jobs[k].r1; r++) run_row(&jobs[k], r);
 }
 
 #define MAX_WORKERS 64
@@ -263,8 +262,8 @@ static size_t scratch_bytes(int64_t n) {
   return (size_t)(2 * n) * (sizeof(uint64_t) + sizeof(uint32_t));
 }
 
-/* Runs job over rows 0..rows, split over the engine's threads (a share
- * whose thread cannot start runs here). NN_ERR_NOMEM without scratch. */
+/* Runs job over rows 0..rows, split over the engine's pool.
+ * NN_ERR_NOMEM without scratch. */
 static nn_status run_split(const row_job *job, int64_t rows) {
   int64_t w = nn_get_num_threads();
   int64_t by_size = rows * job->n / MIN_ELEMENTS_PER_WORKER;
@@ -276,8 +275,6 @@ static nn_status run_split(const row_job *job, int64_t rows) {
   char *scratch = nn_alloc(per * (size_t)w);
   if (!scratch) return NN_ERR_NOMEM;
   row_job jobs[MAX_WORKERS];
-  pthread_t threads[MAX_WORKERS];
-  bool started[MAX_WORKERS] = {false};
   for (int64_t k = 0; k < w; k++) {
     jobs[k] = *job;
     jobs[k].r0 = rows * k / w;
@@ -285,15 +282,7 @@ static nn_status run_split(const row_job *job, int64_t rows) {
     jobs[k].keys = (uint64_t *)(scratch + per * (size_t)k);
     jobs[k].pos = (uint32_t *)(jobs[k].keys + 2 * (job->n < 1 ? 1 : job->n));
   }
-  if (w > 1) nn_blas_pause();
-  for (int64_t k = 1; k < w; k++)
-    started[k] = pthread_create(&threads[k], NULL, run_rows, &jobs[k]) == 0;
-  run_rows(&jobs[0]);
-  for (int64_t k = 1; k < w; k++) {
-    if (started[k]) pthread_join(threads[k], NULL);
-    else run_rows(&jobs[k]);
-  }
-  if (w > 1) nn_blas_resume();
+  nn_parallel_for(w, 1, run_jobs, jobs); /* a job per thread of the pool */
   nn_free(scratch, per * (size_t)w);
   return NN_OK;
 }
