@@ -9,10 +9,14 @@
 #include "nn_alloc.h"
 #include "nn_byte_store.h"
 #include "nn_image.h"
+#include "nn_threads.h"
 
 /* Tables for at most this many channels live on the stack; more (a
  * dataset of odd samples) take a heap block. */
 #define LUT_STACK_CHANNELS 4
+/* Values per part of a parallel conversion: a training batch (64 x 784)
+ * stays on the calling thread, a whole dataset (ds.x) is shared out. */
+#define GATHER_GRAIN_VALUES 65536
 
 nn_status nn_byte_store_init(nn_byte_store *s, int64_t n, int ndim, const int64_t *shape) {
   memset(s, 0, sizeof *s);
@@ -69,6 +73,20 @@ void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int6
   }
 }
 
+/* The conversion of a range of batch samples, as nn_parallel_for calls it. */
+typedef struct gather_job {
+  float *out;
+  const unsigned char *bytes;
+  const int64_t *rows_of;
+  int64_t row, plane;
+  const float *lut;
+} gather_job;
+
+static void gather_range(void *ctx, int64_t lo, int64_t hi) {
+  const gather_job *j = ctx;
+  nn_kernel_bytes_to_float(j->out, j->bytes, j->rows_of, j->row, j->plane, j->lut, lo, hi);
+}
+
 /* Checks rows against the store and fills rows_of (len store rows). */
 static nn_status resolve_rows(const nn_byte_store *s, const nn_byte_rows *r, int64_t *rows_of) {
   if (r->first < 0 || r->count < 0 || r->first > s->n - r->count)
@@ -107,8 +125,9 @@ nn_status nn_byte_store_gather(nn_tensor *out, const nn_byte_store *s, const nn_
   }
   if (st == NN_OK) {
     nn_byte_lut(lut, channels, norm);
-    nn_kernel_bytes_to_float(nn_tensor_data(out), s->bytes, rows_of, s->row, s->row / channels,
-                             lut, 0, len);
+    gather_job job = {nn_tensor_data(out), s->bytes, rows_of, s->row, s->row / channels, lut};
+    int64_t grain = GATHER_GRAIN_VALUES / s->row;
+    nn_parallel_for(len, grain > 0 ? grain : 1, gather_range, &job);
   }
   if (lut != stack_lut) nn_free(lut, lut_bytes);
   nn_free(rows_of, rows_bytes);

@@ -63,7 +63,9 @@ void nn_byte_store_free(nn_byte_store *s);
 /* out [len, shape...] float32 contiguous = the samples rows picks,
  * converted and normalized as above. Fails (nn_fail) on an index or a
  * range outside the run, naming it; NN_ERR_NOMEM for the tables. Runs
- * over the engine's threads when the batch is big enough. */
+ * on the engine's thread pool (nn_parallel_for) when the batch holds
+ * more than a few hundred thousand values (a whole dataset, not a
+ * training batch). */
 nn_status nn_byte_store_gather(nn_tensor *out, const nn_byte_store *s, const nn_byte_rows *rows,
                                const nn_byte_norm *norm);
 

@@ -17,6 +17,7 @@
 #include "nn_byte_store.h"
 #include "nn_data.h"
 #include "nn_image.h"
+#include "nn_threads.h"
 #include "nn_transforms.h"
 
 /* A store of n samples of shape with byte k = (k * 37 + 11) % 256. */
@@ -117,6 +118,26 @@ static void test_kernel_ranges(void) {
   /* sample 1 is store row 10: channel 2's first value */
   unsigned char v = s.bytes[10 * 45 + 15];
   CHECK(whole[15] == (nn_unit_from_byte(v) - 0.5f) / 0.2f);
+  nn_byte_store_free(&s);
+}
+
+/* A batch big enough to be shared out over the pool: the same values. */
+static void test_gather_on_threads(void) {
+  int64_t shape[3] = {1, 28, 28};
+  nn_byte_store s;
+  fill(&s, 400, 3, shape);
+  float mean = 0.2860f, sd = 0.3530f;
+  nn_byte_norm norm = {&mean, &sd, 1, 1};
+  int64_t rows_of[300];
+  for (int64_t i = 0; i < 300; i++) rows_of[i] = 399 - i;
+  int64_t index[300];
+  for (int64_t i = 0; i < 300; i++) index[i] = 400 - i;
+  nn_byte_rows r = {.first = 0, .count = 400, .index = index, .len = 300};
+  for (int threads = 1; threads <= 3; threads++) {
+    nn_set_num_threads(threads);
+    check_gather(&s, &r, rows_of, &norm);
+  }
+  nn_set_num_threads(1);
   nn_byte_store_free(&s);
 }
 
@@ -311,6 +332,7 @@ int main(void) {
   if (!make_tmpdir("byte_store")) return 1;
   RUN(test_gather_matches_plain_path);
   RUN(test_kernel_ranges);
+  RUN(test_gather_on_threads);
   RUN(test_select);
   RUN(test_out_of_range);
   RUN(test_allocation_failures);
