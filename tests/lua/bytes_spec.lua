@@ -137,6 +137,8 @@ describe("byte datasets", function()
     -- the transform can be set on the dataset afterwards, as torchvision's
     nds.transform = nil
     same(nds.x, plain)
+    nds.transform = 5
+    H.assert_error(function() return nds:get(1) end, "Dataset: transform must be callable", "5")
   end)
 
   it("subset, random_split and kfold keep the bytes and the transform", function()

@@ -49,6 +49,7 @@ end
 local function parts(ds)
   local tr = rawget(ds, "transform")
   if rawget(ds, "_split_of") ~= tr or rawget(ds, "_split_done") == nil then
+    bytes.check_transform("Dataset", tr) -- it may have been set after the loader checked it
     local norm, rest = split(tr)
     rawset(ds, "_norm", norm)
     rawset(ds, "_rest", rest)
