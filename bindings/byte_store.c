@@ -6,7 +6,7 @@
  *
  *   nn.core._bytes_read_idx(path, limit, fname) -> store [N,1,H,W], N in the header
  *   nn.core._bytes_read_cifar({path, ...}, limit, fname) -> store [N,3,32,32], y
- *   nn.core._bytes_new(n, {C, H, W}, fname) -> store of zeros
+ *   nn.core._bytes_new(n, {C, H, W}, fname) -> store to fill with _bytes_read_png
  *   nn.core._bytes_read_png(store, i, path, fname) -> store's sample i from a PNG
  *   nn.core._png_info(path, fname) -> c, h, w
  *   nn.core._bytes_batch(store, first, count, index, start, len, mean, std, fname) -> x
@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_alloc.h"
 #include "nn_bind.h"
 #include "nn_byte_store.h"
 #include "nn_data.h"
@@ -49,9 +50,16 @@ static nn_byte_store *push_store(lua_State *L) {
   return s;
 }
 
-/* Makes the pushed store n samples of shape, raising on failure. */
+/* Makes the pushed store n samples of shape, raising on failure; refuses
+ * more bytes than the machine has (a header that lies), as tensors do. */
 static void init_store(lua_State *L, nn_byte_store *s, int64_t n, int ndim, const int64_t *shape,
                        const char *fname) {
+  double need = (double)n;
+  for (int d = 0; d < ndim; d++) need *= (double)shape[d];
+  uint64_t phys = nn_physical_memory();
+  if (need > (double)phys)
+    nnb_error(L, fname, "%" PRId64 " samples need %.1f GB, more than this machine's %.1f GB of memory",
+              n, need / 1e9, (double)phys / 1e9);
   nn_status st = nn_byte_store_init(s, n, ndim, shape);
   nnb_check_status(L, fname, st);
   nnb_gc_account(L, (size_t)(s->n * s->row));

@@ -28,7 +28,7 @@ nn_status nn_byte_store_init(nn_byte_store *s, int64_t n, int ndim, const int64_
   }
   if (n > 0 && row > (INT64_MAX / 2) / n) return nn_fail("byte store of %" PRId64 " samples too large", n);
   if (n > 0) {
-    s->bytes = nn_alloc_zeroed((size_t)(n * row));
+    s->bytes = nn_alloc((size_t)(n * row)); /* every reader fills all of it */
     if (!s->bytes) return NN_ERR_NOMEM;
   }
   s->n = n;

@@ -53,9 +53,9 @@ typedef struct nn_byte_norm {
   int64_t nmean, nstd;
 } nn_byte_norm;
 
-/* Makes s a store of n samples of the given shape, zero-filled. ndim is
- * 1..NN_MAX_DIMS-1 and sizes at least 1 (n may be 0). NN_ERR_NOMEM, or
- * nn_fail when n * row overflows. */
+/* Makes s a store of n samples of the given shape, not initialized (the
+ * caller fills every sample). ndim is 1..NN_MAX_DIMS-1 and sizes at
+ * least 1 (n may be 0). NN_ERR_NOMEM, or nn_fail when n * row overflows. */
 nn_status nn_byte_store_init(nn_byte_store *s, int64_t n, int ndim, const int64_t *shape);
 /* Frees the bytes; safe on a zeroed or already freed store. */
 void nn_byte_store_free(nn_byte_store *s);

@@ -243,6 +243,14 @@ describe("byte datasets", function()
     H.assert_error(function() nn.data.image_folder(dir, {transform = true}) end,
                    "image_folder: transform must be callable")
     H.rmrf(dir)
+    -- a gzipped header that announces 2^30 images of 28x28: refused before any allocation
+    local lie = H.tmpdir()
+    H.write_file(lie .. "/train-images-idx3-ubyte", "\0\0\8\3\64\0\0\0\0\0\0\28\0\0\0\28")
+    os.execute("gzip '" .. lie .. "/train-images-idx3-ubyte'")
+    H.write_file(lie .. "/train-labels-idx1-ubyte", "\0\0\8\1\0\0\0\0")
+    H.assert_error(function() nn.data.mnist{dir = lie} end, "mnist: 1073741824 samples need 841.8 GB",
+                   "more than this machine's")
+    H.rmrf(lie)
     local ds = fixture_mnist()
     H.assert_error(function() ds:get(6) end, "get: index 6 out of range for a dataset of 5 samples")
     H.assert_error(function() nn.data.subset(ds, {6}) end, "subset: indices 6 out of range 1..5")

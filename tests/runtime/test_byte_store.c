@@ -299,6 +299,7 @@ static void test_png(void) {
   int64_t shape[3] = {3, 4, 5};
   nn_byte_store s;
   CHECK(nn_byte_store_init(&s, 2, 3, shape) == NN_OK);
+  memset(s.bytes, 0, 120);
   char err[NN_IO_ERRLEN];
   CHECK(nn_byte_store_read_png(&s, 1, tmp("a.png"), err) == NN_IO_OK);
   CHECK(memcmp(s.bytes + 60, want, 60) == 0);

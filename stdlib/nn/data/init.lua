@@ -4,7 +4,8 @@
 -- random_split, kfold and the DataLoader; the other file formats have one
 -- file each beside it (csv.lua, cifar10.lua), and image_folder lives with
 -- the PNG reader in stdlib/nn/image.lua. They make their datasets with
--- tensor_dataset, requiring nn.data at call time.
+-- tensor_dataset (csv) or _byte_dataset (cifar10, image_folder), requiring
+-- nn.data at call time.
 --
 -- Every built-in dataset is in memory, in one of two forms. A tensor
 -- dataset (tensor_dataset, csv, the synthetic sets) holds `ds.x` and
@@ -41,7 +42,8 @@ end
 
 function Dataset:__len() return rawget(self, "_n") or self.x.shape[1] end
 
---- ds:get(i) -> x_i (a view of row i), y_i (a Lua number).
+--- ds:get(i) -> x_i (a view of row i; a byte dataset's converted and
+-- transformed), y_i (a Lua number).
 function Dataset:get(i)
   local n = #self
   i = A.int("get", "index", i, math.mininteger)
@@ -55,6 +57,8 @@ function Dataset:__tostring()
   local s = self.x.shape
   return ("Dataset(%d samples, x %s)"):format(s[1], table.concat(s, "x"))
 end
+ByteDataset.__len = Dataset.__len
+ByteDataset.__tostring = Dataset.__tostring
 
 -- ds:_batch(order, start, len) -> x, y: the samples order[start..start+len-1]
 -- (order: 1-based int64 positions) or, when order is nil, start..start+len-1.
@@ -90,9 +94,6 @@ end
 function data._byte_dataset(store, y, opts)
   return setmetatable(bytes.new(store, y, opts), ByteDataset)
 end
-ByteDataset.__len = Dataset.__len
-ByteDataset.__tostring = Dataset.__tostring
-
 --- _is_dataset(v): whether v is an in-memory dataset (nn.fit, nn.evaluate).
 function data._is_dataset(v)
   local mt = getmetatable(v)
