@@ -290,7 +290,7 @@ static int l_info(lua_State *L) {
 
 void nnb_open_byte_store(lua_State *L, int module, int methods) {
   (void)methods;
-  static const luaL_Reg store_meta[] = {{"__gc", store_gc}, {NULL, NULL}};
+  static const luaL_Reg store_meta[] = {{"__gc", store_gc}, {"__close", store_gc}, {NULL, NULL}};
   luaL_newmetatable(L, STORE_MT);
   luaL_setfuncs(L, store_meta, 0);
   lua_pop(L, 1);

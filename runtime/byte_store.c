@@ -20,7 +20,9 @@
 
 nn_status nn_byte_store_init(nn_byte_store *s, int64_t n, int ndim, const int64_t *shape) {
   memset(s, 0, sizeof *s);
-  if (n < 0 || ndim < 1 || ndim >= NN_MAX_DIMS) return nn_fail("byte store of %d dims", ndim);
+  if (n < 0) return nn_fail("byte store of %" PRId64 " samples", n);
+  if (ndim < 1 || ndim >= NN_MAX_DIMS)
+    return nn_fail("byte store samples of %d dims (1..%d)", ndim, NN_MAX_DIMS - 1);
   int64_t row = 1;
   for (int d = 0; d < ndim; d++) {
     if (shape[d] < 1 || row > INT64_MAX / shape[d]) return nn_fail("byte store sample too large");
@@ -61,7 +63,7 @@ void nn_byte_lut(float *lut, int64_t channels, const nn_byte_norm *norm) {
 }
 
 void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int64_t *rows_of,
-                              int64_t row, int64_t plane, const float *lut, int64_t lo,
+                              const float *lut, int64_t row, int64_t plane, int64_t lo,
                               int64_t hi) {
   for (int64_t i = lo; i < hi; i++) {
     const unsigned char *src = bytes + rows_of[i] * row;
@@ -78,13 +80,13 @@ typedef struct gather_job {
   float *out;
   const unsigned char *bytes;
   const int64_t *rows_of;
-  int64_t row, plane;
   const float *lut;
+  int64_t row, plane;
 } gather_job;
 
 static void gather_range(void *ctx, int64_t lo, int64_t hi) {
   const gather_job *j = ctx;
-  nn_kernel_bytes_to_float(j->out, j->bytes, j->rows_of, j->row, j->plane, j->lut, lo, hi);
+  nn_kernel_bytes_to_float(j->out, j->bytes, j->rows_of, j->lut, j->row, j->plane, lo, hi);
 }
 
 /* Checks rows against the store and fills rows_of (len store rows). */
@@ -125,7 +127,7 @@ nn_status nn_byte_store_gather(nn_tensor *out, const nn_byte_store *s, const nn_
   }
   if (st == NN_OK) {
     nn_byte_lut(lut, channels, norm);
-    gather_job job = {nn_tensor_data(out), s->bytes, rows_of, s->row, s->row / channels, lut};
+    gather_job job = {nn_tensor_data(out), s->bytes, rows_of, lut, s->row, s->row / channels};
     int64_t grain = GATHER_GRAIN_VALUES / s->row;
     nn_parallel_for(len, grain > 0 ? grain : 1, gather_range, &job);
   }

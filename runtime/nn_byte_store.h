@@ -85,12 +85,12 @@ nn_io_status nn_byte_store_read_png(nn_byte_store *s, int64_t row, const char *p
 
 /* ---- kernels ---- */
 
-/* out [hi-lo, row]: for batch samples lo..hi-1, out's sample i - lo is
- * lut[(k / plane) * 256 + src[i][k]] for each byte k of the store row
- * src[i] = bytes + rows_of[i] * row. rows_of holds store rows (0-based).
+/* out (len, row) floats, bytes (store rows, row) bytes, rows_of (len)
+ * store rows (0-based), lut (row / plane, 256): for batch samples
+ * i = lo..hi-1, out[i][k] = lut[k / plane][bytes[rows_of[i]][k]].
  * Pure: no allocation, no errors; any range may run on any thread. */
 void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int64_t *rows_of,
-                              int64_t row, int64_t plane, const float *lut, int64_t lo,
+                              const float *lut, int64_t row, int64_t plane, int64_t lo,
                               int64_t hi);
 
 /* lut [channels, 256]: lut[c*256 + v] = ((float)v / 255 - mean[c]) /

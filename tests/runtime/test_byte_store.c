@@ -110,10 +110,10 @@ static void test_kernel_ranges(void) {
   nn_byte_lut(lut, 3, &norm);
   int64_t rows_of[11] = {10, 0, 3, 3, 7, 1, 2, 9, 4, 6, 5};
   float whole[11 * 45], split[11 * 45];
-  nn_kernel_bytes_to_float(whole, s.bytes, rows_of, s.row, 15, lut, 0, 11);
+  nn_kernel_bytes_to_float(whole, s.bytes, rows_of, lut, s.row, 15, 0, 11);
   int64_t cuts[5] = {0, 1, 4, 8, 11};
   for (int k = 0; k < 4; k++)
-    nn_kernel_bytes_to_float(split, s.bytes, rows_of, s.row, 15, lut, cuts[k], cuts[k + 1]);
+    nn_kernel_bytes_to_float(split, s.bytes, rows_of, lut, s.row, 15, cuts[k], cuts[k + 1]);
   CHECK(memcmp(whole, split, sizeof whole) == 0);
   /* sample 1 is store row 10: channel 2's first value */
   unsigned char v = s.bytes[10 * 45 + 15];
