@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -11,9 +12,9 @@
 #include "nn_image.h"
 #include "nn_threads.h"
 
-/* Tables for at most this many channels live on the stack; more (a
- * dataset of odd samples) take a heap block. */
-#define LUT_STACK_CHANNELS 4
+/* Per-channel mean and std for at most this many channels live on the
+ * stack; more (a dataset of odd samples) take a heap block. */
+#define STACK_CHANNELS 4
 /* Values per part of a parallel conversion: a training batch (64 x 784)
  * stays on the calling thread, a whole dataset (ds.x) is shared out. */
 #define GATHER_GRAIN_VALUES 65536
@@ -46,31 +47,20 @@ void nn_byte_store_free(nn_byte_store *s) {
   s->n = 0;
 }
 
-void nn_byte_lut(float *lut, int64_t channels, const nn_byte_norm *norm) {
-  for (int64_t c = 0; c < channels; c++) {
-    float *t = lut + c * 256;
-    if (norm->nmean == 0) {
-      for (int v = 0; v < 256; v++) t[v] = nn_unit_from_byte((unsigned char)v);
-      continue;
-    }
-    /* the same two steps, in float, as decoding then nn_kernel_normalize */
-    float mu = norm->mean[norm->nmean == 1 ? 0 : c], sd = norm->std[norm->nstd == 1 ? 0 : c];
-    for (int v = 0; v < 256; v++) {
-      float x = nn_unit_from_byte((unsigned char)v);
-      t[v] = (x - mu) / sd;
-    }
-  }
-}
-
 void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int64_t *rows_of,
-                              const float *lut, int64_t row, int64_t plane, int64_t lo,
-                              int64_t hi) {
+                              const float *mean, const float *std, int64_t row, int64_t plane,
+                              int64_t lo, int64_t hi) {
   for (int64_t i = lo; i < hi; i++) {
     const unsigned char *src = bytes + rows_of[i] * row;
     float *o = out + i * row;
-    for (int64_t base = 0; base < row; base += plane) {
-      const float *t = lut + (base / plane) * 256;
-      for (int64_t k = base; k < base + plane; k++) o[k] = t[src[k]];
+    if (!mean) {
+      for (int64_t k = 0; k < row; k++) o[k] = nn_unit_from_byte(src[k]);
+      continue;
+    }
+    /* the same two steps, in float, as decoding then nn_kernel_normalize */
+    for (int64_t c = 0, base = 0; base < row; c++, base += plane) {
+      float mu = mean[c], sd = std[c];
+      for (int64_t k = base; k < base + plane; k++) o[k] = (nn_unit_from_byte(src[k]) - mu) / sd;
     }
   }
 }
@@ -80,13 +70,14 @@ typedef struct gather_job {
   float *out;
   const unsigned char *bytes;
   const int64_t *rows_of;
-  const float *lut;
+  const float *mean, *std;
   int64_t row, plane;
 } gather_job;
 
 static void gather_range(void *ctx, int64_t lo, int64_t hi) {
   const gather_job *j = ctx;
-  nn_kernel_bytes_to_float(j->out, j->bytes, j->rows_of, j->lut, j->row, j->plane, lo, hi);
+  nn_kernel_bytes_to_float(j->out, j->bytes, j->rows_of, j->mean, j->std, j->row, j->plane, lo,
+                           hi);
 }
 
 /* Checks rows against the store and fills rows_of (len store rows). */
@@ -118,20 +109,27 @@ nn_status nn_byte_store_gather(nn_tensor *out, const nn_byte_store *s, const nn_
   int64_t *rows_of = nn_alloc(rows_bytes);
   if (!rows_of) return NN_ERR_NOMEM;
   nn_status st = resolve_rows(s, rows, rows_of);
-  float stack_lut[LUT_STACK_CHANNELS * 256];
-  float *lut = stack_lut;
-  size_t lut_bytes = (size_t)channels * 256 * sizeof(float);
-  if (st == NN_OK && channels > LUT_STACK_CHANNELS) {
-    lut = nn_alloc(lut_bytes);
-    if (!lut) st = NN_ERR_NOMEM;
+  /* mean and std spread to one value per channel, as the kernel reads them */
+  float stack_values[2 * STACK_CHANNELS];
+  float *values = stack_values;
+  size_t values_bytes = (size_t)(2 * channels) * sizeof(float);
+  bool normalize = norm->nmean > 0;
+  if (st == NN_OK && normalize && channels > STACK_CHANNELS) {
+    values = nn_alloc(values_bytes);
+    if (!values) st = NN_ERR_NOMEM;
   }
   if (st == NN_OK) {
-    nn_byte_lut(lut, channels, norm);
-    gather_job job = {nn_tensor_data(out), s->bytes, rows_of, lut, s->row, s->row / channels};
+    float *mean = values, *sd = values + channels;
+    for (int64_t c = 0; normalize && c < channels; c++) {
+      mean[c] = norm->mean[norm->nmean == 1 ? 0 : c];
+      sd[c] = norm->std[norm->nstd == 1 ? 0 : c];
+    }
+    gather_job job = {nn_tensor_data(out), s->bytes, rows_of, normalize ? mean : NULL,
+                      normalize ? sd : NULL, s->row, s->row / channels};
     int64_t grain = GATHER_GRAIN_VALUES / s->row;
     nn_parallel_for(len, grain > 0 ? grain : 1, gather_range, &job);
   }
-  if (lut != stack_lut) nn_free(lut, lut_bytes);
+  if (values != stack_values) nn_free(values, values_bytes);
   nn_free(rows_of, rows_bytes);
   return st;
 }

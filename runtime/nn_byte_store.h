@@ -9,9 +9,9 @@
  * samples by index, byte -> float (v / 255) -> per-channel normalize,
  * written straight into the batch tensor. The values are bit-identical to
  * decoding the whole file to floats in [0,1] (nn_unit_from_byte) and then
- * normalizing with nn.transforms.Normalize (nn_kernel_normalize): every
- * (channel, byte) pair is computed once by those same float operations
- * into a 256-entry table per channel, and the pass only looks values up.
+ * normalizing with nn.transforms.Normalize (nn_kernel_normalize): the pass
+ * does the same float operations in the same order, only without the
+ * float copy in between.
  *
  * A sample has `ndim` dims (`shape`); shape[0] is its channels, the rest
  * one channel's plane. Samples are addressed through nn_byte_rows: a
@@ -62,7 +62,7 @@ void nn_byte_store_free(nn_byte_store *s);
 
 /* out [len, shape...] float32 contiguous = the samples rows picks,
  * converted and normalized as above. Fails (nn_fail) on an index or a
- * range outside the run, naming it; NN_ERR_NOMEM for the tables. Runs
+ * range outside the run, naming it; NN_ERR_NOMEM. Runs
  * on the engine's thread pool (nn_parallel_for) when the batch holds
  * more than a few hundred thousand values (a whole dataset, not a
  * training batch). */
@@ -86,16 +86,13 @@ nn_io_status nn_byte_store_read_png(nn_byte_store *s, int64_t row, const char *p
 /* ---- kernels ---- */
 
 /* out (len, row) floats, bytes (store rows, row) bytes, rows_of (len)
- * store rows (0-based), lut (row / plane, 256): for batch samples
- * i = lo..hi-1, out[i][k] = lut[k / plane][bytes[rows_of[i]][k]].
+ * store rows (0-based), mean and std (row / plane channels, or both
+ * NULL): for batch samples i = lo..hi-1 and v = bytes[rows_of[i]][k],
+ * out[i][k] = (nn_unit_from_byte(v) - mean[c]) / std[c] with c = k / plane
+ * (nn_kernel_normalize's expression), or nn_unit_from_byte(v).
  * Pure: no allocation, no errors; any range may run on any thread. */
 void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int64_t *rows_of,
-                              const float *lut, int64_t row, int64_t plane, int64_t lo,
-                              int64_t hi);
-
-/* lut [channels, 256]: lut[c*256 + v] = ((float)v / 255 - mean[c]) /
- * std[c] as nn_unit_from_byte and nn_kernel_normalize compute it, or
- * just nn_unit_from_byte(v) when norm has no values. */
-void nn_byte_lut(float *lut, int64_t channels, const nn_byte_norm *norm);
+                              const float *mean, const float *std, int64_t row, int64_t plane,
+                              int64_t lo, int64_t hi);
 
 #endif

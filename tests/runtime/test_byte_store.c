@@ -70,7 +70,7 @@ static void test_gather_matches_plain_path(void) {
   nn_byte_store s1, s3, s6;
   fill(&s1, 9, 3, shape1);
   fill(&s3, 7, 3, shape3);
-  fill(&s6, 5, 3, shape6); /* more channels than the stack table holds */
+  fill(&s6, 5, 3, shape6); /* more channels than the stack arrays hold */
   nn_byte_norm none = {0}, one = {&mean1, &std1, 1, 1}, per = {mean3, std3, 3, 3};
   nn_byte_norm mixed = {mean3, &std1, 3, 1};
   float mean6[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, std6[6] = {1, 2, 3, 0.5f, 0.25f, 7};
@@ -104,16 +104,13 @@ static void test_kernel_ranges(void) {
   int64_t shape[3] = {3, 3, 5};
   nn_byte_store s;
   fill(&s, 11, 3, shape);
-  float lut[3 * 256];
   const float mean[3] = {0.1f, 0.5f, 0.9f}, sd[3] = {0.3f, 0.2f, 0.1f};
-  nn_byte_norm norm = {mean, sd, 3, 3};
-  nn_byte_lut(lut, 3, &norm);
   int64_t rows_of[11] = {10, 0, 3, 3, 7, 1, 2, 9, 4, 6, 5};
   float whole[11 * 45], split[11 * 45];
-  nn_kernel_bytes_to_float(whole, s.bytes, rows_of, lut, s.row, 15, 0, 11);
+  nn_kernel_bytes_to_float(whole, s.bytes, rows_of, mean, sd, s.row, 15, 0, 11);
   int64_t cuts[5] = {0, 1, 4, 8, 11};
   for (int k = 0; k < 4; k++)
-    nn_kernel_bytes_to_float(split, s.bytes, rows_of, lut, s.row, 15, cuts[k], cuts[k + 1]);
+    nn_kernel_bytes_to_float(split, s.bytes, rows_of, mean, sd, s.row, 15, cuts[k], cuts[k + 1]);
   CHECK(memcmp(whole, split, sizeof whole) == 0);
   /* sample 1 is store row 10: channel 2's first value */
   unsigned char v = s.bytes[10 * 45 + 15];
@@ -201,7 +198,7 @@ static void test_allocation_failures(void) {
   nn_tensor *out = nn_tensor_empty(NN_FLOAT32, 4, oshape);
   nn_byte_rows r = {.first = 0, .count = 3, .start = 0, .len = 3};
   uint64_t before = live();
-  for (uint64_t k = 1; k <= 2; k++) { /* the rows, then the 6-channel table */
+  for (uint64_t k = 1; k <= 2; k++) { /* the rows, then the 6 channels' mean and std */
     nn_alloc_fail_after(k);
     CHECK(nn_byte_store_gather(out, &s, &r, &norm) == NN_ERR_NOMEM);
     CHECK(live() == before);
