@@ -204,6 +204,7 @@ int luaopen_nn_core(lua_State *L) {
   nnb_open_print(L);
   nnb_open_data(L, module, methods);
   nnb_open_csv(L, module, methods);
+  nnb_open_byte_store(L, module, methods);
   nnb_open_sort(L, module, methods);
   nnb_open_knn(L, module, methods);
   nnb_open_gemm(L, module, methods);

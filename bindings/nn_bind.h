@@ -155,6 +155,7 @@ void nnb_open_activation(lua_State *L, int module, int methods);
 void nnb_open_loss(lua_State *L, int module, int methods);
 void nnb_open_data(lua_State *L, int module, int methods);
 void nnb_open_csv(lua_State *L, int module, int methods);
+void nnb_open_byte_store(lua_State *L, int module, int methods);
 void nnb_open_sort(lua_State *L, int module, int methods);
 void nnb_open_knn(lua_State *L, int module, int methods);
 void nnb_open_gemm(lua_State *L, int module, int methods);

@@ -180,6 +180,27 @@ nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) 
   return NN_IO_OK;
 }
 
+nn_io_status nn_idx_read_bytes(nn_idx_file *f, unsigned char *out, int64_t count, char *err) {
+  assert(f->gz && count >= 0 && count <= f->numel);
+  for (int64_t done = 0; done < count;) {
+    unsigned n = (unsigned)(count - done < IDX_CHUNK ? count - done : IDX_CHUNK);
+    int64_t got = read_full(f->gz, out + done, n);
+    if (got < 0)
+      return fail(f, NN_IO_ERR_SYS, err, "cannot read '%s': %s", f->path, gz_reason(f->gz));
+    done += got;
+    if (got < n)
+      return fail(f, NN_IO_ERR_FORMAT, err,
+                  "'%s': truncated: the header announces %" PRId64
+                  " values, the file holds %" PRId64,
+                  f->path, f->numel, done);
+  }
+  unsigned char extra;
+  if (count == f->numel && read_full(f->gz, &extra, 1) != 0)
+    return fail(f, NN_IO_ERR_FORMAT, err,
+                "'%s': data continues after the %" PRId64 " values announced", f->path, f->numel);
+  return NN_IO_OK;
+}
+
 void nn_idx_close(nn_idx_file *f) {
   if (f->gz) gzclose(f->gz);
   f->gz = NULL;

@@ -120,7 +120,10 @@ nn_io_status nn_png_info(const char *path, int *c, int64_t *h, int64_t *w, char 
   return NN_IO_OK;
 }
 
-nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *out, char *err) {
+/* Decodes path into a new buffer of interleaved [h,w,c] bytes (*nbytes
+ * of them, to nn_free), after checking it still has the sizes c, h, w. */
+static nn_io_status decode(const char *path, int c, int64_t h, int64_t w, unsigned char **out,
+                           size_t *out_bytes, char *err) {
   png_image img;
   nn_io_status st = begin(&img, path, err);
   if (st) return st;
@@ -141,12 +144,38 @@ nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *o
     return nn_io_fail(err, NN_IO_ERR_FORMAT,
                       "'%s': corrupt or truncated PNG (%s)", path, img.message);
   }
+  *out = buf;
+  *out_bytes = nbytes;
+  return NN_IO_OK;
+}
+
+nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *out, char *err) {
+  unsigned char *buf;
+  size_t nbytes;
+  nn_io_status st = decode(path, c, h, w, &buf, &nbytes, err);
+  if (st) return st;
   /* interleaved [h,w,c] bytes -> planar [c,h,w] floats */
   size_t plane = (size_t)h * (size_t)w;
   for (int k = 0; k < c; k++) {
     float *o = out + (size_t)k * plane;
     const unsigned char *p = buf + k;
     for (size_t i = 0; i < plane; i++) o[i] = nn_unit_from_byte(p[i * (size_t)c]);
+  }
+  nn_free(buf, nbytes);
+  return NN_IO_OK;
+}
+
+nn_io_status nn_png_read_bytes(const char *path, int c, int64_t h, int64_t w, unsigned char *out,
+                               char *err) {
+  unsigned char *buf;
+  size_t nbytes;
+  nn_io_status st = decode(path, c, h, w, &buf, &nbytes, err);
+  if (st) return st;
+  size_t plane = (size_t)h * (size_t)w;
+  for (int k = 0; k < c; k++) {
+    unsigned char *o = out + (size_t)k * plane;
+    const unsigned char *p = buf + k;
+    for (size_t i = 0; i < plane; i++) o[i] = p[i * (size_t)c];
   }
   nn_free(buf, nbytes);
   return NN_IO_OK;
@@ -201,7 +230,10 @@ nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const f
 /* Source coordinate of output index i along a side of n -> on: lower
  * index, upper index and the weight of the upper one. */
 static void coord(int64_t i, int64_t n, int64_t on, int64_t *lo, int64_t *hi, float *t) {
-  float src = ((float)i + 0.5f) * (float)n / (float)on - 0.5f;
+  /* PyTorch's order of operations (area_pixel_compute_source_index), so
+   * values rounded to bytes afterwards round as torchvision's do */
+  float scale = (float)n / (float)on;
+  float src = scale * ((float)i + 0.5f) - 0.5f;
   if (src < 0) src = 0;
   int64_t i0 = (int64_t)src;
   if (i0 > n - 1) i0 = n - 1;

@@ -56,6 +56,10 @@ nn_io_status nn_idx_open(nn_idx_file *f, const char *path, char *err);
  * Fails on truncated data and on bytes left after the last value:
  * inflating stops one byte past what the header declares. */
 nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err);
+/* Reads the first count values (count <= f->numel) as the file's bytes
+ * into out (image datasets keep them: nn_byte_store.h). When count is
+ * all of them, fails on bytes left after the last value as nn_idx_read. */
+nn_io_status nn_idx_read_bytes(nn_idx_file *f, unsigned char *out, int64_t count, char *err);
 void nn_idx_close(nn_idx_file *f);
 
 /* ---- CIFAR-10 binary version ----
@@ -73,6 +77,10 @@ nn_io_status nn_cifar_count(const char *path, int64_t *n, char *err);
 /* Reads exactly n records: x gets n*3072 floats in [0,1] (pixel/255), y
  * n labels shifted to 1..10 (a label byte over 9 is an error). */
 nn_io_status nn_cifar_read(const char *path, int64_t n, float *x, int64_t *y, char *err);
+/* nn_cifar_read keeping the pixels as the file's bytes: x gets n*3072
+ * bytes (image datasets keep them: nn_byte_store.h). */
+nn_io_status nn_cifar_read_bytes(const char *path, int64_t n, unsigned char *x, int64_t *y,
+                                 char *err);
 /* Reads counts[i] records of paths[i] for each of the nfiles files, in
  * order, into x [N,3,32,32] float32 and y [N] int64, contiguous, N the
  * sum of counts (each from nn_cifar_count); stops at the first failure. */

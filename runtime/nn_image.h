@@ -29,6 +29,10 @@ nn_io_status nn_png_info(const char *path, int *c, int64_t *h, int64_t *w, char 
  * reduced to 8-bit precision by libpng. c, h, w must be what nn_png_info
  * gave (checked again, in case the file changed). */
 nn_io_status nn_png_read(const char *path, int c, int64_t h, int64_t w, float *out, char *err);
+/* The same decode into out [c,h,w] (planar) as the file's 8-bit values:
+ * image datasets keep these bytes (nn_byte_store.h). */
+nn_io_status nn_png_read_bytes(const char *path, int c, int64_t h, int64_t w, unsigned char *out,
+                               char *err);
 /* Writes src [c,h,w] (planar floats, clamped to [0,1], NaN -> 0) as an
  * 8-bit PNG with c = 1..4 channels, atomically (temp file + rename). */
 nn_io_status nn_png_write(const char *path, int c, int64_t h, int64_t w, const float *src,

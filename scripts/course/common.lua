@@ -403,7 +403,7 @@ function course.fashion(split, n, normalize)
   end
   if fashion_cache[split] == nil then fashion_cache[split] = nn.data.fashion_mnist{split = split} end
   local ds = fashion_cache[split]
-  local total = ds.x:size(1)
+  local total = #ds
   n = n or total
   if math.type(n) ~= "integer" or n < 1 or n > total then
     fail("fashion", "n must be an integer in 1..%d (the %s split), got %s", total, split, show(n))
@@ -411,8 +411,10 @@ function course.fashion(split, n, normalize)
   if normalize ~= nil and type(normalize) ~= "boolean" then
     fail("fashion", "normalize must be a boolean, got %s", show(normalize))
   end
-  -- Copies: callers may change their tensors in place; the cache stays clean.
-  local x, y = ds.x:narrow(1, 1, n):clone(), ds.y:narrow(1, 1, n):clone()
+  -- Copies: callers may change their tensors in place; the cache (bytes)
+  -- stays clean. Only the n images asked for are converted to floats.
+  local first = nn.data.subset(ds, n)
+  local x, y = first.x, first.y
   if normalize then x = nn.transforms.Normalize(0.1307, 0.3081)(x) end
   return x, y
 end

@@ -41,20 +41,28 @@ local M = {}
 local callbacks = {}
 M.callbacks = callbacks
 
--- The last `fraction` of an in-memory dataset, as Keras's validation_split.
+-- The last `fraction` of an in-memory dataset, as Keras's validation_split:
+-- two views sharing the dataset's memory (a byte dataset stays bytes).
 local function split_tail(ds, fraction)
-  local n = ds.x.shape[1]
+  if not nn.data._is_dataset(ds) then
+    if type(ds) ~= "table" or not nn.is_tensor(ds.x) or not nn.is_tensor(ds.y) then
+      fail("fit", "validation_split needs train to be an in-memory dataset, got %s",
+           type(ds) == "table" and (ds.iter and "a loader" or "a table without x and y") or type(ds))
+    end
+    ds = nn.data.tensor_dataset(ds.x, ds.y)
+  end
+  local n = #ds
   local n_val = math.floor(n * fraction)
   if n_val < 1 or n_val >= n then
     fail("fit", "validation_split %g leaves no data on one side of %d samples", fraction, n)
   end
-  return nn.data.tensor_dataset(ds.x:narrow(1, 1, n - n_val), ds.y:narrow(1, 1, n - n_val)),
-         nn.data.tensor_dataset(ds.x:narrow(1, n - n_val + 1, n_val), ds.y:narrow(1, n - n_val + 1, n_val))
+  return ds:_range(1, n - n_val), ds:_range(n - n_val + 1, n_val)
 end
 
 local function as_loader(data, batch_size, shuffle)
   if type(data) == "table" and data.iter then return data end
-  if type(data) ~= "table" or not nn.is_tensor(data.x) then
+  -- (a dataset's x is not read: a byte dataset would make it)
+  if not nn.data._is_dataset(data) and (type(data) ~= "table" or not nn.is_tensor(data.x)) then
     fail("fit", "train must be a dataset with x and y tensors or a loader with iter(), got %s", type(data))
   end
   return nn.data.DataLoader(data, {batch_size = batch_size, shuffle = shuffle})

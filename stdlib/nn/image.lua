@@ -47,18 +47,23 @@ local function is_dir(path)
   return r == "d"
 end
 
---- image_folder(dir, {size=, limit=}): one sub-folder per class (sorted names =
--- ds.classes), *.png files inside (sorted). With size (a number or
--- {H, W}) every image is resized bilinearly (PyTorch's align_corners=False)
--- to it; without, all images must share [H,W]. All must have the same
--- channel count. x [N,C,H,W], y int64 1..K; ds.files lists the paths in
--- sample order. limit=n loads only the first n images (in sample order;
--- ds.classes still lists every class sub-folder).
+--- image_folder(dir, {size=, limit=, transform=}): one sub-folder per class
+-- (sorted names = ds.classes), *.png files inside (sorted). The images are
+-- held as their 8-bit values (nn.data.bytes), converted to [0,1] floats
+-- per batch. With size (a number or {H, W}) every image is resized
+-- bilinearly (PyTorch's align_corners=False) to it and rounded back to
+-- bytes, as torchvision's Resize of a uint8 image; without, all images
+-- must share [H,W]. All must have the same channel count. x [N,C,H,W], y
+-- int64 1..K; ds.files lists the paths in sample order. limit=n loads only
+-- the first n images (in sample order; ds.classes still lists every class
+-- sub-folder). transform: the dataset transform, as fashion_mnist's.
 function M.image_folder(dir, opts)
   local fname = "image_folder"
   if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
-  opts = A.options(fname, opts, {size = true, limit = true})
+  opts = A.options(fname, opts, {size = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  local bytes = require "nn.data.bytes"
+  bytes.check_transform(fname, opts.transform)
   local size
   if opts.size ~= nil then
     local s = opts.size
@@ -72,7 +77,7 @@ function M.image_folder(dir, opts)
   if not is_dir(dir) then fail(fname, "cannot open '%s': not a readable directory", dir) end
   local entries = list_dir(dir)
   if not entries then fail(fname, "cannot list '%s'", dir) end
-  local classes, images, labels, files = {}, {}, {}, {}
+  local classes, labels, files = {}, {}, {}
   local shape
   for _, name in ipairs(entries) do
     local sub = dir .. "/" .. name
@@ -80,21 +85,17 @@ function M.image_folder(dir, opts)
       classes[#classes + 1] = name
       local k = #classes
       for _, file in ipairs(list_dir(sub) or {}) do
-        if file:lower():match("%.png$") and not (limit and #images >= limit) then
+        if file:lower():match("%.png$") and not (limit and #files >= limit) then
           local path = sub .. "/" .. file
-          local ok, img = pcall(core._image_load, path)
-          if not ok then fail(fname, "%s", (A.message(img):gsub("^image%.load: ", ""))) end
-          if size and (img.shape[2] ~= size[1] or img.shape[3] ~= size[2]) then
-            img = core._image_resize(img, size[1], size[2], fname)
-          end
-          local s = img.shape
+          -- the header only: the pixels are decoded once, into the store
+          local c, h, w = core._png_info(path, fname)
+          if size then h, w = size[1], size[2] end
           if not shape then
-            shape = s
-          elseif s[1] ~= shape[1] or s[2] ~= shape[2] or s[3] ~= shape[3] then
-            fail(fname, "'%s' is %s but '%s' is %s: all images must have the same [C,H,W]", path,
-                 A.shape_str(img), files[1], A.shape_str(images[1]))
+            shape = {c, h, w}
+          elseif c ~= shape[1] or h ~= shape[2] or w ~= shape[3] then
+            fail(fname, "'%s' is [%d,%d,%d] but '%s' is [%d,%d,%d]: all images must have the same [C,H,W]",
+                 path, c, h, w, files[1], shape[1], shape[2], shape[3])
           end
-          images[#images + 1] = img
           labels[#labels + 1] = k
           files[#files + 1] = path
         end
@@ -102,13 +103,13 @@ function M.image_folder(dir, opts)
     end
   end
   if #classes == 0 then fail(fname, "'%s' has no class sub-folders", dir) end
-  if #images == 0 then fail(fname, "'%s' has no PNG files in its class sub-folders", dir) end
-  local x = nn.stack(images, 1)
+  if #files == 0 then fail(fname, "'%s' has no PNG files in its class sub-folders", dir) end
+  local store = core._bytes_new(#files, shape, fname)
+  for i, path in ipairs(files) do core._bytes_read_png(store, i, path, fname) end
+  bytes.check_normalize(fname, opts.transform, store)
   -- nn.data is required at call time: it requires this file while it loads.
-  local ds = require("nn.data").tensor_dataset(x, nn.tensor(labels, "int64"))
-  ds.classes = classes
-  ds.files = files
-  return ds
+  return require("nn.data")._byte_dataset(store, nn.tensor(labels, "int64"),
+                                          {classes = classes, transform = opts.transform, files = files})
 end
 
 return M

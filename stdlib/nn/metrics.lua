@@ -512,11 +512,15 @@ end
 
 -- ---- evaluate ----
 
--- An iterator over (x, y) batches of data: a loader's own iter(), or
--- narrow views of an in-memory dataset's x and y.
+-- An iterator over (x, y) batches of data: a loader's own iter(), a
+-- dataset's batches in order (a byte dataset converts each in turn), or
+-- narrow views of a table's x and y.
 local function batches(fname, data, batch_size)
   if type(data) == "table" and type(data.iter) == "function" then
     return data:iter()
+  end
+  if nn.data._is_dataset(data) then
+    return nn.data.DataLoader(data, {batch_size = batch_size}):iter()
   end
   local x, y = type(data) == "table" and data.x, type(data) == "table" and data.y
   if not (nn.is_tensor(x) and nn.is_tensor(y)) then

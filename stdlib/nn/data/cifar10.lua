@@ -1,28 +1,25 @@
--- nn.data.cifar10: the CIFAR-10 binary version as an in-memory dataset.
--- The records are decoded in C (core._read_cifar: bindings/data.c,
--- runtime/data_cifar.c).
+-- nn.data.cifar10: the CIFAR-10 binary version as an in-memory dataset,
+-- its pixels held as the file's bytes (nn.data.bytes). The records are read
+-- in C (core._bytes_read_cifar: bindings/byte_store.c, runtime/data_cifar.c).
 
 local core = require "nn.core"
 local A = require "nn.args"
 local fail = A.fail
 local show = A.show
 
--- nn.data is required at call time: it requires this file while it loads.
-local function dataset(x, y, classes, limit)
-  local data = require "nn.data"
-  local ds = data.tensor_dataset(x, y, classes)
-  return limit and data.subset(ds, math.min(limit, #ds)) or ds
-end
+local bytes = require "nn.data.bytes"
 
 local CIFAR_CLASSES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                        "ship", "truck"}
 
---- cifar10{dir=, split='train'|'test', limit=}: the binary version (data_batch_1..5.bin,
--- test_batch.bin); limit=n keeps the first n samples; x [N,3,32,32] float32 in [0,1], y int64 1..10.
+--- cifar10{dir=, split='train'|'test', limit=, transform=}: the binary version
+-- (data_batch_1..5.bin, test_batch.bin); limit=n keeps the first n samples;
+-- x [N,3,32,32] float32 in [0,1] (then transformed), held as bytes; y int64 1..10.
 local function cifar10(opts)
   local fname = "cifar10"
-  opts = A.options(fname, opts, {dir = true, split = true, limit = true})
+  opts = A.options(fname, opts, {dir = true, split = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  bytes.check_transform(fname, opts.transform)
   local split = opts.split or "train"
   local files
   if split == "train" then
@@ -50,8 +47,10 @@ local function cifar10(opts)
     f:close()
     paths[i] = p
   end
-  local x, y = core._read_cifar(paths, fname)
-  return dataset(x, y, CIFAR_CLASSES, limit)
+  local store, y = core._bytes_read_cifar(paths, limit, fname)
+  bytes.check_normalize(fname, opts.transform, store)
+  -- nn.data is required at call time: it requires this file while it loads.
+  return require("nn.data")._byte_dataset(store, y, {classes = CIFAR_CLASSES, transform = opts.transform})
 end
 
 return cifar10

@@ -4,17 +4,23 @@
 -- random_split, kfold and the DataLoader; the other file formats have one
 -- file each beside it (csv.lua, cifar10.lua), and image_folder lives with
 -- the PNG reader in stdlib/nn/image.lua. They make their datasets with
--- tensor_dataset, requiring nn.data at call time.
+-- tensor_dataset (csv) or _byte_dataset (cifar10, image_folder), requiring
+-- nn.data at call time.
 --
--- Every built-in dataset is in memory: `ds.x` and `ds.y` hold all samples
--- (first dim = sample), `#ds` is their count and `ds:get(i)` returns sample
--- i (1-based). A DataLoader cuts batches with one narrow or index_select
--- per tensor, so no Lua code runs per sample.
+-- Every built-in dataset is in memory, in one of two forms. A tensor
+-- dataset (tensor_dataset, csv, the synthetic sets) holds `ds.x` and
+-- `ds.y`; a byte dataset (fashion_mnist, mnist, cifar10, image_folder)
+-- holds its images as the file's bytes and `ds.y`, and makes float batches
+-- in C (bytes.lua); its `ds.x` is made on demand, each time it is read.
+-- Either way `#ds` is the sample count, `ds:get(i)` returns sample i
+-- (1-based), and a DataLoader cuts batches with one call per tensor
+-- (ds:_batch), so no Lua code runs per sample.
 
 local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
 local with_seed = require "nn.data.seed"
+local bytes = require "nn.data.bytes"
 local fail = A.fail
 
 local data = {}
@@ -25,23 +31,73 @@ local Dataset = {}
 Dataset.__index = Dataset
 Dataset.__name = "nn.data.Dataset"
 
-function Dataset:__len() return self.x.shape[1] end
+-- Byte datasets have Dataset's methods; their x is every sample converted
+-- (and transformed), made anew on each read: it costs four times the
+-- bytes, so it is not kept.
+local ByteDataset = {__name = "nn.data.Dataset"}
+function ByteDataset.__index(self, key)
+  if key == "x" then return bytes.batch(self, nil, 1, self._n) end
+  return Dataset[key]
+end
 
---- ds:get(i) -> x_i (a view of row i), y_i (a Lua number).
+function Dataset:__len() return rawget(self, "_n") or self.x.shape[1] end
+
+--- ds:get(i) -> x_i (a view of row i; a byte dataset's converted and
+-- transformed), y_i (a Lua number).
 function Dataset:get(i)
   local n = #self
   i = A.int("get", "index", i, math.mininteger)
   if i < 1 or i > n then fail("get", "index %d out of range for a dataset of %d samples", i, n) end
+  if rawget(self, "_store") then return bytes.batch(self, nil, i, 1)[1], self.y[i] end
   return self.x[i], self.y[i]
 end
 
 function Dataset:__tostring()
+  if rawget(self, "_store") then return ("Dataset(%d samples, %s)"):format(#self, bytes.describe(self)) end
   local s = self.x.shape
   return ("Dataset(%d samples, x %s)"):format(s[1], table.concat(s, "x"))
+end
+ByteDataset.__len = Dataset.__len
+ByteDataset.__tostring = Dataset.__tostring
+
+-- ds:_batch(order, start, len) -> x, y: the samples order[start..start+len-1]
+-- (order: 1-based int64 positions) or, when order is nil, start..start+len-1.
+function Dataset:_batch(order, start, len)
+  if rawget(self, "_store") then return bytes.batch(self, order, start, len) end
+  if order then
+    local idx = order:narrow(1, start, len)
+    return self.x:index_select(1, idx), self.y:index_select(1, idx)
+  end
+  return self.x:narrow(1, start, len), self.y:narrow(1, start, len)
+end
+
+-- ds:_subset(idx): the samples at the 1-based int64 positions idx, copied.
+function Dataset:_subset(idx)
+  if rawget(self, "_store") then return setmetatable(bytes.select(self, idx), ByteDataset) end
+  return setmetatable({x = self.x:index_select(1, idx), y = self.y:index_select(1, idx),
+                       classes = self.classes}, Dataset)
+end
+
+-- ds:_range(start, len): samples start..start+len-1 as a view sharing ds's memory.
+function Dataset:_range(start, len)
+  if rawget(self, "_store") then return setmetatable(bytes.range(self, start, len), ByteDataset) end
+  return setmetatable({x = self.x:narrow(1, start, len), y = self.y:narrow(1, start, len),
+                       classes = self.classes}, Dataset)
 end
 
 local function new_dataset(x, y, classes)
   return setmetatable({x = x, y = y, classes = classes}, Dataset)
+end
+
+--- _byte_dataset(store, y, {classes=, transform=, files=}): the dataset of
+-- a byte store's samples (the loaders' constructor).
+function data._byte_dataset(store, y, opts)
+  return setmetatable(bytes.new(store, y, opts), ByteDataset)
+end
+--- _is_dataset(v): whether v is an in-memory dataset (nn.fit, nn.evaluate).
+function data._is_dataset(v)
+  local mt = getmetatable(v)
+  return mt == Dataset or mt == ByteDataset
 end
 
 --- tensor_dataset(x, y [, classes]): samples along the first dim of both;
@@ -61,13 +117,8 @@ function data.tensor_dataset(x, y, classes)
   return new_dataset(x, y, classes)
 end
 
--- The samples of ds at the 1-based int64 indices idx, as a new dataset.
-local function subset(ds, idx)
-  return new_dataset(ds.x:index_select(1, idx), ds.y:index_select(1, idx), ds.classes)
-end
-
 local function check_dataset(fname, ds)
-  if getmetatable(ds) ~= Dataset then
+  if not data._is_dataset(ds) then
     fail(fname, "dataset must be an in-memory dataset (with x and y), got %s", type(ds))
   end
 end
@@ -83,7 +134,7 @@ function data.subset(ds, indices)
   if type(indices) == "number" then
     local k = A.int(fname, "n", indices, 0)
     if k > n then fail(fname, "n is %d but the dataset has only %d samples", k, n) end
-    return subset(ds, nn.arange(1, k + 1, {dtype = "int64"}))
+    return ds:_subset(nn.arange(1, k + 1, {dtype = "int64"}))
   end
   local idx
   if type(indices) == "table" and not nn.is_tensor(indices) then
@@ -111,7 +162,7 @@ function data.subset(ds, indices)
            #vals > 5 and (" (and %d more)"):format(#vals - 5) or "", n)
     end
   end
-  return subset(ds, idx)
+  return ds:_subset(idx)
 end
 
 -- ---- IDX datasets (MNIST family) ----
@@ -133,8 +184,9 @@ local function find_idx(fname, dir, name, hint)
 end
 
 local function load_idx(fname, opts, default_dir, hint, classes)
-  opts = A.options(fname, opts, {split = true, dir = true, limit = true})
+  opts = A.options(fname, opts, {split = true, dir = true, limit = true, transform = true})
   local limit = opts.limit and A.int(fname, "limit", opts.limit)
+  bytes.check_transform(fname, opts.transform)
   local split = opts.split or "train"
   local prefix = ({train = "train", test = "t10k"})[split]
   if not prefix then fail(fname, "split must be 'train' or 'test', got %s", A.show(split)) end
@@ -142,21 +194,23 @@ local function load_idx(fname, opts, default_dir, hint, classes)
   if type(dir) ~= "string" then fail(fname, "dir must be a string, got %s", type(dir)) end
   local images = find_idx(fname, dir, prefix .. "-images-idx3-ubyte", hint)
   local labels = find_idx(fname, dir, prefix .. "-labels-idx1-ubyte", hint)
-  local x = core._read_idx(images, {scale = true, name = fname})
+  -- the images as bytes [N,1,H,W] (the first `limit` only), and N as the header says
+  local store, total = core._bytes_read_idx(images, limit, fname)
   local y = core._read_idx(labels, {name = fname})
-  if x:dim() ~= 3 then fail(fname, "'%s' holds %d-D data, expected [N,H,W] images", images, x:dim()) end
   if y:dim() ~= 1 then fail(fname, "'%s' holds %d-D data, expected [N] labels", labels, y:dim()) end
-  if x.shape[1] ~= y.shape[1] then
-    fail(fname, "'%s' has %d images but '%s' has %d labels", images, x.shape[1], labels, y.shape[1])
+  if total ~= y.shape[1] then
+    fail(fname, "'%s' has %d images but '%s' has %d labels", images, total, labels, y.shape[1])
   end
-  local n, h, w = x.shape[1], x.shape[2], x.shape[3]
+  local n = core._bytes_info(store)
+  if n < total then y = y:narrow(1, 1, n):clone() end
   -- Files store labels 0..9; nnlua's class labels are 1-based.
   y:add_(1)
-  local ds = new_dataset(x:view(n, 1, h, w), y, classes)
-  return limit and data.subset(ds, math.min(limit, n)) or ds
+  bytes.check_normalize(fname, opts.transform, store)
+  return data._byte_dataset(store, y, {classes = classes, transform = opts.transform})
 end
 
---- fashion_mnist{split='train'|'test', dir=, limit=}: x [N,1,28,28] in [0,1], y 1..10.
+--- fashion_mnist{split='train'|'test', dir=, limit=, transform=}: x [N,1,28,28] in [0,1]
+-- (then transformed), held as bytes; y 1..10.
 function data.fashion_mnist(opts)
   return load_idx("fashion_mnist", opts,
                   os.getenv("NNLUA_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist",
@@ -164,7 +218,7 @@ function data.fashion_mnist(opts)
                   FASHION_CLASSES)
 end
 
---- mnist{split=, dir=, limit=}: the same IDX layout; labels 1..10 for digits 0..9.
+--- mnist{split=, dir=, limit=, transform=}: the same IDX layout; labels 1..10 for digits 0..9.
 function data.mnist(opts)
   return load_idx("mnist", opts, os.getenv("NNLUA_MNIST") or "/usr/share/datasets/mnist",
                   "pass dir= or set NNLUA_MNIST", DIGITS)
@@ -203,7 +257,7 @@ function data.random_split(ds, sizes, seed)
   local perm = with_seed(seed, function() return nn.randperm(n) end)
   local parts, start = {}, 1
   for i, c in ipairs(counts) do
-    parts[i] = subset(ds, perm:narrow(1, start, c))
+    parts[i] = ds:_subset(perm:narrow(1, start, c))
     start = start + c
   end
   return table.unpack(parts)
@@ -224,7 +278,7 @@ function data.kfold(ds, k, seed)
     local rest = {}
     if start > 1 then rest[#rest + 1] = perm:narrow(1, 1, start - 1) end
     if start + len <= n then rest[#rest + 1] = perm:narrow(1, start + len, n - start - len + 1) end
-    folds[i] = {train = subset(ds, nn.cat(rest, 1)), val = subset(ds, perm:narrow(1, start, len))}
+    folds[i] = {train = ds:_subset(nn.cat(rest, 1)), val = ds:_subset(perm:narrow(1, start, len))}
     start = start + len
   end
   return folds
@@ -293,13 +347,7 @@ function DataLoader:iter()
     local start = k * b + 1
     local len = math.min(b, n - start + 1)
     k = k + 1
-    local x, y
-    if order then
-      local idx = order:narrow(1, start, len)
-      x, y = ds.x:index_select(1, idx), ds.y:index_select(1, idx)
-    else
-      x, y = ds.x:narrow(1, start, len), ds.y:narrow(1, start, len)
-    end
+    local x, y = ds:_batch(order, start, len)
     if transform then x = transform(x) end
     return x, y
   end
