@@ -49,6 +49,21 @@ ended "a rank killed by SIGKILL"
 has "mpirun says which" "$out" "exited on signal 9"
 if [[ "$out" == *"finished"* ]]; then fail "a rank finished without the killed one" "$out"; else ok; fi
 
+# os.exit: a failing status on one rank ends the job with it (MPI_Abort
+# at exit); status 0 on every rank is a clean end (MPI_Finalize at exit).
+run exit 3 'local d = nn.distributed
+d.barrier()
+if d.rank() == 2 then os.exit(3) end
+d.barrier()
+print("rank " .. d.rank() .. " passed the barrier")'
+if [ "$rc" -eq 3 ]; then ok; else fail "os.exit(3) on rank 2: exit status $rc" "$out"; fi
+if [[ "$out" == *"passed the barrier"* ]]; then fail "a rank passed the barrier after os.exit" "$out"; else ok; fi
+run exit0 2 'nn.distributed.all_reduce(nn.ones(2))
+print("exits", nn.distributed.rank())
+os.exit(0)'
+if [ "$rc" -eq 0 ]; then ok; else fail "os.exit(0) on every rank: exit status $rc" "$out"; fi
+has "both ranks ran to os.exit" "$out" "exits	1" "exits	2"
+
 # Not under mpirun: a world of one, whose errors are the usual ones.
 out=$("$NNLUA" -e 'nn.distributed.init(); error("plain")' 2>&1)
 rc=$?
