@@ -14,8 +14,13 @@
  * nn.clip_grad_norm_(params, max_norm, norm_type=2) and
  * nn.clip_grad_value_(params, v) take a list of tensors (or one tensor)
  * and work on the .grad of those that have one.
+ *
+ * nn.core._bucket_pack(bucket, tensors) and _bucket_unpack(bucket, tensors,
+ * divisor) copy gradients into one flat bucket and back (divided), for
+ * nn.distributed.Optimizer's bucketed all-reduce.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn_bind.h"
@@ -283,6 +288,56 @@ static int l_clip_grad_value(lua_State *L) {
   return 0;
 }
 
+/* ---- gradient buckets (nn.distributed.Optimizer) ---- */
+
+/* The tensors listed at 2 (contiguous float32, written when `write`), in a
+ * userdata array left on the stack; their count in *count and their total
+ * element count, which must be the bucket's (at 1), checked. */
+static nn_tensor **bucket_tensors(lua_State *L, const char *fname, bool write, int64_t *count, float **bucket) {
+  float *b = check_array(L, 1, fname, "bucket", -1);
+  if (write) nnb_check_writable(L, nnb_to_tensor(L, 1), fname);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  *count = (int64_t)luaL_len(L, 2);
+  nn_tensor **ts = lua_newuserdatauv(L, (size_t)(*count > 0 ? *count : 1) * sizeof *ts, 0);
+  int64_t total = 0;
+  for (int64_t i = 0; i < *count; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    char what[48];
+    snprintf(what, sizeof what, "tensor %lld", (long long)i + 1);
+    check_array(L, -1, fname, what, -1);
+    ts[i] = nnb_to_tensor(L, -1);
+    if (!write) nnb_check_writable(L, ts[i], fname);
+    lua_pop(L, 1);
+    total += nn_tensor_numel(ts[i]);
+  }
+  int64_t size = nn_tensor_numel(nnb_to_tensor(L, 1));
+  if (total != size)
+    nnb_error(L, fname, "the tensors have %lld elements in all, the bucket %lld", (long long)total, (long long)size);
+  *bucket = b;
+  return ts;
+}
+
+/* _bucket_pack(bucket, tensors): the tensors laid end to end in bucket. */
+static int l_bucket_pack(lua_State *L) {
+  int64_t count;
+  float *bucket;
+  nn_tensor **ts = bucket_tensors(L, "_bucket_pack", true, &count, &bucket);
+  nn_bucket_pack(bucket, ts, count);
+  return 0;
+}
+
+/* _bucket_unpack(bucket, tensors, divisor): each tensor = its slice / divisor. */
+static int l_bucket_unpack(lua_State *L) {
+  const char *fname = "_bucket_unpack";
+  double divisor = check_number(L, 3, fname, "divisor");
+  if (!(divisor > 0)) nnb_error(L, fname, "divisor must be > 0, got %g", divisor);
+  int64_t count;
+  float *bucket;
+  nn_tensor **ts = bucket_tensors(L, fname, false, &count, &bucket);
+  nn_bucket_unpack(bucket, ts, count, (float)divisor);
+  return 0;
+}
+
 static const luaL_Reg module_funcs[] = {
     {"_sgd_step", l_sgd_step},
     {"_adam_step", l_adam_step},
@@ -291,6 +346,8 @@ static const luaL_Reg module_funcs[] = {
     {"_adagrad_step", l_adagrad_step},
     {"clip_grad_norm_", l_clip_grad_norm},
     {"clip_grad_value_", l_clip_grad_value},
+    {"_bucket_pack", l_bucket_pack},
+    {"_bucket_unpack", l_bucket_unpack},
     {NULL, NULL},
 };
 

@@ -99,4 +99,17 @@ void nn_soft_threshold(float *x, int64_t n, float t);
 /* x (n) = min(max(x, lo), hi), NaN kept. */
 void nn_clamp_values(float *x, int64_t n, float lo, float hi);
 
+/* ---- gradient buckets ----
+ * nn.distributed.Optimizer averages the gradients over the ranks in a few
+ * large all-reduces instead of one per tensor: the gradients are laid end
+ * to end in one bucket, the bucket is reduced, and each gradient takes its
+ * slice back. tensors[0..count) are contiguous float32 (the binding
+ * checks); bucket holds the sum of their element counts. */
+
+/* bucket = tensors[0] ++ tensors[1] ++ ... (flattened, in order). */
+void nn_bucket_pack(float *bucket, nn_tensor *const *tensors, int64_t count);
+/* tensors[i] = their slices of bucket / divisor (divided, not multiplied
+ * by 1 / divisor, so 3 ranks' sums round as sum / 3 does). */
+void nn_bucket_unpack(const float *bucket, nn_tensor *const *tensors, int64_t count, float divisor);
+
 #endif

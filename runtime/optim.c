@@ -8,6 +8,7 @@
  * Python scalars as ATen converts them.
  */
 #include <math.h>
+#include <string.h>
 
 #include "nn_optim.h"
 
@@ -199,5 +200,22 @@ void nn_clamp_values(float *x, int64_t n, float lo, float hi) {
     if (v < lo) v = lo;
     if (v > hi) v = hi;
     x[i] = v;
+  }
+}
+
+void nn_bucket_pack(float *bucket, nn_tensor *const *tensors, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    int64_t n = nn_tensor_numel(tensors[i]);
+    if (n > 0) memcpy(bucket, nn_tensor_data(tensors[i]), (size_t)n * sizeof *bucket);
+    bucket += n;
+  }
+}
+
+void nn_bucket_unpack(const float *bucket, nn_tensor *const *tensors, int64_t count, float divisor) {
+  for (int64_t i = 0; i < count; i++) {
+    int64_t n = nn_tensor_numel(tensors[i]);
+    float *x = nn_tensor_data(tensors[i]);
+    for (int64_t k = 0; k < n; k++) x[k] = bucket[k] / divisor;
+    bucket += n;
   }
 }

@@ -1,6 +1,7 @@
 /* nn_optim's update kernels against the textbook formulas evaluated in
  * double (several steps, every option), the clipping helpers and the
- * clipping entry points (nn_clip_grad_norm, nn_clip_grad_value). The
+ * clipping entry points (nn_clip_grad_norm, nn_clip_grad_value) and the
+ * gradient buckets (nn_bucket_pack, nn_bucket_unpack). The
  * exact match with PyTorch's rounding is checked by tests/lua/optim_spec.lua
  * against PyTorch's own trajectories. */
 #include <math.h>
@@ -320,6 +321,32 @@ static void test_clip_grad_value(void) {
   nn_tensor_release(a);
 }
 
+/* A gradient bucket: tensors of 2x3, 0 and 4 elements laid end to end, and
+ * back divided by 3 (exactly as each element / 3 rounds). */
+static void test_bucket(void) {
+  int64_t shape[2] = {2, 3}, none = 0;
+  nn_tensor *a = nn_tensor_zeros(NN_FLOAT32, 2, shape), *empty = nn_tensor_zeros(NN_FLOAT32, 1, &none);
+  nn_tensor *b = vector(4, (float[]){-1, 2.5f, 7, 1e-3f});
+  float *da = nn_tensor_data(a);
+  for (int i = 0; i < 6; i++) da[i] = (float)i + 0.25f;
+  nn_tensor *ts[] = {a, empty, b};
+  float bucket[10];
+  nn_bucket_pack(bucket, ts, 3);
+  for (int i = 0; i < 6; i++) CHECK(bucket[i] == (float)i + 0.25f);
+  CHECK(bucket[6] == -1 && bucket[7] == 2.5f && bucket[8] == 7 && bucket[9] == 1e-3f);
+  for (int i = 0; i < 10; i++) bucket[i] *= 3; /* three ranks' equal sums */
+  float want[10];
+  for (int i = 0; i < 10; i++) want[i] = bucket[i] / 3.0f;
+  nn_bucket_unpack(bucket, ts, 3, 3.0f);
+  const float *db = nn_tensor_data(b);
+  for (int i = 0; i < 6; i++) CHECK(da[i] == want[i]);
+  for (int i = 0; i < 4; i++) CHECK(db[i] == want[6 + i]);
+  nn_bucket_pack(bucket, ts, 0); /* no tensors: nothing written */
+  nn_tensor_release(a);
+  nn_tensor_release(b);
+  nn_tensor_release(empty);
+}
+
 int main(void) {
   RUN(test_sgd);
   RUN(test_sgd_first_step);
@@ -333,5 +360,6 @@ int main(void) {
   RUN(test_scale_and_clamp);
   RUN(test_clip_grad_norm);
   RUN(test_clip_grad_value);
+  RUN(test_bucket);
   return check_summary();
 }
