@@ -341,6 +341,11 @@ static void test_bucket(void) {
   const float *db = nn_tensor_data(b);
   for (int i = 0; i < 6; i++) CHECK(da[i] == want[i]);
   for (int i = 0; i < 4; i++) CHECK(db[i] == want[6 + i]);
+  /* Divided by a power of two: the product by the reciprocal, exact. */
+  for (int i = 0; i < 10; i++) bucket[i] = want[i] * 3 + 1e-3f * (float)i;
+  nn_bucket_unpack(bucket, ts, 3, 4.0f);
+  for (int i = 0; i < 6; i++) CHECK(da[i] == bucket[i] / 4.0f);
+  for (int i = 0; i < 4; i++) CHECK(db[i] == bucket[6 + i] / 4.0f);
   nn_bucket_pack(bucket, ts, 0); /* no tensors: nothing written */
   nn_tensor_release(a);
   nn_tensor_release(b);

@@ -1,0 +1,93 @@
+-- nn.fit under mpirun -np 2 (SPEC §14), distributed by itself:
+--   tests/distributed/mpirun.sh -np 2 nnlua fit.lua OUT_DIR
+-- The history is the same on every rank (every number, bit for bit);
+-- checkpoints are written by rank 1 alone; the validation metrics are
+-- those of the whole validation set (counts added up over the ranks, whose
+-- shards differ in size here), not a mean of the ranks' metrics; the
+-- ranks end with the same weights; distributed=false and bad values of it.
+-- test_fit.sh runs this and checks that the progress is printed once.
+package.path = arg[0]:match("^(.*/)") .. "?.lua;" .. package.path
+local check = require "check"
+local reduce = require "nn.distributed.reduce"
+local d = nn.distributed
+
+local out = assert(arg[1], "usage: fit.lua OUT_DIR")
+local rank, world = d.rank(), d.world_size()
+check.truthy("2 ranks", world == 2)
+local R = reduce.new(d)
+
+-- Count each rank's checkpoint writes.
+local writes, save = 0, nn.save_checkpoint
+nn.save_checkpoint = function(...) writes = writes + 1 return save(...) end
+
+nn.manual_seed(7)
+local ds = nn.data.synthetic.blobs{n_samples = 403, centers = 3, features = 6, std = 2.5, seed = 3}
+local model = nn.Sequential{nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)}
+local ckpt = out .. "/fit.safetensors"
+local history = nn.fit(model, {
+  train = ds, validation_split = 0.25, batch_size = 16, epochs = 3,
+  loss = nn.CrossEntropyLoss(), optimizer = nn.optim.SGD(model:parameters(), {lr = 0.05}),
+  metrics = {"accuracy", "f1"},
+  callbacks = {nn.callbacks.ModelCheckpoint{path = ckpt, monitor = "val_loss"},
+               nn.callbacks.EarlyStopping{monitor = "val_accuracy", patience = 1}},
+})
+
+-- The history, every number of it, equal to rank 1's.
+local numbers = {history.epochs}
+for _, key in ipairs({"loss", "accuracy", "f1", "val_loss", "val_accuracy", "val_f1", "time"}) do
+  check.truthy(key .. " logged every epoch", #history[key] == history.epochs)
+  for _, v in ipairs(history[key]) do numbers[#numbers + 1] = v end
+end
+local first = R.broadcast_numbers(numbers)
+for i, v in ipairs(numbers) do check.truthy(("history number %d equal on every rank"):format(i), v == first[i]) end
+check.truthy("stop_reason", history.stop_reason == "completed" or history.stop_reason == "early_stopping")
+
+-- Checkpoints: rank 1 alone writes.
+local counts = R.gather_numbers({writes})
+check.truthy(("rank 1 writes checkpoints (%d), rank 2 none (%d)"):format(counts[1][1], counts[2][1]),
+             counts[1][1] >= 1 and counts[2][1] == 0)
+local fields = nn.load_checkpoint(ckpt, {})
+check.truthy("the checkpoint holds the history", type(fields.history) == "table")
+
+-- The same weights on every rank.
+for name, t in pairs(model:state_dict()) do check.equal(name .. " equal on every rank", t, d.broadcast(t:clone(), 1)) end
+
+-- The last epoch's validation metrics are those of the whole validation
+-- set (the last 100 samples: 50 per rank... of 403 * 0.25 = 100, so shard
+-- sizes are equal; a set of 101 below makes them 51 and 50).
+local n = #ds
+local val = nn.data.tensor_dataset(ds.x:narrow(1, n - 100 + 1, 100), ds.y:narrow(1, n - 100 + 1, 100))
+local whole = nn.evaluate(model, val, {loss = nn.CrossEntropyLoss(), metrics = {"accuracy", "f1"}})
+local e = history.epochs
+check.truthy("val_accuracy is the whole set's", history.val_accuracy[e] == whole.accuracy)
+check.truthy("val_f1 is the whole set's", math.abs(history.val_f1[e] - whole.f1) < 1e-12)
+check.truthy("val_loss is the whole set's", math.abs(history.val_loss[e] - whole.loss) < 1e-6 * whole.loss)
+
+-- Uneven shards (51 and 50 samples), a model that already fits: no
+-- training (lr 0), so the epoch's validation is that of these weights.
+local val101 = nn.data.tensor_dataset(ds.x:narrow(1, 1, 101), ds.y:narrow(1, 1, 101))
+local h = nn.fit(model, {train = ds, val = val101, batch_size = 64, epochs = 1, loss = nn.CrossEntropyLoss(),
+                         optimizer = nn.optim.SGD(model:parameters(), {lr = 0}), verbose = 0})
+local w = nn.evaluate(model, val101, {loss = nn.CrossEntropyLoss()})
+check.truthy(("uneven shards: val_accuracy %.6f is the whole set's %.6f"):format(h.val_accuracy[1], w.accuracy),
+             h.val_accuracy[1] == w.accuracy)
+check.truthy("uneven shards: val_loss is the whole set's", math.abs(h.val_loss[1] - w.loss) < 1e-6 * w.loss)
+
+-- distributed=false: every rank trains alone on all of the data (its own
+-- history, its own checkpoint writes), as without mpirun.
+local alone = nn.Sequential{nn.Linear(6, 3)}
+local before = writes
+local ha = nn.fit(alone, {train = ds, batch_size = 403, epochs = 1, loss = nn.CrossEntropyLoss(), verbose = 0,
+                          optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1}), distributed = false,
+                          callbacks = {nn.callbacks.ModelCheckpoint{path = out .. "/alone_" .. rank .. ".safetensors"}}})
+check.truthy("distributed=false: every rank writes its own checkpoint", ha.epochs == 1 and writes == before + 1)
+check.raises("distributed must be a boolean", function()
+  nn.fit(alone, {train = ds, loss = nn.CrossEntropyLoss(), optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1}),
+                 distributed = "yes"})
+end, "fit: distributed must be true or false, got 'yes'")
+check.raises("a loader of one's own cannot be sharded", function()
+  nn.fit(alone, {train = {iter = function() return function() end end}, loss = nn.CrossEntropyLoss(),
+                 optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1})})
+end, "fit: distributed training shards the training data")
+
+check.done("fit")

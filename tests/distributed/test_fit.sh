@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# nn.fit under mpirun -np 2: fit.lua's checks pass on both ranks, the
+# progress is printed once (by rank 1), and one checkpoint is written.
+# Then scripts/fashion_mnist.lua, unchanged, under mpirun -np 2 (--limit:
+# a short run on the real dataset, dataset-fashion-mnist).
+#   NNLUA=build/nnlua tests/distributed/test_fit.sh
+set -u
+# The sanitizer build preloads ASan for lua5.4; nnlua is instrumented
+# itself, and bash must not be (LeakSanitizer would flag bash's allocations).
+if [ -n "${LD_PRELOAD:-}" ]; then exec env -u LD_PRELOAD bash "$0" "$@"; fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../cli/lib.sh"
+NNLUA=${NNLUA:-$HERE/../../build/nnlua}
+MPIRUN="bash $HERE/mpirun.sh"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# count PATTERN TEXT: the lines of TEXT holding PATTERN (a fixed string).
+count() { grep -cF -- "$1" <<<"$2"; }
+
+log=$($MPIRUN -np 2 "$NNLUA" "$HERE/fit.lua" "$TMP" 2>&1)
+rc=$?
+if [ $rc = 0 ]; then ok; else fail "fit.lua: exit status $rc" "$log"; fi
+has "fit.lua passes on both ranks" "$log" "fit: 2 ranks"
+[ "$(count 'Epoch 1/3' "$log")" = 1 ] && ok || fail "the first epoch's progress is not printed exactly once" "$log"
+[ "$(ls "$TMP" | grep -c '^fit\.safetensors')" = 1 ] && ok || fail "not one fit.safetensors" "$(ls "$TMP")"
+
+out="$TMP/fashion"
+log=$($MPIRUN -np 2 "$NNLUA" "$HERE/../../scripts/fashion_mnist.lua" --epochs 1 --limit 3000 --out "$out" 2>&1)
+rc=$?
+if [ $rc = 0 ]; then ok; else fail "fashion_mnist.lua under mpirun -np 2: exit status $rc" "$log"; fi
+[ "$(count 'Epoch 1/1' "$log")" = 1 ] && ok || fail "fashion_mnist.lua: the progress is not printed exactly once" "$log"
+has "fashion_mnist.lua reports on each rank" "$log" "test accuracy" "Sneaker" "checkpoint: $out/mlp.safetensors"
+acc=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' <<<"$log" | head -1)
+awk -v a="${acc:-0}" 'BEGIN { exit !(a > 0.5) }' && ok || fail "fashion_mnist.lua: test accuracy '$acc' not above 0.5" "$log"
+check=$("$NNLUA" -e "
+  local m = nn.Sequential{nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)}
+  local c = nn.load_checkpoint('$out/mlp.safetensors', {model = m})
+  print('epoch', c.epoch, 'history', #c.history.loss)" 2>&1)
+has "fashion_mnist.lua's checkpoint loads back" "$check" "epoch	1	history	1"
+summary
