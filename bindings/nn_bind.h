@@ -34,6 +34,10 @@ typedef struct nnb_box {
 
 /* Registry key of the folder of the library's Lua modules. */
 #define NNB_LIBRARY_DIR_KEY "nn.library_dir"
+/* Registry key of a function(program, message) that nnlua calls, when
+ * set, with the message of an error that ends a script: nn.distributed
+ * sets it in a world of several ranks to end the whole job (MPI_Abort). */
+#define NNB_ERROR_HOOK_KEY "nn.error_hook"
 
 /* Raises "fname: <formatted message>" after the position of the first Lua
  * frame outside the library's Lua modules (the user's line; none if there

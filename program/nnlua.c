@@ -188,10 +188,9 @@ int nnlua_docall(lua_State *L, int narg, int nres) {
 /* ---------------------------------------------------------------------- */
 /* The nn library */
 
-/* Writes into buf the stdlib of an installed tree, <prefix>/bin/nnlua
- * next to <prefix>/NNLUA_STDLIB_INSTALL_REL; returns 0 when the program
- * does not run from one (nn/init.lua is not there). */
-static int installed_stdlib(char *buf, size_t len) {
+/* Writes into buf <prefix>/rel, the program being <prefix>/bin/nnlua
+ * (rel may also be absolute); returns 0 when that does not fit. */
+static int install_path(char *buf, size_t len, const char *rel) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return 0;
@@ -201,10 +200,16 @@ static int installed_stdlib(char *buf, size_t len) {
     if (slash == NULL) return 0;
     *slash = '\0';
   }
-  const char *rel = NNLUA_STDLIB_INSTALL_REL;
   int w = rel[0] == '/' ? snprintf(buf, len, "%s", rel)
                         : snprintf(buf, len, "%s/%s", exe, rel);
-  if (w < 0 || (size_t)w >= len) return 0;
+  return w >= 0 && (size_t)w < len;
+}
+
+/* Writes into buf the stdlib of an installed tree, <prefix>/bin/nnlua
+ * next to <prefix>/NNLUA_STDLIB_INSTALL_REL; returns 0 when the program
+ * does not run from one (nn/init.lua is not there). */
+static int installed_stdlib(char *buf, size_t len) {
+  if (!install_path(buf, len, NNLUA_STDLIB_INSTALL_REL)) return 0;
   char probe[PATH_MAX + 16];
   snprintf(probe, sizeof probe, "%s/nn/init.lua", buf);
   return access(probe, R_OK) == 0;
@@ -219,6 +224,16 @@ static const char *stdlib_dir(char *buf, size_t len) {
   return NNLUA_STDLIB_BUILD_DIR;
 }
 
+/* The directory of the Lua C modules built apart from the program
+ * (nn/distributed/mpi.so, linked against MPI): the installed tree's when
+ * the program runs from one, else the build tree's. */
+static const char *cmodule_dir(char *buf, size_t len) {
+  char stdlib[PATH_MAX];
+  if (installed_stdlib(stdlib, sizeof stdlib) && install_path(buf, len, NNLUA_CMODULE_INSTALL_REL))
+    return buf;
+  return NNLUA_CMODULE_BUILD_DIR;
+}
+
 /* package.path = "<dir>/?.lua;<dir>/?/init.lua;" .. package.path */
 static void prepend_package_path(lua_State *L, const char *dir) {
   lua_getglobal(L, "package");
@@ -229,11 +244,22 @@ static void prepend_package_path(lua_State *L, const char *dir) {
   lua_pop(L, 2);
 }
 
+/* package.cpath = "<dir>/?.so;" .. package.cpath */
+static void prepend_package_cpath(lua_State *L, const char *dir) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "cpath");
+  const char *cpath = lua_tostring(L, -1);
+  lua_pushfstring(L, "%s/?.so;%s", dir, cpath ? cpath : "");
+  lua_setfield(L, -3, "cpath");
+  lua_pop(L, 2);
+}
+
 /* Links nn.core into package.loaded and sets the global nn = require "nn".
  * Returns 0 (after reporting) when the stdlib cannot be loaded. */
 static int open_nn(lua_State *L) {
   char buf[PATH_MAX];
   prepend_package_path(L, stdlib_dir(buf, sizeof buf));
+  prepend_package_cpath(L, cmodule_dir(buf, sizeof buf));
   luaL_requiref(L, "nn.core", luaopen_nn_core, 0);
   lua_pop(L, 1);
   lua_getglobal(L, "require");
@@ -246,9 +272,25 @@ static int open_nn(lua_State *L) {
 /* ---------------------------------------------------------------------- */
 /* Chunks */
 
+/* Reports the error that ends a script, -e or -l. Under mpirun (a world
+ * of several ranks) nn.distributed has set a hook that prints it with the
+ * rank and ends the whole job instead (MPI_Abort): no rank is left
+ * waiting in a collective for this one. */
+static int report_failure(lua_State *L, int status) {
+  if (status != LUA_OK &&
+      lua_getfield(L, LUA_REGISTRYINDEX, NNB_ERROR_HOOK_KEY) == LUA_TFUNCTION) {
+    lua_pushliteral(L, NNLUA_PROGNAME);
+    lua_pushvalue(L, -3);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+  } else if (status != LUA_OK) {
+    lua_pop(L, 1);
+  }
+  return nnlua_report(L, status, NNLUA_PROGNAME);
+}
+
 static int dochunk(lua_State *L, int status) {
   if (status == LUA_OK) status = nnlua_docall(L, 0, 0);
-  return nnlua_report(L, status, NNLUA_PROGNAME);
+  return report_failure(L, status);
 }
 
 /* Runs a file, or stdin when name is NULL. */
@@ -266,7 +308,7 @@ static int dolibrary(lua_State *L, const char *name) {
   lua_pushstring(L, name);
   int status = nnlua_docall(L, 1, 1);
   if (status == LUA_OK) lua_setglobal(L, name);
-  return nnlua_report(L, status, NNLUA_PROGNAME);
+  return report_failure(L, status);
 }
 
 /* Pushes arg[1..#arg], the script's `...`; returns how many. */
@@ -301,7 +343,7 @@ static int handle_script(lua_State *L, char **argv) {
   if (fname != NULL) add_script_dir_path(L, fname);
   int status = luaL_loadfile(L, fname);
   if (status == LUA_OK) status = nnlua_docall(L, push_script_args(L), LUA_MULTRET);
-  return nnlua_report(L, status, NNLUA_PROGNAME);
+  return report_failure(L, status);
 }
 
 /* ---------------------------------------------------------------------- */

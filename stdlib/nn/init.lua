@@ -47,6 +47,14 @@ local checkpoint = require "nn.checkpoint"
 nn.save_checkpoint, nn.load_checkpoint = checkpoint.save_checkpoint, checkpoint.load_checkpoint
 nn.models = require "nn.models"
 
+-- nn.distributed loads MPI (stdlib/nn/distributed): only when first used.
+setmetatable(nn, {__index = function(t, k)
+  if k == "distributed" then
+    rawset(t, k, require "nn.distributed")
+    return rawget(t, k)
+  end
+end})
+
 -- help(x) prints x's entry of the manual (docs/), in the REPL and in scripts.
 rawset(_G, "help", rawget(_G, "help") or require("nn.help").help)
 
