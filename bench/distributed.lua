@@ -39,7 +39,15 @@ local function gradient_floats(model)
 end
 
 -- Fashion-MNIST, normalized; the first `samples` training images when > 0.
+-- --quick (a smoke test) uses `samples` random images instead: no decoding.
 local function fashion(samples)
+  if opt.quick then
+    local saved = nn.get_rng_state()
+    nn.manual_seed(0)
+    local x, y = nn.randn(samples, 1, 28, 28), nn.randint(1, 11, {samples})
+    nn.set_rng_state(saved)
+    return nn.data.tensor_dataset(x, y), x, y
+  end
   local normalize = nn.transforms.Normalize(0.2860, 0.3530)
   local train, test = nn.data.fashion_mnist{split = "train"}, nn.data.fashion_mnist{split = "test"}
   local x, y, tx, ty = normalize(train.x), train.y, normalize(test.x), test.y
@@ -203,7 +211,9 @@ for _, name in ipairs({"cnn", "mlp"}) do
   local steps
   for seed = 1, opt.seeds do
     one_t[seed], one_acc[seed], steps = single_epoch(name, seed)
-    local line = job(("--role epoch --model %s --seed %d --samples %d"):format(name, seed, samples)):match("EPOCH[^\n]*")
+    local line = job(("--role epoch --model %s --seed %d --samples %d%s"):format(name, seed, samples,
+                                                                           opt.quick and " --quick" or ""))
+                 :match("EPOCH[^\n]*")
     two_t[seed], two_acc[seed] = field(line, "seconds"), field(line, "acc")
     shares[seed] = field(line, "reduce_s") / two_t[seed]
     print(("# %s seed %d: 1 process %.3f s (acc %.4f), %d ranks %.3f s (acc %.4f), all-reduce %.0f%% of a rank's epoch")
@@ -218,31 +228,46 @@ for _, name in ipairs({"cnn", "mlp"}) do
         :format(name, s.one, opt.np, s.two, s.speedup, s.acc1, s.acc2, math.abs(s.acc1 - s.acc2), 100 * s.share))
 end
 
--- 3. Scaling to N machines, from the measured single-process step. Ring
--- all-reduce: 2(N-1)/N * bytes / bandwidth + 2(N-1) * latency; compute per
--- step at per-rank batch b: b * (the measured step time / 64); no overlap
--- of communication with compute (nn.distributed.Optimizer reduces after
--- backward). b*: the per-rank batch at which a step's all-reduce takes as
--- long as its compute (below it, more than half of every step is waiting).
+-- 3. Scaling to N machines, from the measured single-process steps (the
+-- model of bench/README.md). Ring all-reduce of S bytes over N machines:
+-- 2(N-1)/N * S / bandwidth + 2(N-1) * latency. Compute per step at
+-- per-rank batch b: b * (measured step time / 64). No overlap of
+-- communication with compute (nn.distributed.Optimizer reduces after
+-- backward), so a step costs compute + all-reduce. b*: the per-rank batch
+-- at which the all-reduce takes as long as the compute; below it, more
+-- than half of every step is communication.
 local LATENCY = 25e-6 -- per ring step over TCP; RDMA is a few microseconds
 local function ring(n, bytes, gbit) return 2 * (n - 1) / n * bytes / (gbit * 1e9 / 8) + 2 * (n - 1) * LATENCY end
-print(("# scaling model: ring all-reduce over N machines, latency %.0f us per step, compute from the 1-thread steps above")
-      :format(LATENCY * 1e6))
+print(("# scaling model: ring all-reduce over N machines (latency %.0f us per step), compute per sample from the"
+       .. " 1-process epochs above; speedup at 32 samples per machine; b*: samples per machine where the"
+       .. " all-reduce equals the compute"):format(LATENCY * 1e6))
 local scale_rows = {}
 for _, name in ipairs({"mlp", "cnn"}) do
   local s = summary[name]
   local bytes, per_sample = s.floats * 4, s.one / s.steps / 64
   for _, gbit in ipairs({10, 100}) do
     for _, n in ipairs({8, 16, 32, 64}) do
-      local comm = ring(n, bytes, gbit)
-      local compute32 = 32 * per_sample
+      local comm, compute = ring(n, bytes, gbit), 32 * per_sample
       scale_rows[#scale_rows + 1] = {name, ("%.2f"):format(bytes / 2 ^ 20), gbit, n, ("%.2f"):format(comm * 1e3),
-        ("%.2f"):format(compute32 * 1e3), ("%.1f"):format(n * compute32 / (compute32 + comm)),
-        ("%.0f"):format(comm / per_sample)}
+        ("%.2f"):format(compute * 1e3), ("%.1f"):format(n * compute / (compute + comm)), ("%.0f"):format(comm / per_sample)}
     end
   end
 end
 bench.table({"model", "grad_MB", "Gbit/s", "N", "allreduce_ms", "compute_ms(b=32)", "speedup(b=32)", "b*"}, scale_rows)
+-- Dense models of P parameters: about 6P flops per sample (forward 2P,
+-- backward 4P) at the MLP's measured rate, 4P gradient bytes.
+local mlp_s = summary.mlp
+local flops = 6 * mlp_s.floats * 64 * mlp_s.steps / mlp_s.one
+print(("# dense models of P parameters at the MLP's measured %.1f GFLOP/s (6P flops per sample): b*"):format(flops / 1e9))
+local dense_rows = {}
+for _, p in ipairs({1e5, 1e6, 1e7, 1e8}) do
+  local row, per_sample = {("%.0e"):format(p)}, 6 * p / flops
+  for _, gbit in ipairs({10, 100}) do
+    for _, n in ipairs({8, 64}) do row[#row + 1] = ("%.0f"):format(ring(n, 4 * p, gbit) / per_sample) end
+  end
+  dense_rows[#dense_rows + 1] = row
+end
+bench.table({"P", "10G N=8", "10G N=64", "100G N=8", "100G N=64"}, dense_rows)
 
 local cnn, mlp = summary.cnn, summary.mlp
 print(("distributed: bucketed all-reduce %.2f / %.2f / %.2f of raw MPI_Allreduce (mlp / cnn / 16MB; target >= 0.8); "
