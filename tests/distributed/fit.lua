@@ -4,7 +4,8 @@
 -- checkpoints are written by rank 1 alone; the validation metrics are
 -- those of the whole validation set (counts added up over the ranks, whose
 -- shards differ in size here), not a mean of the ranks' metrics; the
--- ranks end with the same weights; distributed=false and bad values of it.
+-- ranks end with the same weights; a NaN loss on one rank stops all;
+-- distributed=false and bad values of it.
 -- test_fit.sh runs this and checks that the progress is printed once.
 package.path = arg[0]:match("^(.*/)") .. "?.lua;" .. package.path
 local check = require "check"
@@ -72,6 +73,19 @@ local w = nn.evaluate(model, val101, {loss = nn.CrossEntropyLoss()})
 check.truthy(("uneven shards: val_accuracy %.6f is the whole set's %.6f"):format(h.val_accuracy[1], w.accuracy),
              h.val_accuracy[1] == w.accuracy)
 check.truthy("uneven shards: val_loss is the whole set's", math.abs(h.val_loss[1] - w.loss) < 1e-6 * w.loss)
+
+-- A NaN loss on rank 2 alone (sample 2, in rank 2's first batch of an
+-- unshuffled shard): both ranks stop at that batch, unapplied, saying so.
+local bad_x = ds.x:clone()
+bad_x[2][1] = 0 / 0
+local bad = nn.data.DataLoader(nn.data.tensor_dataset(bad_x, ds.y), {batch_size = 4, rank = rank, world_size = world})
+local before_nan = model:state_dict()["1.weight"]:clone()
+local hn = nn.fit(model, {train = bad, epochs = 2, loss = nn.CrossEntropyLoss(), verbose = 0,
+                          optimizer = nn.optim.SGD(model:parameters(), {lr = 0.1})})
+check.truthy("a NaN on rank 2 stops every rank", hn.stop_reason == "nan" and hn.epochs == 0)
+check.truthy("the message names the rank and the batch: " .. tostring(hn.stop_message),
+             tostring(hn.stop_message):find("at epoch 1, batch 1 (on rank 2)", 1, true) ~= nil)
+check.equal("the NaN batch is not applied", model:state_dict()["1.weight"], before_nan)
 
 -- distributed=false: every rank trains alone on all of the data (its own
 -- history, its own checkpoint writes), as without mpirun.
