@@ -277,12 +277,13 @@ static int open_nn(lua_State *L) {
  * rank and ends the whole job instead (MPI_Abort): no rank is left
  * waiting in a collective for this one. */
 static int report_failure(lua_State *L, int status) {
-  if (status != LUA_OK &&
-      lua_getfield(L, LUA_REGISTRYINDEX, NNB_ERROR_HOOK_KEY) == LUA_TFUNCTION) {
+  if (status == LUA_OK) return status;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, NNB_ERROR_HOOK_KEY) == LUA_TFUNCTION) {
     lua_pushliteral(L, NNLUA_PROGNAME);
-    lua_pushvalue(L, -3);
+    lua_pushvalue(L, -3); /* the message */
+    /* returns only if the job could not be ended: then report as usual */
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
-  } else if (status != LUA_OK) {
+  } else {
     lua_pop(L, 1);
   }
   return nnlua_report(L, status, NNLUA_PROGNAME);

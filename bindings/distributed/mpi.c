@@ -10,6 +10,8 @@
  * engine as beside stock lua5.4's nn/core.so. The Lua side checks every
  * argument and formats the errors; this file trusts it.
  */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,8 +20,6 @@
 
 #include "nn_bind.h"
 #include "nn_collectives.h"
-
-#define FINALIZER_KEY "nn.distributed.finalizer"
 
 static int world_rank = 0, world_size = 1;
 
@@ -83,12 +83,6 @@ static int check_same(lua_State *L, const nn_tensor *t, int64_t arg) {
 
 /* ---- the end of the job ---- */
 
-static int l_finalize(lua_State *L) {
-  (void)L;
-  nn_dist_finalize();
-  return 0;
-}
-
 /* Called by nnlua (NNB_ERROR_HOOK_KEY) with (program, message) when a
  * script fails: prints the message with this rank and ends every rank,
  * so none is left waiting in a collective for this one. */
@@ -101,23 +95,14 @@ static int l_abort_job(lua_State *L) {
   return 0;
 }
 
-/* mpi.init(launched) -> rank (1-based), world size. Once MPI runs, its
- * MPI_Finalize is the __gc of a registry value (run by lua_close), and a
- * world of several ranks installs the abort hook. */
+/* mpi.init(launched) -> rank (1-based), world size. A world of several
+ * ranks installs the abort hook. (MPI ends at exit: nn_dist_init.) */
 static int l_init(lua_State *L) {
   luaL_checktype(L, 1, LUA_TBOOLEAN);
   nn_dist_init(lua_toboolean(L, 1), &world_rank, &world_size);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, FINALIZER_KEY) == LUA_TNIL) {
-    lua_newuserdatauv(L, 0, 0);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, l_finalize);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, FINALIZER_KEY);
-    if (world_size > 1) {
-      lua_pushcfunction(L, l_abort_job);
-      lua_setfield(L, LUA_REGISTRYINDEX, NNB_ERROR_HOOK_KEY);
-    }
+  if (world_size > 1) {
+    lua_pushcfunction(L, l_abort_job);
+    lua_setfield(L, LUA_REGISTRYINDEX, NNB_ERROR_HOOK_KEY);
   }
   lua_pushinteger(L, world_rank + 1);
   lua_pushinteger(L, world_size);
@@ -168,6 +153,11 @@ static const luaL_Reg funcs[] = {
 };
 
 int luaopen_nn_distributed_mpi(lua_State *L) {
+  /* Never unloaded (lua_close would dlclose it): MPI's exit handler is
+   * in this module, and libmpi cannot be initialized twice anyway. */
+  Dl_info self;
+  if (dladdr((void *)luaopen_nn_distributed_mpi, &self) && self.dli_fname != NULL)
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
   luaL_newlib(L, funcs);
   return 1;
 }

@@ -3,7 +3,9 @@
  * only the main thread calls MPI (MPI_THREAD_FUNNELED), the engine's own
  * threads never do.
  */
+#define _GNU_SOURCE /* on_exit */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mpi.h>
@@ -20,6 +22,19 @@ static int world_rank = 0, world_size = 1;
 static MPI_Datatype mpi_type(nn_dtype dtype) { return dtype == NN_INT64 ? MPI_INT64_T : MPI_FLOAT; }
 static size_t elem_size(nn_dtype dtype) { return dtype == NN_INT64 ? 8 : 4; }
 
+/* The end of the process, whichever way it ends (main returning, os.exit,
+ * a host other than nnlua): MPI_Finalize after a clean end; after a
+ * failing exit status, MPI_Abort, so that the other ranks are not left
+ * waiting for this one in a collective. */
+static void at_exit(int status, void *arg) {
+  (void)arg;
+  int finalized = 1;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  if (status != 0 && world_size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+  MPI_Finalize();
+}
+
 void nn_dist_init(bool launched, int *rank, int *size) {
   if (!joined) {
     joined = true;
@@ -27,7 +42,12 @@ void nn_dist_init(bool launched, int *rank, int *size) {
     MPI_Initialized(&initialized); /* allowed before MPI_Init */
     if (launched || initialized) {
       int provided;
-      if (!initialized) MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+      if (!initialized) {
+        MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+        /* after MPI_Init: exit handlers run in reverse, so this one runs
+         * before any Open MPI registered */
+        on_exit(at_exit, NULL);
+      }
       mpi_on = true;
       MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
       MPI_Comm_size(MPI_COMM_WORLD, &world_size);
@@ -35,12 +55,6 @@ void nn_dist_init(bool launched, int *rank, int *size) {
   }
   *rank = world_rank;
   *size = world_size;
-}
-
-void nn_dist_finalize(void) {
-  int finalized = 1;
-  if (mpi_on) MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
 }
 
 void nn_dist_abort(int code) {

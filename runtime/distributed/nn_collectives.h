@@ -26,10 +26,11 @@ typedef struct nn_dist_desc {
 } nn_dist_desc;
 
 /* Joins the world: MPI_Init when launched (started by mpirun/srun), else
- * a world of one. Idempotent. Fills this rank and the world size. */
+ * a world of one. Idempotent. Fills this rank and the world size. MPI
+ * ends at process exit: MPI_Finalize after exit status 0, MPI_Abort of
+ * the whole job after any other (the code that registers it must stay
+ * loaded until then). */
 void nn_dist_init(bool launched, int *rank, int *size);
-/* MPI_Finalize if MPI was initialized and not yet finalized. */
-void nn_dist_finalize(void);
 /* Ends every rank of the job with exit code `code` (MPI_Abort). */
 void nn_dist_abort(int code);
 

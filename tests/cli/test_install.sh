@@ -48,6 +48,13 @@ out=$(cd "$TMP/work" && "$P/bin/nnlua" -e 'nn.data.DataLoader(5)' 2>&1)
 has "installed errors name the user's line" "$out" "(command line):1: DataLoader:" "nn/data/init.lua:"
 if [[ "$out" == *"$P/share"* ]]; then fail "an error shows the installation's path" "$out"; else ok; fi
 
+# nn.distributed's MPI module (when built): the installed one, beside nn/core.so.
+if [ -f "$BUILD/lua/nn/distributed/mpi.so" ]; then
+  out=$(cd "$TMP/work" && "$P/bin/nnlua" \
+        -e 'print(nn.distributed.world_size(), package.searchpath("nn.distributed.mpi", package.cpath))' 2>&1)
+  has "installed nnlua loads the installed nn.distributed" "$out" "1	$(dirname "$CORE")/distributed/mpi.so"
+fi
+
 # The man page: a roff page with the usual sections (`man nnlua` once
 # MANPATH reaches P/share/man).
 out=$(cat "$P/share/man/man1/nnlua.1")

@@ -5,6 +5,8 @@
 -- "seq:add", "opt:step", "sched:step", "knn:fit", "loader:iter", "ds:get").
 -- Shared by docs_spec.lua (each needs an entry) and the help tests.
 local nn = require "nn"
+-- nn.distributed loads on first use: load it so its names are walked.
+local _ = nn.distributed
 
 local M = {}
 
