@@ -15,12 +15,11 @@
  * nn.clip_grad_value_(params, v) take a list of tensors (or one tensor)
  * and work on the .grad of those that have one.
  *
- * nn.core._bucket_pack(bucket, tensors) and _bucket_unpack(bucket, tensors,
- * divisor) copy gradients into one flat bucket and back (divided), for
- * nn.distributed.Optimizer's bucketed all-reduce.
+ * nn.core._bucket_attach(bucket, params) makes the parameters' gradients
+ * views of one flat bucket, and _bucket_divide(bucket, divisor) divides it
+ * in place, for nn.distributed.Optimizer's bucketed all-reduce.
  */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "nn_bind.h"
@@ -290,51 +289,43 @@ static int l_clip_grad_value(lua_State *L) {
 
 /* ---- gradient buckets (nn.distributed.Optimizer) ---- */
 
-/* The tensors listed at 2 (contiguous float32, written when `write`), in a
- * userdata array left on the stack; their count in *count and their total
- * element count, which must be the bucket's (at 1), checked. */
-static nn_tensor **bucket_tensors(lua_State *L, const char *fname, bool write, int64_t *count, float **bucket) {
-  float *b = check_array(L, 1, fname, "bucket", -1);
-  if (write) nnb_check_writable(L, nnb_to_tensor(L, 1), fname);
+/* _bucket_attach(bucket, params): the gradients of params (a list of
+ * parameters; those without one are skipped) become views of their slices
+ * of bucket, in order (nn_bucket_attach). */
+static int l_bucket_attach(lua_State *L) {
+  const char *fname = "_bucket_attach";
+  check_array(L, 1, fname, "bucket", -1);
+  nn_tensor *bucket = nnb_to_tensor(L, 1);
+  nnb_check_writable(L, bucket, fname);
   luaL_checktype(L, 2, LUA_TTABLE);
-  *count = (int64_t)luaL_len(L, 2);
-  nn_tensor **ts = lua_newuserdatauv(L, (size_t)(*count > 0 ? *count : 1) * sizeof *ts, 0);
-  int64_t total = 0;
-  for (int64_t i = 0; i < *count; i++) {
+  int64_t count = (int64_t)luaL_len(L, 2), total = 0;
+  nn_tensor **params = lua_newuserdatauv(L, (size_t)(count > 0 ? count : 1) * sizeof *params, 0);
+  for (int64_t i = 0; i < count; i++) {
     lua_rawgeti(L, 2, (lua_Integer)i + 1);
-    char what[48];
-    snprintf(what, sizeof what, "tensor %lld", (long long)i + 1);
-    check_array(L, -1, fname, what, -1);
-    ts[i] = nnb_to_tensor(L, -1);
-    if (!write) nnb_check_writable(L, ts[i], fname);
+    nn_tensor *p = nnb_to_tensor(L, -1);
+    if (!p) nnb_error(L, fname, "parameter %lld must be a tensor, got %s", (long long)i + 1, luaL_typename(L, -1));
     lua_pop(L, 1);
-    total += nn_tensor_numel(ts[i]);
+    nn_tensor *g = p->grad;
+    if (g && (g->dtype != NN_FLOAT32 || !nn_tensor_is_contiguous(g)))
+      nnb_error(L, fname, "the gradient of parameter %lld is not a contiguous float32 tensor", (long long)i + 1);
+    if (g) total += nn_tensor_numel(g);
+    params[i] = p;
   }
-  int64_t size = nn_tensor_numel(nnb_to_tensor(L, 1));
+  int64_t size = nn_tensor_numel(bucket);
   if (total != size)
-    nnb_error(L, fname, "the tensors have %lld elements in all, the bucket %lld", (long long)total, (long long)size);
-  *bucket = b;
-  return ts;
-}
-
-/* _bucket_pack(bucket, tensors): the tensors laid end to end in bucket. */
-static int l_bucket_pack(lua_State *L) {
-  int64_t count;
-  float *bucket;
-  nn_tensor **ts = bucket_tensors(L, "_bucket_pack", true, &count, &bucket);
-  nn_bucket_pack(bucket, ts, count);
+    nnb_error(L, fname, "the gradients have %lld elements in all, the bucket %lld", (long long)total, (long long)size);
+  nnb_check_status(L, fname, nn_bucket_attach(bucket, params, count));
   return 0;
 }
 
-/* _bucket_unpack(bucket, tensors, divisor): each tensor = its slice / divisor. */
-static int l_bucket_unpack(lua_State *L) {
-  const char *fname = "_bucket_unpack";
-  double divisor = check_number(L, 3, fname, "divisor");
+/* _bucket_divide(bucket, divisor): bucket /= divisor, in place. */
+static int l_bucket_divide(lua_State *L) {
+  const char *fname = "_bucket_divide";
+  float *x = check_array(L, 1, fname, "bucket", -1);
+  nnb_check_writable(L, nnb_to_tensor(L, 1), fname);
+  double divisor = check_number(L, 2, fname, "divisor");
   if (!(divisor > 0)) nnb_error(L, fname, "divisor must be > 0, got %g", divisor);
-  int64_t count;
-  float *bucket;
-  nn_tensor **ts = bucket_tensors(L, fname, false, &count, &bucket);
-  nn_bucket_unpack(bucket, ts, count, (float)divisor);
+  nn_bucket_divide(x, nn_tensor_numel(nnb_to_tensor(L, 1)), (float)divisor);
   return 0;
 }
 
@@ -346,8 +337,8 @@ static const luaL_Reg module_funcs[] = {
     {"_adagrad_step", l_adagrad_step},
     {"clip_grad_norm_", l_clip_grad_norm},
     {"clip_grad_value_", l_clip_grad_value},
-    {"_bucket_pack", l_bucket_pack},
-    {"_bucket_unpack", l_bucket_unpack},
+    {"_bucket_attach", l_bucket_attach},
+    {"_bucket_divide", l_bucket_divide},
     {NULL, NULL},
 };
 

@@ -203,28 +203,32 @@ void nn_clamp_values(float *x, int64_t n, float lo, float hi) {
   }
 }
 
-void nn_bucket_pack(float *bucket, nn_tensor *const *tensors, int64_t count) {
+nn_status nn_bucket_attach(nn_tensor *bucket, nn_tensor *const *params, int64_t count) {
+  int64_t offset = bucket->offset;
   for (int64_t i = 0; i < count; i++) {
-    int64_t n = nn_tensor_numel(tensors[i]);
-    if (n > 0) memcpy(bucket, nn_tensor_data(tensors[i]), (size_t)n * sizeof *bucket);
-    bucket += n;
+    nn_tensor *p = params[i], *g = p->grad;
+    if (!g) continue;
+    int64_t n = nn_tensor_numel(g);
+    if (g->storage != bucket->storage || g->offset != offset) {
+      int64_t stride[NN_MAX_DIMS];
+      nn_contiguous_strides(p->ndim, p->shape, stride);
+      nn_tensor *view = nn_tensor_view(bucket, p->ndim, p->shape, stride, offset);
+      if (!view) return NN_ERR_NOMEM;
+      if (n > 0) memmove(nn_tensor_data(view), nn_tensor_data(g), (size_t)n * sizeof(float));
+      nn_tensor_release(g);
+      p->grad = view;
+    }
+    offset += n;
   }
+  return NN_OK;
 }
 
-void nn_bucket_unpack(const float *bucket, nn_tensor *const *tensors, int64_t count, float divisor) {
-  /* For a power of two (2, 4, 8 ranks) the product by the reciprocal is
-   * the quotient exactly, and several times cheaper than a division. */
+void nn_bucket_divide(float *x, int64_t n, float divisor) {
   int exp;
-  bool power_of_two = frexpf(divisor, &exp) == 0.5f;
-  float inverse = 1.0f / divisor;
-  for (int64_t i = 0; i < count; i++) {
-    int64_t n = nn_tensor_numel(tensors[i]);
-    float *x = nn_tensor_data(tensors[i]);
-    if (power_of_two) {
-      for (int64_t k = 0; k < n; k++) x[k] = bucket[k] * inverse;
-    } else {
-      for (int64_t k = 0; k < n; k++) x[k] = bucket[k] / divisor;
-    }
-    bucket += n;
+  if (frexpf(divisor, &exp) == 0.5f) {
+    float inverse = 1.0f / divisor;
+    for (int64_t k = 0; k < n; k++) x[k] *= inverse;
+  } else {
+    for (int64_t k = 0; k < n; k++) x[k] /= divisor;
   }
 }

@@ -2,7 +2,7 @@
 -- tests/distributed/ run it under mpirun): nn.fit never loads MPI outside
 -- mpirun and checks its distributed option; nn.distributed.Optimizer in a
 -- world of one is the wrapped optimizer, and its errors; the gradient
--- bucket entry points (core._bucket_pack/_bucket_unpack) and theirs.
+-- bucket entry points (core._bucket_attach/_bucket_divide) and theirs.
 local nn = require "nn"
 local core = require "nn.core"
 local H = require "helpers"
@@ -78,26 +78,39 @@ describe("nn.distributed.Optimizer in a world of one", function()
 end)
 
 describe("gradient buckets", function()
-  it("lay tensors end to end and copy them back divided", function()
-    local a, b = nn.tensor({{1, 2}, {3, 4}}), nn.tensor({5, 6, 7})
-    local bucket = nn.empty(7)
-    core._bucket_pack(bucket, {a, b})
+  it("make the gradients views of one bucket, and divide it in place", function()
+    local a, b, c = nn.zeros(2, 2):requires_grad_(), nn.zeros(3):requires_grad_(), nn.zeros(5):requires_grad_()
+    a.grad, b.grad = nn.tensor({{1, 2}, {3, 4}}), nn.tensor({5, 6, 7})
+    local bucket = nn.zeros(7)
+    core._bucket_attach(bucket, {a, c, b}) -- c has no gradient: skipped
     assert.are.same({1, 2, 3, 4, 5, 6, 7}, bucket:totable())
-    bucket:mul_(3)
-    core._bucket_unpack(bucket, {a, b}, 3)
-    assert.are.same({{1, 2}, {3, 4}}, a:totable())
-    assert.are.same({5, 6, 7}, b:totable())
+    assert.is_nil(c.grad)
+    -- Backward accumulates into the bucket itself.
+    local y = (a * 2):sum()
+    y:backward()
+    assert.are.same({3, 4, 5, 6, 5, 6, 7}, bucket:totable())
+    core._bucket_divide(bucket, 2)
+    assert.are.same({{1.5, 2}, {2.5, 3}}, a.grad:totable())
+    assert.are.same({2.5, 3, 3.5}, b.grad:totable())
+    -- A gradient set anew is copied in again.
+    b.grad = nn.tensor({-1, -2, -3})
+    core._bucket_attach(bucket, {a, c, b})
+    assert.are.same({1.5, 2, 2.5, 3, -1, -2, -3}, bucket:totable())
+    b.grad:mul_(2)
+    assert.are.same({-2, -4, -6}, bucket:narrow(1, 5, 3):totable())
   end)
 
   it("check sizes, dtypes, layouts and the divisor", function()
-    local a = nn.zeros(2, 2)
-    H.assert_error(function() core._bucket_pack(nn.empty(3), {a}) end,
-                   "_bucket_pack: the tensors have 4 elements in all, the bucket 3")
-    H.assert_error(function() core._bucket_pack(nn.empty(4), {a:t()}) end,
-                   "_bucket_pack: tensor 1 must be a contiguous float32 tensor, got a non-contiguous float32 tensor")
-    H.assert_error(function() core._bucket_pack(nn.zeros(4, {dtype = "int64"}), {a}) end,
-                   "_bucket_pack: bucket must be a contiguous float32 tensor, got a int64 tensor")
-    H.assert_error(function() core._bucket_unpack(nn.empty(4), {a}, 0) end, "_bucket_unpack: divisor must be > 0, got 0")
-    H.assert_error(function() core._bucket_unpack(nn.empty(4), {"x"}, 1) end, "_bucket_unpack: tensor 1 must be a tensor")
+    local a = nn.zeros(2, 2):requires_grad_()
+    a.grad = nn.zeros(2, 2)
+    H.assert_error(function() core._bucket_attach(nn.zeros(3), {a}) end,
+                   "_bucket_attach: the gradients have 4 elements in all, the bucket 3")
+    H.assert_error(function() core._bucket_attach(nn.zeros(8):narrow(1, 1, 4):view(2, 2):t(), {a}) end,
+                   "_bucket_attach: bucket must be a contiguous float32 tensor, got a non-contiguous float32 tensor")
+    H.assert_error(function() core._bucket_attach(nn.zeros(4, {dtype = "int64"}), {a}) end,
+                   "_bucket_attach: bucket must be a contiguous float32 tensor, got a int64 tensor")
+    H.assert_error(function() core._bucket_attach(nn.zeros(4), {"x"}) end,
+                   "_bucket_attach: parameter 1 must be a tensor, got string")
+    H.assert_error(function() core._bucket_divide(nn.zeros(4), 0) end, "_bucket_divide: divisor must be > 0, got 0")
   end)
 end)

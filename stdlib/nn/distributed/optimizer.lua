@@ -4,12 +4,14 @@
 -- ranks and then runs opt's own step, so the ranks stay identical.
 --
 -- The gradients travel in buckets of at most bucket_cap_mb megabytes (a
--- gradient larger than that is a bucket of its own): each bucket is one
--- contiguous tensor, filled by one C call (core._bucket_pack), summed by one
--- all-reduce and copied back divided by the world size by another
--- (core._bucket_unpack). One all-reduce per tensor would pay MPI's latency
--- once per tensor; one per model would hold a second copy of every gradient
--- at once. In a world of one, step() is opt's step.
+-- gradient larger than that is a bucket of its own), one all-reduce per
+-- bucket: one per tensor would pay MPI's latency once per tensor. A
+-- bucket is one contiguous tensor, and the gradients of its parameters
+-- are views of its slices (core._bucket_attach, as PyTorch DDP's
+-- gradient_as_bucket_view): backward accumulates into the bucket, which is
+-- reduced and divided in place (core._bucket_divide), so a step copies no
+-- gradient. A gradient made anew (zero_grad{set_to_none=true}) is copied
+-- in once and attached again. In a world of one, step() is opt's step.
 --
 -- Everything else (zero_grad, state_dict, load_state_dict, param_groups,
 -- the schedulers' reads and writes of the learning rate) is opt's.
@@ -70,34 +72,35 @@ function Wrapper.new(opt, opts)
   return self
 end
 
--- The buckets for these gradients, and `extra` more elements at the end of
--- the last one: reused while the gradients keep their sizes (every step of
--- a training loop), laid out again otherwise. A bucket is {tensor=,
--- members= (indices into grads), size= (their elements)}.
-function Wrapper:_buckets_for(grads, extra)
+-- The buckets for the parameters ps (those with a gradient), and `extra`
+-- more elements at the end of the last one: reused while the gradients
+-- keep their sizes (every step of a training loop), laid out anew
+-- otherwise. A bucket is {tensor=, params=, size= (their elements)}.
+function Wrapper:_buckets_for(ps, extra)
   local b = self.buckets
-  if b and b.count == #grads and b.extra == extra then
+  if b and b.count == #ps and b.extra == extra then
     local same = true
-    for i, g in ipairs(grads) do
-      if b.numels[i] ~= g:numel() then same = false break end
+    for i, p in ipairs(ps) do
+      if b.params[i] ~= p then same = false break end
     end
     if same then return b.list end
   end
-  local list, numels = {}, {}
-  for i, g in ipairs(grads) do
-    local n = g:numel()
-    numels[i] = n
+  local list = {}
+  for _, p in ipairs(ps) do
+    local n = p:numel()
     local last = list[#list]
     if not last or (last.size + n > self.bucket_cap and last.size > 0) then
-      last = {members = {}, size = 0}
+      last = {params = {}, size = 0}
       list[#list + 1] = last
     end
-    last.members[#last.members + 1] = i
+    last.params[#last.params + 1] = p
     last.size = last.size + n
   end
-  if #list == 0 and extra > 0 then list[1] = {members = {}, size = 0} end
-  for k, bucket in ipairs(list) do bucket.tensor = nn.empty(bucket.size + (k == #list and extra or 0)) end
-  self.buckets = {count = #grads, extra = extra, numels = numels, list = list}
+  if #list == 0 and extra > 0 then list[1] = {params = {}, size = 0} end
+  for k, bucket in ipairs(list) do bucket.tensor = nn.zeros(bucket.size + (k == #list and extra or 0)) end
+  local params = {}
+  for i, p in ipairs(ps) do params[i] = p end
+  self.buckets = {count = #ps, extra = extra, params = params, list = list}
   return list
 end
 
@@ -108,31 +111,26 @@ end
 -- in the same all-reduce (nn.fit sends the ranks' losses so).
 function Wrapper:_all_reduce_gradients(extra)
   if self.world_size == 1 then return end
-  local grads = {}
+  local ps = {}
   for _, p in ipairs(parameters(self.optimizer)) do
-    local g = p.grad
-    if g then grads[#grads + 1] = g end
+    if p.grad then ps[#ps + 1] = p end
   end
   local d, extra_n = dist(), extra and extra:numel() or 0
-  local buckets = self:_buckets_for(grads, extra_n)
+  local buckets = self:_buckets_for(ps, extra_n)
   for k, bucket in ipairs(buckets) do
-    local members = {}
-    for j, i in ipairs(bucket.members) do members[j] = grads[i] end
-    local body = bucket.tensor
+    local body, tail = bucket.tensor, nil
     if k == #buckets and extra_n > 0 then
-      body = bucket.tensor:narrow(1, 1, bucket.size)
-      bucket.tensor:narrow(1, bucket.size + 1, extra_n):copy_(extra:reshape(-1))
+      body, tail = bucket.tensor:narrow(1, 1, bucket.size), bucket.tensor:narrow(1, bucket.size + 1, extra_n)
+      tail:copy_(extra:reshape(-1))
     end
-    core._bucket_pack(body, members)
+    core._bucket_attach(body, bucket.params)
     local ok, err = pcall(d.all_reduce, bucket.tensor, "sum")
     if not ok then
       fail(FNAME, "the ranks' gradients differ (bucket %d: %d gradients, %d elements here): every rank must " ..
-           "compute gradients for the same parameters (%s)", k, #members, bucket.size, A.message(err))
+           "compute gradients for the same parameters (%s)", k, #bucket.params, bucket.size, A.message(err))
     end
-    core._bucket_unpack(body, members, self.world_size)
-    if k == #buckets and extra_n > 0 then
-      extra:copy_(bucket.tensor:narrow(1, bucket.size + 1, extra_n):view(table.unpack(extra.shape)))
-    end
+    core._bucket_divide(body, self.world_size)
+    if tail then extra:copy_(tail:view(table.unpack(extra.shape))) end
   end
 end
 
