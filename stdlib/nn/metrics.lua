@@ -445,9 +445,10 @@ function metrics._accumulator(fname, task, names, o)
       acc.n = acc.n + b
     end
     function acc.reduce(R)
-      local rows, classes = R.gather_numbers({acc.n, C or 0}), 0
-      for _, row in ipairs(rows) do classes = math.max(classes, row[2]) end
-      acc.n = R.sum_numbers({acc.n})[1]
+      -- A rank that saw no batch has no matrix yet: the others' class count makes it one.
+      local n, classes = 0, 0
+      for _, row in ipairs(R.gather_numbers({acc.n, C or 0})) do n, classes = n + row[1], math.max(classes, row[2]) end
+      acc.n = n
       if classes == 0 then return end
       if C == nil then C, flat = math.tointeger(classes), nn.zeros(classes * classes, {dtype = "int64"}) end
       R.sum_(flat)

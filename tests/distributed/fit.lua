@@ -74,6 +74,29 @@ check.truthy(("uneven shards: val_accuracy %.6f is the whole set's %.6f"):format
              h.val_accuracy[1] == w.accuracy)
 check.truthy("uneven shards: val_loss is the whole set's", math.abs(h.val_loss[1] - w.loss) < 1e-6 * w.loss)
 
+-- Every task's metrics, training and validation, are those of the whole
+-- sets: no training (lr 0), 302 training samples (no padding), 101
+-- validation samples (shards of 51 and 50).
+local function whole_sets(task, m, loss_fn, names, y)
+  local train = nn.data.tensor_dataset(ds.x:narrow(1, 1, 302), y:narrow(1, 1, 302))
+  local val = nn.data.tensor_dataset(ds.x:narrow(1, 303, 101), y:narrow(1, 303, 101))
+  local hist = nn.fit(m, {train = train, val = val, batch_size = 16, epochs = 1, loss = loss_fn, metrics = names,
+                          verbose = 0, optimizer = nn.optim.SGD(m:parameters(), {lr = 0})})
+  for prefix, set in pairs({[""] = train, val_ = val}) do
+    local want = nn.evaluate(m, set, {loss = loss_fn, metrics = names})
+    for _, name in ipairs({"loss", table.unpack(names)}) do
+      local got, w = hist[prefix .. name][1], want[name]
+      check.truthy(("%s: %s%s %.9g is the whole set's %.9g"):format(task, prefix, name, got, w),
+                   math.abs(got - w) <= 1e-6 * math.max(1, math.abs(w)))
+    end
+  end
+end
+whole_sets("multi-class", nn.Linear(6, 3), nn.CrossEntropyLoss(), {"accuracy", "precision", "recall", "f1"}, ds.y)
+local positive = ds.y:eq(1):float()
+whole_sets("binary", nn.Linear(6, 1), nn.BCEWithLogitsLoss(), {"binary_accuracy", "precision", "recall", "f1", "auc"},
+           positive)
+whole_sets("regression", nn.Linear(6, 1), nn.MSELoss(), {"mae", "mse"}, ds.x:select(2, 1) * 0.5 + positive)
+
 -- A NaN loss on rank 2 alone (sample 2, in rank 2's first batch of an
 -- unshuffled shard): both ranks stop at that batch, unapplied, saying so.
 local bad_x = ds.x:clone()
