@@ -57,7 +57,7 @@ describe("nn.distributed.Optimizer in a world of one", function()
     end
     assert.are.equal(inner.param_groups, opt.param_groups)
     assert.are.same(ref:state_dict().scalars, opt:state_dict().scalars)
-    assert.truthy(tostring(opt):find("distributed.Optimizer (1 ranks) of Adam", 1, true))
+    assert.truthy(tostring(opt):find("distributed.Optimizer (1 rank) of Adam", 1, true))
   end)
 
   it("rejects what is not an optimizer, a wrapped one and bad options", function()

@@ -166,7 +166,8 @@ function Wrapper:add_param_group(group)
 end
 
 function Wrapper:__tostring()
-  return ("distributed.Optimizer (%d ranks) of %s"):format(self.world_size, tostring(self.optimizer))
+  local n = self.world_size
+  return ("distributed.Optimizer (%d rank%s) of %s"):format(n, n == 1 and "" or "s", tostring(self.optimizer))
 end
 
 return Wrapper
