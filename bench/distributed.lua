@@ -140,7 +140,7 @@ if opt.role ~= "" then
   d.init()
   if opt.role == "allreduce" then
     local raw = require "nnbench_mpi"
-    local reps = opt.quick and 5 or 50
+    local reps = opt.quick and 3 or 50
     local mlp, cnn = model_of("mlp"), model_of("cnn")
     local function sizes(model)
       local s = {}
@@ -149,7 +149,7 @@ if opt.role ~= "" then
     end
     rank_allreduce(d, raw, "mlp", sizes(mlp), reps)
     rank_allreduce(d, raw, "cnn", sizes(cnn), reps)
-    rank_allreduce(d, raw, "16MB", {1 << 20, 1 << 20, 1 << 20, 1 << 20}, opt.quick and 3 or 20)
+    rank_allreduce(d, raw, "16MB", {1 << 20, 1 << 20, 1 << 20, 1 << 20}, opt.quick and 2 or 20)
   else
     rank_epoch(d, opt)
   end
@@ -161,7 +161,7 @@ end
 bench.header("distributed: 2 ranks x 1 thread against 1 process x 1 thread (data parallelism over MPI)", 1)
 local nnlua = (arg[-1] and arg[-1]:match("nnlua$")) and arg[-1] or bench.build .. "/nnlua"
 local mpirun = ("bash %s/../tests/distributed/mpirun.sh -np %d %s %s/distributed.lua"):format(here, opt.np, nnlua, here)
-local samples = opt.quick and 640 or 0
+local samples = opt.quick and 256 or 0
 if opt.quick then opt.seeds = 1 end
 
 -- Runs a rank job; returns its output (raises with it when it failed).

@@ -86,7 +86,13 @@ local function shard_loader(train, batch_size, R)
       fail("fit", "distributed training shards the training data: pass a dataset or an nn.data.DataLoader, not " ..
            "a loader of your own (or distributed=false, each rank then trains on all of its loader)")
     end
-    if train.world_size then return train end
+    if train.world_size then
+      if train.world_size ~= R.world_size or train.rank ~= R.rank then
+        fail("fit", "the training loader is rank %d of a world of %d, but this process is rank %d of %d",
+             train.rank, train.world_size, R.rank, R.world_size)
+      end
+      return train
+    end
     ds = train.dataset
     opts.batch_size, opts.shuffle, opts.drop_last, opts.transform = train.batch_size, train.shuffle, train.drop_last,
                                                                       train.transform

@@ -122,6 +122,10 @@ check.raises("distributed must be a boolean", function()
   nn.fit(alone, {train = ds, loss = nn.CrossEntropyLoss(), optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1}),
                  distributed = "yes"})
 end, "fit: distributed must be true or false, got 'yes'")
+check.raises("a loader sharded for another world", function()
+  nn.fit(alone, {train = nn.data.DataLoader(ds, {rank = 1, world_size = 3}), loss = nn.CrossEntropyLoss(),
+                 optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1})})
+end, ("fit: the training loader is rank 1 of a world of 3, but this process is rank %d of 2"):format(rank))
 check.raises("a loader of one's own cannot be sharded", function()
   nn.fit(alone, {train = {iter = function() return function() end end}, loss = nn.CrossEntropyLoss(),
                  optimizer = nn.optim.SGD(alone:parameters(), {lr = 0.1})})
