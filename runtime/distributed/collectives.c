@@ -65,16 +65,19 @@ int nn_dist_check_same(const nn_dist_desc *mine, nn_dist_desc *first, nn_dist_de
   *first = *mine;
   if (!mpi_on || world_size == 1) return -1;
   enum { N = sizeof(nn_dist_desc) / sizeof(int64_t) };
-  int64_t all[world_size][N]; /* a few hundred bytes per rank */
+  nn_dist_desc *all = malloc(sizeof *all * (size_t)world_size);
+  /* the other ranks already wait in this collective: a rank without the
+   * few bytes per rank it needs can only end the job */
+  if (all == NULL) MPI_Abort(MPI_COMM_WORLD, 1);
   MPI_Allgather(mine, N, MPI_INT64_T, all, N, MPI_INT64_T, MPI_COMM_WORLD);
-  memcpy(first, all[0], sizeof *first);
-  for (int r = 1; r < world_size; r++) {
-    if (memcmp(all[r], all[0], sizeof all[0]) != 0) {
-      memcpy(theirs, all[r], sizeof *theirs);
-      return r;
-    }
+  *first = all[0];
+  int differs = -1;
+  for (int r = 1; r < world_size && differs < 0; r++) {
+    if (memcmp(&all[r], &all[0], sizeof all[0]) != 0) differs = r;
   }
-  return -1;
+  if (differs >= 0) *theirs = all[differs];
+  free(all);
+  return differs;
 }
 
 static MPI_Op mpi_op(nn_dist_op op) {

@@ -31,6 +31,8 @@ check.raises("tensor of a graph", function()
 end, "all_reduce", "tensor of the graph", "detach()")
 check.raises("expanded tensor", function() d.broadcast(nn.ones(1, 3):expand(4, 3), 1) end,
              "broadcast", "expanded tensor", "[4,3]", "clone()")
+check.raises("all_gather of 8 dims", function() d.all_gather(nn.zeros(1, 1, 1, 1, 1, 1, 1, 2)) end,
+             "all_gather", "t has 8 dims", "at most 8")
 check.raises("init with arguments", function() d.init({backend = "gloo"}) end, "init", "takes no arguments")
 check.raises("barrier with arguments", function() d.barrier(1) end, "barrier", "takes no arguments")
 -- The user's line, not the library's.

@@ -101,6 +101,7 @@ local function mismatch(fname, a, b, what, show_arg)
 end
 
 local OPS = {"sum", "mean", "max", "min"} -- the C side's order
+local MAX_DIMS = 8 -- runtime/nn_tensor.h's NN_MAX_DIMS
 
 function M.all_reduce(t, op)
   check_tensor("all_reduce", t, true)
@@ -132,6 +133,9 @@ end
 
 function M.all_gather(t)
   check_tensor("all_gather", t, false)
+  if t:dim() >= MAX_DIMS then
+    fail("all_gather", "t has %d dims, and the result one more: tensors have at most %d", t:dim(), MAX_DIMS)
+  end
   local shape = {join().size, table.unpack(t.shape)}
   local out = nn.empty(shape, {dtype = t.dtype})
   local a, b = mpi.all_gather(out, t:contiguous())
