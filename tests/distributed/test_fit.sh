@@ -7,13 +7,17 @@
 # scripts/fashion_mnist.lua, unchanged, trains under mpirun -np 2 (--limit:
 # a short run on the real dataset, dataset-fashion-mnist).
 set -u
-# The sanitizer build preloads ASan for lua5.4; nnlua is instrumented
-# itself, and bash must not be (LeakSanitizer would flag bash's allocations).
-if [ -n "${LD_PRELOAD:-}" ]; then exec env -u LD_PRELOAD bash "$0" "$@"; fi
+# The sanitizer pass preloads the sanitizer runtimes and lsan_shim
+# (tests/distributed/CMakeLists.txt): mpirun.sh hands them to the ranks;
+# this bash must not run under them (LeakSanitizer would flag bash's
+# allocations at its exit).
+if [ -n "${LD_PRELOAD:-}" ]; then
+  exec env -u LD_PRELOAD RANKS_PRELOAD="$LD_PRELOAD" bash "$0" "$@"
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../cli/lib.sh"
 NNLUA=${NNLUA:-$HERE/../../build/nnlua}
-MPIRUN="bash $HERE/mpirun.sh"
+MPIRUN="env ${RANKS_PRELOAD:+LD_PRELOAD=$RANKS_PRELOAD} bash $HERE/mpirun.sh"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
