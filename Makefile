@@ -36,7 +36,7 @@ SANITIZE_COURSE = dropout_arithmetic|gradient_descent_1d|activations
 course: build
 	$(BUILD)/nnlua scripts/course/run.lua --out out/course
 
-BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants knn models
+BENCHES = matmul elementwise overhead mlp_step cnn_step mlp_epoch cnn_epoch mlp_replay sort conv_variants knn models distributed
 
 bench: build
 	@bash scripts/setup.sh --bench
