@@ -52,7 +52,7 @@ course: build
 # about 16 minutes on 2 quiet cores; bench/report.lua writes what they
 # measured to bench/RESULTS.md and its summary into README.md.
 BENCHES = matmul matmul:2 elementwise overhead mlp_step cnn_step,reps=1 mlp_epoch cnn_epoch mlp_replay \
-          sort conv_variants conv_variants:2 knn models
+          sort conv_variants conv_variants:2 knn models distributed
 
 bench: build
 	@bash scripts/setup.sh --bench

@@ -14,6 +14,10 @@
  * nn.clip_grad_norm_(params, max_norm, norm_type=2) and
  * nn.clip_grad_value_(params, v) take a list of tensors (or one tensor)
  * and work on the .grad of those that have one.
+ *
+ * nn.core._bucket_attach(bucket, params) makes the parameters' gradients
+ * views of one flat bucket, and _bucket_divide(bucket, divisor) divides it
+ * in place, for nn.distributed.Optimizer's bucketed all-reduce.
  */
 #include <math.h>
 #include <string.h>
@@ -283,6 +287,48 @@ static int l_clip_grad_value(lua_State *L) {
   return 0;
 }
 
+/* ---- gradient buckets (nn.distributed.Optimizer) ---- */
+
+/* _bucket_attach(bucket, params): the gradients of params (a list of
+ * parameters; those without one are skipped) become views of their slices
+ * of bucket, in order (nn_bucket_attach). */
+static int l_bucket_attach(lua_State *L) {
+  const char *fname = "_bucket_attach";
+  check_array(L, 1, fname, "bucket", -1);
+  nn_tensor *bucket = nnb_to_tensor(L, 1);
+  nnb_check_writable(L, bucket, fname);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int64_t count = (int64_t)luaL_len(L, 2), total = 0;
+  nn_tensor **params = lua_newuserdatauv(L, (size_t)(count > 0 ? count : 1) * sizeof *params, 0);
+  for (int64_t i = 0; i < count; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    nn_tensor *p = nnb_to_tensor(L, -1);
+    if (!p) nnb_error(L, fname, "parameter %lld must be a tensor, got %s", (long long)i + 1, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    nn_tensor *g = p->grad;
+    if (g && (g->dtype != NN_FLOAT32 || !nn_tensor_is_contiguous(g)))
+      nnb_error(L, fname, "the gradient of parameter %lld is not a contiguous float32 tensor", (long long)i + 1);
+    if (g) total += nn_tensor_numel(g);
+    params[i] = p;
+  }
+  int64_t size = nn_tensor_numel(bucket);
+  if (total != size)
+    nnb_error(L, fname, "the gradients have %lld elements in all, the bucket %lld", (long long)total, (long long)size);
+  nnb_check_status(L, fname, nn_bucket_attach(bucket, params, count));
+  return 0;
+}
+
+/* _bucket_divide(bucket, divisor): bucket /= divisor, in place. */
+static int l_bucket_divide(lua_State *L) {
+  const char *fname = "_bucket_divide";
+  float *x = check_array(L, 1, fname, "bucket", -1);
+  nnb_check_writable(L, nnb_to_tensor(L, 1), fname);
+  double divisor = check_number(L, 2, fname, "divisor");
+  if (!(divisor > 0)) nnb_error(L, fname, "divisor must be > 0, got %g", divisor);
+  nn_bucket_divide(x, nn_tensor_numel(nnb_to_tensor(L, 1)), (float)divisor);
+  return 0;
+}
+
 static const luaL_Reg module_funcs[] = {
     {"_sgd_step", l_sgd_step},
     {"_adam_step", l_adam_step},
@@ -291,6 +337,8 @@ static const luaL_Reg module_funcs[] = {
     {"_adagrad_step", l_adagrad_step},
     {"clip_grad_norm_", l_clip_grad_norm},
     {"clip_grad_value_", l_clip_grad_value},
+    {"_bucket_attach", l_bucket_attach},
+    {"_bucket_divide", l_bucket_divide},
     {NULL, NULL},
 };
 

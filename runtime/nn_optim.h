@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nn_status.h"
 #include "nn_tensor.h"
 
 typedef struct nn_sgd_opts {
@@ -98,5 +99,25 @@ void nn_scale(float *x, int64_t n, float c);
 void nn_soft_threshold(float *x, int64_t n, float t);
 /* x (n) = min(max(x, lo), hi), NaN kept. */
 void nn_clamp_values(float *x, int64_t n, float lo, float hi);
+
+/* ---- gradient buckets ----
+ * nn.distributed.Optimizer averages the gradients over the ranks in a few
+ * large all-reduces instead of one per tensor. The gradients of a bucket's
+ * parameters live in the bucket itself, one slice each in order (as
+ * PyTorch DDP's gradient_as_bucket_view): backward accumulates into the
+ * bucket, which is reduced in place, so nothing is copied per step. */
+
+/* Makes the gradient of each of params[0..count) (those that have one,
+ * contiguous float32, which the binding checks) a view of its slice of
+ * bucket (contiguous float32, as many elements as those gradients, in
+ * order). A gradient that is its slice already is left alone; another one
+ * (new after zero_grad{set_to_none=true}, or set by hand) has its values
+ * copied into the slice first and is released. NN_ERR_NOMEM when a view
+ * cannot be made (the gradients before it are attached, the rest kept). */
+nn_status nn_bucket_attach(nn_tensor *bucket, nn_tensor *const *params, int64_t count);
+/* x (n) /= divisor in place; for a power of two (2, 4, 8 ranks) by the
+ * product with its reciprocal, which is the quotient exactly and several
+ * times cheaper. */
+void nn_bucket_divide(float *x, int64_t n, float divisor);
 
 #endif

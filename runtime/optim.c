@@ -8,6 +8,7 @@
  * Python scalars as ATen converts them.
  */
 #include <math.h>
+#include <string.h>
 
 #include "nn_optim.h"
 #include "nn_threads.h"
@@ -258,5 +259,35 @@ void nn_clamp_values(float *x, int64_t n, float lo, float hi) {
     if (v < lo) v = lo;
     if (v > hi) v = hi;
     x[i] = v;
+  }
+}
+
+nn_status nn_bucket_attach(nn_tensor *bucket, nn_tensor *const *params, int64_t count) {
+  int64_t offset = bucket->offset;
+  for (int64_t i = 0; i < count; i++) {
+    nn_tensor *p = params[i], *g = p->grad;
+    if (!g) continue;
+    int64_t n = nn_tensor_numel(g);
+    if (g->storage != bucket->storage || g->offset != offset) {
+      int64_t stride[NN_MAX_DIMS];
+      nn_contiguous_strides(p->ndim, p->shape, stride);
+      nn_tensor *view = nn_tensor_view(bucket, p->ndim, p->shape, stride, offset);
+      if (!view) return NN_ERR_NOMEM;
+      if (n > 0) memmove(nn_tensor_data(view), nn_tensor_data(g), (size_t)n * sizeof(float));
+      nn_tensor_release(g);
+      p->grad = view;
+    }
+    offset += n;
+  }
+  return NN_OK;
+}
+
+void nn_bucket_divide(float *x, int64_t n, float divisor) {
+  int exp;
+  if (frexpf(divisor, &exp) == 0.5f) {
+    float inverse = 1.0f / divisor;
+    for (int64_t k = 0; k < n; k++) x[k] *= inverse;
+  } else {
+    for (int64_t k = 0; k < n; k++) x[k] /= divisor;
   }
 }

@@ -31,6 +31,17 @@
 -- number; state.optimizer, state.model, state.epoch), on_epoch_end(cb,
 -- epoch, logs, state), on_train_end(cb, state); setting state.stop ends
 -- training after the epoch.
+--
+-- Under mpirun (nn.distributed's world_size() > 1) fit is data-parallel by
+-- itself, unless distributed=false: the optimizer is wrapped in
+-- nn.distributed.Optimizer (rank 1's weights everywhere, gradients
+-- averaged in buckets), the model's buffers take rank 1's values, each
+-- rank trains on its DataLoader shard of every epoch (batch_size is per
+-- rank) and validates on every world_size-th sample; the metrics are those
+-- of all ranks' samples (counts added up), and the history, the same on
+-- every rank, holds rank 1's numbers. Rank 1 alone prints; ModelCheckpoint
+-- writes on rank 1 alone (state.rank, state.world_size tell callbacks
+-- where they run). Outside mpirun fit never loads MPI.
 local nn = require "nn"
 local core = require "nn.core"
 local A = require "nn.args"
@@ -57,6 +68,65 @@ local function split_tail(ds, fraction)
     fail("fit", "validation_split %g leaves no data on one side of %d samples", fraction, n)
   end
   return ds:_range(1, n - n_val), ds:_range(n - n_val + 1, n_val)
+end
+
+-- The nn.distributed module when this fit is data-parallel: started by an
+-- MPI launcher (checked without loading MPI), a world of several ranks,
+-- and distributed not false.
+local function distributed_world(flag)
+  if not A.bool("fit", "distributed", flag, true) then return nil end
+  if not require("nn.distributed.launcher").launched() then return nil end
+  local d = nn.distributed
+  if d.world_size() < 2 then return nil end
+  return d
+end
+
+-- This rank's loader of train (a dataset or an nn.data.DataLoader, whose
+-- options it keeps), sharded as DistributedSampler with a seed drawn by
+-- rank 1's generator, so the ranks shuffle alike. A loader already given
+-- rank= and world_size= is used as it is.
+local function shard_loader(train, batch_size, R)
+  local opts = {batch_size = batch_size, shuffle = true, rank = R.rank, world_size = R.world_size}
+  local ds = train
+  if type(train) == "table" and train.iter then
+    if (getmetatable(train) or {}).__name ~= "nn.data.DataLoader" then
+      fail("fit", "distributed training shards the training data: pass a dataset or an nn.data.DataLoader, not " ..
+           "a loader of your own (or distributed=false, each rank then trains on all of its loader)")
+    end
+    if train.world_size then
+      if train.world_size ~= R.world_size or train.rank ~= R.rank then
+        fail("fit", "the training loader is rank %d of a world of %d, but this process is rank %d of %d",
+             train.rank, train.world_size, R.rank, R.world_size)
+      end
+      return train
+    end
+    ds = train.dataset
+    opts.batch_size, opts.shuffle, opts.drop_last, opts.transform = train.batch_size, train.shuffle, train.drop_last,
+                                                                      train.transform
+  elseif type(train) ~= "table" or not nn.is_tensor(train.x) then
+    fail("fit", "train must be a dataset with x and y tensors or a loader with iter(), got %s", type(train))
+  end
+  opts.seed = math.tointeger(R.broadcast_numbers({nn.randint(0, (1 << 31) - 1, {1})[1]})[1])
+  return nn.data.DataLoader(ds, opts)
+end
+
+-- This rank's part of an in-memory validation set (samples rank, rank +
+-- world_size, ...) and the reducer that adds up the ranks' counts; a
+-- loader, or a set smaller than the world, is validated whole on every rank.
+local function shard_val(val, R)
+  if type(val) ~= "table" or not nn.is_tensor(val.x) or #val < R.world_size then return val, nil end
+  return nn.data.subset(val, nn.arange(R.rank, #val + 1, R.world_size, {dtype = "int64"})), R
+end
+
+-- The model's buffers (batch norm's running statistics) take rank 1's
+-- values; the parameters are broadcast by nn.distributed.Optimizer.
+local function broadcast_buffers(d, model)
+  if type(model) ~= "table" or type(model.buffers) ~= "function" then return end
+  nn.no_grad(function()
+    for _, b in ipairs(model:buffers()) do
+      if b.dtype == "float32" or b.dtype == "int64" then d.broadcast(b, 1) end
+    end
+  end)
 end
 
 local function as_loader(data, batch_size, shuffle)
@@ -95,7 +165,7 @@ end
 local FIT_OPTIONS = {}
 for _, k in ipairs{"train", "val", "validation_split", "batch_size", "loss", "optimizer", "scheduler",
                    "scheduler_interval", "epochs", "metrics", "callbacks", "verbose", "threshold",
-                   "teacher", "distill", "adversarial"} do
+                   "teacher", "distill", "adversarial", "distributed"} do
   FIT_OPTIONS[k] = true
 end
 
@@ -167,11 +237,23 @@ function M.fit(model, opts)
     if val then fail("fit", "give val or validation_split, not both") end
     train, val = split_tail(train, opts.validation_split)
   end
-  local loader = as_loader(train, batch_size, true)
+  local d = distributed_world(opts.distributed)
+  local R, val_reducer, loader -- R: the reducer over the ranks when distributed
+  if d then
+    R = require("nn.distributed.reduce").new(d)
+    loader = shard_loader(train, batch_size, R)
+    if val then val, val_reducer = shard_val(val, R) end
+    broadcast_buffers(d, model)
+    if not opt._is_distributed then opt = d.Optimizer(opt) end
+  else
+    loader = as_loader(train, batch_size, true)
+  end
+  local rank, world = R and R.rank or 1, R and R.world_size or 1
   -- The targets of an in-memory dataset are checked once, not per batch.
-  local checked = task == "binary" and loader ~= train
+  local checked = task == "binary" and not train.iter
   if checked then metrics._check_binary_targets("fit", train.y) end
   local cbs = opts.callbacks or {}
+  if rank ~= 1 then verbose = 0 end
   local terminal = verbose == 1 and core._stdout_is_terminal()
   local history = {loss = {}, time = {}, epochs = 0, stop_reason = "completed"}
   for _, m in ipairs(names) do history[m] = {} end
@@ -181,7 +263,7 @@ function M.fit(model, opts)
   end
   local acc_opts = {threshold = threshold, logits = logits, checked = checked, loss_name = type(loss_fn) == "table" and loss_fn.__name}
   local val_loss = loss_fn or nn.CrossEntropyLoss()
-  local state = {model = model, optimizer = opt, history = history, stop = false}
+  local state = {model = model, optimizer = opt, history = history, stop = false, rank = rank, world_size = world}
   if teacher and type(teacher) == "table" and teacher.eval then teacher:eval() end
   call(cbs, "on_train_begin", state)
   for epoch = 1, epochs do
@@ -205,21 +287,41 @@ function M.fit(model, opts)
       else
         loss = loss_fn(out, y)
       end
-      local lv = loss:item()
-      state.batch_loss = lv
+      local lv, where = loss:item(), ""
+      -- The ranks' losses (each rank's in its own slot) travel with the
+      -- last gradient bucket, so that every rank learns of a NaN on any
+      -- rank at no extra collective, and stops with the others.
+      local losses = {lv}
+      if R then
+        loss:backward()
+        local slots = nn.zeros(world)
+        slots[rank] = lv
+        opt:_all_reduce_gradients(slots)
+        losses = slots:totable()
+        for r, v in ipairs(losses) do
+          if not finite(v) then lv, where = v, (" (on rank %d)"):format(r) break end
+        end
+      end
+      local batch_sum = 0 -- in rank order, the same on every rank
+      for _, v in ipairs(losses) do batch_sum = batch_sum + v end
+      state.batch_loss = batch_sum / #losses
       if not finite(lv) then
         history.stop_reason = "nan"
-        history.stop_message = ("fit: the training loss is %s at epoch %d, batch %d; training stopped " ..
+        history.stop_message = ("fit: the training loss is %s at epoch %d, batch %d%s; training stopped " ..
           "(that batch was not applied). Try a lower learning rate, or nn.detect_anomaly(true) to find " ..
-          "the op that made it."):format(tostring(lv), epoch, b)
+          "the op that made it."):format(tostring(lv), epoch, b, where)
         if verbose ~= 0 then io.write((terminal and "\n" or ""), history.stop_message, "\n") end
         break
       end
-      loss:backward()
-      opt:step()
+      if R then
+        opt.optimizer:step() -- the gradients are averaged already
+      else
+        loss:backward()
+        opt:step()
+      end
       if sched and interval == "step" then sched:step() end
-      local n = x.shape[1]
-      total, seen = total + lv * n, seen + n
+      local n = x.shape[1] -- the same on every rank: equal shards, cut alike
+      total, seen = total + batch_sum * n, seen + n * #losses
       acc.add(out:detach(), y)
       if terminal then
         local logs, v = {{"loss", total / seen}}, acc.values(true)
@@ -232,23 +334,25 @@ function M.fit(model, opts)
     end
     if history.stop_reason == "nan" then break end
     local logs = {{"loss", total / math.max(seen, 1)}}
-    history.loss[epoch] = logs[1][2]
+    if R then acc.reduce(R) end
     local v = acc.values()
-    for _, m in ipairs(names) do
-      history[m][epoch] = v[m]
-      logs[#logs + 1] = {m, v[m]}
-    end
+    for _, m in ipairs(names) do logs[#logs + 1] = {m, v[m]} end
     if val then
-      local r = nn.evaluate(model, val, {loss = val_loss, batch_size = math.max(batch_size, 256),
-                                         threshold = threshold, metrics = names})
-      history.val_loss[epoch] = r.loss
+      local r = metrics._evaluate_reduced(model, val, {loss = val_loss, batch_size = math.max(batch_size, 256),
+                                                       threshold = threshold, metrics = names}, val_reducer)
       logs[#logs + 1] = {"val_loss", r.loss}
-      for _, m in ipairs(names) do
-        history["val_" .. m][epoch] = r[m]
-        logs[#logs + 1] = {"val_" .. m, r[m]}
-      end
+      for _, m in ipairs(names) do logs[#logs + 1] = {"val_" .. m, r[m]} end
     end
-    history.time[epoch] = core._now() - t0
+    local seconds = core._now() - t0
+    if R then -- rank 1's numbers on every rank: identical histories and callback decisions
+      local numbers = {seconds}
+      for i, kv in ipairs(logs) do numbers[i + 1] = kv[2] end
+      numbers = R.broadcast_numbers(numbers)
+      seconds = numbers[1]
+      for i, kv in ipairs(logs) do kv[2] = numbers[i + 1] end
+    end
+    for _, kv in ipairs(logs) do history[kv[1]][epoch] = kv[2] end
+    history.time[epoch] = seconds
     history.epochs = epoch
     if sched and interval == "epoch" then
       if sched.name == "ReduceLROnPlateau" then
@@ -360,7 +464,8 @@ end
 
 --- ModelCheckpoint{path=, monitor=nil (every epoch) or 'val_loss', mode='auto'}
 -- writes nn.save_checkpoint(path, {model=, optimizer=, epoch=, history=})
--- at the end of each epoch, or only when the monitored value improves.
+-- at the end of each epoch, or only when the monitored value improves;
+-- in a distributed fit, on rank 1 alone (every rank keeps track of the best).
 function callbacks.ModelCheckpoint(o)
   if type(o) ~= "table" or type(o.path) ~= "string" then fail("ModelCheckpoint", "needs {path=...}") end
   A.options("ModelCheckpoint", o, {path = true, monitor = true, mode = true})
@@ -373,6 +478,7 @@ function callbacks.ModelCheckpoint(o)
       if not improves(self.mode, v, self.best, 0) then return end
       self.best = v
     end
+    if (state.rank or 1) ~= 1 then return end
     nn.save_checkpoint(self.path, {model = state.model, optimizer = state.optimizer, epoch = epoch,
                                    history = state.history})
   end

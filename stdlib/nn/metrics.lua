@@ -413,7 +413,10 @@ end
 
 -- An accumulator of a task's metrics over batches: add(out, y) with the
 -- model's output and the batch's targets, values() the metrics so far
--- (values(true), for a progress bar, leaves out auc, which sorts every score).
+-- (values(true), for a progress bar, leaves out auc, which sorts every score),
+-- reduce(R) the counts of every rank added up (R from
+-- nn.distributed.reduce: a distributed fit's metrics are those of all the
+-- ranks' samples together, not a mean of the ranks' metrics).
 -- Only what the asked metrics need is computed per batch.
 function metrics._accumulator(fname, task, names, o)
   local want = set_of(names)
@@ -440,6 +443,15 @@ function metrics._accumulator(fname, task, names, o)
       if o.check then check_range(fname, "target", target, C) end
       if b > 0 then accumulate(flat, out:argmax(2), target, C) end
       acc.n = acc.n + b
+    end
+    function acc.reduce(R)
+      -- A rank that saw no batch has no matrix yet: the others' class count makes it one.
+      local n, classes = 0, 0
+      for _, row in ipairs(R.gather_numbers({acc.n, C or 0})) do n, classes = n + row[1], math.max(classes, row[2]) end
+      acc.n = n
+      if classes == 0 then return end
+      if C == nil then C, flat = math.tointeger(classes), nn.zeros(classes * classes, {dtype = "int64"}) end
+      R.sum_(flat)
     end
     function acc.values()
       local cm = flat and flat:view(C, C) or nn.zeros(1, 1, {dtype = "int64"})
@@ -473,6 +485,14 @@ function metrics._accumulator(fname, task, names, o)
       end
       acc.n = acc.n + truth:numel()
     end
+    function acc.reduce(R)
+      local sums = R.sum_numbers({acc.n, tp, pp, ap, correct})
+      acc.n, tp, pp, ap, correct = table.unpack(sums)
+      if want.auc then
+        scores = {R.cat(#scores > 0 and nn.cat(scores, 1) or nn.zeros(0))}
+        truths = {R.cat(#truths > 0 and nn.cat(truths, 1) or nn.zeros(0))}
+      end
+    end
     function acc.values(running)
       local n = math.max(acc.n, 1)
       local r = {binary_accuracy = correct / n}
@@ -501,6 +521,9 @@ function metrics._accumulator(fname, task, names, o)
       if want.mae then abs_sum = abs_sum + d:abs():sum():item() end
       if want.mse then sq_sum = sq_sum + (d * d):sum():item() end
       acc.n = acc.n + d:numel()
+    end
+    function acc.reduce(R)
+      acc.n, abs_sum, sq_sum = table.unpack(R.sum_numbers({acc.n, abs_sum, sq_sum}))
     end
     function acc.values()
       local n = math.max(acc.n, 1)
@@ -585,7 +608,7 @@ end
 -- regression {mae=, mse=}; with the loss option also loss= (the mean over
 -- samples). threshold: the binary cut-off on the probability (logits go
 -- through sigmoid with BCEWithLogitsLoss).
-function metrics.evaluate(model, data, opts)
+local function evaluate(model, data, opts, reducer)
   local fname = "evaluate"
   opts = A.options(fname, opts, {loss = true, metrics = true, batch_size = true, threshold = true})
   if type(model) ~= "function" and not (getmetatable(model) or {}).__call then
@@ -616,10 +639,21 @@ function metrics.evaluate(model, data, opts)
   local ok, n, loss_sum = pcall(nn.no_grad, run, fname, model, data, loss_fn, batch_size, task, acc)
   restore_modes(saved)
   if not ok then error(n, 0) end -- passed on as it is, after the modes are back
+  if reducer then
+    acc.reduce(reducer)
+    n, loss_sum = table.unpack(reducer.sum_numbers({n, loss_sum}))
+  end
 
   local result = acc.values()
   if loss_fn then result.loss = loss_sum / n end
   return result
 end
+
+function metrics.evaluate(model, data, opts) return evaluate(model, data, opts) end
+
+-- evaluate on this rank's part of the data, the counts then added up over
+-- the ranks by reducer (nn.distributed.reduce): nn.fit's distributed
+-- validation. Every rank must hold at least one sample.
+function metrics._evaluate_reduced(model, data, opts, reducer) return evaluate(model, data, opts, reducer) end
 
 return metrics

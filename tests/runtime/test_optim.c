@@ -1,12 +1,14 @@
 /* nn_optim's update kernels against the textbook formulas evaluated in
  * double (several steps, every option), the clipping helpers and the
- * clipping entry points (nn_clip_grad_norm, nn_clip_grad_value). The
+ * clipping entry points (nn_clip_grad_norm, nn_clip_grad_value) and the
+ * gradient buckets (nn_bucket_attach, nn_bucket_divide). The
  * exact match with PyTorch's rounding is checked by tests/lua/optim_spec.lua
  * against PyTorch's own trajectories. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
+#include "nn_alloc.h"
 #include "nn_optim.h"
 
 #define N 37     /* elements per parameter: not a multiple of any vector width */
@@ -320,6 +322,67 @@ static void test_clip_grad_value(void) {
   nn_tensor_release(a);
 }
 
+/* Gradient buckets: the gradients of parameters of 2x3, 0 and 4 elements
+ * (and one without a gradient) become views of a 10-element bucket, their
+ * values copied in; attaching again copies nothing; a gradient set anew is
+ * copied into its slice again; every allocation failing in turn leaves a
+ * consistent state and no leak. Then the division by 3 (rounding as each
+ * quotient) and by 4 (the product by 0.25, exact). */
+static nn_tensor *param_with_grad(int ndim, const int64_t *shape, float first) {
+  nn_tensor *p = nn_tensor_zeros(NN_FLOAT32, ndim, shape);
+  p->grad = nn_tensor_zeros(NN_FLOAT32, ndim, shape);
+  float *g = nn_tensor_data(p->grad);
+  for (int64_t i = 0; i < nn_tensor_numel(p->grad); i++) g[i] = first + (float)i;
+  return p;
+}
+
+static void test_bucket(void) {
+  int64_t s23[2] = {2, 3}, s0 = 0, s4 = 4, s10 = 10;
+  nn_tensor *a = param_with_grad(2, s23, 1), *e = param_with_grad(1, &s0, 0), *b = param_with_grad(1, &s4, 7);
+  nn_tensor *none = nn_tensor_zeros(NN_FLOAT32, 1, &s4); /* no gradient: skipped */
+  nn_tensor *ps[] = {a, none, e, b};
+  nn_tensor *bucket = nn_tensor_zeros(NN_FLOAT32, 1, &s10);
+  float *x = nn_tensor_data(bucket);
+  CHECK(nn_bucket_attach(bucket, ps, 4) == NN_OK);
+  for (int i = 0; i < 10; i++) CHECK(x[i] == (float)(i + 1));
+  CHECK(a->grad->storage == bucket->storage && a->grad->offset == 0 && a->grad->ndim == 2);
+  CHECK(a->grad->shape[0] == 2 && a->grad->stride[0] == 3 && a->grad->stride[1] == 1);
+  CHECK(b->grad->storage == bucket->storage && b->grad->offset == 6);
+  CHECK(none->grad == NULL);
+  /* backward accumulating into a view writes the bucket; attaching again keeps it */
+  nn_tensor *view = a->grad;
+  ((float *)nn_tensor_data(view))[1] = 50;
+  CHECK(nn_bucket_attach(bucket, ps, 4) == NN_OK);
+  CHECK(a->grad == view && x[1] == 50);
+  /* a gradient set anew (zero_grad{set_to_none=true}, then backward) */
+  nn_tensor_release(b->grad);
+  b->grad = nn_tensor_zeros(NN_FLOAT32, 1, &s4);
+  ((float *)nn_tensor_data(b->grad))[2] = -3;
+  CHECK(nn_bucket_attach(bucket, ps, 4) == NN_OK);
+  CHECK(x[6] == 0 && x[8] == -3 && b->grad->storage == bucket->storage);
+  /* out of memory making the view: the old gradient is kept */
+  nn_tensor_release(b->grad);
+  b->grad = nn_tensor_zeros(NN_FLOAT32, 1, &s4);
+  nn_tensor *fresh = b->grad;
+  nn_alloc_fail_after(1);
+  CHECK(nn_bucket_attach(bucket, ps, 4) == NN_ERR_NOMEM);
+  nn_alloc_fail_after(0);
+  CHECK(b->grad == fresh);
+  CHECK(nn_bucket_attach(bucket, ps, 4) == NN_OK && b->grad != fresh);
+
+  float q[5] = {1, 2, 10, -7, 1e-3f}, want[5];
+  for (int i = 0; i < 5; i++) want[i] = q[i] / 3.0f;
+  nn_bucket_divide(q, 5, 3.0f);
+  for (int i = 0; i < 5; i++) CHECK(q[i] == want[i]);
+  for (int i = 0; i < 5; i++) want[i] = q[i] / 4.0f;
+  nn_bucket_divide(q, 5, 4.0f);
+  for (int i = 0; i < 5; i++) CHECK(q[i] == want[i]);
+  nn_bucket_divide(q, 0, 3.0f); /* nothing */
+
+  nn_tensor *all[] = {a, none, e, b, bucket};
+  for (int i = 0; i < 5; i++) nn_tensor_release(all[i]);
+}
+
 int main(void) {
   RUN(test_sgd);
   RUN(test_sgd_first_step);
@@ -333,5 +396,6 @@ int main(void) {
   RUN(test_scale_and_clamp);
   RUN(test_clip_grad_norm);
   RUN(test_clip_grad_value);
+  RUN(test_bucket);
   return check_summary();
 }

@@ -290,13 +290,47 @@ local DataLoader = {}
 DataLoader.__index = DataLoader
 DataLoader.__name = "nn.data.DataLoader"
 
+-- The number of samples each of `world` ranks takes from n, as PyTorch's
+-- DistributedSampler: ceil(n / world), padded; with drop_last the tail
+-- past a multiple of world is dropped instead.
+local function shard_size(n, world, drop_last)
+  if drop_last then return n // world end
+  return (n + world - 1) // world
+end
+
+-- Rank `rank`'s (1-based) shard of an epoch's order (a 1-D int64 tensor of
+-- sample indices), as PyTorch's DistributedSampler: the order padded by
+-- repeating it from its start up to a multiple of world (or cut down to one
+-- with drop_last), then positions rank, rank + world, ... Every rank gets
+-- the same number of samples, so the same number of batches: no rank waits
+-- alone in a collective at the end of an epoch.
+function data._shard(order, rank, world, drop_last)
+  local n = order.shape[1]
+  local per_rank = shard_size(n, world, drop_last)
+  local total = per_rank * world
+  if per_rank == 0 then return nn.zeros(0, {dtype = "int64"}) end
+  local padded = order
+  if total > n then
+    local copies = {}
+    for i = 1, (total + n - 1) // n do copies[i] = order end
+    padded = nn.cat(copies, 1)
+  end
+  -- Row-major [per_rank, world]: column `rank` holds positions rank, rank + world, ...
+  return padded:narrow(1, 1, total):view(per_rank, world):select(2, rank):contiguous()
+end
+
 --- DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false,
---- transform=nil, seed=nil}). With a seed, the shuffles of successive
---- epochs come from a private stream: the same seed gives the same epochs.
+--- transform=nil, seed=nil, rank=nil, world_size=nil}). With a seed, the
+--- shuffles of successive epochs come from a private stream: the same seed
+--- gives the same epochs. With rank and world_size, the loader gives only
+--- that rank's shard of every epoch (data._shard); the ranks must agree on
+--- the order, so a sharded shuffle without a seed uses seed 0, as PyTorch's
+--- DistributedSampler.
 function data.DataLoader(ds, opts)
   local fname = "DataLoader"
   check_dataset(fname, ds)
-  opts = A.options(fname, opts, {batch_size = true, shuffle = true, drop_last = true, transform = true, seed = true})
+  opts = A.options(fname, opts, {batch_size = true, shuffle = true, drop_last = true, transform = true, seed = true,
+                                 rank = true, world_size = true})
   local self = setmetatable({dataset = ds}, DataLoader)
   self.batch_size = A.int(fname, "batch_size", opts.batch_size or 1)
   self.shuffle = opts.shuffle or false
@@ -311,36 +345,61 @@ function data.DataLoader(ds, opts)
     fail(fname, "transform must be callable, got %s", type(tr))
   end
   self.transform = tr
-  if opts.seed ~= nil then
-    local seed = A.int(fname, "seed", opts.seed, math.mininteger)
+  if (opts.rank == nil) ~= (opts.world_size == nil) then
+    fail(fname, "rank and world_size go together (got only %s)", opts.rank == nil and "world_size" or "rank")
+  end
+  if opts.world_size ~= nil then
+    self.world_size = A.int(fname, "world_size", opts.world_size, 1)
+    self.rank = A.int(fname, "rank", opts.rank, 1)
+    if self.rank > self.world_size then
+      fail(fname, "rank %d is outside a world of %d (ranks are 1..%d)", self.rank, self.world_size, self.world_size)
+    end
+  end
+  local seed = opts.seed
+  if seed == nil and self.world_size and self.shuffle then seed = 0 end
+  if seed ~= nil then
+    seed = A.int(fname, "seed", seed, math.mininteger)
     self.rng_state = with_seed(seed, function() return nn.get_rng_state() end)
   end
   return self
 end
 
---- #loader: the number of batches per epoch.
+-- The number of samples this loader serves per epoch (its shard's, when sharded).
+function DataLoader:_samples()
+  local n = #self.dataset
+  if not self.world_size then return n end
+  return shard_size(n, self.world_size, self.drop_last)
+end
+
+--- #loader: the number of batches per epoch (of this rank's shard, when sharded).
 function DataLoader:__len()
-  local n, b = #self.dataset, self.batch_size
+  local n, b = self:_samples(), self.batch_size
   return self.drop_last and n // b or (n + b - 1) // b
 end
 
 -- This epoch's sample order (1-based int64), or nil for the natural order.
 function DataLoader:_order()
-  if not self.shuffle then return nil end
   local n = #self.dataset
-  if not self.rng_state then return nn.randperm(n) end
-  local saved = nn.get_rng_state()
-  nn.set_rng_state(self.rng_state)
-  local perm = nn.randperm(n)
-  self.rng_state = nn.get_rng_state()
-  nn.set_rng_state(saved)
-  return perm
+  local order
+  if self.shuffle then
+    if not self.rng_state then
+      order = nn.randperm(n)
+    else
+      local saved = nn.get_rng_state()
+      nn.set_rng_state(self.rng_state)
+      order = nn.randperm(n)
+      self.rng_state = nn.get_rng_state()
+      nn.set_rng_state(saved)
+    end
+  end
+  if not self.world_size then return order end
+  return data._shard(order or nn.arange(1, n + 1, {dtype = "int64"}), self.rank, self.world_size, self.drop_last)
 end
 
 --- for x, y in loader:iter() do ... end: one epoch of batches.
 function DataLoader:iter()
   local ds, b, nb = self.dataset, self.batch_size, #self
-  local n, order, transform = #ds, self:_order(), self.transform
+  local n, order, transform = self:_samples(), self:_order(), self.transform
   local k = 0
   return function()
     if k >= nb then return nil end

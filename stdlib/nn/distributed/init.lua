@@ -149,4 +149,7 @@ function M.barrier(...)
   mpi.barrier()
 end
 
+-- Data parallelism's optimizer wrapper (optimizer.lua).
+M.Optimizer = require("nn.distributed.optimizer").new
+
 return M
