@@ -287,6 +287,9 @@ local function summary()
         keys("conv_variants", {"depthwise_ms", "grouped_ms", "transposed_ms"}, T, "%s ms"),
         keys("conv_variants", {"depthwise_peer_ms", "grouped_peer_ms", "transposed_peer_ms"}, T, "PyTorch: %s ms"),
         keys("conv_variants", {"depthwise_ratio", "grouped_ratio", "transposed_ratio"}, T, "%s (target ≤ 1.2 / 1.5 / 1.5)"))
+  end
+  for _, T in ipairs{1, 2} do
+    local threads = ("%d thread%s"):format(T, T > 1 and "s" or "")
     local function cases(suffix, fmt_train, fmt_infer)
       return also(keys("models", {"mobilenet_v2_train" .. suffix, "resnet18_train" .. suffix}, T, fmt_train),
                   keys("models", {"mobilenet_v2_infer" .. suffix, "resnet18_infer" .. suffix}, T, fmt_infer))

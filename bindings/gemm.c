@@ -38,7 +38,9 @@ static void set_number(lua_State *L, const char *key, float v) {
 
 static int l_gemm_calls(lua_State *L) {
   const nn_gemm_call *calls;
-  size_t count = nn_gemm_recorded(&calls);
+  bool complete;
+  size_t count = nn_gemm_recorded(&calls, &complete);
+  if (!complete) nnb_error(L, "_gemm_calls", "out of memory while recording: the list is incomplete");
   lua_createtable(L, (int)count, 0);
   for (size_t i = 0; i < count; i++) {
     const nn_gemm_call *c = &calls[i];

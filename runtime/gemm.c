@@ -20,7 +20,7 @@ static bool recording;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static nn_gemm_call *list;
 static size_t listed, capacity;
-static bool list_full; /* an append failed: the list is short (it stays so until the next start) */
+static bool list_full; /* an append failed: the list is short until the next start */
 
 static void record(const nn_gemm_call *c) {
   pthread_mutex_lock(&lock); /* conv.c's workers call GEMMs from several threads */
@@ -58,8 +58,9 @@ void nn_gemm_record_stop(void) {
   pthread_mutex_unlock(&lock);
 }
 
-size_t nn_gemm_recorded(const nn_gemm_call **calls) {
+size_t nn_gemm_recorded(const nn_gemm_call **calls, bool *complete) {
   *calls = list;
+  *complete = !list_full;
   return listed;
 }
 

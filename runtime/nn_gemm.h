@@ -37,9 +37,10 @@ void nn_sgemm(CBLAS_ORDER order, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, 
  * any thread are recorded, in the order they reach the list. */
 void nn_gemm_record_start(void);
 void nn_gemm_record_stop(void);
-/* The list recorded so far (valid until the next start): its length, and
- * the calls in *calls. */
-size_t nn_gemm_recorded(const nn_gemm_call **calls);
+/* The list recorded so far (valid until the next start): its length, the
+ * calls in *calls, and in *complete false when memory ran out for some
+ * of them (then the list is short). */
+size_t nn_gemm_recorded(const nn_gemm_call **calls, bool *complete);
 
 /* Which pass of a convolution ran without GEMMs (by oneDNN). */
 typedef enum nn_gemm_conv_pass {

@@ -12,13 +12,14 @@
 static void test_product_and_recording(void) {
   float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1}, c[4] = {0};
   const nn_gemm_call *calls;
+  bool complete = false;
   nn_gemm_record_start();
   /* [2,3] x [3,2] */
   nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2);
   nn_gemm_record_stop();
   nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 3, 1.0f, a, 3, b, 2, 1.0f, c, 2);
   CHECK(c[0] == 8 && c[1] == 10 && c[2] == 20 && c[3] == 22);
-  CHECK(nn_gemm_recorded(&calls) == 1);
+  CHECK(nn_gemm_recorded(&calls, &complete) == 1 && complete);
   CHECK(calls[0].row_major && !calls[0].ta && !calls[0].tb);
   CHECK(calls[0].m == 2 && calls[0].n == 2 && calls[0].k == 3);
   CHECK(calls[0].lda == 3 && calls[0].ldb == 2 && calls[0].ldc == 2 && calls[0].beta == 0.0f);
@@ -30,12 +31,13 @@ static void test_conv_split(void) {
   nn_conv2d_geom g = {.n = 300000, .c = 2, .h = 100, .w = 100, .o = 4, .kh = 1, .kw = 1,
                       .oh = 100, .ow = 100, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1};
   const nn_gemm_call *calls;
+  bool complete;
   nn_gemm_record_conv(NN_GEMM_CONV_FORWARD, &g); /* not recording: nothing */
   nn_gemm_record_start();
-  CHECK(nn_gemm_recorded(&calls) == 0);
+  CHECK(nn_gemm_recorded(&calls, &complete) == 0);
   nn_gemm_record_conv(NN_GEMM_CONV_WEIGHT_GRAD, &g);
   nn_gemm_record_stop();
-  CHECK(nn_gemm_recorded(&calls) == 2);
+  CHECK(nn_gemm_recorded(&calls, &complete) == 2);
   int64_t per = INT32_MAX / 10000;
   CHECK(calls[0].m == 4 && calls[0].n == 2 && calls[0].k == per * 10000 && calls[0].tb);
   CHECK(calls[1].k == (300000 - per) * 10000 && calls[1].beta == 1.0f);
