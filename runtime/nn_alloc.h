@@ -18,8 +18,9 @@ typedef struct nn_memory_stats {
   uint64_t small_total;  /* bytes of small blocks (<= NN_ALLOC_SMALL_BLOCK) ever handed out */
 } nn_memory_stats;
 
-/* Blocks up to this size are tensor headers, small storages and autograd
- * nodes: what the bindings hand Lua's collector as debt (nnb_gc_account). */
+/* Blocks up to this size (tensor headers, autograd nodes, the data of
+ * tensors up to 4096 floats) are counted in small_total, which the
+ * bindings hand Lua's collector as debt (pace_collector in check.c). */
 #define NN_ALLOC_SMALL_BLOCK ((size_t)16 << 10)
 
 /* Returns NULL when the system refuses or when a failure was injected. */
