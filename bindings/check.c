@@ -75,17 +75,56 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
  * lightuserdata lookup avoids interning the name on every check. */
 static const char metatable_key;
 
+/* Faster still, for the state that opened the module last: its metatable
+ * as a bare pointer, so telling a tensor from other values costs a
+ * pointer compare (every argument of every op is checked), and its slot
+ * in the registry's array part (luaL_ref) to push it from (every result).
+ * Other states take the registry lookups. Cleared when that state closes
+ * (a sentinel's __gc), so the address of a freed table never matches. */
+static const void *fast_mt;
+static int fast_mt_ref = LUA_NOREF;
+
+static int forget_fast_mt(lua_State *L) {
+  const void **owner = lua_touserdata(L, 1);
+  if (owner && *owner == fast_mt) fast_mt = NULL;
+  return 0;
+}
+
 void nnb_set_metatable_key(lua_State *L, int mt) {
+  mt = lua_absindex(L, mt);
   lua_pushvalue(L, mt);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &metatable_key);
+  lua_pushvalue(L, mt);
+  fast_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  fast_mt = lua_topointer(L, mt);
+  const void **owner = lua_newuserdatauv(L, sizeof *owner, 0);
+  *owner = fast_mt;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, forget_fast_mt);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  luaL_ref(L, LUA_REGISTRYINDEX); /* the sentinel lives as long as the state */
+}
+
+static void push_metatable(lua_State *L) {
+  if (fast_mt) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fast_mt_ref);
+    if (lua_topointer(L, -1) == fast_mt) return;
+    lua_pop(L, 1);
+  }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
 }
 
 nnb_box *nnb_to_box(lua_State *L, int idx) {
   void *p = lua_touserdata(L, idx);
   if (!p || !lua_getmetatable(L, idx)) return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
-  bool ok = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
+  bool ok = fast_mt && lua_topointer(L, -1) == fast_mt;
+  if (!ok) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+    ok = lua_rawequal(L, -1, -2);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   return ok ? p : NULL;
 }
 
@@ -104,26 +143,55 @@ nn_tensor *nnb_check_tensor(lua_State *L, int idx, const char *fname) {
   return t;
 }
 
+/* Lua's collector paces itself by the bytes Lua allocates, and to it a
+ * tensor is a 48-byte userdata whatever engine memory it holds (a
+ * 1-element tensor: 384 bytes of header and storage). Left alone, a loop
+ * of small ops piled up about 100k dead tensors between two young
+ * collections: tens of MB that no cache holds, and walking them cost more
+ * than the ops themselves. So each new tensor hands the engine's small
+ * blocks (headers, small storages, autograd nodes: nn_alloc_small_total)
+ * allocated since the last one to the collector as debt, as if they were
+ * Lua objects: young collections come as often as for Lua objects of
+ * that size, and dead tensors' blocks go back to the allocator while
+ * still cached. Debt brings the next collection closer without changing
+ * the heap size the collector measures, so when to run a major collection
+ * stays Lua's decision. Large data is left out: a collection per big
+ * allocation would make every tensor that outlives the next op old (it
+ * has then lived through two), which only a major collection frees; big
+ * data has nnb_gc_account's full collections instead. Handed over in
+ * chunks of 16 KB: one lua_gc call per chunk, not per tensor. */
+static void pace_collector(lua_State *L) {
+  static uint64_t handed; /* of nn_alloc_small_total(), bytes already handed over */
+  uint64_t pending = nn_alloc_small_total() - handed;
+  if (pending < (16u << 10)) return;
+  uint64_t kb = pending >> 10;
+  handed += kb << 10;
+  if (lua_gc(L, LUA_GCISRUNNING) != 1) return; /* stopped, or inside a finalizer (-1) */
+  lua_gc(L, LUA_GCSTEP, kb > INT32_MAX ? INT32_MAX : (int)kb);
+}
+
 static nnb_box *push_box(lua_State *L) {
   nnb_box *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->t = NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+  push_metatable(L);
   lua_setmetatable(L, -2);
+  pace_collector(L);
   return box;
 }
 
 void nnb_push_tensor(lua_State *L, nn_tensor *t) { push_box(L)->t = t; }
 
-/* Tensor data lives outside Lua's heap, where the collector cannot see
- * it, and debt added with LUA_GCSTEP does not drive the generational mode
- * that lua.c turns on. So collect in full once the engine has allocated
- * 2 MB since the last collection (about a core's L2, so freed blocks come
- * back while still cached), or 8 times the Lua heap if that is more:
- * a full collection costs in proportion to the Lua heap (a tensor is one
- * small object however big its data), so this bounds its share of the
- * run, and garbage tensors wait for at most one threshold of allocations.
- * That keeps memory near what is live, and lets a training loop reuse the
- * same cached blocks step after step. */
+/* A young collection frees only the tensors that died young; big data
+ * would pile up until Lua's own heap grew enough for a major collection
+ * (a loop of 4 MB temporaries grew to 8 GB). So collect in full once the
+ * engine has allocated 2 MB of tensor data since the last collection
+ * (about a core's L2, so freed blocks come back while still cached), or 8
+ * times the Lua heap if that is more: a full collection costs in
+ * proportion to the Lua heap (a tensor is one small object however big
+ * its data), so this bounds its share of the run, and garbage tensors
+ * wait for at most one threshold of allocations. That keeps memory near
+ * what is live, and lets a training loop reuse the same cached blocks
+ * step after step. */
 void nnb_gc_account(lua_State *L, size_t nbytes) {
   static size_t pending;
   const size_t floor = 2u << 20;

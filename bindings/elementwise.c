@@ -8,6 +8,7 @@
  * division and the float-only functions compute in float32.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn_bind.h"
@@ -127,12 +128,21 @@ static int unary(lua_State *L, nn_op op, const char *fname, bool inplace) {
 
 /* Every op of the binary and unary ranges is one closure over its op, with
  * an in-place variant (name_) for those whose result keeps the input's
- * dtype. The upvalues: the op, and whether it runs in place. */
+ * dtype. Its one upvalue points to its row here: the op, whether it runs
+ * in place, and the name errors give (one light userdata to read, not
+ * three Lua values per call). */
+typedef struct elementwise_fn {
+  nn_op op;
+  bool inplace;
+  char name[32];
+} elementwise_fn;
+
+static elementwise_fn elementwise_fns[NN_OP_UNARY_LAST + 1][2];
+
 static int l_elementwise(lua_State *L) {
-  nn_op op = (nn_op)lua_tointeger(L, lua_upvalueindex(1));
-  bool inplace = lua_toboolean(L, lua_upvalueindex(2));
-  const char *fname = lua_tostring(L, lua_upvalueindex(3));
-  return nn_op_is_binary(op) ? binary(L, op, fname, inplace) : unary(L, op, fname, inplace);
+  const elementwise_fn *fn = lua_touserdata(L, lua_upvalueindex(1));
+  return nn_op_is_binary(fn->op) ? binary(L, fn->op, fn->name, fn->inplace)
+                                 : unary(L, fn->op, fn->name, fn->inplace);
 }
 
 /* Operators: Lua calls them with the operands in source order, so 2 - t
@@ -202,13 +212,13 @@ static const luaL_Reg functions[] = {
 /* table[name] = the closure of op, name being the op's, with a trailing _
  * when in place. */
 static void set_elementwise(lua_State *L, int table, nn_op op, bool in_place) {
-  const char *name = lua_pushfstring(L, "%s%s", nn_op_name(op), in_place ? "_" : "");
-  lua_pushinteger(L, op);
-  lua_pushboolean(L, in_place);
-  lua_pushvalue(L, -3);
-  lua_pushcclosure(L, l_elementwise, 3);
-  lua_setfield(L, table, name);
-  lua_pop(L, 1);
+  elementwise_fn *fn = &elementwise_fns[op][in_place];
+  fn->op = op;
+  fn->inplace = in_place;
+  snprintf(fn->name, sizeof fn->name, "%s%s", nn_op_name(op), in_place ? "_" : "");
+  lua_pushlightuserdata(L, fn);
+  lua_pushcclosure(L, l_elementwise, 1);
+  lua_setfield(L, table, fn->name);
 }
 
 _Static_assert(NN_OP_UNARY_FIRST == NN_OP_BINARY_LAST + 1, "the elementwise ranges are adjacent");

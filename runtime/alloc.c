@@ -118,6 +118,7 @@ void *nn_alloc(size_t nbytes) {
   if (p) {
     stats.live_count++;
     stats.live_bytes += nbytes;
+    if (size <= NN_ALLOC_SMALL_BLOCK) stats.small_total += size;
     if (stats.live_bytes > stats.peak_bytes) stats.peak_bytes = stats.live_bytes;
   }
 done:
@@ -145,6 +146,8 @@ nn_memory_stats nn_memory_stats_get(void) {
   s.cached_bytes = cached_bytes;
   return s;
 }
+
+uint64_t nn_alloc_small_total(void) { return stats.small_total; }
 
 void nn_alloc_release_cache(void) {
   release_cache_locked();

@@ -28,7 +28,9 @@ static nn_node *node_new(nn_op op, int ninputs, nn_tensor *const *inputs) {
   assert(nn_op_info(op)->ninputs < 0 || nn_op_info(op)->ninputs == ninputs);
   nn_node *node = nn_alloc_zeroed(sizeof *node);
   if (!node) return NULL;
-  node->edges = nn_alloc_zeroed(sizeof *node->edges * (size_t)(ninputs ? ninputs : 1));
+  node->edges = ninputs <= NN_NODE_LOCAL_EDGES
+                    ? node->local_edges
+                    : nn_alloc_zeroed(sizeof *node->edges * (size_t)ninputs);
   if (!node->edges) {
     nn_free(node, sizeof *node);
     return NULL;
@@ -116,33 +118,46 @@ void nn_node_release(nn_node *node) {
         pending = child;
       }
     }
-    nn_free(n->edges, sizeof *n->edges * (size_t)(n->ninputs ? n->ninputs : 1));
+    if (n->edges != n->local_edges) nn_free(n->edges, sizeof *n->edges * (size_t)n->ninputs);
     nn_free(n, sizeof *n);
   }
 }
 
 /* ---- the walk ---- */
 
+/* A growing array of nodes. The first LOCAL_NODES live in the list
+ * itself, so the backward of a small graph allocates no list at all. A
+ * list is never copied (items may point into it). */
+#define LOCAL_NODES 16
+
 typedef struct node_list {
   nn_node **items;
   size_t count, capacity;
+  nn_node *local[LOCAL_NODES];
 } node_list;
 
 static bool list_push(node_list *l, nn_node *n) {
   if (l->count == l->capacity) {
-    size_t cap = l->capacity ? l->capacity * 2 : 64;
-    nn_node **items = nn_alloc(cap * sizeof *items);
-    if (!items) return false;
-    if (l->count) memcpy(items, l->items, l->count * sizeof *items);
-    nn_free(l->items, l->capacity * sizeof *items);
-    l->items = items;
-    l->capacity = cap;
+    if (!l->items) {
+      l->items = l->local;
+      l->capacity = LOCAL_NODES;
+    } else {
+      size_t cap = l->capacity * 2;
+      nn_node **items = nn_alloc(cap * sizeof *items);
+      if (!items) return false;
+      memcpy(items, l->items, l->count * sizeof *items);
+      if (l->items != l->local) nn_free(l->items, l->capacity * sizeof *items);
+      l->items = items;
+      l->capacity = cap;
+    }
   }
   l->items[l->count++] = n;
   return true;
 }
 
-static void list_free(node_list *l) { nn_free(l->items, l->capacity * sizeof *l->items); }
+static void list_free(node_list *l) {
+  if (l->items != l->local) nn_free(l->items, l->capacity * sizeof *l->items);
+}
 
 /* Collects the nodes reachable from root and counts, for each, how many
  * reachable nodes feed gradient into it. */

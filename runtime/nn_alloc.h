@@ -15,7 +15,13 @@ typedef struct nn_memory_stats {
   uint64_t live_bytes;   /* bytes in use */
   uint64_t peak_bytes;   /* most bytes ever in use at once */
   uint64_t cached_bytes; /* freed blocks kept for reuse */
+  uint64_t small_total;  /* bytes of small blocks (<= NN_ALLOC_SMALL_BLOCK) ever handed out */
 } nn_memory_stats;
+
+/* Blocks up to this size (tensor headers, autograd nodes, the data of
+ * tensors up to 4096 floats) are counted in small_total, which the
+ * bindings hand Lua's collector as debt (pace_collector in check.c). */
+#define NN_ALLOC_SMALL_BLOCK ((size_t)16 << 10)
 
 /* Returns NULL when the system refuses or when a failure was injected. */
 void *nn_alloc(size_t nbytes);
@@ -27,6 +33,8 @@ void nn_free(void *p, size_t nbytes);
 void nn_alloc_release_cache(void);
 
 nn_memory_stats nn_memory_stats_get(void);
+/* stats.small_total alone, read on every new tensor. */
+uint64_t nn_alloc_small_total(void);
 
 /* Test hook: the n-th allocation from now (1 = the next one) fails;
  * 0 disables the injection. Returns the countdown it replaces: 0 when the

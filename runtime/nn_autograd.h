@@ -76,11 +76,15 @@ typedef struct nn_edge {
   nn_tensor *leaf;
 } nn_edge;
 
+/* Nodes with up to this many inputs keep their edges in the node itself. */
+#define NN_NODE_LOCAL_EDGES 3
+
 struct nn_node {
   nn_op op;
   long refcount;
   int ninputs;
-  nn_edge *edges;
+  nn_edge *edges; /* local_edges, or an array of its own (cat) */
+  nn_edge local_edges[NN_NODE_LOCAL_EDGES];
   int nsaved;
   nn_tensor *saved[NN_NODE_MAX_SAVED];
   nn_op_args args;   /* the op's own arguments (its family's member) */

@@ -1,6 +1,7 @@
 #include "nn_tensor.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "nn_alloc.h"
@@ -54,11 +55,8 @@ void nn_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
   }
 }
 
-static nn_tensor *header_new(nn_storage *storage, nn_dtype dtype, int ndim,
-                             const int64_t *shape, const int64_t *stride,
-                             int64_t offset) {
-  nn_tensor *t = nn_alloc(sizeof *t);
-  if (!t) return NULL;
+static void header_init(nn_tensor *t, nn_storage *storage, nn_dtype dtype, int ndim,
+                        const int64_t *shape, const int64_t *stride, int64_t offset) {
   memset(t, 0, sizeof *t);
   t->storage = storage;
   t->dtype = dtype;
@@ -70,25 +68,45 @@ static nn_tensor *header_new(nn_storage *storage, nn_dtype dtype, int ndim,
     memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
   }
   storage->refcount++;
+}
+
+static nn_tensor *header_new(nn_storage *storage, nn_dtype dtype, int ndim,
+                             const int64_t *shape, const int64_t *stride,
+                             int64_t offset) {
+  nn_tensor *t = nn_alloc(sizeof *t);
+  if (t) header_init(t, storage, dtype, ndim, shape, stride, offset);
   return t;
 }
 
-/* Small tensors keep their data in the storage's own block, right after
- * the (64-byte aligned) header: one allocation instead of two. */
-#define STORAGE_HEADER 64
-#define INLINE_DATA_MAX 1024
-_Static_assert(sizeof(nn_storage) <= STORAGE_HEADER, "the storage header fits its slot");
+/* A small tensor is one block: its header, its storage, then its data
+ * (16-byte aligned, all the kernels' unaligned vector loads need), so
+ * making one costs one allocation instead of three and a 1-element tensor
+ * takes 256 bytes. The header dies with the tensor's last reference, the
+ * block with the storage's (a view may keep it). */
+typedef struct small_block {
+  nn_tensor header;
+  nn_storage storage;
+} small_block;
+#define SMALL_DATA_OFFSET ((sizeof(small_block) + 15) & ~(size_t)15)
+#define SMALL_BLOCK_MAX 1024
+
+/* Whether s is the storage of a small block (then its data is in it). */
+static bool storage_in_block(const nn_storage *s) {
+  uintptr_t block = (uintptr_t)s - offsetof(small_block, storage);
+  return (uintptr_t)s->data == block + SMALL_DATA_OFFSET;
+}
+
+static void storage_release(nn_storage *s) {
+  if (--s->refcount > 0) return;
+  if (storage_in_block(s)) {
+    nn_free((char *)s - offsetof(small_block, storage), SMALL_DATA_OFFSET + s->nbytes);
+    return;
+  }
+  nn_free(s->data, s->nbytes);
+  nn_free(s, sizeof *s);
+}
 
 static nn_storage *storage_new(size_t nbytes, bool zeroed) {
-  if (nbytes <= INLINE_DATA_MAX) {
-    nn_storage *s = nn_alloc(STORAGE_HEADER + nbytes);
-    if (!s) return NULL;
-    s->data = (char *)s + STORAGE_HEADER;
-    if (zeroed) memset(s->data, 0, nbytes);
-    s->nbytes = nbytes;
-    s->refcount = 0;
-    return s;
-  }
   nn_storage *s = nn_alloc(sizeof *s);
   if (!s) return NULL;
   s->data = zeroed ? nn_alloc_zeroed(nbytes) : nn_alloc(nbytes);
@@ -101,24 +119,25 @@ static nn_storage *storage_new(size_t nbytes, bool zeroed) {
   return s;
 }
 
-static void storage_release(nn_storage *s) {
-  if (--s->refcount > 0) return;
-  if (s->data == (char *)s + STORAGE_HEADER) {
-    nn_free(s, STORAGE_HEADER + s->nbytes);
-    return;
-  }
-  nn_free(s->data, s->nbytes);
-  nn_free(s, sizeof *s);
-}
-
 static nn_tensor *tensor_new(nn_dtype dtype, int ndim, const int64_t *shape, bool zeroed) {
   assert(ndim >= 0 && ndim <= NN_MAX_DIMS);
   size_t nbytes;
   if (!nn_shape_nbytes(ndim, shape, dtype, &nbytes)) return NULL;
-  nn_storage *s = storage_new(nbytes, zeroed);
-  if (!s) return NULL;
   int64_t stride[NN_MAX_DIMS];
   nn_contiguous_strides(ndim, shape, stride);
+  if (nbytes <= SMALL_BLOCK_MAX - SMALL_DATA_OFFSET) {
+    small_block *b = nn_alloc(SMALL_DATA_OFFSET + nbytes);
+    if (!b) return NULL;
+    nn_storage *s = &b->storage;
+    s->data = (char *)b + SMALL_DATA_OFFSET;
+    s->nbytes = nbytes;
+    s->refcount = 0;
+    if (zeroed) memset(s->data, 0, nbytes);
+    header_init(&b->header, s, dtype, ndim, shape, stride, 0);
+    return &b->header;
+  }
+  nn_storage *s = storage_new(nbytes, zeroed);
+  if (!s) return NULL;
   nn_tensor *t = header_new(s, dtype, ndim, shape, stride, 0);
   if (!t) {
     s->refcount = 1;
@@ -147,8 +166,10 @@ void nn_tensor_release(nn_tensor *t) {
   if (!t || --t->refcount > 0) return;
   nn_tensor_release(t->grad);
   nn_node_release(t->grad_fn);
+  /* A small block's header goes with its storage's block. */
+  bool in_block = (char *)t->storage == (char *)t + offsetof(small_block, storage);
   storage_release(t->storage);
-  nn_free(t, sizeof *t);
+  if (!in_block) nn_free(t, sizeof *t);
 }
 
 bool nn_tensor_is_contiguous(const nn_tensor *t) {

@@ -589,7 +589,7 @@ static int fail_each_alloc(int (*op)(void)) {
 }
 
 static int op_st_save(void) {
-  int64_t s[] = {3, 5};
+  int64_t s[] = {30, 50}; /* big enough for separate header, storage and data */
   nn_tensor *a = nn_tensor_zeros(NN_FLOAT32, 2, s);
   if (!a) return NN_IO_ERR_NOMEM;
   nn_st_item items[] = {{"a", a, 0, 0}};
