@@ -238,7 +238,12 @@ local function summary()
         keys("elementwise", {"add_" .. n .. "_ratio", "mul_" .. n .. "_ratio"}, 1, "%s × memcpy (target ≥ 0.70)"))
   end
   row("overhead", "`a + b` on 1-element / 64×64 tensors, `a:add_(b)` on 1 element (`overhead.lua`)",
-      keys("overhead", {"add1_us", "add64_us", "add1_inplace_us"}, nil, "%s µs"), "", "")
+      keys("overhead", {"add1_us", "add64_us", "add1_inplace_us"}, nil, "%s µs"),
+      keys("overhead", {"add1_peer_us", "add64_peer_us"}, nil, "PyTorch: %s µs"),
+      keys("overhead", {"add1_ratio", "add64_ratio"}, nil, "%s (target ≤ 0.2 for 1 element)"))
+  row("overhead", "tiny autograd step `(w * x):sum():backward()`, 4 elements (`overhead.lua`)",
+      keys("overhead", {"autograd_us"}, nil, "%s µs"), keys("overhead", {"autograd_peer_us"}, nil, "PyTorch: %s µs"),
+      keys("overhead", {"autograd_ratio"}, nil, "%s (target ≤ 0.2)"))
   for _, e in ipairs{{"mlp_epoch", "MLP 784-256-128-10, SGD", "0.66 / 0.50", "0.95 / 0.90"},
                      {"cnn_epoch", "CNN conv32-conv64-fc128, Adam", "0.50 / 0.42", "0.85 / 0.80"}} do
     local name, what = e[1], e[2]
