@@ -305,6 +305,14 @@ local function summary()
         cases("_peer_ms", "torchvision, same run: train %s ms", "inference %s ms"),
         cases("_ratio", "train %s", "inference %s (target ≤ 1.2)"))
   end
+  row("distributed", "data parallelism over MPI (`distributed.lua`): bucketed gradient all-reduce vs one raw "
+        .. "`MPI_Allreduce` of the same bytes, MLP / CNN gradients",
+      keys("distributed", {"allreduce_ratio_mlp", "allreduce_ratio_cnn"}, nil, "%s of raw's throughput"), "",
+      "target ≥ 0.8")
+  row("distributed", "CNN / MLP epoch, 2 ranks × 1 thread × batch 32 vs 1 process × batch 64 (`distributed.lua`)",
+      keys("distributed", {"cnn_ranks_s", "mlp_ranks_s"}, nil, "%s s"),
+      keys("distributed", {"cnn_1proc_s", "mlp_1proc_s"}, nil, "1 process: %s s"),
+      keys("distributed", {"cnn_speedup", "mlp_speedup"}, nil, "speed-up %s (CNN target ≥ 1.6)"))
   return rows
 end
 
