@@ -5,11 +5,14 @@
  * OpenBLAS give C code in the same process, on the same cores, within
  * the same minute:
  *   nnbench.now()               seconds on the monotonic clock
- *   nnbench.sgemm(n)            a job: C = A*B on n x n float32 buffers
+ *   nnbench.sgemm(n [, threads]) a job: C = A*B on n x n float32 buffers,
+ *                               OpenBLAS on threads threads (default 1:
+ *                               the engine keeps OpenBLAS single-threaded
+ *                               and splits products over its own pool)
  *   nnbench.memcpy(nfloats)     a job: memcpy of nfloats floats
  *   job:run(iters)              seconds for iters back-to-back calls
- *   nnbench.blas_threads()      OpenBLAS's thread count (the same library,
- *                               so nn.set_num_threads sets it too)
+ *   nnbench.blas_threads()      OpenBLAS's thread count outside a job (1
+ *                               once the engine has set it up)
  *   nnbench.blas_config()       OpenBLAS's build string and core name
  *
  * A job owns its buffers, filled and faulted in (with one untimed call)
@@ -31,6 +34,7 @@ typedef struct job {
   job_kind kind;
   size_t n;            /* sgemm: matrix side; memcpy: floats copied */
   float *a, *b, *c;    /* sgemm: c = a*b; memcpy: b = a (c unused) */
+  int threads;         /* sgemm: OpenBLAS's threads while it runs */
 } job;
 
 static double now(void) {
@@ -82,7 +86,7 @@ static int job_gc(lua_State *L) {
  * userdata already owning whatever was taken, and __gc frees it. */
 static job *new_job(lua_State *L, job_kind kind, size_t n) {
   job *j = lua_newuserdatauv(L, sizeof *j, 0);
-  *j = (job){kind, n, NULL, NULL, NULL};
+  *j = (job){kind, n, NULL, NULL, NULL, 1};
   luaL_setmetatable(L, JOB_METATABLE);
   return j;
 }
@@ -95,7 +99,10 @@ static lua_Integer check_size(lua_State *L, int idx, lua_Integer max) {
 
 static int l_sgemm(lua_State *L) {
   size_t n = (size_t)check_size(L, 1, 1 << 15);
+  int threads = (int)luaL_optinteger(L, 2, 1);
+  luaL_argcheck(L, threads >= 1 && threads <= 1024, 2, "threads must be 1..1024");
   job *j = new_job(L, JOB_SGEMM, n);
+  j->threads = threads;
   j->a = alloc_floats(n * n);
   j->b = alloc_floats(n * n);
   j->c = alloc_floats(n * n);
@@ -103,7 +110,10 @@ static int l_sgemm(lua_State *L) {
     return luaL_error(L, "nnbench.sgemm: out of memory for n=%I", (lua_Integer)n);
   fill(j->a, n * n);
   fill(j->b, n * n);
+  int saved = openblas_get_num_threads();
+  openblas_set_num_threads(threads);
   run_once(j); /* starts OpenBLAS's threads, faults in c */
+  openblas_set_num_threads(saved);
   return 1;
 }
 
@@ -123,9 +133,13 @@ static int job_run(lua_State *L) {
   lua_Integer iters = luaL_optinteger(L, 2, 1);
   luaL_argcheck(L, iters >= 1, 2, "iters must be >= 1");
   luaL_argcheck(L, j->a != NULL, 1, "job already freed");
+  int saved = openblas_get_num_threads();
+  if (j->kind == JOB_SGEMM) openblas_set_num_threads(j->threads);
   double t0 = now();
   for (lua_Integer i = 0; i < iters; i++) run_once(j);
-  lua_pushnumber(L, now() - t0);
+  double seconds = now() - t0;
+  openblas_set_num_threads(saved);
+  lua_pushnumber(L, seconds);
   return 1;
 }
 

@@ -66,7 +66,7 @@ end
 -- informational figure of issue 14): the median of 3 samples of ~0.2 s.
 local function sgemm1024_gflops(quick)
   local n = quick and 128 or 1024
-  local job = bench.nnbench.sgemm(n)
+  local job = bench.nnbench.sgemm(n, nn.get_num_threads())
   local k = bench.calibrate(function(k) return job:run(k) end, quick and 0.01 or 0.2)
   local t = {}
   for r = 1, 3 do t[r] = job:run(k) / k end

@@ -16,14 +16,14 @@ local nn = nn or require "nn"
 
 local opt = bench.options{threads = 1, sizes = "64,256,1024,2048", reps = 11, sample_s = 0.1, quick = false}
 if opt.quick then opt.sizes, opt.reps, opt.sample_s = "32,64", 3, 0.01 end
-nn.set_num_threads(opt.threads) -- also OpenBLAS's pool, which nnbench shares
+nn.set_num_threads(opt.threads) -- the engine's pool; the raw sgemm runs OpenBLAS on as many threads
 bench.header("matmul: nn.matmul(a, b) vs raw cblas_sgemm, n x n float32", opt.threads)
 
 local now = bench.now
 local rows, fields = {}, {{"threads", opt.threads}}
 for _, n in ipairs(bench.numbers(opt.sizes)) do
   local a, b = nn.rand(n, n) - 0.5, nn.rand(n, n) - 0.5
-  local raw = bench.nnbench.sgemm(n) -- its own buffers, warmed up
+  local raw = bench.nnbench.sgemm(n, opt.threads) -- its own buffers, warmed up
   local fns = {
     raw = function(k) return raw:run(k) end,
     nnlua = function(k)
