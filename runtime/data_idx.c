@@ -151,27 +151,23 @@ static void bytes_to_i64(int64_t *out, const unsigned char *in, int64_t n) {
     out[i] = in[i];
 }
 
-nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) {
-  assert(f->gz && nn_tensor_numel(out) == f->numel);
-  assert(out->dtype == NN_FLOAT32 || out->dtype == NN_INT64);
-  unsigned char buf[IDX_CHUNK];
-  for (int64_t done = 0; done < f->numel;) {
-    unsigned n = (unsigned)(f->numel - done < IDX_CHUNK ? f->numel - done : IDX_CHUNK);
-    int64_t got = read_full(f->gz, buf, n);
-    if (got < 0)
-      return fail(f, NN_IO_ERR_SYS, err, "cannot read '%s': %s", f->path, gz_reason(f->gz));
-    if (out->dtype == NN_FLOAT32)
-      bytes_to_f32((float *)nn_tensor_data(out) + done, buf, got, scale);
-    else
-      bytes_to_i64((int64_t *)nn_tensor_data(out) + done, buf, got);
-    done += got;
-    if (got < n)
-      return fail(f, NN_IO_ERR_FORMAT, err,
-                  "'%s': truncated: the header announces %" PRId64
-                  " values, the file holds %" PRId64,
-                  f->path, f->numel, done);
-  }
-  if (read_full(f->gz, buf, 1) != 0)
+/* Reads the next n values into out; fails when the file ends first
+ * (done: the values read before this call, for the message). */
+static nn_io_status read_values(nn_idx_file *f, unsigned char *out, unsigned n, int64_t done,
+                                char *err) {
+  int64_t got = read_full(f->gz, out, n);
+  if (got < 0) return fail(f, NN_IO_ERR_SYS, err, "cannot read '%s': %s", f->path, gz_reason(f->gz));
+  if (got < n)
+    return fail(f, NN_IO_ERR_FORMAT, err,
+                "'%s': truncated: the header announces %" PRId64 " values, the file holds %" PRId64,
+                f->path, f->numel, done + got);
+  return NN_IO_OK;
+}
+
+/* After the last value: nothing may follow. */
+static nn_io_status check_end(nn_idx_file *f, char *err) {
+  unsigned char extra;
+  if (read_full(f->gz, &extra, 1) != 0)
     return fail(f, NN_IO_ERR_FORMAT, err,
                 "'%s': data continues after the %" PRId64 " values announced (the %s data "
                 "exceeds the %" PRId64 " bytes its header declares)",
@@ -180,25 +176,32 @@ nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) 
   return NN_IO_OK;
 }
 
+nn_io_status nn_idx_read(nn_idx_file *f, nn_tensor *out, bool scale, char *err) {
+  assert(f->gz && nn_tensor_numel(out) == f->numel);
+  assert(out->dtype == NN_FLOAT32 || out->dtype == NN_INT64);
+  unsigned char buf[IDX_CHUNK];
+  for (int64_t done = 0; done < f->numel;) {
+    unsigned n = (unsigned)(f->numel - done < IDX_CHUNK ? f->numel - done : IDX_CHUNK);
+    nn_io_status st = read_values(f, buf, n, done, err);
+    if (st) return st;
+    if (out->dtype == NN_FLOAT32)
+      bytes_to_f32((float *)nn_tensor_data(out) + done, buf, n, scale);
+    else
+      bytes_to_i64((int64_t *)nn_tensor_data(out) + done, buf, n);
+    done += n;
+  }
+  return check_end(f, err);
+}
+
 nn_io_status nn_idx_read_bytes(nn_idx_file *f, unsigned char *out, int64_t count, char *err) {
   assert(f->gz && count >= 0 && count <= f->numel);
   for (int64_t done = 0; done < count;) {
     unsigned n = (unsigned)(count - done < IDX_CHUNK ? count - done : IDX_CHUNK);
-    int64_t got = read_full(f->gz, out + done, n);
-    if (got < 0)
-      return fail(f, NN_IO_ERR_SYS, err, "cannot read '%s': %s", f->path, gz_reason(f->gz));
-    done += got;
-    if (got < n)
-      return fail(f, NN_IO_ERR_FORMAT, err,
-                  "'%s': truncated: the header announces %" PRId64
-                  " values, the file holds %" PRId64,
-                  f->path, f->numel, done);
+    nn_io_status st = read_values(f, out + done, n, done, err);
+    if (st) return st;
+    done += n;
   }
-  unsigned char extra;
-  if (count == f->numel && read_full(f->gz, &extra, 1) != 0)
-    return fail(f, NN_IO_ERR_FORMAT, err,
-                "'%s': data continues after the %" PRId64 " values announced", f->path, f->numel);
-  return NN_IO_OK;
+  return count == f->numel ? check_end(f, err) : NN_IO_OK;
 }
 
 void nn_idx_close(nn_idx_file *f) {
