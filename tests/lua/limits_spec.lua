@@ -14,28 +14,10 @@ local function safetensors(json, data_bytes)
   return string.pack("<I8", #json) .. json .. string.rep("\0", data_bytes)
 end
 
-local CRC = {}
-for i = 0, 255 do
-  local c = i
-  for _ = 1, 8 do c = (c & 1 == 1) and (0xEDB88320 ~ (c >> 1)) or (c >> 1) end
-  CRC[i] = c
-end
-
-local function crc32(s)
-  local c = 0xFFFFFFFF
-  for i = 1, #s do c = CRC[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
-  return c ~ 0xFFFFFFFF
-end
-
-local function chunk(kind, data)
-  return string.pack(">I4", #data) .. kind .. data .. string.pack(">I4", crc32(kind .. data))
-end
-
 -- A PNG whose header says w x h, 8-bit, of the color type (0 gray, 2 RGB);
 -- its data is an empty deflate stream: the limits act on the header.
 local function png_header(w, h, color)
-  return "\137PNG\r\n\26\n" .. chunk("IHDR", string.pack(">I4I4BBBBB", w, h, 8, color, 0, 0, 0)) ..
-         chunk("IDAT", "\x78\x9c\x03\x00\x00\x00\x00\x01") .. chunk("IEND", "")
+  return require("png_bytes").file(w, h, 8, color, "\x78\x9c\x03\x00\x00\x00\x00\x01")
 end
 
 describe("memory ceilings", function()
