@@ -29,13 +29,15 @@ test-sanitize: setup
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^course/($(SANITIZE_COURSE))$$'
 
 # libFuzzer targets of every reader (tests/fuzz/README.md), built with
-# clang in $(FUZZ_BUILD): fuzz runs each FUZZ_SECONDS; fuzz-ci replays the
+# clang in $(FUZZ_BUILD): fuzz runs each FUZZ_SECONDS or FUZZ_RUNS
+# executions (-1: no limit), whichever comes first; fuzz-ci replays the
 # committed corpus and regressions, then each 30 s with -seed=1.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
 
 fuzz: setup
-	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash tests/fuzz/run.sh long $(FUZZ_BUILD)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) JOBS=$(JOBS) bash tests/fuzz/run.sh long $(FUZZ_BUILD)
 
 fuzz-ci: setup
 	JOBS=$(JOBS) bash tests/fuzz/run.sh ci $(FUZZ_BUILD)

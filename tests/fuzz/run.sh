@@ -2,7 +2,8 @@
 # Builds and runs the libFuzzer targets (README.md here).
 #   run.sh ci   [BUILD]   replay corpus/ and regressions/, then each target
 #                         -seed=1 -max_total_time=30 (make fuzz-ci)
-#   run.sh long [BUILD]   each target FUZZ_SECONDS (default 60) on a working
+#   run.sh long [BUILD]   each target FUZZ_SECONDS (default 60) or FUZZ_RUNS
+#                         executions, whichever comes first, on a working
 #                         corpus in BUILD/fuzz-corpus/<target> (make fuzz)
 #   run.sh merge [BUILD]  minimise BUILD/fuzz-corpus/<target> into corpus/<target>
 # FUZZ_TARGETS="npy png" limits any mode to those targets.
@@ -13,6 +14,7 @@ root=$(cd "$here/../.." && pwd)
 build=${2:-$root/build-fuzz}
 targets=${FUZZ_TARGETS:-"safetensors checkpoint_meta npy idx idx_gz cifar png csv"}
 seconds=${FUZZ_SECONDS:-60}
+runs=${FUZZ_RUNS:--1}
 
 CC=${FUZZ_CC:-clang} cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNLUA_FUZZ=ON >/dev/null
 cmake --build "$build" -j "${JOBS:-$(nproc)}" >/dev/null
@@ -56,7 +58,7 @@ for t in $targets; do
     work=$build/fuzz-corpus/$t
     mkdir -p "$work" "$build/fuzz-artifacts/$t"
     echo "== fuzz_$t: ${seconds} s (corpus $work)"
-    "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$build/fuzz-artifacts/$t/" \
+    "$bin" -max_total_time="$seconds" -runs="$runs" "${opts[@]}" -artifact_prefix="$build/fuzz-artifacts/$t/" \
       "$work" "$corpus" "$reg" 2>&1 | tail -12
     ;;
   merge)
