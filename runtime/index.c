@@ -13,6 +13,7 @@
 #include "nn_autograd.h"
 #include "nn_elementwise.h"
 #include "nn_iter.h"
+#include "nn_threads.h"
 
 /* One element of any dtype, for values converted once before a walk. */
 typedef union elem_cell {
@@ -113,8 +114,51 @@ static void take_along(nn_tensor *out, const nn_tensor *t, int dim, const nn_ten
     take_run(it.ptr[0], it.ptr[1], it.ptr[2], it.step, it.n, t->stride[dim], es);
 }
 
+/* index_select of whole contiguous slices (a batch of rows of a
+ * dataset): one memcpy per slice, split over the pool, the next slice's
+ * source prefetched while this one copies (the rows are scattered over a
+ * dataset far larger than the caches). */
+typedef struct slice_take {
+  char *out;
+  const char *src;
+  const int64_t *idx;
+  int64_t idx_step, nidx, src_len; /* slices per outer block in idx and in src */
+  size_t bytes;                    /* one slice */
+} slice_take;
+
+static const char *slice_src(const slice_take *c, int64_t r) {
+  int64_t outer = r / c->nidx, i = r % c->nidx;
+  int64_t pos = nn_index_to_0based(c->idx[i * c->idx_step]);
+  return c->src + (size_t)(outer * c->src_len + pos) * c->bytes;
+}
+
+static void slice_take_range(void *ctx, int64_t begin, int64_t end) {
+  const slice_take *c = ctx;
+  const char *next = begin < end ? slice_src(c, begin) : NULL;
+  for (int64_t r = begin; r < end; r++) {
+    const char *src = next;
+    if (r + 1 < end) {
+      next = slice_src(c, r + 1);
+      for (size_t b = 0; b < c->bytes && b < 1024; b += 64) __builtin_prefetch(next + b);
+    }
+    memcpy(c->out + (size_t)r * c->bytes, src, c->bytes);
+  }
+}
+
 void nn_kernel_index_select(nn_tensor *out, const nn_tensor *t, int dim, const nn_tensor *idx) {
   assert(t->ndim >= 1 && idx->ndim <= 1 && out->ndim == t->ndim);
+  if (nn_tensor_is_contiguous(out) && nn_tensor_is_contiguous(t)) {
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; d++) outer *= t->shape[d];
+    for (int d = dim + 1; d < t->ndim; d++) inner *= t->shape[d];
+    slice_take c = {nn_tensor_data(out), nn_tensor_data(t), nn_tensor_data(idx),
+                    idx->ndim ? idx->stride[0] : 0, out->shape[dim], t->shape[dim],
+                    (size_t)inner * nn_dtype_size(t->dtype)};
+    /* At least 64 KB a part: below that the pool's wake-up costs more. */
+    int64_t grain = c.bytes ? (int64_t)((1 << 16) / c.bytes) + 1 : 1;
+    if (inner > 0 && c.nidx > 0) nn_parallel_for(outer * c.nidx, grain, slice_take_range, &c);
+    return;
+  }
   /* The index runs along dim only: stride 0 everywhere else. */
   int64_t idx_stride[NN_MAX_DIMS] = {0};
   idx_stride[dim] = idx->ndim ? idx->stride[0] : 0;

@@ -79,6 +79,10 @@ static void sgd_run(float *restrict param, const float *restrict grad, float *re
   const float keep = (float)(1 - o->dampening), neg_lr = (float)-o->lr;
   const bool decay = o->weight_decay != 0, use_buf = o->momentum != 0;
   const bool first = o->first_step, nesterov = o->nesterov;
+  if (!decay && !use_buf) { /* plain SGD: one loop the compiler vectorizes */
+    for (int64_t i = 0; i < n; i++) param[i] = param[i] + neg_lr * grad[i];
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     float d = grad[i];
     if (decay) d = d + wd * param[i]; /* d_p = d_p.add(param, alpha=wd) */

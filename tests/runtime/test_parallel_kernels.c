@@ -9,6 +9,7 @@
 #include "check.h"
 #include "nn_activation.h"
 #include "nn_autograd.h"
+#include "nn_index.h"
 #include "nn_loss.h"
 #include "nn_norm.h"
 #include "nn_optim.h"
@@ -91,12 +92,56 @@ static void accumulate_rows(float *out) {
   unwrap(out, dst);
 }
 
+static void fill_zero_view(float *out) {
+  int64_t full[] = {R, C};
+  nn_tensor *a = wrap(xs, 2, full), *o = nn_tensor_view(a, 2, full, a->stride, a->offset);
+  nn_fill(o, 0); /* contiguous: the memset path */
+  nn_tensor_release(o);
+  unwrap(out, a);
+}
+
+/* index_select of whole slices: rows of [R, C] (dim 0), and the middle
+ * dim of [R, 7, C/7'] so each outer block has its own slices. */
+static void select_rows(float *out) {
+  int64_t full[] = {R, C}, n = 2 * R, idx_shape[] = {n}, out_shape[] = {n, C};
+  nn_tensor *t = wrap(xs, 2, full), *idx = nn_tensor_empty(NN_INT64, 1, idx_shape);
+  int64_t *k = nn_tensor_data(idx);
+  for (int64_t i = 0; i < n; i++) k[i] = 1 + (i * 7919) % R; /* 1-based, repeats */
+  nn_tensor *o = nn_tensor_empty(NN_FLOAT32, 2, out_shape);
+  nn_kernel_index_select(o, t, 0, idx);
+  int64_t cube[] = {R, 7, 61}, picks[] = {3}, cube_out[] = {R, 3, 61};
+  nn_tensor *t3 = wrap(ys, 3, cube), *idx3 = nn_tensor_empty(NN_INT64, 1, picks);
+  int64_t *k3 = nn_tensor_data(idx3);
+  k3[0] = 7, k3[1] = 1, k3[2] = 7;
+  nn_tensor *o3 = nn_tensor_empty(NN_FLOAT32, 3, cube_out);
+  nn_kernel_index_select(o3, t3, 1, idx3);
+  memcpy(out + n * C, nn_tensor_data(o3), sizeof(float) * (size_t)(R * 3 * 61));
+  nn_tensor_release(t), nn_tensor_release(idx), nn_tensor_release(t3), nn_tensor_release(idx3);
+  nn_tensor_release(o3);
+  unwrap(out, o);
+}
+
 static void test_elementwise(void) {
   CHECK(same_bits(binary_flat, N));
   CHECK(same_bits(binary_broadcast, N));
   CHECK(same_bits(unary_view, N));
   CHECK(same_bits(copy_view, N));
   CHECK(same_bits(accumulate_rows, C));
+  CHECK(same_bits(fill_zero_view, N));
+  CHECK(same_bits(select_rows, 2 * N + R * 3 * 61));
+  /* and the selections are right */
+  float *got = calloc(2 * N + R * 3 * 61, sizeof(float)), *zero = calloc(N, sizeof(float));
+  nn_set_num_threads(3);
+  fill_zero_view(zero);
+  CHECK(zero[0] == 0 && zero[N - 1] == 0 && !signbit(zero[N / 2]));
+  select_rows(got);
+  int64_t i = 2 * R - 1, src = (i * 7919) % R;
+  CHECK(got[i * C] == xs[src * C] && got[i * C + C - 1] == xs[src * C + C - 1]);
+  const float *sel = got + 2 * N; /* [r, j, c] = ys[r, {7, 1, 7}[j], c] */
+  CHECK(sel[(5 * 3 + 0) * 61 + 4] == ys[(5 * 7 + 6) * 61 + 4]);
+  CHECK(sel[(5 * 3 + 1) * 61 + 60] == ys[(5 * 7 + 0) * 61 + 60]);
+  CHECK(sel[((R - 1) * 3 + 2) * 61] == ys[((R - 1) * 7 + 6) * 61]);
+  free(got), free(zero);
   /* and the accumulation is right: column 5 */
   float *sum = calloc(C, sizeof(float));
   nn_set_num_threads(3);
@@ -192,9 +237,19 @@ static void pointwise_loss(float *out) {
   nn_kernel_pointwise_loss_backward(NN_LOSS_HUBER, out + N, NULL, zs, 1, 0.25f, xs, ys, NULL, NULL, 0.5f, N);
 }
 
+static void plain_sgd(float *out) { /* no momentum, no decay: its own loop */
+  memcpy(out, xs, sizeof(float) * N);
+  for (int step = 0; step < 3; step++) nn_sgd_step(out, ys, NULL, N, &(nn_sgd_opts){.lr = 0.1});
+}
+
 static void test_optim_and_loss(void) {
   CHECK(same_bits(adam, N));
   CHECK(same_bits(sgd, N));
+  CHECK(same_bits(plain_sgd, N));
+  float *p = calloc(N, sizeof(float));
+  plain_sgd(p);
+  CHECK(p[17] == (xs[17] + -0.1f * ys[17]) + -0.1f * ys[17] + -0.1f * ys[17]);
+  free(p);
   /* the elementwise parts are exact; the sum is deterministic per thread
    * count and near the serial one */
   float *a = calloc(2 * N + 1, sizeof(float)), *b = calloc(2 * N + 1, sizeof(float));
