@@ -189,17 +189,32 @@ static nn_tensor *zeros_shaped(int ndim, const int64_t *shape) {
   return nn_tensor_zeros(NN_FLOAT32, ndim, shape);
 }
 
-/* The buffer the gradient of edge e is added into, created on first use. */
-static nn_tensor *edge_target(nn_edge *e) {
-  if (e->fn) {
-    if (!e->fn->grad) e->fn->grad = zeros_shaped(e->fn->out_ndim, e->fn->out_shape);
-    return e->fn->grad;
+/* Where the gradient of edge e goes: its node's or its leaf's slot. */
+static nn_tensor **edge_slot(nn_edge *e) {
+  return e->fn ? &e->fn->grad : e->leaf ? &e->leaf->grad : NULL;
+}
+
+/* The buffer the gradient of edge e is added into, created on first use:
+ * zeroed, or left uninitialized when *fresh (the backward overwrites it). */
+static nn_tensor *edge_target(nn_edge *e, bool *fresh) {
+  nn_tensor **slot = edge_slot(e);
+  if (!slot) return NULL;
+  if (*slot) {
+    *fresh = false;
+    return *slot;
   }
-  if (e->leaf) {
-    if (!e->leaf->grad) e->leaf->grad = zeros_shaped(e->leaf->ndim, e->leaf->shape);
-    return e->leaf->grad;
-  }
-  return NULL;
+  int ndim = e->fn ? e->fn->out_ndim : e->leaf->ndim;
+  const int64_t *shape = e->fn ? e->fn->out_shape : e->leaf->shape;
+  return *slot = *fresh ? nn_tensor_empty(NN_FLOAT32, ndim, shape) : zeros_shaped(ndim, shape);
+}
+
+/* Does another edge of n feed the same buffer as edge i (linear(a, a))?
+ * Then neither may overwrite it. */
+static bool shares_target(nn_node *n, int i) {
+  nn_tensor **slot = edge_slot(&n->edges[i]);
+  for (int j = 0; j < n->ninputs; j++)
+    if (j != i && edge_slot(&n->edges[j]) == slot) return true;
+  return false;
 }
 
 bool nn_tensor_has_nonfinite(const nn_tensor *t) {
@@ -220,12 +235,18 @@ static nn_backward_status run_node(nn_node *n) {
   size_t bytes = sizeof *grad_in * (size_t)n->ninputs;
   if (n->ninputs > 64 && !(grad_in = nn_alloc(bytes))) return NN_BACKWARD_NO_MEMORY;
   nn_backward_status st = NN_BACKWARD_OK;
+  bool overwrites = nn_op_info(n->op)->overwrites;
+  n->fresh = 0;
   for (int i = 0; i < n->ninputs; i++) {
     bool wanted = n->edges[i].fn || n->edges[i].leaf;
-    grad_in[i] = wanted ? edge_target(&n->edges[i]) : NULL;
+    bool fresh = overwrites && i < 32 && wanted && !shares_target(n, i);
+    grad_in[i] = wanted ? edge_target(&n->edges[i], &fresh) : NULL;
+    if (fresh) n->fresh |= 1u << i;
     if (wanted && !grad_in[i]) st = NN_BACKWARD_NO_MEMORY;
   }
   if (st == NN_BACKWARD_OK && !nn_op_info(n->op)->backward(n, n->grad, grad_in)) st = NN_BACKWARD_NO_MEMORY;
+  for (int i = 0; st != NN_BACKWARD_OK && i < n->ninputs; i++) /* a leaf keeps its .grad: never garbage */
+    if (nn_grad_is_fresh(n, i) && grad_in[i]) nn_fill(grad_in[i], 0);
   for (int i = 0; st == NN_BACKWARD_OK && detect_anomaly && i < n->ninputs; i++)
     if (grad_in[i] && nn_tensor_has_nonfinite(grad_in[i])) st = NN_BACKWARD_ANOMALY;
   if (grad_in != targets) nn_free(grad_in, bytes);

@@ -744,10 +744,15 @@ static void pass_in_range(nn_tensor *gi, const nn_tensor *g, const nn_tensor *x,
   nn_iter_parallel(&it, GRAIN, pass_in_range_part, &r); /* gi is the walk's shape: parts write apart */
 }
 
-/* o += g where y > 0, over contiguous arrays (a separate loop so the
- * compiler vectorizes it: it runs on every ReLU of every step). */
+/* o += g where y > 0 (or o = when o is a fresh buffer), over contiguous
+ * arrays (separate loops so the compiler vectorizes them: they run on
+ * every ReLU of every step). */
 static void relu_backward_run(float *restrict o, const float *restrict g, const float *restrict y,
-                              int64_t n) {
+                              int64_t n, bool fresh) {
+  if (fresh) {
+    for (int64_t i = 0; i < n; i++) o[i] = y[i] > 0.0f ? g[i] : 0.0f;
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     float gv = g[i];
     o[i] += y[i] > 0.0f ? gv : 0.0f;
@@ -757,21 +762,25 @@ static void relu_backward_run(float *restrict o, const float *restrict g, const 
 typedef struct relu_job {
   float *o;
   const float *g, *y;
+  bool fresh;
 } relu_job;
 
 static void relu_backward_part(void *ctx, int64_t begin, int64_t end) {
   const relu_job *j = ctx;
-  relu_backward_run(j->o + begin, j->g + begin, j->y + begin, end - begin);
+  relu_backward_run(j->o + begin, j->g + begin, j->y + begin, end - begin, j->fresh);
 }
 
 bool nn_relu_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *y = n->saved[0];
   if (!gi[0]) return true;
+  bool fresh = nn_grad_is_fresh(n, 0);
   if (nn_tensor_is_contiguous(y) && nn_tensor_numel(gi[0]) == nn_tensor_numel(g)) {
-    relu_job j = {nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(y)};
+    relu_job j = {nn_tensor_data(gi[0]), nn_tensor_data(g), nn_tensor_data(y), fresh};
     nn_parallel_for(nn_tensor_numel(g), GRAIN, relu_backward_part, &j);
-  } else
+  } else {
+    if (fresh) nn_fill(gi[0], 0);
     pass_in_range(gi[0], g, y, 0.0f, INFINITY, true);
+  }
   return true;
 }
 

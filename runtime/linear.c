@@ -48,20 +48,26 @@ nn_status nn_linear(nn_tensor *out, const nn_tensor *x, const nn_tensor *w, cons
 }
 
 /* Inputs x (M,K), w (O,K), b (O); saved x, w (contiguous);
- * g (M,O): gx += g w, gw += g^T x, gb += column sums of g. */
+ * g (M,O): gx += g w, gw += g^T x, gb += column sums of g — or = for the
+ * buffers the engine has just created (nn_grad_is_fresh). */
 bool nn_linear_backward(const nn_node *n, const nn_tensor *g, nn_tensor *const *gi) {
   const nn_tensor *x = n->saved[0], *w = n->saved[1];
   int64_t O = w->shape[0], K = w->shape[1], M = nn_tensor_numel(g) / (O ? O : 1);
   const float *gp = nn_tensor_data(g), *xp = nn_tensor_data(x), *wp = nn_tensor_data(w);
-  if (M == 0 || O == 0) return true;
+  if (M == 0 || O == 0) { /* no product: fresh buffers get their zeros */
+    for (int i = 0; i < 3; i++)
+      if (gi[i] && nn_grad_is_fresh(n, i)) nn_fill(gi[i], 0);
+    return true;
+  }
   if (gi[0] && K > 0)
     nn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)K, (int)O, 1.0f, gp, (int)O,
-             wp, (int)K, 1.0f, nn_tensor_data(gi[0]), (int)K);
+             wp, (int)K, nn_grad_is_fresh(n, 0) ? 0.0f : 1.0f, nn_tensor_data(gi[0]), (int)K);
   if (gi[1] && K > 0)
     nn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)O, (int)K, (int)M, 1.0f, gp, (int)O,
-             xp, (int)K, 1.0f, nn_tensor_data(gi[1]), (int)K);
+             xp, (int)K, nn_grad_is_fresh(n, 1) ? 0.0f : 1.0f, nn_tensor_data(gi[1]), (int)K);
   if (gi[2]) {
     float *gb = nn_tensor_data(gi[2]);
+    if (nn_grad_is_fresh(n, 2)) memset(gb, 0, (size_t)O * sizeof *gb);
     for (int64_t i = 0; i < M; i++)
       for (int64_t j = 0; j < O; j++) gb[j] += gp[i * O + j];
   }

@@ -93,6 +93,7 @@ struct nn_node {
   bool released;     /* saved tensors dropped after backward */
   /* Engine scratch, valid during nn_backward only. */
   nn_tensor *grad;
+  unsigned fresh; /* bit i: grad_in[i] is uninitialized (nn_grad_is_fresh) */
   int deps;
   uint64_t mark;
   nn_node *release_next; /* the to-free list of nn_node_release */
@@ -120,6 +121,12 @@ nn_status nn_node_save(nn_node *node, const nn_tensor *t);
  * no refcount frees. */
 nn_status nn_node_save_output(nn_node *node, const nn_tensor *out);
 void nn_node_release(nn_node *node);
+
+/* In an overwriting backward (nn_op_desc.overwrites): must grad_in[i] be
+ * written rather than added to? */
+static inline bool nn_grad_is_fresh(const nn_node *node, int i) {
+  return i < 32 && (node->fresh >> i & 1u);
+}
 
 typedef enum nn_backward_status {
   NN_BACKWARD_OK,

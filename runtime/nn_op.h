@@ -144,8 +144,10 @@ static inline bool nn_op_is_unary(nn_op op) {
 }
 
 /* Adds into grad_in[i] (NULL: input i needs none) the gradient of input i
- * given grad_out, the gradient of the node's output. Returns false only
- * when scratch memory runs out. */
+ * given grad_out, the gradient of the node's output — or, for an op whose
+ * desc says overwrites, writes it when nn_grad_is_fresh(node, i): that
+ * buffer was just created for this gradient and holds garbage, not zeros.
+ * Returns false only when scratch memory runs out. */
 typedef bool (*nn_backward_fn)(const nn_node *node, const nn_tensor *grad_out,
                                nn_tensor *const *grad_in);
 
@@ -153,6 +155,9 @@ typedef struct nn_op_desc {
   const char *name;        /* as users write it: "add", "conv2d" */
   int ninputs;             /* graph inputs; -1: any number (cat) */
   nn_backward_fn backward; /* NULL: not differentiable (comparisons) */
+  /* The backward writes every element of a fresh gradient buffer, so the
+   * engine need not zero it (the big per-step buffers: linear, relu). */
+  bool overwrites;
 } nn_op_desc;
 
 const nn_op_desc *nn_op_info(nn_op op);

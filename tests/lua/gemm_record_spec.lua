@@ -41,7 +41,12 @@ describe("GEMM recording", function()
     local layer = nn.Linear(784, 256)
     assert.are.same({
       "64 256 784 N T 784 784 256 1",  -- y = x W^T (+ b, the GEMM's start)
-      "64 784 256 N N 256 784 784 1",  -- gx += g W
+      "64 784 256 N N 256 784 784 0",  -- gx = g W: x.grad is new, written
+      "256 784 64 T N 256 784 784 0",  -- gW = g^T x: so is W.grad
+    }, record(function() layer(x):sum():backward() end))
+    assert.are.same({
+      "64 256 784 N T 784 784 256 1",
+      "64 784 256 N N 256 784 784 1",  -- gx += g W: into the existing x.grad
       "256 784 64 T N 256 784 784 1",  -- gW += g^T x
     }, record(function() layer(x):sum():backward() end))
   end)

@@ -1,12 +1,14 @@
 /* nn_linear against a naive loop, forward and backward through
  * nn_backward: contiguous and strided operands, 3-D input, no bias,
- * recording only when wanted, and every allocation failing in turn. */
+ * recording only when wanted, every allocation failing in turn, and the
+ * gradient buffers the backward writes without their being zeroed. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn_alloc.h"
 #include "nn_autograd.h"
+#include "nn_elementwise.h"
 #include "nn_linear.h"
 
 static nn_tensor *filled(int ndim, const int64_t *shape) {
@@ -23,6 +25,9 @@ static nn_tensor *transposed(int64_t rows, int64_t cols) {
   nn_tensor_release(base);
   return t;
 }
+
+/* The larger error, NaN winning (fmax would drop it). */
+static double worse(double err, double d) { return d > err || isnan(d) ? d : err; }
 
 /* Element (i, j) of a 2-D tensor, or element i of a 1-D one (j = 0). */
 static double at(const nn_tensor *t, int64_t i, int64_t j) {
@@ -44,7 +49,7 @@ static void check_linear(nn_tensor *x, nn_tensor *w, nn_tensor *b) {
     for (int64_t o = 0; o < O; o++) {
       double want = b ? at(b, o, 0) : 0;
       for (int64_t k = 0; k < K; k++) want += at(x, i, k) * at(w, o, k);
-      err = fmax(err, fabs(at(y, i, o) - want));
+      err = worse(err, fabs(at(y, i, o) - want));
     }
   CHECK_NEAR(err, 0, 1e-5);
   nn_tensor *g = filled(2, y->shape);
@@ -54,17 +59,17 @@ static void check_linear(nn_tensor *x, nn_tensor *w, nn_tensor *b) {
     for (int64_t k = 0; k < K; k++) {
       double want = 0;
       for (int64_t o = 0; o < O; o++) want += at(g, i, o) * at(w, o, k);
-      ex = fmax(ex, fabs(at(x->grad, i, k) - want));
+      ex = worse(ex, fabs(at(x->grad, i, k) - want));
     }
   for (int64_t o = 0; o < O; o++) {
     double sum = 0;
     for (int64_t k = 0; k < K; k++) {
       double want = 0;
       for (int64_t i = 0; i < M; i++) want += at(g, i, o) * at(x, i, k);
-      ew = fmax(ew, fabs(at(w->grad, o, k) - want));
+      ew = worse(ew, fabs(at(w->grad, o, k) - want));
     }
     for (int64_t i = 0; i < M; i++) sum += at(g, i, o);
-    if (b) eb = fmax(eb, fabs(at(b->grad, o, 0) - sum));
+    if (b) eb = worse(eb, fabs(at(b->grad, o, 0) - sum));
   }
   CHECK_NEAR(ex, 0, 1e-5);
   CHECK_NEAR(ew, 0, 1e-5);
@@ -140,11 +145,88 @@ static void test_out_of_memory(void) {
   nn_tensor_release(w);
 }
 
+/* Puts NaN-filled blocks of these shapes in the allocator's cache, where
+ * the next buffers of the same sizes come from. */
+static void poison(int count, const int64_t (*shapes)[2]) {
+  nn_tensor *t[8];
+  for (int i = 0; i < count; i++) {
+    t[i] = nn_tensor_empty(NN_FLOAT32, shapes[i][1] ? 2 : 1, shapes[i]);
+    nn_fill(t[i], NAN);
+  }
+  for (int i = 0; i < count; i++) nn_tensor_release(t[i]);
+}
+
+/* y = linear(relu(linear(x, w1, b1)), w2): with grad buffers that do not
+ * exist yet, linear and relu write them (nn_grad_is_fresh) over recycled
+ * NaN blocks; with buffers the caller zeroed first, they add into them.
+ * Both give the same gradients. */
+static void two_layers(bool preset, float *gx, float *gw1, float *gb1) {
+  enum { M = 9, K = 40, H = 33, O = 5 };
+  rng_state = 11;
+  nn_tensor *x = filled(2, (int64_t[]){M, K}), *w1 = filled(2, (int64_t[]){H, K});
+  nn_tensor *b1 = filled(1, (int64_t[]){H}), *w2 = filled(2, (int64_t[]){O, H});
+  nn_tensor *g = filled(2, (int64_t[]){M, O});
+  x->requires_grad = w1->requires_grad = b1->requires_grad = true;
+  if (preset) {
+    x->grad = nn_tensor_zeros(NN_FLOAT32, 2, x->shape);
+    w1->grad = nn_tensor_zeros(NN_FLOAT32, 2, w1->shape);
+    b1->grad = nn_tensor_zeros(NN_FLOAT32, 1, b1->shape);
+  }
+  nn_tensor *h = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){M, H});
+  nn_tensor *r = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){M, H});
+  nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){M, O});
+  CHECK(nn_linear(h, x, w1, b1) == NN_OK);
+  CHECK(nn_apply_unary(NN_OP_RELU, r, h) == NN_OK);
+  CHECK(r->grad_fn && r->grad_fn->op == NN_OP_RELU);
+  CHECK(nn_linear(y, r, w2, NULL) == NN_OK);
+  poison(4, (const int64_t[][2]){{M, K}, {H, K}, {H, 0}, {M, H}});
+  CHECK(nn_backward(y, g, false).status == NN_BACKWARD_OK);
+  memcpy(gx, nn_tensor_data(x->grad), sizeof(float) * M * K);
+  memcpy(gw1, nn_tensor_data(w1->grad), sizeof(float) * H * K);
+  memcpy(gb1, nn_tensor_data(b1->grad), sizeof(float) * H);
+  nn_tensor *all[] = {x, w1, b1, w2, g, h, r, y};
+  for (int i = 0; i < 8; i++) nn_tensor_release(all[i]);
+}
+
+static void test_fresh_buffers(void) {
+  float fx[9 * 40], fw[33 * 40], fb[33], zx[9 * 40], zw[33 * 40], zb[33];
+  two_layers(false, fx, fw, fb);
+  two_layers(true, zx, zw, zb);
+  int differ = 0; /* == so that NaN counts as a difference */
+  for (int i = 0; i < 9 * 40; i++) differ += !(fx[i] == zx[i]);
+  for (int i = 0; i < 33 * 40; i++) differ += !(fw[i] == zw[i]);
+  for (int i = 0; i < 33; i++) differ += !(fb[i] == zb[i]);
+  CHECK(differ == 0);
+}
+
+/* linear(a, a): both edges feed a's one buffer, so neither overwrites:
+ * a.grad = g a + g^T a. */
+static void test_shared_buffer(void) {
+  enum { N = 6 };
+  nn_tensor *a = filled(2, (int64_t[]){N, N}), *g = filled(2, (int64_t[]){N, N});
+  a->requires_grad = true;
+  nn_tensor *y = nn_tensor_empty(NN_FLOAT32, 2, (int64_t[]){N, N});
+  CHECK(nn_linear(y, a, a, NULL) == NN_OK);
+  poison(1, (const int64_t[][2]){{N, N}});
+  CHECK(nn_backward(y, g, false).status == NN_BACKWARD_OK);
+  double err = 0;
+  for (int64_t i = 0; i < N; i++)
+    for (int64_t k = 0; k < N; k++) {
+      double want = 0;
+      for (int64_t o = 0; o < N; o++) want += at(g, i, o) * at(a, o, k) + at(g, o, i) * at(a, o, k);
+      err = worse(err, fabs(at(a->grad, i, k) - want));
+    }
+  CHECK_NEAR(err, 0, 1e-5);
+  nn_tensor_release(a), nn_tensor_release(g), nn_tensor_release(y);
+}
+
 int main(void) {
   RUN(test_contiguous);
   RUN(test_strided);
   RUN(test_3d_input);
   RUN(test_no_grad);
   RUN(test_out_of_memory);
+  RUN(test_fresh_buffers);
+  RUN(test_shared_buffer);
   return check_summary();
 }
