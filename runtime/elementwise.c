@@ -749,8 +749,11 @@ static void pass_in_range(nn_tensor *gi, const nn_tensor *g, const nn_tensor *x,
  * every ReLU of every step). */
 static void relu_backward_run(float *restrict o, const float *restrict g, const float *restrict y,
                               int64_t n, bool fresh) {
-  if (fresh) {
-    for (int64_t i = 0; i < n; i++) o[i] = y[i] > 0.0f ? g[i] : 0.0f;
+  if (fresh) { /* g[i] read unconditionally: a select the compiler vectorizes, not a branch */
+    for (int64_t i = 0; i < n; i++) {
+      float gv = g[i];
+      o[i] = y[i] > 0.0f ? gv : 0.0f;
+    }
     return;
   }
   for (int64_t i = 0; i < n; i++) {
