@@ -257,6 +257,9 @@ local function summary()
         at_threads(name, "gemm_s", "GEMM-only %s s"),
         "raw `cblas_sgemm` replaying the step's GEMM calls, same run",
         at_threads(name, "ceiling", "%s of the ceiling (target ≥ " .. e[4] .. ")"))
+    row(name, ("%s epoch: its GEMMs as the engine runs them, and the rest, 1 / 2 threads"):format(what:match("^%S+")),
+        at_threads(name, "engine_gemm_s", "%s s of GEMMs"), "the same calls through the engine's pool",
+        at_threads(name, "other_s", "%s s of everything else"))
     row(name, ("%s epoch, speed-up from 2 threads"):format(what:match("^%S+")),
         keys(name, {"speedup"}, 2, "%s×"), keys(name, {"raw_speedup"}, 2, "raw `cblas_sgemm` on the same calls: %s×"),
         keys(name, {"speedup_of_raw"}, 2, "%s of raw's (target ≥ 0.90)"))

@@ -5,10 +5,12 @@
  *   _gemm_calls()                    the list: {{m=, n=, k=, ta=, tb=,
  *                                    lda=, ldb=, ldc=, alpha=, beta=,
  *                                    row_major=}, ...}
- *   _gemm_replay(calls, threads, reps)
+ *   _gemm_replay(calls, threads, reps[, through_engine])
  *                                    seconds for reps passes over calls
  *                                    (a list as _gemm_calls returns) with
- *                                    raw cblas_sgemm on threads threads
+ *                                    raw cblas_sgemm on threads threads,
+ *                                    or through_engine: as the engine
+ *                                    runs them on its pool
  */
 #include "nn_bind.h"
 #include "nn_gemm.h"
@@ -110,8 +112,10 @@ static int l_gemm_replay(lua_State *L) {
     c->alpha = call_number(L, i + 1, "alpha"), c->beta = call_number(L, i + 1, "beta");
     lua_pop(L, 1);
   }
+  bool through_engine = lua_toboolean(L, 4);
   double seconds = 0;
-  nnb_check_status(L, "_gemm_replay", nn_gemm_replay(calls, count, (int)threads, reps, &seconds));
+  nnb_check_status(L, "_gemm_replay",
+                   nn_gemm_replay(calls, count, (int)threads, through_engine, reps, &seconds));
   lua_pushnumber(L, seconds);
   return 1;
 }

@@ -13,6 +13,7 @@
 
 #include "nn_conv.h"
 #include "nn_gemm_split.h"
+#include "nn_threads.h"
 
 /* Read without the lock on every call (a relaxed atomic load: a plain
  * load on x86); set and cleared under the lock. */
@@ -116,18 +117,18 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void run_all(const nn_gemm_call *calls, size_t count, float *const *ptr) {
+static void run_all(const nn_gemm_call *calls, size_t count, float *const *ptr, bool through_engine) {
   for (size_t i = 0; i < count; i++) {
     const nn_gemm_call *c = &calls[i];
     if (c->m == 0 || c->n == 0) continue;
-    cblas_sgemm(c->row_major ? CblasRowMajor : CblasColMajor, c->ta ? CblasTrans : CblasNoTrans,
+    (through_engine ? nn_sgemm : cblas_sgemm)(c->row_major ? CblasRowMajor : CblasColMajor, c->ta ? CblasTrans : CblasNoTrans,
                 c->tb ? CblasTrans : CblasNoTrans, c->m, c->n, c->k, c->alpha, ptr[3 * i], c->lda,
                 ptr[3 * i + 1], c->ldb, c->beta, ptr[3 * i + 2], c->ldc);
   }
 }
 
-nn_status nn_gemm_replay(const nn_gemm_call *calls, size_t count, int threads, int64_t reps,
-                         double *seconds) {
+nn_status nn_gemm_replay(const nn_gemm_call *calls, size_t count, int threads, bool through_engine,
+                         int64_t reps, double *seconds) {
   int64_t total = 0;
   for (size_t i = 0; i < count; i++) {
     int64_t s[3];
@@ -160,13 +161,16 @@ nn_status nn_gemm_replay(const nn_gemm_call *calls, size_t count, int threads, i
     spans(&calls[i], s);
     for (int j = 0; j < 3; j++) ptr[3 * i + j] = at, at += s[j];
   }
-  int saved = openblas_get_num_threads();
-  openblas_set_num_threads(threads);
-  run_all(calls, count, ptr); /* starts OpenBLAS's threads, warms the caches as a step would */
+  int saved = openblas_get_num_threads(), saved_engine = nn_get_num_threads();
+  bool switch_engine = through_engine && threads != saved_engine; /* a switch restarts the pool */
+  if (switch_engine) nn_set_num_threads(threads);
+  if (!through_engine) openblas_set_num_threads(threads);
+  run_all(calls, count, ptr, through_engine); /* starts the threads, warms the caches as a step would */
   double t0 = now();
-  for (int64_t r = 0; r < reps; r++) run_all(calls, count, ptr);
+  for (int64_t r = 0; r < reps; r++) run_all(calls, count, ptr, through_engine);
   *seconds = now() - t0;
-  openblas_set_num_threads(saved);
+  if (switch_engine) nn_set_num_threads(saved_engine);
+  if (!through_engine) openblas_set_num_threads(saved);
   free(arena);
   free(ptr);
   return NN_OK;

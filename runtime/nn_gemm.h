@@ -65,13 +65,15 @@ void nn_gemm_record_conv(nn_gemm_conv_pass pass, const struct nn_conv2d_geom *g)
 double nn_gemm_flops(const nn_gemm_call *c);
 
 /* Replays calls (count of them) reps times over with raw cblas_sgemm on
- * OpenBLAS threads, each call on its own buffers (made and faulted in
- * by one untimed pass first, so the working set is the step's), and
- * stores the seconds of the reps timed passes in *seconds. OpenBLAS's
- * thread count is restored afterwards. NN_ERR_VALUE for a call whose
- * leading dims do not fit its shape, NN_ERR_NOMEM when the buffers do
- * not fit in memory. */
-nn_status nn_gemm_replay(const nn_gemm_call *calls, size_t count, int threads, int64_t reps,
+ * `threads` OpenBLAS threads — or, through_engine, with nn_sgemm on the
+ * engine's pool at `threads` (how the engine runs them: split into
+ * single-threaded blocks) — each call on its own buffers (made and
+ * faulted in by one untimed pass first, so the working set is the
+ * step's), and stores the seconds of the reps timed passes in *seconds.
+ * The thread counts are restored afterwards. NN_ERR_VALUE for a call
+ * whose leading dims do not fit its shape, NN_ERR_NOMEM when the buffers
+ * do not fit in memory. */
+nn_status nn_gemm_replay(const nn_gemm_call *calls, size_t count, int threads, bool through_engine, int64_t reps,
                          double *seconds);
 
 #endif

@@ -47,11 +47,19 @@ static void test_replay_checks(void) {
   nn_gemm_call c = {.row_major = true, .m = 2, .n = 3, .k = 4, .lda = 4, .ldb = 3, .ldc = 3,
                     .alpha = 1.0f};
   double s = -1;
-  CHECK(nn_gemm_replay(&c, 1, 1, 2, &s) == NN_OK && s >= 0);
+  CHECK(nn_gemm_replay(&c, 1, 1, false, 2, &s) == NN_OK && s >= 0);
+  /* through the engine: on its pool at 3 threads (a product big enough
+   * to split), its thread count back afterwards */
+  nn_gemm_call big = {.row_major = true, .m = 64, .n = 512, .k = 512, .lda = 512, .ldb = 512,
+                      .ldc = 512, .alpha = 1.0f, .beta = 1.0f};
+  int threads = nn_get_num_threads();
+  s = -1;
+  CHECK(nn_gemm_replay(&big, 1, 3, true, 2, &s) == NN_OK && s >= 0);
+  CHECK(nn_get_num_threads() == threads);
   c.ldb = 2;
-  CHECK(nn_gemm_replay(&c, 1, 1, 1, &s) == NN_ERR_VALUE);
+  CHECK(nn_gemm_replay(&c, 1, 1, false, 1, &s) == NN_ERR_VALUE);
   c.ldb = 3, c.k = -1;
-  CHECK(nn_gemm_replay(&c, 1, 1, 1, &s) == NN_ERR_VALUE);
+  CHECK(nn_gemm_replay(&c, 1, 1, false, 1, &s) == NN_ERR_VALUE);
 }
 
 int main(void) {
