@@ -72,15 +72,15 @@ int nnb_error(lua_State *L, const char *fname, const char *fmt, ...) {
 }
 
 /* The metatable is also kept under this address in the registry: a
- * lightuserdata lookup avoids interning the name on every check. */
+ * lightuserdata lookup avoids interning the name for every new tensor. */
 static const char metatable_key;
 
-/* Faster still, for the state that opened the module last: its metatable
- * as a bare pointer, so telling a tensor from other values costs a
- * pointer compare (every argument of every op is checked), and its slot
- * in the registry's array part (luaL_ref) to push it from (every result).
- * Other states take the registry lookups. Cleared when that state closes
- * (a sentinel's __gc), so the address of a freed table never matches. */
+/* Faster still, for the state that opened the module last: its slot in
+ * the registry's array part (luaL_ref) to push it from (every result),
+ * and its address, which tells that state's metatable from whatever
+ * another state keeps in the same slot. Other states take the registry
+ * lookup. Cleared when that state closes (a sentinel's __gc), so the
+ * address of a freed table never matches. */
 static const void *fast_mt;
 static int fast_mt_ref = LUA_NOREF;
 
@@ -115,17 +115,17 @@ static void push_metatable(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
 }
 
+/* Every argument of every op is checked, so the test is two cheap API
+ * calls, not a metatable fetch and compare: a tensor is a full userdata
+ * of nnb_box's size (light userdata and strings fail one call or the
+ * other) that starts with nnb_box_tag's address, which only push_box
+ * writes. Boxes made by any state that loaded this module pass. */
+const char nnb_box_tag;
+
 nnb_box *nnb_to_box(lua_State *L, int idx) {
-  void *p = lua_touserdata(L, idx);
-  if (!p || !lua_getmetatable(L, idx)) return NULL;
-  bool ok = fast_mt && lua_topointer(L, -1) == fast_mt;
-  if (!ok) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
-    ok = lua_rawequal(L, -1, -2);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return ok ? p : NULL;
+  nnb_box *box = lua_touserdata(L, idx);
+  if (box == NULL || lua_rawlen(L, idx) != sizeof *box || box->tag != &nnb_box_tag) return NULL;
+  return box;
 }
 
 nn_tensor *nnb_to_tensor(lua_State *L, int idx) {
@@ -172,6 +172,7 @@ static void pace_collector(lua_State *L) {
 
 static nnb_box *push_box(lua_State *L) {
   nnb_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->tag = &nnb_box_tag;
   box->t = NULL;
   push_metatable(L);
   lua_setmetatable(L, -2);

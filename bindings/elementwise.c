@@ -146,11 +146,18 @@ static int l_elementwise(lua_State *L) {
 }
 
 /* Operators: Lua calls them with the operands in source order, so 2 - t
- * reaches __sub as (2, t); unary minus gets (t, t). */
+ * reaches __sub as (2, t); unary minus gets (t, t). Plain functions, not
+ * the closures of add, sub, ...: the hottest calls skip reading an upvalue. */
 static int mm_unm(lua_State *L) {
   lua_settop(L, 1);
   return unary(L, NN_OP_NEG, "neg", false);
 }
+
+static int mm_add(lua_State *L) { return binary(L, NN_OP_ADD, "add", false); }
+static int mm_sub(lua_State *L) { return binary(L, NN_OP_SUB, "sub", false); }
+static int mm_mul(lua_State *L) { return binary(L, NN_OP_MUL, "mul", false); }
+static int mm_div(lua_State *L) { return binary(L, NN_OP_DIV, "div", false); }
+static int mm_pow(lua_State *L) { return binary(L, NN_OP_POW, "pow", false); }
 
 /* clamp(min, max): either bound may be nil. Two passes (maximum, then
  * minimum in place) over the result. */
@@ -224,13 +231,13 @@ static void set_elementwise(lua_State *L, int table, nn_op op, bool in_place) {
 _Static_assert(NN_OP_UNARY_FIRST == NN_OP_BINARY_LAST + 1, "the elementwise ranges are adjacent");
 
 static const luaL_Reg metamethods[] = {
-    {"__unm", mm_unm},
-    {NULL, NULL},
+    {"__unm", mm_unm}, {"__add", mm_add}, {"__sub", mm_sub}, {"__mul", mm_mul},
+    {"__div", mm_div}, {"__pow", mm_pow}, {NULL, NULL},
 };
 
 /* Every op of the binary and unary ranges, as a module function and a
  * method; those whose result keeps the input's dtype (not comparisons or
- * predicates) also in place. + - * / ^ are the closures of add, sub, mul, div, pow. */
+ * predicates) also in place; and the operators. */
 void nnb_open_elementwise(lua_State *L, int module, int methods) {
   for (nn_op op = NN_OP_BINARY_FIRST; op <= NN_OP_UNARY_LAST; op++) {
     bool in_place = nn_op_is_binary(op) ? !nn_binary_is_comparison(op)
@@ -245,12 +252,6 @@ void nnb_open_elementwise(lua_State *L, int module, int methods) {
   lua_pushcfunction(L, l_where);
   lua_setfield(L, module, "where");
   luaL_getmetatable(L, NNB_TENSOR_MT);
-  static const char *const operators[][2] = {
-      {"__add", "add"}, {"__sub", "sub"}, {"__mul", "mul"}, {"__div", "div"}, {"__pow", "pow"}};
-  for (size_t i = 0; i < sizeof operators / sizeof *operators; i++) {
-    lua_getfield(L, module, operators[i][1]);
-    lua_setfield(L, -2, operators[i][0]);
-  }
   luaL_setfuncs(L, metamethods, 0);
   lua_pop(L, 1);
 }

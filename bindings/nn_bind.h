@@ -27,10 +27,13 @@
 #define NNB_SETTERS_KEY "nn.Tensor.setters"
 
 /* The full userdata behind a Lua tensor; t is NULL until the tensor
- * exists, and after __close. */
+ * exists, and after __close. tag is nnb_box_tag's address: what tells a
+ * tensor from other userdata (nnb_to_box). */
 typedef struct nnb_box {
+  const void *tag;
   nn_tensor *t;
 } nnb_box;
+extern const char nnb_box_tag;
 
 /* Registry key of the folder of the library's Lua modules. */
 #define NNB_LIBRARY_DIR_KEY "nn.library_dir"

@@ -294,8 +294,10 @@ bool nn_unary_supports(nn_op op, nn_dtype dtype) {
 /* Contiguous operands of out's own shape (or a scalar b) need no walk:
  * small ops are dominated by setting one up. */
 static bool flat_operand(const nn_tensor *t, const nn_tensor *out) {
-  return t->ndim == out->ndim && nn_tensor_is_contiguous(t) &&
-         !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
+  if (t->ndim != out->ndim || !nn_tensor_is_contiguous(t)) return false;
+  for (int i = 0; i < t->ndim; i++) /* a loop, not memcmp: a call costs more for a few dims */
+    if (t->shape[i] != out->shape[i]) return false;
+  return true;
 }
 
 /* A binary or unary kernel over a walk or a flat range, on the pool. */

@@ -7,14 +7,10 @@
 #include "nn_alloc.h"
 #include "nn_autograd.h"
 
-static const size_t dtype_sizes[] = {4, 8, 1};
 static const char *const dtype_names[] = {"float32", "int64", "bool"};
-_Static_assert(sizeof dtype_sizes / sizeof *dtype_sizes == NN_DTYPE_COUNT,
-               "one size per dtype");
 _Static_assert(sizeof dtype_names / sizeof *dtype_names == NN_DTYPE_COUNT,
                "one name per dtype");
 
-size_t nn_dtype_size(nn_dtype dtype) { return dtype_sizes[dtype]; }
 const char *nn_dtype_name(nn_dtype dtype) { return dtype_names[dtype]; }
 
 nn_dtype nn_dtype_promote(nn_dtype a, nn_dtype b) {
@@ -36,11 +32,9 @@ bool nn_shape_nbytes(int ndim, const int64_t *shape, nn_dtype dtype, size_t *nby
   int64_t span = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) return false;
-    int64_t side = shape[i] ? shape[i] : 1;
-    if (span > INT64_MAX / side) return false;
-    span *= side;
-    if (shape[i] != 0 && n > UINT64_MAX / 2 / (uint64_t)shape[i]) return false;
-    n *= (uint64_t)shape[i];
+    /* Overflow checks without divisions: every new tensor comes here. */
+    if (__builtin_mul_overflow(span, shape[i] ? shape[i] : 1, &span)) return false;
+    if (__builtin_mul_overflow(n, (uint64_t)shape[i], &n) || n > UINT64_MAX / 2) return false;
   }
   if (n > SIZE_MAX / 2) return false;
   *nbytes = (size_t)n;
