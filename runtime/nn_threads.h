@@ -30,7 +30,7 @@ int nn_get_num_threads(void);
  * thread, from inside another parallel region (fn must not rely on
  * nested parallelism), or while another thread is using the pool.
  * Nothing runs when n <= 0. Workers started lazily, kept blocked (after
- * a spin of a few microseconds) between regions, so they never take a
+ * a spin of a millisecond) between regions, so they never take a
  * core from OpenBLAS or another process while idle.
  * Inside a region OpenBLAS is single-threaded: fn may call cblas_*. */
 typedef void (*nn_range_fn)(void *ctx, int64_t begin, int64_t end);
