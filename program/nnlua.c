@@ -16,7 +16,6 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "lua_alloc.h"
 #include "nn_bind.h"
 #include "program.h"
 
@@ -484,7 +483,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = nnlua_newstate();
+  lua_State *L = luaL_newstate();
   if (L == NULL) {
     print_message(NNLUA_PROGNAME, "cannot create state: not enough memory");
     return EXIT_FAILURE;
@@ -496,6 +495,6 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int ok = status == LUA_OK && lua_toboolean(L, -1);
   nnlua_report(L, status, NNLUA_PROGNAME);
-  nnlua_close(L);
+  lua_close(L);
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
