@@ -554,21 +554,14 @@ describe("image_folder limit", function()
   end)
 end)
 
-local REAL = "/usr/share/datasets/fashion-mnist"
-local have_real = io.open(REAL .. "/train-labels-idx1-ubyte.gz", "rb")
-if have_real then have_real:close() end
-
 describe("Fashion-MNIST", function()
-  local run = have_real and it or pending
-  run("loads the 60000 training images in under a second", function()
-    local t0 = os.clock()
-    local ds = nn.data.fashion_mnist{dir = REAL}
-    local elapsed = os.clock() - t0
+  -- (how fast it decodes is bench/mlp_epoch.lua's decode_s)
+  it("loads the 60000 training images", function()
+    local ds = nn.data.fashion_mnist{dir = H.fashion_mnist_dir()}
     assert.are.equal(60000, #ds)
     H.assert_shape(ds.x, {60000, 1, 28, 28})
     assert.are.equal(1, ds.y:min():item())
     assert.are.equal(10, ds.y:max():item())
     assert.is_true(ds.x:min():item() >= 0 and ds.x:max():item() <= 1)
-    assert.is_true(elapsed < 3, ("took %.2f s"):format(elapsed)) -- loose: shared CI machines
   end)
 end)

@@ -164,6 +164,18 @@ end
 
 function H.rmrf(d) os.execute("rm -rf '" .. d .. "'") end
 
+-- The real Fashion-MNIST files (Debian's dataset-fashion-mnist, which
+-- scripts/setup.sh installs): their folder, or an error saying so.
+function H.fashion_mnist_dir()
+  local dir = "/usr/share/datasets/fashion-mnist"
+  for _, name in ipairs{"train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"} do
+    local f = io.open(dir .. "/" .. name, "rb")
+    assert(f, dir .. "/" .. name .. " is missing: run scripts/setup.sh (package dataset-fashion-mnist)")
+    f:close()
+  end
+  return dir
+end
+
 function H.near(a, b, tol)
   assert(math.abs(a - b) <= (tol or 1e-6), ("%s vs %s"):format(a, b))
 end
