@@ -86,7 +86,9 @@ end
 --- ratio = {[T] = nnlua / PyTorch}} (printed beside the figures, never
 --- asserted); augment: also time an epoch with flip + rotation(10) +
 --- crop(28, padding 4) at the first thread count and report its cost
---- relative to a plain epoch. Options: --threads 1,2, --seeds S,
+--- relative to a plain epoch; time_loaders: also time a shuffled batch
+--- from the byte dataset (nn.data's own form) and from the float tensors.
+--- Options: --threads 1,2, --seeds S,
 --- --timing-seeds S2, --replay-s X (seconds of one replay sample, at most
 --- an epoch's worth of steps), --skip-peer, --quick (a smoke test),
 --- --peer-env 'VAR=VALUE ...' (e.g. OPENBLAS_CORETYPE=SkylakeX).
@@ -112,6 +114,27 @@ function M.run(spec)
   end
   local train = nn.data.tensor_dataset(x_train, y_train)
   local steps = x_train:size(1) / BATCH -- an epoch in steps (the last batch a fraction)
+  local loader_fields = {}
+  if spec.time_loaders then
+    -- a shuffled batch from the dataset as nn.data holds it (bytes, each
+    -- batch gathered, converted and normalized in one C pass) and from the
+    -- float tensors the epochs train on: microseconds a batch, the median
+    -- of 3 passes over the training set
+    raw_train.transform = normalize
+    local per_batch = {}
+    for name, ds in pairs{bytes = raw_train, floats = train} do
+      local loader, t = nn.data.DataLoader(ds, {batch_size = BATCH, shuffle = true}), {}
+      for r = 1, 3 do
+        local start = bench.now()
+        for _ in loader:iter() do end
+        t[r] = (bench.now() - start) / #loader * 1e6
+      end
+      per_batch[name] = bench.median(t)
+    end
+    print(("# a batch of %d: %.1f us from the byte dataset, %.1f us from float tensors"):format(
+      BATCH, per_batch.bytes, per_batch.floats))
+    loader_fields = {{"bytes_batch_us", bench.fmt(per_batch.bytes, 1)}, {"floats_batch_us", bench.fmt(per_batch.floats, 1)}}
+  end
   local augment = nn.transforms.Compose{
     nn.transforms.RandomHorizontalFlip(0.5), nn.transforms.RandomRotation(10),
     nn.transforms.RandomCrop(28, {padding = 4}),
@@ -189,6 +212,7 @@ function M.run(spec)
   local fields = {{"threads", opt.threads}, {"seeds", opt.seeds}, {"timing_seeds", opt.timing_seeds},
                   {"peer_env", peer_env}, {"decode_s", bench.fmt(decode_s, 2)},
                   {"epoch_gflop", bench.fmt(epoch_gflop, 1)}, {"gemm_calls", #calls}}
+  for _, f in ipairs(loader_fields) do fields[#fields + 1] = f end
   local rows, first = {}, res[threads[1]]
   local targets = spec.targets or {ceiling = {}, ratio = {}}
   -- "0.93 (>= 0.95)": a figure and its target, when there is one

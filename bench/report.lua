@@ -275,6 +275,10 @@ local function summary()
       get("mlp_epoch", "augment_ratio") and get("mlp_epoch", "augment_ratio") .. " × a plain epoch", "", "(target ≤ 1.3×)")
   row("mlp_epoch", "decoding the 60k gzipped Fashion-MNIST training images",
       get("mlp_epoch", "decode_s") and get("mlp_epoch", "decode_s") .. " s", "", "(target < 1 s)")
+  row("mlp_epoch", "a shuffled batch of 64 Fashion-MNIST images from the byte dataset (gathered, converted and "
+        .. "normalized in one C pass), 1 thread",
+      get("mlp_epoch", "bytes_batch_us") and get("mlp_epoch", "bytes_batch_us") .. " µs",
+      get("mlp_epoch", "floats_batch_us") and "from float tensors (`index_select`): " .. get("mlp_epoch", "floats_batch_us") .. " µs", "")
   row("mlp_replay", "MLP epoch from PyTorch's initial weights and batch order (`mlp_replay.lua`)",
       keys("mlp_replay", {"nnlua_acc", "nnlua_loss"}, nil, "test accuracy / mean loss %s"),
       keys("mlp_replay", {"peer_acc", "peer_loss"}, nil, "PyTorch: %s"), "")

@@ -10,6 +10,7 @@
 #include "nn_alloc.h"
 #include "nn_byte_store.h"
 #include "nn_image.h"
+#include "nn_simd.h"
 #include "nn_threads.h"
 
 /* Per-channel mean and std for at most this many channels live on the
@@ -18,6 +19,12 @@
 /* Values per part of a parallel conversion: a training batch (64 x 784)
  * stays on the calling thread, a whole dataset (ds.x) is shared out. */
 #define GATHER_GRAIN_VALUES 65536
+/* A batch's samples are random rows of a store far larger than the
+ * caches: each row's lines are requested this many rows before it is
+ * converted, so their misses overlap. A shuffled batch of 64 Fashion-MNIST
+ * images took 43-60 us without it (most of it waiting on the first line
+ * of each row), 16-21 us with it and the AVX2 version. */
+#define PREFETCH_ROWS 4
 
 nn_status nn_byte_store_init(nn_byte_store *s, int64_t n, int ndim, const int64_t *shape) {
   memset(s, 0, sizeof *s);
@@ -47,10 +54,18 @@ void nn_byte_store_free(nn_byte_store *s) {
   s->n = 0;
 }
 
+/* The first 4 KB of a row: past that the hardware prefetcher follows. */
+static void prefetch_row(const unsigned char *p, int64_t row) {
+  for (int64_t b = 0; b < row && b < 4096; b += 64) __builtin_prefetch(p + b);
+}
+
+NN_EXACT_CLONES
 void nn_kernel_bytes_to_float(float *out, const unsigned char *bytes, const int64_t *rows_of,
                               const float *mean, const float *std, int64_t row, int64_t plane,
                               int64_t lo, int64_t hi) {
+  for (int64_t i = lo; i < hi && i < lo + PREFETCH_ROWS; i++) prefetch_row(bytes + rows_of[i] * row, row);
   for (int64_t i = lo; i < hi; i++) {
+    if (i + PREFETCH_ROWS < hi) prefetch_row(bytes + rows_of[i + PREFETCH_ROWS] * row, row);
     const unsigned char *src = bytes + rows_of[i] * row;
     float *o = out + i * row;
     if (!mean) {

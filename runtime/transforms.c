@@ -14,6 +14,7 @@
 
 #include "nn_alloc.h"
 #include "nn_random.h"
+#include "nn_simd.h"
 #include "nn_threads.h"
 
 /* Samples are independent: each kernel splits the batch over the
@@ -100,15 +101,8 @@ void nn_transform_scale(float *m, double factor) {
  * each) and interpolates.
  */
 
-/* On x86-64 Linux the warp is also compiled for AVX2 (8 lanes), picked
- * when the program loads on a CPU that has it. Without FMA both versions
- * round alike. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define WARP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WARP_CLONES
-#endif
+/* The warp is also compiled for AVX2 (8 lanes; nn_simd.h). */
+#define WARP_CLONES NN_EXACT_CLONES
 
 /* Output pixels per block: the arrays below stay on the stack, in L1. */
 enum { WARP_BLOCK = 512 };
