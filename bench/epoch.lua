@@ -81,8 +81,9 @@ end
 
 --- spec: name, peer_script, peer_name, make() returning model, loss_fn,
 --- optimizer; stand_in_gemms (the recorded GEMMs are not what the epoch
---- runs: no replay through the engine, no "rest"); seeds (5), timing_seeds (how many of them the other thread
---- counts time; all by default); targets = {ceiling = {[T] = fraction},
+--- runs: no replay through the engine, no "rest"); seeds (5),
+--- timing_seeds (how many of them the other thread counts time; all by
+--- default); targets = {ceiling = {[T] = fraction},
 --- ratio = {[T] = nnlua / PyTorch}} (printed beside the figures, never
 --- asserted); augment: also time an epoch with flip + rotation(10) +
 --- crop(28, padding 4) at the first thread count and report its cost
